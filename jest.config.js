@@ -1,0 +1,39 @@
+const jestJupyterLab = require('@jupyterlab/testutils/lib/jest-config');
+
+// ES-module-only packages that babel must transform (the testing preset's list plus
+// @jupyterlab/, which the sidebar's @jupyterlab/ui-components pulls in).
+const esModules = [
+  '@codemirror',
+  '@jupyter/react-components',
+  '@jupyter/web-components',
+  '@jupyter/ydoc',
+  '@jupyterlab/',
+  '@marijn',
+  '@microsoft',
+  'color',
+  'exenv-es6',
+  'lib0',
+  'marked',
+  'nanoid',
+  'vscode-ws-jsonrpc',
+  'y-protocols',
+  'y-websocket',
+  'yjs'
+].join('|');
+
+const baseConfig = jestJupyterLab(__dirname);
+
+module.exports = {
+  ...baseConfig,
+  automock: false,
+  collectCoverageFrom: [
+    'src/**/*.{ts,tsx}',
+    '!src/**/*.d.ts',
+    '!src/**/.ipynb_checkpoints/*'
+  ],
+  coverageReporters: ['lcov', 'text'],
+  // labextension/package.json has the same name as ./package.json (haste collision)
+  modulePathIgnorePatterns: ['<rootDir>/labextension', '<rootDir>/lib'],
+  testRegex: 'src/.*/.*.spec.ts[x]?$',
+  transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
+};

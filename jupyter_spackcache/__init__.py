@@ -1,0 +1,63 @@
+"""jupyter-spackcache: install software from Spack binary build caches, without Spack.
+
+This module is imported by the CLI, by the Jupyter server and inside kernels (``%load_ext``),
+so it must stay light: nothing here may import jupyter_server, tornado or IPython at import
+time. The Jupyter hooks below import their front door lazily, when they are called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["__version__"]
+
+
+def _read_version() -> str:
+    """The version written at build time, or the installed metadata's, or a marker."""
+    try:
+        from ._version import __version__ as built
+    except ImportError:  # a plain source checkout that was never built or pip-installed
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("jupyter-spackcache")
+        except PackageNotFoundError:
+            return "0+unknown"
+    return str(built)
+
+
+__version__ = _read_version()
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where ``jupyter labextension develop`` finds the built frontend in a source checkout.
+
+    Installed wheels do not use this: they ship the same files as shared-data.
+    """
+    return [{"src": "../labextension", "dest": "jupyter-spackcache"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "jupyter_spackcache"}]
+
+
+def _load_jupyter_server_extension(server_app: Any) -> None:
+    """Register the REST handlers; imported here so kernels never pay for jupyter_server."""
+    from .server import setup_handlers
+
+    setup_handlers(server_app.web_app)
+    server_app.log.info("jupyter_spackcache %s: server extension loaded", __version__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_spackcache``: register the ``%spack`` magics in this kernel."""
+    from importlib import import_module
+
+    try:
+        magics = import_module(f"{__name__}.magics")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.magics":
+            raise  # a real missing dependency inside the magics module: do not hide it
+        print("jupyter_spackcache: the %spack magics are not available in this version yet.")
+        return
+    magics.register(ipython)

@@ -1,0 +1,68 @@
+"""``spackcache``: the command-line front door.
+
+Argument parsing and dispatch only; each sub-command lives in a small module and calls the
+core through :class:`~jupyter_spackcache.session.Session`. Every failure the user can cause ends
+in one ``error:`` line (plus a ``hint:`` line saying what to do) and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from .. import __version__
+from ..errors import SpackCacheError
+from ..session import Session
+from . import demo_cmd, keys_cmd, mirror_cmd, query_cmd
+from .render import error_text
+
+Handler = Callable[[Session, argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spackcache",
+        description="Install Spack binaries from build caches, no Spack needed.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    mirror_cmd.register(sub)
+    keys_cmd.register(sub)
+    query_cmd.register(sub)
+    demo_cmd.register(sub)
+    _register_optional(sub)
+    return parser
+
+
+def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Commands from later parts of the product register themselves when present."""
+    import importlib
+
+    for module in ("install_cmd", "kernel_cmd", "push_cmd"):
+        try:
+            mod = importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{module}":
+                raise
+            continue
+        mod.register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        with Session() as session:
+            return handler(session, args)
+    except SpackCacheError as exc:
+        print(error_text(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

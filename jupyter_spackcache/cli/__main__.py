@@ -1,0 +1,7 @@
+"""``python -m jupyter_spackcache.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,111 @@
+"""``spackcache list``, ``info`` and ``host``: what this host can install, and why not."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ResolveError
+from ..mirrors.catalog import MirrorProblem
+from ..session import Session
+from .render import (
+    host_json,
+    node_json,
+    print_json,
+    resolution_json,
+    resolution_text,
+    table,
+    variants_text,
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ls = sub.add_parser("list", help="what this host can install from the mirrors")
+    ls.add_argument("spec", nargs="*", help="filter, e.g. 'zlib@1.3' or '+shared'")
+    ls.add_argument("--all-targets", action="store_true",
+                    help="also show builds this host cannot run, with the reason")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=_list)
+
+    info = sub.add_parser("info", help="the build that would be installed for SPEC, and why")
+    info.add_argument("spec", nargs="+")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(handler=_info)
+
+    host = sub.add_parser("host", help="what this machine can run (target, libc)")
+    host.add_argument("--json", action="store_true")
+    host.set_defaults(handler=_host)
+
+
+def warn_problems(problems: list[MirrorProblem]) -> None:
+    for p in problems:
+        state = "using the cached index" if p.stale else "skipped"
+        print(f"warning: mirror '{p.mirror}' {state}: {p.error.message}", file=sys.stderr)
+
+
+def _list(session: Session, args: argparse.Namespace) -> int:
+    query = " ".join(args.spec) or None
+    items, problems = session.listing(query, all_targets=args.all_targets)
+    warn_problems(problems)
+    if args.json:
+        print_json(
+            [
+                {**node_json(i.node), "mirror": i.mirror, "compatible": i.compatible,
+                 "reason": i.reason}
+                for i in items
+            ]
+        )
+        return 0
+    if not items:
+        where = f" matching '{query}'" if query else ""
+        print(f"nothing installable on this host{where} ({session.host.describe()})")
+        if not session.config.mirrors:
+            print("no mirrors configured; add one with `spackcache mirror add NAME URL`")
+        return 0
+    rows = []
+    for i in items:
+        n = i.node
+        row = [n.name, n.version, n.hash[:7], n.target, i.mirror, variants_text(n)]
+        if args.all_targets:
+            row.append("ok" if i.compatible else (i.reason or "no"))
+        rows.append(row)
+    headers = ["name", "version", "hash", "target", "mirror", "variants"]
+    print(table(rows, headers + (["runs here"] if args.all_targets else [])))
+    return 0
+
+
+def _info(session: Session, args: argparse.Namespace) -> int:
+    text = " ".join(args.spec)
+    resolutions = session.resolve_many(text)
+    if args.json:
+        print_json([resolution_json(r) for r in resolutions])
+    else:
+        for r in resolutions:
+            print(resolution_text(r))
+    unresolved = [r for r in resolutions if r.chosen is None]
+    if unresolved:
+        if args.json:
+            return 1
+        raise ResolveError(
+            f"nothing installable matches '{unresolved[0].request}'",
+            hint="available versions: " + ", ".join(unresolved[0].available_versions[:12])
+            if unresolved[0].available_versions
+            else "see `spackcache list --all-targets` for every build in the mirrors",
+        )
+    return 0
+
+
+def _host(session: Session, args: argparse.Namespace) -> int:
+    host = session.host
+    if args.json:
+        print_json({**host_json(host), "install_root": str(session.config.store_root)})
+        return 0
+    print(f"platform  {host.platform}")
+    print(f"os        {host.os}")
+    print(f"target    {host.target} (binaries for {', '.join(host.compatible_targets)} run here)")
+    print(f"libc      {host.libc or 'not detected'}")
+    print(f"store     {session.config.store_root}")
+    return 0
+
+
+__all__ = ["register", "table"]

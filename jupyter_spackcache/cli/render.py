@@ -1,0 +1,174 @@
+"""Turning core values into terminal text and JSON. No logic beyond presentation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+
+from ..config import MirrorConfig
+from ..errors import SpackCacheError, SpecSyntaxError
+from ..host import Host
+from ..resolve import Candidate, Resolution
+from ..spec.concrete import ConcreteNode
+
+
+def print_json(data: Any, out: IO[str] | None = None) -> None:
+    out = out or sys.stdout
+    json.dump(data, out, indent=2, sort_keys=False)
+    out.write("\n")
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def error_text(exc: SpackCacheError) -> str:
+    lines = [f"error: {exc.message}"]
+    if isinstance(exc, SpecSyntaxError):
+        caret = getattr(exc, "caret", None)
+        if callable(caret):
+            lines.extend("  " + line for line in str(caret()).splitlines())
+    if exc.hint:
+        lines.append(f"  hint: {exc.hint}")
+    return "\n".join(lines)
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
+
+
+def variants_text(node: ConcreteNode, *, limit: int = 6) -> str:
+    parts: list[str] = []
+    for key, value in node.variants:
+        if key in {"build_system", "patches", "dev_path"}:
+            continue
+        if isinstance(value, bool):
+            parts.append(("+" if value else "~") + key)
+        elif isinstance(value, tuple):
+            parts.append(f"{key}={','.join(value)}")
+        else:
+            parts.append(f"{key}={value}")
+    if len(parts) > limit:
+        parts = [*parts[:limit], "…"]
+    return " ".join(parts)
+
+
+def node_json(node: ConcreteNode) -> dict[str, Any]:
+    return {
+        "name": node.name,
+        "version": node.version,
+        "hash": node.hash,
+        "platform": node.platform,
+        "os": node.os,
+        "target": node.target,
+        "namespace": node.namespace,
+        "compiler": f"{node.compiler[0]}@{node.compiler[1]}" if node.compiler else None,
+        "variants": {k: list(v) if isinstance(v, tuple) else v for k, v in node.variants},
+        "external": node.external,
+        "dependencies": [
+            {"name": e.name, "hash": e.hash, "deptypes": sorted(e.deptypes),
+             "virtuals": list(e.virtuals)}
+            for e in node.edges
+        ],
+    }
+
+
+def mirror_json(m: MirrorConfig, layout: str | None, nodes: int | None) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "url": m.url,
+        "signed": not m.unsigned,
+        "origin": m.origin,
+        "pinned_keys": list(m.fingerprints),
+        "layout": layout,
+        "nodes": nodes,
+    }
+
+
+def host_json(host: Host) -> dict[str, Any]:
+    return {
+        "platform": host.platform,
+        "os": host.os,
+        "target": host.target,
+        "family": host.family,
+        "compatible_targets": list(host.compatible_targets),
+        "libc": None if host.libc is None else {
+            "name": host.libc.name, "version": host.libc.version, "path": host.libc.path},
+    }
+
+
+def candidate_json(c: Candidate) -> dict[str, Any]:
+    return {
+        "mirror": c.source,
+        "root": node_json(c.root),
+        "nodes": [node_json(n) for n in c.runtime],
+        "to_download": [n.hash for n in c.to_download],
+        "target_distance": c.target_distance,
+    }
+
+
+def resolution_json(r: Resolution) -> dict[str, Any]:
+    return {
+        "request": str(r.request),
+        "chosen": candidate_json(r.chosen) if r.chosen else None,
+        "alternatives": len(r.candidates) - (1 if r.chosen else 0),
+        "considered": r.considered,
+        "rejected": [{"reason": reason, "count": n} for reason, n in r.rejections],
+        "available_versions": list(r.available_versions),
+        "explanation": None if r.chosen else r.explain(),
+    }
+
+
+def resolution_text(r: Resolution) -> str:
+    lines: list[str] = []
+    c = r.chosen
+    if c is not None:
+        root = c.root
+        lines.append(f"{root.name}@{root.version}/{root.hash[:7]}  from mirror '{c.source}'")
+        lines.append(f"  target {root.target} ({root.platform}-{root.os})  {variants_text(root)}")
+        lines.append(f"  {len(c.runtime)} runtime nodes, {len(c.to_download)} to download:")
+        rows = [
+            [
+                ("  " if n.hash != root.hash else "") + n.name,
+                n.version,
+                n.hash[:7],
+                n.target,
+                "external " + (n.external or "") if n.is_external else "",
+            ]
+            for n in reversed(c.runtime)
+        ]
+        lines.append(_indent(table(rows, ["node", "version", "hash", "target", "note"]), 4))
+        others = len(r.candidates) - 1
+        if others:
+            lines.append(f"  {others} other compatible build(s) ranked lower")
+    if r.rejections:
+        lines.append(("rejected: " if c else "") + r.explain())
+    elif c is None:
+        lines.append(r.explain())
+    if c is None and r.available_versions:
+        lines.append("available versions: " + ", ".join(r.available_versions[:20]))
+    return "\n".join(lines)
+
+
+def _indent(text: str, n: int) -> str:
+    pad = " " * n
+    return "\n".join(pad + line for line in text.splitlines())
+
+
+def join(items: Iterable[str]) -> str:
+    return ", ".join(items)

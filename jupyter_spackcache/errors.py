@@ -1,0 +1,102 @@
+"""One error family for the whole core.
+
+Every failure a user can cause or meet (bad spec, unreachable mirror, bad signature, full disk)
+is a :class:`SpackCacheError` whose ``str()`` is a single line saying what went wrong, and whose
+``hint`` says what to do next. Front doors (CLI, REST, magics) print exactly that and nothing
+else, so the three behave the same.
+"""
+
+from __future__ import annotations
+
+
+class SpackCacheError(Exception):
+    """A user-facing failure with a one-line reason and an optional next step."""
+
+    #: short stable identifier, used by the troubleshooting docs and the REST API
+    code: str = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        one_line = " ".join(message.split())
+        super().__init__(one_line)
+        self.message = one_line
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+    def render(self) -> str:
+        """The message plus its hint, as printed by the CLI (still one line each)."""
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class SpecSyntaxError(SpackCacheError):
+    """A spec string Spack would not parse; knows where, to point at the bad spot."""
+
+    code = "spec-syntax"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        if column is not None:
+            message = f"{message} at column {column}"
+        super().__init__(message, hint=hint)
+        #: the spec text that failed to parse
+        self.text = text
+        #: 1-based column of the offending character in ``text``
+        self.column = column
+
+    def caret(self) -> str:
+        """Two lines: the spec, then ``^`` under the offending column."""
+        if self.text is None or self.column is None:
+            return self.text or ""
+        shown = "".join(ch if ch.isprintable() else " " for ch in self.text)
+        return f"{shown}\n{' ' * (self.column - 1)}^"
+
+
+class ConfigError(SpackCacheError):
+    code = "config"
+
+
+class MirrorError(SpackCacheError):
+    """A mirror could not be read: network, HTTP status, missing or malformed content."""
+
+    code = "mirror"
+
+
+class LayoutError(MirrorError):
+    """The mirror uses a layout this client cannot read (too old or too new)."""
+
+    code = "layout"
+
+
+class IntegrityError(SpackCacheError):
+    """Downloaded bytes do not match the checksum their (signed) metadata promises."""
+
+    code = "integrity"
+
+
+class SignatureError(SpackCacheError):
+    """A signature is missing, invalid, or made by a key that is not trusted."""
+
+    code = "signature"
+
+
+class ResolveError(SpackCacheError):
+    """No binary fits the request on this host."""
+
+    code = "resolve"
+
+
+class InstallError(SpackCacheError):
+    code = "install"
+
+
+class NotFoundError(MirrorError):
+    """The mirror answered, but has no such file (HTTP 404, missing path, unknown tag)."""
+
+    code = "not-found"

@@ -1,0 +1,1 @@
+"""From a verified tarball to a committed prefix: extract, relocate, then (elsewhere) commit."""

@@ -1,0 +1,88 @@
+"""What every mirror layout reader (v3, v2, OCI) offers the rest of the core.
+
+A reader knows one layout on one transport. It hands out raw index bytes (the caller parses
+and caches them) and *verified* spec metadata: when :meth:`MirrorReader.fetch_spec` returns,
+the spec document has passed signature checks (unless the mirror is explicitly unsigned) and
+the returned :class:`TarballRef` carries the checksum that the signed metadata binds, so the
+installer only has to compare the downloaded bytes against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..spec.concrete import ConcreteDAG, ConcreteNode
+
+
+@dataclass(frozen=True, slots=True)
+class IndexFetch:
+    """Result of an index refresh.
+
+    ``changed`` is False when the mirror proved the cached copy current (ETag 304, same index
+    hash, same manifest checksum); then ``data`` is None. ``index_hash`` identifies the index
+    content (sha256 hex of the index bytes, or the OCI layer digest).
+    """
+
+    changed: bool
+    index_hash: str
+    data: bytes | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TarballRef:
+    """Where a package tarball lives in a mirror and the checksum it must have."""
+
+    #: path relative to the mirror root (v2/v3), or an OCI blob digest ``sha256:<hex>``
+    location: str
+    sha256: str
+    #: stored size in bytes when the metadata says it (v3 manifests, OCI), else None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpecRecord:
+    """Verified metadata of one binary package in a mirror."""
+
+    #: the whole spec-file document (``{"spec": {"_meta": ..., "nodes": [...]}, ...}``)
+    document: dict[str, Any]
+    tarball: TarballRef
+    #: fingerprint of the key that signed the metadata; None for unsigned mirrors
+    signed_by: str | None
+    #: ``buildcache_layout_version`` of the entry (0, 1, 2; v3 blobs say 2)
+    entry_layout: int
+
+
+class MirrorReader(Protocol):
+    """One mirror, one layout. Implementations: ``v3.V3Reader``, ``v2.V2Reader``, ``oci.OciReader``."""
+
+    #: "v3", "v2" or "oci"
+    layout: str
+    #: the mirror URL as configured
+    url: str
+
+    def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
+        """Fetch the binary index unless ``known_hash``/``etag`` prove it unchanged.
+
+        Costs one small request when nothing changed. Raises NotFoundError for an
+        un-indexed mirror, MirrorError for transport failures.
+        """
+        ...
+
+    def fetch_spec(self, node: ConcreteNode, dag: ConcreteDAG) -> SpecRecord:
+        """Fetch and verify the metadata of one package (signature + bound checksum).
+
+        ``dag`` is a DAG containing ``node`` (v2 file names need the node's compiler, which in
+        spec format 5 is a dependency).
+        """
+        ...
+
+    def public_keys(self) -> list[str]:
+        """ASCII-armored public keys the mirror publishes (unverified, for `keys trust`)."""
+        ...
+
+    def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Any:
+        """A streaming download of the tarball (an iterator of byte chunks); no checking."""
+        ...

@@ -1,0 +1,103 @@
+"""All configured mirrors with their cached indices: refresh, open readers, report failures.
+
+One unreachable mirror must not hide the others: :meth:`Catalog.indices` returns what it could
+refresh (falling back to the cached copy when a mirror is down) and a list of per-mirror errors
+for the front door to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import SpackCacheError
+from .detect import open_reader
+from .indexcache import IndexCache, MirrorIndex
+
+if TYPE_CHECKING:
+    from ..config import Config, MirrorConfig
+    from ..trust import Keyring
+    from .base import MirrorReader
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorProblem:
+    mirror: str
+    error: SpackCacheError
+    #: True when a previously cached index is used instead
+    stale: bool
+
+
+class Catalog:
+    def __init__(self, config: Config, keyring: Keyring | None) -> None:
+        self.config = config
+        self.keyring = keyring
+        self.cache = IndexCache(config.cache_dir / "indices")
+        self._readers: dict[str, MirrorReader] = {}
+        self._indices: dict[str, MirrorIndex] = {}
+
+    def reader(self, mirror: MirrorConfig) -> MirrorReader:
+        if mirror.name not in self._readers:
+            meta = self.cache.meta(mirror)
+            self._readers[mirror.name] = open_reader(
+                mirror, self.keyring, layout=meta.layout if meta else None
+            )
+        return self._readers[mirror.name]
+
+    def index(self, mirror: MirrorConfig, *, refresh: bool = True) -> MirrorIndex:
+        """The mirror's index, refreshed with one small request when a cached copy exists."""
+        if mirror.name in self._indices:
+            return self._indices[mirror.name]
+        meta = self.cache.meta(mirror)
+        if meta is not None and not refresh:
+            index = self.cache.open(mirror)
+            if index is not None:
+                self._indices[mirror.name] = index
+                return index
+        reader = self.reader(mirror)
+        fetch = reader.fetch_index(
+            known_hash=meta.index_hash if meta else None, etag=meta.etag if meta else None
+        )
+        opened = None
+        if not fetch.changed and meta is not None:
+            self.cache.touch(mirror, etag=fetch.etag)
+            opened = self.cache.open(mirror)
+        if opened is None:
+            if fetch.data is None:  # the mirror said "unchanged" but our copy vanished
+                fetch = reader.fetch_index(known_hash=None, etag=None)
+            opened = self.cache.store(mirror, reader.layout, fetch)
+        self._indices[mirror.name] = opened
+        return opened
+
+    def indices(
+        self, *, refresh: bool = True, only: str | None = None
+    ) -> tuple[list[MirrorIndex], list[MirrorProblem]]:
+        found: list[MirrorIndex] = []
+        problems: list[MirrorProblem] = []
+        mirrors = [self.config.mirror(only)] if only else list(self.config.mirrors)
+        for mirror in mirrors:
+            try:
+                found.append(self.index(mirror, refresh=refresh))
+            except SpackCacheError as exc:
+                cached = self.cache.open(mirror)
+                if cached is not None:
+                    found.append(cached)
+                problems.append(MirrorProblem(mirror.name, exc, stale=cached is not None))
+        return found, problems
+
+    def forget(self, mirror: MirrorConfig) -> None:
+        self.cache.remove(mirror)
+        self._readers.pop(mirror.name, None)
+        index = self._indices.pop(mirror.name, None)
+        if index is not None:
+            index.close()
+
+    def close(self) -> None:
+        for index in self._indices.values():
+            index.close()
+        self._indices.clear()
+        for reader in self._readers.values():
+            transport = getattr(reader, "transport", None)
+            if transport is not None:
+                transport.close()
+        self._readers.clear()

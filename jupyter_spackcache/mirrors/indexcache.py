@@ -1,0 +1,336 @@
+"""A compact, queryable copy of each mirror's binary index, kept under the user's state dir.
+
+The raw index is parsed once (streamed, see :mod:`.indexstream`) into a small SQLite file: one
+row per node with only what selection needs, indexed by package name. A warm query then reads a
+few rows instead of re-parsing hundreds of MB of JSON, and a refresh of an unchanged mirror is a
+single small request (ETag, ``index.json.hash`` or the v3 manifest checksum).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..errors import MirrorError
+from ..spec.concrete import ConcreteDAG, ConcreteNode, Edge
+from .indexstream import IndexHeader, iter_index_records
+
+if TYPE_CHECKING:
+    from ..config import MirrorConfig
+    from .base import IndexFetch
+
+SCHEMA = 2
+SUPPORTED_DB_VERSIONS = {"5", "6", "7", "8"}
+_BATCH = 4096
+_DEPTYPE_LETTERS = {"build": "b", "link": "l", "run": "r", "test": "t"}
+_LETTER_DEPTYPES = {v: k for k, v in _DEPTYPE_LETTERS.items()}
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+_COLUMNS = (
+    "hash, name, version, namespace, platform, os, target, compiler, variants, edges, "
+    "external, in_buildcache, spec_version"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheMeta:
+    url: str
+    layout: str
+    index_hash: str
+    etag: str | None
+    db_version: str
+    fetched_at: float
+    checked_at: float
+    nodes: int
+
+
+class MirrorIndex:
+    """Read access to one mirror's cached index. Nodes are decoded lazily and memoised."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.path = path
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._memo: dict[str, ConcreteNode | None] = {}
+        self._buildcache: dict[str, bool] = {}
+        self.meta = _read_meta(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __len__(self) -> int:
+        return self.meta.nodes
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT name FROM nodes ORDER BY name")]
+
+    def hashes_named(self, name: str) -> list[str]:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM nodes WHERE name = ?", (name,))
+        return [self._remember(row) for row in rows]
+
+    def hashes_with_prefix(self, prefix: str) -> list[str]:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM nodes WHERE hash >= ? AND hash < ?", (prefix, prefix + "{")
+        )
+        return [self._remember(row) for row in rows]
+
+    def node(self, dag_hash: str) -> ConcreteNode | None:
+        if dag_hash not in self._memo:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM nodes WHERE hash = ?", (dag_hash,)
+            ).fetchone()
+            if row is None:
+                self._memo[dag_hash] = None
+            else:
+                self._remember(row)
+        return self._memo[dag_hash]
+
+    def in_buildcache(self, dag_hash: str) -> bool:
+        if dag_hash not in self._buildcache:
+            self.node(dag_hash)
+        return self._buildcache.get(dag_hash, False)
+
+    def dag(self, root_hash: str) -> ConcreteDAG:
+        """The DAG under ``root_hash`` (all edge types; absent nodes are simply missing)."""
+        nodes: dict[str, ConcreteNode] = {}
+        stack = [root_hash]
+        while stack:
+            h = stack.pop()
+            if h in nodes:
+                continue
+            node = self.node(h)
+            if node is None:
+                continue
+            nodes[h] = node
+            stack.extend(e.hash for e in node.edges if e.hash not in nodes)
+        return ConcreteDAG(root_hash, nodes)
+
+    def iter_nodes(self) -> Iterator[ConcreteNode]:
+        for row in self._db.execute(f"SELECT {_COLUMNS} FROM nodes ORDER BY name, version"):
+            h = self._remember(row)
+            node = self._memo[h]
+            assert node is not None
+            yield node
+
+    def _remember(self, row: tuple[Any, ...]) -> str:
+        h = row[0]
+        if h not in self._memo or self._memo[h] is None:
+            self._memo[h] = row_to_node(row)
+            self._buildcache[h] = bool(row[11])
+        return str(h)
+
+
+class IndexCache:
+    """The per-user directory of cached indices, one SQLite file per mirror URL (+ view)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, mirror: MirrorConfig) -> Path:
+        key = hashlib.sha256(f"{mirror.url}|{mirror.view or ''}".encode()).hexdigest()[:16]
+        return self.root / f"{_SAFE.sub('_', mirror.name)}-{key}.sqlite"
+
+    def meta(self, mirror: MirrorConfig) -> CacheMeta | None:
+        path = self.path_for(mirror)
+        if not path.is_file():
+            return None
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                meta = _read_meta(db)
+        except (sqlite3.Error, MirrorError):
+            return None
+        return meta if meta.url == mirror.url else None
+
+    def open(self, mirror: MirrorConfig) -> MirrorIndex | None:
+        if self.meta(mirror) is None:
+            return None
+        return MirrorIndex(mirror.name, self.path_for(mirror))
+
+    def remove(self, mirror: MirrorConfig) -> None:
+        self.path_for(mirror).unlink(missing_ok=True)
+
+    def touch(self, mirror: MirrorConfig, *, etag: str | None) -> None:
+        """Record that the mirror was checked and found unchanged."""
+        with sqlite3.connect(self.path_for(mirror)) as db:
+            db.execute(
+                "UPDATE meta SET checked_at = ?, etag = COALESCE(?, etag)", (time.time(), etag)
+            )
+
+    def store(self, mirror: MirrorConfig, layout: str, fetch: IndexFetch) -> MirrorIndex:
+        """Build the compact form of a freshly fetched index and swap it in atomically."""
+        assert fetch.data is not None
+        return self.store_stream(
+            mirror, layout, io.BytesIO(fetch.data), index_hash=fetch.index_hash, etag=fetch.etag
+        )
+
+    def store_stream(
+        self,
+        mirror: MirrorConfig,
+        layout: str,
+        stream: Any,
+        *,
+        index_hash: str,
+        etag: str | None,
+    ) -> MirrorIndex:
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.path_for(mirror)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            count, db_version = _build(tmp, stream)
+            now = time.time()
+            with sqlite3.connect(tmp) as db:
+                db.execute(
+                    "INSERT INTO meta VALUES (?,?,?,?,?,?,?,?,?)",
+                    (SCHEMA, mirror.url, layout, index_hash, etag, db_version, now, now, count),
+                )
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return MirrorIndex(mirror.name, final)
+
+
+def _build(path: Path, stream: Any) -> tuple[int, str]:
+    from ..spec.specfile import decode_index_record
+
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE meta (schema INTEGER, url TEXT, layout TEXT, index_hash TEXT,
+                               etag TEXT, db_version TEXT, fetched_at REAL, checked_at REAL,
+                               nodes INTEGER);
+            CREATE TABLE nodes (hash TEXT PRIMARY KEY, name TEXT, version TEXT, namespace TEXT,
+                                platform TEXT, os TEXT, target TEXT, compiler TEXT,
+                                variants BLOB, edges BLOB, external TEXT,
+                                in_buildcache INTEGER, spec_version INTEGER) WITHOUT ROWID;
+            """
+        )
+        header = IndexHeader()
+        pending: list[tuple[str, dict[str, Any]]] = []
+        batch: list[tuple[Any, ...]] = []
+        count = 0
+        insert = f"INSERT OR REPLACE INTO nodes ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        for dag_hash, record in iter_index_records(stream, header):
+            if header.version is None:
+                pending.append((dag_hash, record))  # version after installs: decode at the end
+                continue
+            batch.append(_row(dag_hash, record, header.version, decode_index_record))
+            if len(batch) >= _BATCH:
+                db.executemany(insert, batch)
+                count += len(batch)
+                batch.clear()
+        version = header.version
+        if version is None:
+            raise MirrorError("the binary index has no database version")
+        if version not in SUPPORTED_DB_VERSIONS:
+            raise MirrorError(
+                f"the binary index has database version {version}; this client reads 5 to 8",
+                hint="upgrade jupyter-spackcache" if version > "8" else None,
+            )
+        batch.extend(_row(h, r, version, decode_index_record) for h, r in pending)
+        db.executemany(insert, batch)
+        count += len(batch)
+        db.execute("CREATE INDEX nodes_by_name ON nodes (name)")
+        db.commit()
+        return count, version
+    finally:
+        db.close()
+
+
+def _row(dag_hash: str, record: dict[str, Any], db_version: str, decode: Any) -> tuple[Any, ...]:
+    spec = record.get("spec")
+    if not isinstance(spec, dict):
+        raise MirrorError(f"the binary index record {dag_hash} has no spec")
+    try:
+        node: ConcreteNode = decode(spec, db_version)
+    except MirrorError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MirrorError(
+            f"the binary index record {dag_hash} is malformed ({type(exc).__name__}: {exc})"
+        ) from None
+    return node_to_row(node, in_buildcache=bool(record.get("in_buildcache", False)))
+
+
+def node_to_row(node: ConcreteNode, *, in_buildcache: bool) -> tuple[Any, ...]:
+    edges = [
+        [e.name, e.hash, "".join(_DEPTYPE_LETTERS[t] for t in sorted(e.deptypes)),
+         list(e.virtuals), e.direct]
+        for e in node.edges
+    ]
+    return (
+        node.hash,
+        node.name,
+        node.version,
+        node.namespace,
+        node.platform,
+        node.os,
+        node.target,
+        f"{node.compiler[0]}@{node.compiler[1]}" if node.compiler else None,
+        orjson.dumps([[k, list(v) if isinstance(v, tuple) else v] for k, v in node.variants]),
+        orjson.dumps(edges),
+        node.external,
+        1 if in_buildcache else 0,
+        node.spec_version,
+    )
+
+
+def row_to_node(row: tuple[Any, ...]) -> ConcreteNode:
+    (h, name, version, namespace, platform, os_, target, compiler, variants, edges,
+     external, _in_bc, spec_version) = row
+    comp = None
+    if compiler:
+        cname, _, cver = compiler.partition("@")
+        comp = (cname, cver)
+    return ConcreteNode(
+        name=name,
+        version=version,
+        hash=h,
+        platform=platform,
+        os=os_,
+        target=target,
+        namespace=namespace,
+        variants=tuple(
+            (k, tuple(v) if isinstance(v, list) else v) for k, v in orjson.loads(variants)
+        ),
+        compiler=comp,
+        edges=tuple(
+            Edge(n, eh, frozenset(_LETTER_DEPTYPES[c] for c in types), tuple(virt), bool(direct))
+            for n, eh, types, virt, direct in orjson.loads(edges)
+        ),
+        external=external,
+        spec_version=spec_version,
+    )
+
+
+def _read_meta(db: sqlite3.Connection) -> CacheMeta:
+    try:
+        row = db.execute(
+            "SELECT schema, url, layout, index_hash, etag, db_version, fetched_at, checked_at, "
+            "nodes FROM meta"
+        ).fetchone()
+    except sqlite3.Error:
+        row = None
+    if row is None or row[0] != SCHEMA:
+        raise MirrorError("the cached index is from another version; it will be rebuilt")
+    return CacheMeta(*row[1:])
+
+
+def iter_rows(nodes: Iterable[ConcreteNode]) -> Iterator[tuple[Any, ...]]:
+    """Rows for nodes that are not from an index (tests, installed nodes)."""
+    for node in nodes:
+        yield node_to_row(node, in_buildcache=True)

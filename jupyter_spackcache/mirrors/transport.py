@@ -1,0 +1,481 @@
+"""Reading bytes from a mirror root, whatever its URL scheme.
+
+A :class:`Transport` knows nothing about build-cache layouts: it turns a path relative to the
+mirror root into bytes, and every failure into one :class:`~jupyter_spackcache.errors.MirrorError`
+line that names the URL. Layout readers (v2, v3) sit on top of it.
+
+URL building (:func:`join_url`, :func:`http_root`) and error mapping (:func:`status_error`,
+:func:`exception_error`, :func:`short_body_error`) are pure functions so that an asynchronous
+download path can reuse them with its own client.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+import httpx
+
+from jupyter_spackcache.errors import MirrorError, NotFoundError
+
+#: used for ``s3://`` URLs when neither an argument nor the environment names an endpoint
+DEFAULT_S3_ENDPOINT = "https://s3.amazonaws.com"
+#: environment variables consulted, in order, for an S3-compatible endpoint
+S3_ENDPOINT_ENV = ("SPACKCACHE_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
+
+HINT_URL = "check the mirror URL with `spackcache mirror list`"
+HINT_LATER = "the server may be busy or restarting; retry later"
+HINT_NETWORK = "check the host name in the mirror URL (`spackcache mirror list`) and your network"
+HINT_REFUSED = "is the server running? check the host and port with `spackcache mirror list`"
+
+# characters RFC 3986 allows unescaped in a path segment, plus the separator
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One fetched file. ``not_modified`` means the given ETag still matches; ``data`` is empty."""
+
+    data: bytes
+    etag: str | None
+    not_modified: bool
+    url: str
+
+
+class Transport(Protocol):
+    """Read-only access to the files under one mirror root."""
+
+    #: mirror root as configured
+    url: str
+
+    def fetch(
+        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+    ) -> FetchResult:
+        """The whole file; raises NotFoundError if absent, MirrorError on any other failure."""
+        ...
+
+    def exists(self, relpath: str) -> bool:
+        """Whether the file exists (a cheap probe: HEAD or stat)."""
+        ...
+
+    def iter_bytes(
+        self, relpath: str, *, offset: int = 0, chunk_size: int = 1 << 20
+    ) -> Iterator[bytes]:
+        """Stream the file from ``offset`` on, for large tarballs and resumed downloads."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def check_relpath(relpath: str) -> str:
+    """Return ``relpath`` normalised, or raise if it could leave the mirror root.
+
+    Mirror metadata comes from the network, so a path such as ``../../etc/passwd`` or
+    ``/etc/passwd`` must never be followed.
+    """
+    if not relpath or relpath.startswith(("/", "\\")) or "://" in relpath or "\x00" in relpath:
+        raise MirrorError(f"refusing mirror path {relpath!r}: not a relative path")
+    parts = [p for p in relpath.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise MirrorError(f"refusing mirror path {relpath!r}: it leaves the mirror root")
+    return "/".join(parts)
+
+
+def join_url(root: str, relpath: str) -> str:
+    """``root`` + ``/`` + the checked, percent-quoted ``relpath`` (plain paths stay plain)."""
+    rel = check_relpath(relpath)
+    if "://" not in root:
+        return os.path.join(root, rel)
+    return root.rstrip("/") + "/" + urllib.parse.quote(rel, safe=_PATH_SAFE)
+
+
+def s3_endpoint(explicit: str | None = None) -> str:
+    """The S3 endpoint to use: the argument, else the environment, else AWS."""
+    if explicit:
+        return explicit.rstrip("/")
+    for name in S3_ENDPOINT_ENV:
+        value = os.environ.get(name)
+        if value:
+            return value.rstrip("/")
+    return DEFAULT_S3_ENDPOINT
+
+
+def http_root(url: str, *, s3_endpoint_url: str | None = None) -> str:
+    """The ``http(s)://`` root that serves ``url``.
+
+    ``s3://bucket/prefix`` becomes path-style ``<endpoint>/bucket/prefix``, which is how a
+    public bucket (or moto) answers anonymous GETs.
+    """
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme in ("http", "https"):
+        return url.rstrip("/")
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise MirrorError(
+                f"cannot read {url}: no bucket name", hint="write it as s3://BUCKET/PREFIX"
+            )
+        base = f"{s3_endpoint(s3_endpoint_url)}/{parsed.netloc}"
+        prefix = parsed.path.strip("/")
+        return f"{base}/{prefix}" if prefix else base
+    raise MirrorError(f"cannot read {url} over HTTP: unsupported scheme {parsed.scheme!r}")
+
+
+def file_root(url: str) -> Path:
+    """The local directory of a ``file://`` URL or a plain path."""
+    if url.startswith("file://"):
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise MirrorError(f"cannot read {url}: file URLs must name a local path")
+        return Path(urllib.request.url2pathname(parsed.path))
+    return Path(url)
+
+
+def status_error(url: str, status: int, *, s3: bool = False) -> MirrorError:
+    """The error for an HTTP status that is not a success.
+
+    A public S3 bucket answers 403 (not 404) for a missing key when listing is not public,
+    so for ``s3`` a 403 means "not found" too.
+    """
+    if status == 404:
+        return NotFoundError(f"{url} not found (HTTP 404)", hint=HINT_URL)
+    if status == 403 and s3:
+        return NotFoundError(f"{url} not found or not public (HTTP 403)", hint=HINT_URL)
+    if status in (401, 403):
+        return MirrorError(
+            f"{url}: access denied (HTTP {status})",
+            hint="the mirror is not public; check the URL with `spackcache mirror list`",
+        )
+    if status >= 500:
+        return MirrorError(f"{url}: server error (HTTP {status})", hint=HINT_LATER)
+    return MirrorError(f"{url}: unexpected HTTP {status}", hint=HINT_URL)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def exception_error(url: str, exc: BaseException, *, timeout: float | None = None) -> MirrorError:
+    """The one-line error for a network exception (never its traceback or repr)."""
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            host = urllib.parse.urlsplit(url).hostname or url
+            return MirrorError(
+                f"{url}: could not resolve host {host!r} (DNS lookup failed)", hint=HINT_NETWORK
+            )
+        if isinstance(cause, ConnectionRefusedError) or (
+            isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
+        ):
+            return MirrorError(f"{url}: connection refused", hint=HINT_REFUSED)
+    if isinstance(exc, httpx.TimeoutException):
+        after = f" after {timeout:g} s" if timeout is not None else ""
+        return MirrorError(f"{url}: timed out{after}", hint=HINT_LATER)
+    if isinstance(exc, httpx.ConnectError):
+        return MirrorError(f"{url}: cannot connect ({_reason(exc)})", hint=HINT_REFUSED)
+    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+        return MirrorError(f"{url}: connection dropped ({_reason(exc)})", hint=HINT_LATER)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return MirrorError(f"{url}: unsupported URL", hint=HINT_URL)
+    return MirrorError(f"{url}: {type(exc).__name__}: {_reason(exc)}", hint=HINT_LATER)
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def short_body_error(url: str, received: int, announced: int, *, dropped: bool) -> MirrorError:
+    """A body that ended before its Content-Length.
+
+    ``dropped`` tells a reset connection apart from a server that closed cleanly after
+    sending less than it promised.
+    """
+    if dropped:
+        msg = f"{url}: connection dropped after {received} of {announced} bytes"
+    else:
+        msg = f"{url}: server sent {received} bytes but announced {announced}"
+    return MirrorError(msg, hint=HINT_LATER)
+
+
+def too_large_error(url: str, limit: int) -> MirrorError:
+    return MirrorError(
+        f"{url}: larger than the limit of {limit} bytes",
+        hint="the mirror serves an unexpectedly large file; check the URL with "
+        "`spackcache mirror list`",
+    )
+
+
+def backoff(attempt: int, base: float = 0.25) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based): 0.25, 0.5, 1, ... capped."""
+    return float(min(base * (2**attempt), 4.0))
+
+
+def retryable_status(status: int) -> bool:
+    """5xx may be transient; 4xx will say the same thing again."""
+    return status >= 500
+
+
+# --------------------------------------------------------------------------- file transport
+
+
+class FileTransport:
+    """A mirror on a local or mounted file system (``file://`` URL or plain path)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.root = file_root(url)
+
+    def _path(self, relpath: str) -> Path:
+        return self.root / check_relpath(relpath)
+
+    def _where(self, relpath: str) -> str:
+        return join_url(self.url, relpath)
+
+    def fetch(
+        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+    ) -> FetchResult:
+        path, where = self._path(relpath), self._where(relpath)
+        try:
+            st = path.stat()
+            current = _file_etag(st)
+            if etag is not None and etag == current:
+                return FetchResult(b"", current, True, where)
+            if max_bytes is not None and st.st_size > max_bytes:
+                raise too_large_error(where, max_bytes)
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"{where} not found", hint=HINT_URL) from None
+        except IsADirectoryError:
+            raise MirrorError(f"{where} is a directory, not a file", hint=HINT_URL) from None
+        except OSError as exc:
+            raise MirrorError(f"{where}: cannot read ({exc.strerror or exc})") from None
+        if max_bytes is not None and len(data) > max_bytes:
+            raise too_large_error(where, max_bytes)
+        return FetchResult(data, current, False, where)
+
+    def exists(self, relpath: str) -> bool:
+        return self._path(relpath).is_file()
+
+    def iter_bytes(
+        self, relpath: str, *, offset: int = 0, chunk_size: int = 1 << 20
+    ) -> Iterator[bytes]:
+        path, where = self._path(relpath), self._where(relpath)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(f"{where} not found", hint=HINT_URL) from None
+        except OSError as exc:
+            raise MirrorError(f"{where}: cannot read ({exc.strerror or exc})") from None
+        return _iter_file(handle, offset, chunk_size)
+
+    def close(self) -> None:
+        pass
+
+
+def _file_etag(st: os.stat_result) -> str:
+    # size + mtime is what static web servers use; enough to skip re-reading an index
+    return f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+
+
+def _iter_file(handle: BinaryIO, offset: int, chunk_size: int) -> Iterator[bytes]:
+    with handle:
+        handle.seek(offset)
+        while chunk := handle.read(chunk_size):
+            yield chunk
+
+
+# --------------------------------------------------------------------------- http transport
+
+
+class HttpTransport:
+    """A mirror served over HTTP(S), including S3 buckets read anonymously (path style).
+
+    One ``httpx.Client`` per transport keeps connections alive across the many small
+    requests an index refresh or a spec lookup makes.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 2,
+        s3_endpoint_url: str | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.url = url
+        self.root = http_root(url, s3_endpoint_url=s3_endpoint_url)
+        self.s3 = url.startswith("s3://")
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self._client = client or httpx.Client(timeout=timeout, follow_redirects=True)
+
+    def _urls(self, relpath: str) -> tuple[str, str]:
+        """(URL to request, URL to show the user: the one configured, e.g. ``s3://``)."""
+        return join_url(self.root, relpath), join_url(self.url, relpath)
+
+    def fetch(
+        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+    ) -> FetchResult:
+        target, shown = self._urls(relpath)
+        headers = {"If-None-Match": etag} if etag else {}
+        attempt = 0
+        while True:
+            try:
+                return self._fetch_once(target, shown, headers, max_bytes)
+            except _Failure as failure:
+                if attempt >= self.retries or not failure.retry:
+                    raise failure.error from None
+            time.sleep(backoff(attempt))
+            attempt += 1
+
+    def _fetch_once(
+        self, target: str, shown: str, headers: dict[str, str], max_bytes: int | None
+    ) -> FetchResult:
+        try:
+            with self._client.stream("GET", target, headers=headers) as response:
+                if response.status_code == 304:
+                    return FetchResult(b"", response.headers.get("etag"), True, shown)
+                if response.status_code != 200:
+                    status = response.status_code
+                    raise _Failure(
+                        status_error(shown, status, s3=self.s3), retryable_status(status)
+                    )
+                announced = _content_length(response)
+                if max_bytes is not None and announced is not None and announced > max_bytes:
+                    raise _Failure(too_large_error(shown, max_bytes), retry=False)
+                data = _read_body(response, shown, announced, max_bytes)
+                return FetchResult(data, response.headers.get("etag"), False, shown)
+        except httpx.HTTPError as exc:
+            raise _Failure(exception_error(shown, exc, timeout=self.timeout)) from None
+
+    def exists(self, relpath: str) -> bool:
+        target, shown = self._urls(relpath)
+        try:
+            response = self._client.head(target)
+        except httpx.HTTPError as exc:
+            raise exception_error(shown, exc, timeout=self.timeout) from None
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404 or (response.status_code == 403 and self.s3):
+            return False
+        raise status_error(shown, response.status_code, s3=self.s3)
+
+    def iter_bytes(
+        self, relpath: str, *, offset: int = 0, chunk_size: int = 1 << 20
+    ) -> Iterator[bytes]:
+        target, shown = self._urls(relpath)
+        return self._iter(target, shown, offset, chunk_size)
+
+    def _iter(self, target: str, shown: str, offset: int, chunk_size: int) -> Iterator[bytes]:
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        try:
+            with self._client.stream("GET", target, headers=headers) as response:
+                if response.status_code not in (200, 206):
+                    raise status_error(shown, response.status_code, s3=self.s3)
+                skip = offset if response.status_code == 200 else 0  # server ignored Range
+                announced = _content_length(response)
+                try:
+                    for chunk in response.iter_raw(chunk_size):
+                        if skip:
+                            cut = min(skip, len(chunk))
+                            chunk, skip = chunk[cut:], skip - cut
+                        if chunk:
+                            yield chunk
+                except httpx.HTTPError as exc:
+                    received = response.num_bytes_downloaded
+                    raise _body_error(shown, exc, received, announced, self.timeout) from None
+        except httpx.HTTPError as exc:
+            raise exception_error(shown, exc, timeout=self.timeout) from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class _Failure(Exception):
+    """Internal: a mapped error and whether another attempt could succeed."""
+
+    def __init__(self, error: MirrorError, retry: bool = True) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry = retry
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length")
+    if value is None or response.headers.get("content-encoding"):
+        return None  # compressed bodies are counted after decoding; no comparison possible
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _read_body(
+    response: httpx.Response, shown: str, announced: int | None, max_bytes: int | None
+) -> bytes:
+    parts: list[bytes] = []
+    try:
+        for chunk in response.iter_bytes():
+            if max_bytes is not None and response.num_bytes_downloaded > max_bytes:
+                raise _Failure(too_large_error(shown, max_bytes), retry=False)
+            parts.append(chunk)
+    except httpx.HTTPError as exc:
+        received = response.num_bytes_downloaded
+        raise _Failure(_body_error(shown, exc, received, announced, None)) from None
+    received = response.num_bytes_downloaded
+    if announced is not None and received != announced:
+        # h11 normally reports a short body itself; this guards other code paths
+        raise _Failure(short_body_error(shown, received, announced, dropped=False))
+    return b"".join(parts)
+
+
+def _body_error(
+    shown: str, exc: httpx.HTTPError, received: int, announced: int | None, timeout: float | None
+) -> MirrorError:
+    """Map a failure *while reading the body*: a clean early close or a reset connection."""
+    if announced is not None and isinstance(exc, httpx.RemoteProtocolError):
+        return short_body_error(shown, received, announced, dropped=False)
+    if announced is not None and isinstance(exc, httpx.ReadError):
+        return short_body_error(shown, received, announced, dropped=True)
+    return exception_error(shown, exc, timeout=timeout)
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def open_transport(
+    url: str, *, timeout: float = 30.0, s3_endpoint: str | None = None, retries: int = 2
+) -> Transport:
+    """The transport for a mirror URL: ``file://`` or a path, ``http(s)://``, ``s3://``."""
+    scheme = urllib.parse.urlsplit(url).scheme if "://" in url else ""
+    if scheme in ("", "file"):
+        return FileTransport(url)
+    if scheme in ("http", "https", "s3"):
+        return HttpTransport(url, timeout=timeout, retries=retries, s3_endpoint_url=s3_endpoint)
+    if scheme in ("oci", "oci+http"):
+        raise MirrorError(
+            f"{url} is an OCI registry, not a file mirror",
+            hint="OCI mirrors are read by the OCI reader",
+        )
+    raise MirrorError(
+        f"cannot read mirror {url}: unsupported URL scheme {scheme!r}",
+        hint="use file://, http://, https://, s3:// or oci://",
+    )

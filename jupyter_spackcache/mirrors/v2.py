@@ -1,0 +1,199 @@
+"""Reader for the legacy ``build_cache/`` layout (layouts 1 and 2; layout 0 is recognised and refused).
+
+Trust chain: ``<SPECNAME>.spec.json.sig`` is clear-signed and carries ``binary_cache_checksum``,
+the sha256 of the ``.spack`` tarball. File names embed arch and compiler (§1.1), so locating a
+package needs its node, and for spec format 5 its DAG (the compiler is a dependency).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
+from .base import IndexFetch, SpecRecord, TarballRef
+from .manifest import MAX_METADATA_BYTES
+from .v3 import check_document_root
+from .verify import signed_payload
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..config import MirrorConfig
+    from ..spec.concrete import ConcreteDAG, ConcreteNode
+    from ..trust import Keyring
+    from .transport import Transport
+
+INDEX = "build_cache/index.json"
+INDEX_HASH = "build_cache/index.json.hash"
+KEY_INDEX = "build_cache/_pgp/index.json"
+_HEX64 = re.compile(r"^[a-f0-9]{64}$")
+_UNSAFE = re.compile(r"[/\\:*?\"<>|\x00]")
+_COMPILER_VIRTUALS = ("c", "cxx", "fortran")
+
+LAYOUT0_HINT = (
+    "Spack >= 1.0 cannot install these either; re-push the packages with a current Spack "
+    "(`spack buildcache push`) to a new mirror"
+)
+
+
+def path_component(text: str) -> str:
+    """Spack's format_path sanitisation of one path component (illegal characters -> '_')."""
+    return _UNSAFE.sub("_", text)
+
+
+def compiler_component(node: ConcreteNode, dag: ConcreteDAG) -> str:
+    """``<compiler>-<version>`` in v2 file names; ``none-none`` when there is no compiler."""
+    if node.compiler is not None:
+        return f"{node.compiler[0]}-{node.compiler[1]}"
+    for virtual in _COMPILER_VIRTUALS:
+        for edge in node.edges:
+            if virtual in edge.virtuals:
+                dep = dag.nodes.get(edge.hash)
+                if dep is not None:
+                    return f"{dep.name}-{dep.version}"
+    return "none-none"
+
+
+def spec_basename(node: ConcreteNode, dag: ConcreteDAG) -> str:
+    parts = (node.arch, compiler_component(node, dag), node.name, node.version, node.hash)
+    return path_component("-".join(parts))
+
+
+def tarball_path(node: ConcreteNode, dag: ConcreteDAG) -> str:
+    return "/".join(
+        (
+            "build_cache",
+            path_component(node.arch),
+            path_component(compiler_component(node, dag)),
+            path_component(f"{node.name}-{node.version}"),
+            spec_basename(node, dag) + ".spack",
+        )
+    )
+
+
+class V2Reader:
+    layout = "v2"
+
+    def __init__(
+        self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None
+    ) -> None:
+        self.transport = transport
+        self.mirror = mirror
+        self.keyring = keyring
+        self.url = mirror.url
+
+    def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
+        if etag and known_hash:
+            result = self.transport.fetch(INDEX, etag=etag)
+            if result.not_modified:
+                return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
+            return self._index_from(result.data, result.etag)
+        if known_hash:
+            remote = self._remote_hash()
+            if remote == known_hash:
+                return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
+        result = self.transport.fetch(INDEX)
+        return self._index_from(result.data, result.etag)
+
+    def _index_from(self, data: bytes, etag: str | None) -> IndexFetch:
+        # a mismatch with index.json.hash is tolerated (a race with a concurrent update)
+        return IndexFetch(
+            changed=True, index_hash=hashlib.sha256(data).hexdigest(), data=data, etag=etag
+        )
+
+    def _remote_hash(self) -> str | None:
+        """index.json.hash's first 64 bytes, or None when absent or malformed (non-fatal)."""
+        try:
+            raw = self.transport.fetch(INDEX_HASH, max_bytes=4096).data[:64]
+        except MirrorError:
+            return None
+        text = raw.decode("ascii", "replace")
+        return text if _HEX64.match(text) else None
+
+    def fetch_spec(self, node: ConcreteNode, dag: ConcreteDAG) -> SpecRecord:
+        what = f"the metadata of {node.short}"
+        base = "build_cache/" + spec_basename(node, dag)
+        text: str | None = None
+        try:
+            text = self._text(base + ".spec.json.sig", what)
+        except NotFoundError:
+            if not self.mirror.unsigned:
+                if self._exists(base + ".spec.json"):
+                    raise SignatureError(
+                        f"{what} in mirror '{self.mirror.name}' is only available unsigned",
+                        hint="if you trust this mirror without signatures, re-add it with "
+                        "`spackcache mirror add NAME URL --unsigned`",
+                    ) from None
+                raise
+        if text is None:
+            text = self._text(base + ".spec.json", what)
+        payload, signer = signed_payload(text, mirror=self.mirror, keyring=self.keyring, what=what)
+        document = _json(payload, what)
+        entry_layout = check_entry_layout(document, what)
+        check_document_root(document, node, what)
+        checksum = document.get("binary_cache_checksum") or {}
+        algorithm = checksum.get("hash_algorithm")
+        digest = str(checksum.get("hash", "")).lower()
+        if algorithm != "sha256" or not _HEX64.match(digest):
+            raise MirrorError(f"{what} has no usable sha256 'binary_cache_checksum'")
+        return SpecRecord(
+            document=document,
+            tarball=TarballRef(location=tarball_path(node, dag), sha256=digest, size=None),
+            signed_by=signer,
+            entry_layout=entry_layout,
+        )
+
+    def public_keys(self) -> list[str]:
+        try:
+            index = _json(self._text(KEY_INDEX, "the key index"), "the key index")
+        except MirrorError:
+            return []
+        out = []
+        for fingerprint in index.get("keys", {}):
+            out.append(self._text(f"build_cache/_pgp/{fingerprint}.pub", "a public key"))
+        return out
+
+    def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
+        return self.transport.iter_bytes(ref.location, offset=offset)
+
+    def _text(self, path: str, what: str) -> str:
+        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MirrorError(f"{what} is not UTF-8 text") from None
+
+    def _exists(self, path: str) -> bool:
+        try:
+            return self.transport.exists(path)
+        except MirrorError:
+            return False
+
+
+def check_entry_layout(document: dict[str, Any], what: str) -> int:
+    """Layouts 1 and 2 are readable; 0 (nested tarballs) is too old, >2 too new for build_cache/."""
+    layout = int(document.get("buildcache_layout_version", 0) or 0)
+    if layout == 0:
+        raise LayoutError(
+            f"{what} uses build cache layout 0 (Spack <= 0.17, nested tarballs), which is too old",
+            hint=LAYOUT0_HINT,
+        )
+    if layout > 2:
+        raise LayoutError(
+            f"{what} says build cache layout {layout}, too new for a build_cache/ tree",
+            hint="upgrade jupyter-spackcache",
+        )
+    return layout
+
+
+def _json(text: str, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise MirrorError(f"{what} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    if not isinstance(doc, dict):
+        raise MirrorError(f"{what} is not a JSON object")
+    return doc

@@ -1,0 +1,188 @@
+"""Reader for the content-addressed v3 layout of Spack 1.x (buildcache-format.md §1.2, §2.1).
+
+Trust chain: the spec manifest is clear-signed; it binds the sha256 of the spec blob and of the
+tarball blob. Index and key manifests are never signed (the index only steers selection; every
+package is verified on its own).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LayoutError, MirrorError, SignatureError
+from .base import IndexFetch, SpecRecord, TarballRef
+from .manifest import (
+    MAX_METADATA_BYTES,
+    MEDIA_INDEX_PREFIX,
+    MEDIA_KEY,
+    MEDIA_KEY_INDEX,
+    MEDIA_SPEC_PREFIX,
+    MEDIA_TARBALL_PREFIX,
+    BlobRecord,
+    decode_blob,
+    parse_manifest,
+)
+from .verify import signed_payload
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..config import MirrorConfig
+    from ..spec.concrete import ConcreteDAG, ConcreteNode
+    from ..trust import Keyring
+    from .transport import Transport
+
+LAYOUT_FILE = "v3/layout.json"
+SUPPORTED_SPEC_FORMAT = 5
+
+
+def index_manifest_path(view: str | None = None) -> str:
+    return f"v3/manifests/index/{view}/index.manifest.json" if view else (
+        "v3/manifests/index/index.manifest.json"
+    )
+
+
+def spec_manifest_path(name: str, version: str, dag_hash: str) -> str:
+    return f"v3/manifests/spec/{name}/{name}-{version}-{dag_hash}.spec.manifest.json"
+
+
+def key_manifest_path(fingerprint: str) -> str:
+    return f"v3/manifests/key/{fingerprint}.key.manifest.json"
+
+
+KEY_INDEX_MANIFEST = "v3/manifests/key/keys.manifest.json"
+
+
+class V3Reader:
+    layout = "v3"
+
+    def __init__(
+        self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None
+    ) -> None:
+        self.transport = transport
+        self.mirror = mirror
+        self.keyring = keyring
+        self.url = mirror.url
+
+    # ---- index ------------------------------------------------------------------------------
+
+    def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
+        result = self.transport.fetch(
+            index_manifest_path(self.mirror.view), etag=etag, max_bytes=MAX_METADATA_BYTES
+        )
+        if result.not_modified and known_hash:
+            return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
+        text = _text(result.data, "index manifest")
+        # Spack never signs indices; tolerate a signed one by reading its body
+        from ..trust import clearsigned_payload, is_clearsigned
+
+        if is_clearsigned(text):
+            text = clearsigned_payload(text)
+        record = parse_manifest(text, what="index").first(MEDIA_INDEX_PREFIX, what="index")
+        if known_hash == record.checksum:
+            return IndexFetch(changed=False, index_hash=known_hash, etag=result.etag)
+        data = self._blob(record, what="index", limit=None)
+        return IndexFetch(changed=True, index_hash=record.checksum, data=data, etag=result.etag)
+
+    # ---- packages ---------------------------------------------------------------------------
+
+    def fetch_spec(self, node: ConcreteNode, dag: ConcreteDAG) -> SpecRecord:
+        what = f"the metadata of {node.short}"
+        result = self.transport.fetch(
+            spec_manifest_path(node.name, node.version, node.hash), max_bytes=MAX_METADATA_BYTES
+        )
+        payload, signer = signed_payload(
+            _text(result.data, what), mirror=self.mirror, keyring=self.keyring, what=what
+        )
+        manifest = parse_manifest(payload, what=f"{node.short} spec")
+        spec_rec = manifest.first(MEDIA_SPEC_PREFIX, what=f"{node.short} spec")
+        tar_rec = manifest.first(MEDIA_TARBALL_PREFIX, what=f"{node.short} spec")
+        _check_spec_media(spec_rec, node)
+        document = _json(self._blob(spec_rec, what=f"{node.short} spec"), what)
+        check_document_root(document, node, what)
+        return SpecRecord(
+            document=document,
+            tarball=TarballRef(location=tar_rec.path, sha256=tar_rec.checksum,
+                               size=tar_rec.content_length),
+            signed_by=signer,
+            entry_layout=int(document.get("buildcache_layout_version", 2)),
+        )
+
+    def public_keys(self) -> list[str]:
+        try:
+            index = self._manifest_blob(KEY_INDEX_MANIFEST, MEDIA_KEY_INDEX, "key index")
+        except MirrorError:
+            return []
+        keys = _json(index, "the key index").get("keys", {})
+        out = []
+        for fingerprint in keys:
+            blob = self._manifest_blob(key_manifest_path(fingerprint), MEDIA_KEY, "public key")
+            out.append(blob.decode("ascii", "replace"))
+        return out
+
+    def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
+        return self.transport.iter_bytes(ref.location, offset=offset)
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _manifest_blob(self, path: str, media: str, what: str) -> bytes:
+        text = _text(self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data, what)
+        from ..trust import clearsigned_payload, is_clearsigned
+
+        if is_clearsigned(text):
+            text = clearsigned_payload(text)
+        return self._blob(parse_manifest(text, what=what).first(media, what=what), what=what)
+
+    def _blob(self, record: BlobRecord, *, what: str, limit: int | None = MAX_METADATA_BYTES) -> bytes:
+        data = self.transport.fetch(record.path, max_bytes=limit).data
+        return decode_blob(record, data, what=what)
+
+
+def _check_spec_media(record: BlobRecord, node: ConcreteNode) -> None:
+    # application/vnd.spack.spec.v5+json: the number tracks the spec file format
+    media = record.media_type
+    try:
+        version = int(media[len(MEDIA_SPEC_PREFIX) + 1 :].split("+", 1)[0])
+    except ValueError:
+        return
+    if version > SUPPORTED_SPEC_FORMAT:
+        raise LayoutError(
+            f"{node.short} uses spec format {version}, newer than this client reads "
+            f"({SUPPORTED_SPEC_FORMAT})",
+            hint="upgrade jupyter-spackcache",
+        )
+
+
+def check_document_root(document: dict[str, Any], node: ConcreteNode, what: str) -> None:
+    """The spec file must describe the node we asked for (defends against swapped files)."""
+    spec = document.get("spec")
+    nodes = spec.get("nodes") if isinstance(spec, dict) else spec
+    if not isinstance(nodes, list) or not nodes:
+        raise MirrorError(f"{what} has no spec nodes")
+    first = nodes[0]
+    if isinstance(first, dict) and "hash" not in first and len(first) == 1:
+        first = next(iter(first.values()))  # spec format 1: [{name: node}]
+    got = first.get("hash") if isinstance(first, dict) else None
+    if got != node.hash:
+        raise SignatureError(
+            f"{what} describes {got or 'an unknown hash'} instead of {node.hash}",
+            hint="the mirror is inconsistent or tampered with; do not use it until fixed",
+        )
+
+
+def _text(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MirrorError(f"{what} is not UTF-8 text") from None
+
+
+def _json(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise MirrorError(f"{what} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    if not isinstance(doc, dict):
+        raise MirrorError(f"{what} is not a JSON object")
+    return doc

@@ -1,0 +1,278 @@
+"""Write a v3 (Spack 1.x) build-cache mirror on the local filesystem.
+
+Layout, as Spack reads it::
+
+    v3/layout.json
+    v3/manifests/spec/<name>/<name>-<version>-<hash>.spec.manifest.json   (clear-signed if keyed)
+    v3/manifests/index/index.manifest.json                                  (never signed)
+    v3/manifests/key/<FPR>.key.manifest.json, keys.manifest.json             (never signed)
+    blobs/sha256/<2 hex>/<sha256>                                           (content-addressed)
+
+Every file is written to a temporary name and renamed, so a reader never sees half a file and
+a failed push leaves the mirror as it was (at worst with an unreferenced blob).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from jupyter_spackcache.errors import IntegrityError, MirrorError, SignatureError
+from jupyter_spackcache.push.manifest import (
+    INDEX_MEDIA_TYPE,
+    KEY_INDEX_MEDIA_TYPE,
+    KEY_MEDIA_TYPE,
+    LAYOUT_JSON,
+    SPEC_MEDIA_TYPE,
+    TARBALL_MEDIA_TYPE,
+    BlobRecord,
+    compact_json,
+    gzip_bytes,
+    record_for,
+    render_manifest,
+    strip_clearsign,
+)
+from jupyter_spackcache.push.specjson import root_node
+
+DB_VERSION = "8"
+SPEC_MANIFEST_SUFFIX = ".spec.manifest.json"
+KEY_MANIFEST_SUFFIX = ".key.manifest.json"
+
+
+class Signer(Protocol):
+    """What the writer needs from :class:`jupyter_spackcache.trust.Keyring`."""
+
+    def sign_clear(self, text: str, fingerprint: str) -> str: ...
+
+    def export_public(self, fingerprint: str) -> str: ...
+
+
+def spec_manifest_relpath(name: str, version: str, dag_hash: str) -> str:
+    """Where Spack looks for the manifest of one concrete spec."""
+    return f"v3/manifests/spec/{name}/{name}-{version}-{dag_hash}{SPEC_MANIFEST_SUFFIX}"
+
+
+INDEX_MANIFEST_RELPATH = "v3/manifests/index/index.manifest.json"
+KEYS_MANIFEST_RELPATH = "v3/manifests/key/keys.manifest.json"
+LAYOUT_RELPATH = "v3/layout.json"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as fin:
+            shutil.copyfileobj(fin, out, 1 << 20)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _file_record(path: Path, media_type: str, compression: str) -> BlobRecord:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return BlobRecord(path.stat().st_size, media_type, compression, digest.hexdigest())
+
+
+def merge_index(
+    existing: Mapping[str, Mapping[str, Any]],
+    specfiles: list[Mapping[str, Any]],
+    pushed: set[str],
+) -> dict[str, dict[str, Any]]:
+    """DB-v8 ``installs`` with every node of every DAG; pure, so it is easy to test.
+
+    A record is ``in_buildcache`` when its hash has a spec manifest in the mirror (or an
+    earlier index said so). ``ref_count`` is recomputed as the number of dependents of any
+    edge type among the records, which is how Spack counts them in build-cache indices.
+    """
+    nodes: dict[str, dict[str, Any]] = {h: dict(r["spec"]) for h, r in existing.items()}
+    in_cache = {h for h, r in existing.items() if r.get("in_buildcache")}
+    for specfile in specfiles:
+        for node in specfile["spec"]["nodes"]:
+            nodes.setdefault(node["hash"], dict(node))
+    in_cache |= pushed & nodes.keys()
+    dependents: dict[str, set[str]] = {h: set() for h in nodes}
+    for h, node in nodes.items():
+        for dep in node.get("dependencies", ()):
+            dependents.setdefault(dep["hash"], set()).add(h)
+    return {
+        h: {"spec": node, "ref_count": len(dependents[h]), "in_buildcache": h in in_cache}
+        for h, node in nodes.items()
+    }
+
+
+class V3MirrorWriter:
+    """Pushes spec files + tarballs, keys and the index into a v3 mirror directory."""
+
+    def __init__(self, root: Path, *, keyring: Signer | None, signing_key: str | None) -> None:
+        if signing_key is not None and keyring is None:
+            raise SignatureError(
+                f"cannot sign with key {signing_key} without a keyring",
+                hint="pass the Keyring that holds the secret key, or push unsigned",
+            )
+        self.root = Path(root)
+        self.keyring = keyring
+        self.signing_key = signing_key
+
+    # -- low level ----------------------------------------------------------------------
+
+    def _ensure_layout(self) -> None:
+        layout = self.root / LAYOUT_RELPATH
+        if not layout.exists():
+            _atomic_write(layout, LAYOUT_JSON.encode("utf-8"))
+
+    def _put_blob(self, data: bytes, record: BlobRecord) -> None:
+        target = self.root / record.relpath
+        if not target.exists():
+            _atomic_write(target, data)
+
+    def _manifest_text(self, records: list[BlobRecord], *, sign: bool) -> str:
+        text = render_manifest(records)
+        if sign and self.signing_key is not None and self.keyring is not None:
+            text = self.keyring.sign_clear(text, self.signing_key)
+        return text
+
+    def _publish(self, relpath: str, payload: bytes, media_type: str, compression: str) -> None:
+        """One unsigned blob plus its one-record manifest (indices and keys)."""
+        record = record_for(payload, media_type, compression)
+        self._put_blob(payload, record)
+        text = self._manifest_text([record], sign=False)
+        _atomic_write(self.root / relpath, text.encode("utf-8"))
+
+    def _read_manifest(self, path: Path) -> list[dict[str, Any]]:
+        try:
+            doc = json.loads(strip_clearsign(path.read_text(encoding="utf-8")))
+            data = doc["data"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise MirrorError(f"unreadable manifest {path}: {exc}") from exc
+        if not isinstance(data, list):
+            raise MirrorError(f"unreadable manifest {path}: 'data' is not a list")
+        return data
+
+    def _read_blob(self, entry: Mapping[str, Any]) -> bytes:
+        path = self.root / "blobs" / entry["checksumAlgorithm"] / entry["checksum"][:2]
+        try:
+            data: bytes = (path / entry["checksum"]).read_bytes()
+        except OSError as exc:
+            raise MirrorError(f"missing blob {entry['checksum']} in {self.root}") from exc
+        if hashlib.sha256(data).hexdigest() != entry["checksum"]:
+            raise IntegrityError(
+                f"blob {entry['checksum']} in {self.root} does not match its sha256"
+            )
+        return gzip.decompress(data) if entry.get("compression") == "gzip" else data
+
+    # -- packages -------------------------------------------------------------------------
+
+    def add(self, specfile: dict[str, Any], tarball: Path) -> None:
+        """Publish one package: tarball blob, gzip'd spec blob, then its (signed) manifest.
+
+        The manifest goes last, so the package only becomes visible once its blobs exist.
+        """
+        try:
+            root = root_node(specfile)
+        except ValueError as exc:
+            raise MirrorError(f"cannot push: {exc}") from exc
+        if not Path(tarball).is_file():
+            raise MirrorError(f"cannot push {root['name']}: no tarball at {tarball}")
+        tar_record = _file_record(Path(tarball), TARBALL_MEDIA_TYPE, "gzip")
+        spec_blob = gzip_bytes(compact_json(specfile))
+        spec_record = record_for(spec_blob, SPEC_MEDIA_TYPE, "gzip")
+        # sign before writing anything: a key problem must leave the mirror untouched
+        text = self._manifest_text([tar_record, spec_record], sign=True)
+        self._ensure_layout()
+        if not (self.root / tar_record.relpath).exists():
+            _atomic_copy(Path(tarball), self.root / tar_record.relpath)
+        self._put_blob(spec_blob, spec_record)
+        relpath = spec_manifest_relpath(root["name"], root["version"], root["hash"])
+        _atomic_write(self.root / relpath, text.encode("utf-8"))
+
+    def spec_manifests(self) -> Iterator[Path]:
+        """Every spec manifest currently in the mirror, in a stable order."""
+        base = self.root / "v3" / "manifests" / "spec"
+        if base.is_dir():
+            yield from sorted(base.glob(f"*/*{SPEC_MANIFEST_SUFFIX}"))
+
+    def read_specfile(self, manifest: Path) -> dict[str, Any]:
+        """The spec file a spec manifest points to."""
+        for entry in self._read_manifest(manifest):
+            if entry.get("mediaType") == SPEC_MEDIA_TYPE:
+                result: dict[str, Any] = json.loads(self._read_blob(entry))
+                return result
+        raise MirrorError(f"manifest {manifest} has no {SPEC_MEDIA_TYPE} record")
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def add_key(self, fingerprint: str) -> None:
+        """Publish a public key (blob + key manifest) and rewrite the key index."""
+        if self.keyring is None:
+            raise SignatureError(f"cannot publish key {fingerprint} without a keyring")
+        armored = self.keyring.export_public(fingerprint)
+        if "BEGIN PGP PUBLIC KEY BLOCK" not in armored:
+            raise SignatureError(f"keyring has no public key {fingerprint}")
+        self._ensure_layout()
+        self._publish(
+            f"v3/manifests/key/{fingerprint}{KEY_MANIFEST_SUFFIX}",
+            armored.encode("utf-8"),
+            KEY_MEDIA_TYPE,
+            "none",
+        )
+        keydir = self.root / "v3" / "manifests" / "key"
+        fingerprints = sorted(
+            p.name[: -len(KEY_MANIFEST_SUFFIX)] for p in keydir.glob(f"*{KEY_MANIFEST_SUFFIX}")
+        )
+        index: dict[str, dict[str, dict[str, Any]]] = {"keys": {f: {} for f in fingerprints}}
+        self._publish(KEYS_MANIFEST_RELPATH, compact_json(index), KEY_INDEX_MEDIA_TYPE, "none")
+
+    # -- index ----------------------------------------------------------------------------
+
+    def _existing_installs(self) -> dict[str, Any]:
+        path = self.root / INDEX_MANIFEST_RELPATH
+        if not path.exists():
+            return {}
+        for entry in self._read_manifest(path):
+            if entry.get("mediaType") == INDEX_MEDIA_TYPE:
+                try:
+                    installs: dict[str, Any] = json.loads(self._read_blob(entry))["database"][
+                        "installs"
+                    ]
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise MirrorError(f"existing index in {self.root} is malformed") from exc
+                return installs
+        return {}
+
+    def write_index(self) -> None:
+        """(Re)build the index from every spec manifest, merged with any existing index."""
+        self._ensure_layout()
+        specfiles: list[Mapping[str, Any]] = []
+        pushed: set[str] = set()
+        for manifest in self.spec_manifests():
+            specfile = self.read_specfile(manifest)
+            specfiles.append(specfile)
+            pushed.add(root_node(specfile)["hash"])
+        installs = merge_index(self._existing_installs(), specfiles, pushed)
+        database = {"database": {"version": DB_VERSION, "installs": installs}}
+        self._publish(INDEX_MANIFEST_RELPATH, compact_json(database), INDEX_MEDIA_TYPE, "none")

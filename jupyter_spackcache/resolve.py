@@ -1,0 +1,225 @@
+"""Choose the best binaries this host can run for an abstract spec, and say why when none fit.
+
+A simplified form of what Spack's concretizer does with ``reuse`` from build caches
+(buildcache-format.md §7): keep candidate DAGs whose every runtime node this host can run
+(platform, target ancestry, libc, no foreign externals, present in the cache), that satisfy the
+request; prefer the newest version, then the most specific target, then the fewest downloads.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .errors import ResolveError
+from .host import Host
+from .spec.abstract import AbstractSpec
+from .spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
+from .spec.satisfies import explain_dag_mismatch, satisfies
+from .spec.version import Version
+
+LIBC_NAMES = frozenset({"glibc", "musl"})
+#: build-only tools a binary install never needs (format doc §7)
+BUILD_ONLY = frozenset({"compiler-wrapper"})
+
+
+class NodeSource(Protocol):
+    """Where candidate nodes come from: a mirror's cached index, or the local store."""
+
+    name: str
+
+    def hashes_named(self, name: str) -> list[str]: ...
+
+    def hashes_with_prefix(self, prefix: str) -> list[str]: ...
+
+    def node(self, dag_hash: str) -> ConcreteNode | None: ...
+
+    def in_buildcache(self, dag_hash: str) -> bool: ...
+
+    def dag(self, root_hash: str) -> ConcreteDAG: ...
+
+    def names(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A concrete DAG from one source that this host can install and run."""
+
+    source: str
+    dag: ConcreteDAG
+    #: root + transitive link/run dependencies, dependencies first
+    runtime: tuple[ConcreteNode, ...]
+    #: runtime nodes that are not installed yet and not external
+    to_download: tuple[ConcreteNode, ...]
+    target_distance: int
+
+    @property
+    def root(self) -> ConcreteNode:
+        return self.dag.root
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    request: AbstractSpec
+    chosen: Candidate | None
+    #: every acceptable candidate, best first (chosen is the first)
+    candidates: tuple[Candidate, ...] = ()
+    #: (reason, count) for the builds that were rejected, most common first
+    rejections: tuple[tuple[str, int], ...] = ()
+    #: every version of the requested package found in any source, newest first
+    available_versions: tuple[str, ...] = ()
+    considered: int = 0
+    suggestions: tuple[str, ...] = field(default=())
+
+    def explain(self) -> str:
+        """One line: how many builds were looked at and why each group was refused."""
+        name = self.request.name or str(self.request)
+        if self.considered == 0:
+            line = f"no package named '{name}' in any configured mirror"
+            if self.suggestions:
+                line += f" (did you mean: {', '.join(self.suggestions)}?)"
+            return line
+        groups = ", ".join(f"{n} {reason}" for reason, n in self.rejections)
+        plural = "s" if self.considered != 1 else ""
+        return f"{self.considered} build{plural} of {name}: {groups}"
+
+    def raise_if_unresolved(self) -> Candidate:
+        if self.chosen is not None:
+            return self.chosen
+        hint = None
+        if self.available_versions:
+            hint = "available versions: " + ", ".join(self.available_versions[:12])
+        elif self.considered == 0:
+            hint = "see `spackcache list` for what this host can install"
+        raise ResolveError(
+            f"nothing installable matches '{self.request}': {self.explain()}", hint=hint
+        )
+
+
+def resolve(
+    request: AbstractSpec,
+    sources: Sequence[NodeSource],
+    host: Host,
+    *,
+    installed: Callable[[str], bool] = lambda h: False,
+) -> Resolution:
+    """Pick the best host-compatible DAG satisfying ``request`` from ``sources`` (in order)."""
+    reasons: Counter[str] = Counter()
+    versions: set[str] = set()
+    accepted: list[Candidate] = []
+    seen: set[str] = set()
+    considered = 0
+    for source in sources:
+        for root_hash in _root_hashes(request, source):
+            if root_hash in seen:
+                continue  # the same build in an earlier mirror wins
+            seen.add(root_hash)
+            root = source.node(root_hash)
+            if root is None or root.name in BUILD_ONLY:
+                continue
+            if root.is_external:
+                continue
+            considered += 1
+            versions.add(root.version)
+            dag = source.dag(root_hash)
+            problem = _mismatch(request, dag)
+            if problem is None:
+                problem = host_problem(dag, source, host)
+            if problem is not None:
+                reasons[problem] += 1
+                continue
+            runtime = tuple(dag.post_order(RUNTIME_DEPTYPES))
+            downloads = tuple(
+                n for n in runtime if not n.is_external and not installed(n.hash)
+            )
+            distance = host.target_distance(root.target)
+            accepted.append(
+                Candidate(source.name, dag, runtime, downloads, distance or 0)
+            )
+    _rank(accepted)
+    suggestions: tuple[str, ...] = ()
+    if considered == 0 and request.name:
+        names: set[str] = set()
+        for source in sources:
+            names.update(source.names())
+        suggestions = tuple(difflib.get_close_matches(request.name, sorted(names), n=3))
+    return Resolution(
+        request=request,
+        chosen=accepted[0] if accepted else None,
+        candidates=tuple(accepted),
+        rejections=tuple(reasons.most_common()),
+        available_versions=tuple(sorted(versions, key=Version.parse, reverse=True)),
+        considered=considered,
+        suggestions=suggestions,
+    )
+
+
+def _rank(candidates: list[Candidate]) -> None:
+    """Best first: newest version, then most specific target, fewest downloads, hash."""
+    candidates.sort(key=lambda c: (c.target_distance, len(c.to_download), c.root.hash))
+    candidates.sort(key=lambda c: Version.parse(c.root.version), reverse=True)  # stable
+
+
+def _root_hashes(request: AbstractSpec, source: NodeSource) -> Iterable[str]:
+    if request.hash_prefix:
+        hashes = source.hashes_with_prefix(request.hash_prefix)
+        if request.name:
+            return [h for h in hashes if (n := source.node(h)) is not None and n.name == request.name]
+        return hashes
+    if request.name is None:
+        raise ResolveError(
+            f"'{request}' names no package", hint="start the spec with a package name or /hash"
+        )
+    return source.hashes_named(request.name)
+
+
+def _mismatch(request: AbstractSpec, dag: ConcreteDAG) -> str | None:
+    if satisfies(request, dag):
+        return None
+    reason = explain_dag_mismatch(request, dag)
+    return f"do not match ({reason})" if reason else f"do not match {request}"
+
+
+def host_problem(dag: ConcreteDAG, source: NodeSource, host: Host) -> str | None:
+    """Why ``host`` cannot run this DAG (a plural verb phrase for grouping), or None."""
+    for node in dag.traverse(RUNTIME_DEPTYPES):
+        if node.is_external:
+            if node.name in LIBC_NAMES:
+                problem = _libc_problem(node, host)
+                if problem:
+                    return problem
+                continue
+            return f"need the external {node.name} at {node.external or '?'}, not provided here"
+        if node.platform != host.platform:
+            return f"are built for platform {node.platform} (this host: {host.platform})"
+        if host.target_distance(node.target) is None:
+            return f"need target {node.target} (this host: {host.target})"
+        if host.platform != "linux" and node.os != host.os:
+            return f"are built for {node.os} (this host: {host.os})"
+        if node.variant("dev_path") is not None:
+            return "are development builds (dev_path), never reused"
+        if not source.in_buildcache(node.hash):
+            which = "are" if node.hash == dag.root_hash else f"need {node.name}, which is"
+            return f"{which} not in the build cache"
+    missing = dag.missing()
+    if missing:
+        return "have dependencies missing from the index"
+    return None
+
+
+def _libc_problem(node: ConcreteNode, host: Host) -> str | None:
+    libc = host.libc
+    if libc is None:
+        if host.platform == "linux":
+            return f"need {node.name} {node.version} (no libc detected on this host)"
+        return None
+    if libc.name != node.name:
+        return f"need {node.name} (this host has {libc.name})"
+    if node.external and libc.path and node.external.rstrip("/") != libc.path.rstrip("/"):
+        return f"need {node.name} at {node.external} (this host's is at {libc.path})"
+    if Version.parse(libc.version) < Version.parse(node.version):
+        return f"need {node.name} {node.version} (host: {libc.version})"
+    return None

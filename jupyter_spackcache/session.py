@@ -1,0 +1,216 @@
+"""The core's front desk: one object that the CLI, the server and the magics all talk to.
+
+It owns the configuration, the keyring, the mirror catalog and the host description, and offers
+the user-level operations (add a mirror, trust keys, list, resolve). Front doors only translate
+arguments and render results, so the three behave identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from .config import (
+    Config,
+    MirrorConfig,
+    load_config,
+    normalize_url,
+    save_user_mirrors,
+    validate_new_mirror,
+)
+from .errors import ConfigError, SignatureError
+from .host import Host, detect_host
+from .mirrors.catalog import Catalog, MirrorProblem
+from .resolve import Resolution, host_problem, resolve
+from .spec.concrete import ConcreteNode
+from .spec.parser import parse_spec, parse_specs
+from .spec.satisfies import satisfies
+from .spec.version import Version
+
+if TYPE_CHECKING:
+    from .mirrors.indexcache import MirrorIndex
+    from .trust import KeyInfo, Keyring
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One installable build, as ``spackcache list`` shows it."""
+
+    mirror: str
+    node: ConcreteNode
+    compatible: bool
+    reason: str | None = None
+
+
+class Session:
+    def __init__(self, config: Config | None = None, env: Mapping[str, str] | None = None) -> None:
+        self.config = config or load_config(env)
+
+    # ---- lazily built parts --------------------------------------------------------------
+
+    @cached_property
+    def host(self) -> Host:
+        return detect_host(self.config.host)
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        from .trust import Keyring
+
+        return Keyring(self.config.gnupg_home)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.config, self.keyring)
+
+    def close(self) -> None:
+        if "catalog" in self.__dict__:
+            self.catalog.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- mirrors ---------------------------------------------------------------------------
+
+    def add_mirror(
+        self,
+        name: str,
+        url: str,
+        *,
+        unsigned: bool = False,
+        check: bool = True,
+        s3_endpoint: str | None = None,
+        view: str | None = None,
+    ) -> MirrorConfig:
+        mirror = MirrorConfig(
+            name=name, url=normalize_url(url), unsigned=unsigned, s3_endpoint=s3_endpoint,
+            view=view,
+        )
+        validate_new_mirror(self.config, mirror)
+        candidate = replace(self.config, mirrors=(*self.config.mirrors, mirror))
+        if check:  # prove it is a readable build cache before saving anything
+            Catalog(candidate, self.keyring).reader(mirror)
+        save_user_mirrors(self.config, candidate.mirrors)
+        self._reload(candidate)
+        return mirror
+
+    def remove_mirror(self, name: str) -> MirrorConfig:
+        mirror = self.config.mirror(name)
+        if mirror.origin == "site":
+            raise ConfigError(
+                f"mirror '{name}' is defined by the site configuration and cannot be removed",
+                hint="ask your administrators, or simply ignore it",
+            )
+        remaining = tuple(m for m in self.config.mirrors if m.name != name)
+        save_user_mirrors(self.config, remaining)
+        self.catalog.forget(mirror)
+        self._reload(replace(self.config, mirrors=remaining))
+        return mirror
+
+    def _reload(self, config: Config) -> None:
+        self.close()
+        self.__dict__.pop("catalog", None)
+        self.config = config
+
+    def indices(self, *, refresh: bool = True) -> tuple[list[MirrorIndex], list[MirrorProblem]]:
+        return self.catalog.indices(refresh=refresh)
+
+    # ---- keys ------------------------------------------------------------------------------
+
+    def mirror_keys(self, mirror_name: str) -> list[KeyInfo]:
+        """The keys a mirror publishes, inspected but not imported (for the user to check)."""
+        mirror = self.config.mirror(mirror_name)
+        if mirror.unsigned:
+            return []
+        reader = self.catalog.reader(mirror)
+        found: dict[str, KeyInfo] = {}
+        for armored in reader.public_keys():
+            for info in self.keyring.inspect(armored):
+                found[info.fingerprint] = info
+        return list(found.values())
+
+    def trust_keys(self, mirror_name: str, fingerprints: list[str]) -> list[KeyInfo]:
+        """Import the named keys of a mirror (all it publishes when ``fingerprints`` is empty)."""
+        mirror = self.config.mirror(mirror_name)
+        reader = self.catalog.reader(mirror)
+        blocks = reader.public_keys()
+        if not blocks:
+            raise SignatureError(
+                f"mirror '{mirror_name}' publishes no public keys",
+                hint="get the key from its maintainers and run `spackcache keys import FILE`",
+            )
+        wanted = {f.replace(" ", "").upper() for f in fingerprints}
+        pinned = set(mirror.fingerprints)
+        if pinned:
+            outside = (wanted or set()) - pinned
+            if outside:
+                raise SignatureError(
+                    f"key(s) {', '.join(sorted(outside))} are not among the fingerprints pinned "
+                    f"for mirror '{mirror_name}'",
+                    hint="the site or your config pins this mirror's keys; trust only those",
+                )
+            wanted = wanted or pinned
+        imported: list[KeyInfo] = []
+        remaining = set(wanted)
+        for armored in blocks:
+            available = {k.fingerprint for k in self.keyring.inspect(armored)}
+            take = available & wanted if wanted else available
+            if take:
+                imported.extend(self.keyring.import_keys(armored, only=sorted(take)))
+                remaining -= take
+        if remaining:
+            raise SignatureError(
+                f"mirror '{mirror_name}' does not publish key(s) {', '.join(sorted(remaining))}",
+                hint=f"see `spackcache keys list --mirror {mirror_name}` for what it offers",
+            )
+        return imported
+
+    # ---- queries ---------------------------------------------------------------------------
+
+    def resolve(self, text: str, *, refresh: bool = True) -> Resolution:
+        request = parse_spec(text)
+        indices, _problems = self.indices(refresh=refresh)
+        return resolve(request, indices, self.host)
+
+    def resolve_many(self, text: str, *, refresh: bool = True) -> list[Resolution]:
+        requests = parse_specs(text)
+        indices, _problems = self.indices(refresh=refresh)
+        return [resolve(r, indices, self.host) for r in requests]
+
+    def listing(
+        self, query: str | None = None, *, all_targets: bool = False, refresh: bool = True
+    ) -> tuple[list[Listing], list[MirrorProblem]]:
+        """Builds in the mirrors matching ``query``: by default only those this host can run."""
+        request = parse_spec(query) if query else None
+        indices, problems = self.indices(refresh=refresh)
+        out: list[Listing] = []
+        seen: set[str] = set()
+        for index in indices:
+            if request is not None and request.name:
+                hashes = index.hashes_named(request.name)
+            elif request is not None and request.hash_prefix:
+                hashes = index.hashes_with_prefix(request.hash_prefix)
+            else:
+                hashes = [n.hash for n in index.iter_nodes()]
+            for h in hashes:
+                node = index.node(h)
+                if node is None or h in seen or node.is_external or not index.in_buildcache(h):
+                    continue
+                if node.name == "compiler-wrapper":
+                    continue
+                dag = index.dag(h)
+                if request is not None and not satisfies(request, dag):
+                    continue
+                reason = host_problem(dag, index, self.host)
+                if reason is not None and not all_targets:
+                    continue
+                seen.add(h)
+                out.append(Listing(index.name, node, reason is None, reason))
+        out.sort(key=lambda item: (Version.parse(item.node.version), item.node.hash), reverse=True)
+        out.sort(key=lambda item: item.node.name)  # stable: names A-Z, newest version first
+        return out, problems
+

@@ -1,0 +1,54 @@
+"""Spack spec values: versions, abstract specs and their syntax, concrete DAGs, matching.
+
+Pure Python and free of I/O: everything here takes and returns values, so the resolver, the
+CLI and the server share one definition of what ``gromacs@2023 +mpi ^openmpi`` means.
+"""
+
+from jupyter_spackcache.spec.abstract import FLAG_NAMES, AbstractSpec
+from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode, Edge, VariantValue
+from jupyter_spackcache.spec.parser import parse_spec, parse_specs
+from jupyter_spackcache.spec.satisfies import (
+    explain_dag_mismatch,
+    explain_mismatch,
+    node_satisfies,
+    satisfies,
+    target_matches,
+)
+from jupyter_spackcache.spec.specfile import (
+    decode_index_record,
+    decode_node,
+    decode_specfile,
+    spec_version_for_db,
+    specfile_version,
+)
+from jupyter_spackcache.spec.version import (
+    Version,
+    VersionConstraint,
+    VersionError,
+    VersionRange,
+)
+
+__all__ = [
+    "FLAG_NAMES",
+    "AbstractSpec",
+    "ConcreteDAG",
+    "ConcreteNode",
+    "Edge",
+    "VariantValue",
+    "Version",
+    "VersionConstraint",
+    "VersionError",
+    "VersionRange",
+    "decode_index_record",
+    "decode_node",
+    "decode_specfile",
+    "explain_dag_mismatch",
+    "explain_mismatch",
+    "node_satisfies",
+    "parse_spec",
+    "parse_specs",
+    "satisfies",
+    "spec_version_for_db",
+    "specfile_version",
+    "target_matches",
+]

@@ -1,0 +1,160 @@
+"""Concrete spec nodes and DAGs, as read from Spack spec files and binary indices.
+
+These are small immutable values. They keep only what a client needs to choose, check and
+install binaries; the full node dicts stay in the spec files they came from. Dependencies are
+edges by DAG hash, so a DAG is a root hash plus a hash -> node mapping (exactly how Spack's
+indices and spec files store them).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+#: variant value as Spack stores it: bool, a single string, or a multi-value tuple
+VariantValue = bool | str | tuple[str, ...]
+
+DEPTYPES = ("build", "link", "run", "test")
+RUNTIME_DEPTYPES = frozenset({"link", "run"})
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A dependency edge from one node to another, identified by the child's DAG hash."""
+
+    name: str
+    hash: str
+    deptypes: frozenset[str]
+    #: virtual packages this edge provides, e.g. ("mpi",) or ("c", "cxx"); empty before format 4
+    virtuals: tuple[str, ...] = ()
+    #: format 5: the edge was requested with ``%`` (a direct dependency, typically a compiler)
+    direct: bool = False
+
+    @property
+    def is_runtime(self) -> bool:
+        """True for link and run edges: the child must be present for the parent to work."""
+        return not self.deptypes.isdisjoint(RUNTIME_DEPTYPES)
+
+
+@dataclass(frozen=True, slots=True)
+class ConcreteNode:
+    """One concrete package build, as a Spack binary index or spec file describes it."""
+
+    name: str
+    version: str
+    hash: str
+    platform: str
+    os: str
+    #: target *name* (``zen3``, ``x86_64_v3``); Spack writes a string or a dict, we keep the name
+    target: str
+    namespace: str = "builtin"
+    #: variants (and compiler flags), sorted by name
+    variants: tuple[tuple[str, VariantValue], ...] = ()
+    #: (name, version) for spec formats <= 4, or from ``annotations.compiler``; None in format 5
+    compiler: tuple[str, str] | None = None
+    edges: tuple[Edge, ...] = ()
+    #: the external prefix (e.g. ``/usr``) for externals, else None
+    external: str | None = None
+    #: spec file format this node was originally written in (1..5)
+    spec_version: int = 5
+
+    @property
+    def is_external(self) -> bool:
+        return self.external is not None
+
+    @property
+    def variant_map(self) -> dict[str, VariantValue]:
+        return dict(self.variants)
+
+    def variant(self, name: str) -> VariantValue | None:
+        for key, value in self.variants:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def arch(self) -> str:
+        """``platform-os-target``, the form used in v2 file names and by ``arch=``."""
+        return f"{self.platform}-{self.os}-{self.target}"
+
+    @property
+    def short(self) -> str:
+        """``name@version/hash7``, for messages."""
+        return f"{self.name}@{self.version}/{self.hash[:7]}"
+
+    def runtime_edges(self) -> Iterator[Edge]:
+        return (e for e in self.edges if e.is_runtime)
+
+
+@dataclass(frozen=True, slots=True)
+class ConcreteDAG:
+    """A root node plus every node reachable from it, keyed by DAG hash."""
+
+    root_hash: str
+    nodes: Mapping[str, ConcreteNode] = field(repr=False)
+
+    @property
+    def root(self) -> ConcreteNode:
+        return self.nodes[self.root_hash]
+
+    def traverse(
+        self,
+        deptypes: frozenset[str] | None = None,
+        *,
+        root: str | None = None,
+    ) -> Iterator[ConcreteNode]:
+        """Breadth-first walk from the root along edges of the given types (all when None).
+
+        Nodes absent from ``nodes`` (e.g. build-only dependencies an index left out) are
+        skipped silently: callers that need completeness check it explicitly.
+        """
+        start = root or self.root_hash
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            node = self.nodes.get(queue.popleft())
+            if node is None:
+                continue
+            yield node
+            for edge in node.edges:
+                if deptypes is not None and edge.deptypes.isdisjoint(deptypes):
+                    continue
+                if edge.hash not in seen:
+                    seen.add(edge.hash)
+                    queue.append(edge.hash)
+
+    def runtime_closure(self) -> list[ConcreteNode]:
+        """The nodes needed to *run* the root: root + transitive link/run dependencies."""
+        return list(self.traverse(RUNTIME_DEPTYPES))
+
+    def missing(self, deptypes: frozenset[str] = RUNTIME_DEPTYPES) -> list[str]:
+        """Hashes referenced through ``deptypes`` edges but absent from ``nodes``."""
+        out: list[str] = []
+        for node in self.traverse(deptypes):
+            for edge in node.edges:
+                if not edge.deptypes.isdisjoint(deptypes) and edge.hash not in self.nodes:
+                    out.append(edge.hash)
+        return out
+
+    def post_order(self, deptypes: frozenset[str] = RUNTIME_DEPTYPES) -> list[ConcreteNode]:
+        """Dependencies before dependents (the order Spack installs in)."""
+        order: list[ConcreteNode] = []
+        done: set[str] = set()
+
+        def visit(h: str, stack: set[str]) -> None:
+            if h in done or h in stack:
+                return
+            node = self.nodes.get(h)
+            if node is None:
+                return
+            stack.add(h)
+            for edge in node.edges:
+                if not edge.deptypes.isdisjoint(deptypes):
+                    visit(edge.hash, stack)
+            stack.discard(h)
+            done.add(h)
+            order.append(node)
+
+        visit(self.root_hash, set())
+        return order

@@ -1,0 +1,168 @@
+"""Running gpg against a private home: deadlines, a clean environment, short socket paths.
+
+python-gnupg does the talking; this module adds what an installer needs around it: no run may
+hang forever, gpg's messages come out in English, and a home too deep for gpg-agent's Unix
+sockets (108 bytes, including the file name) is reached through a short private alias.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import gnupg
+
+from ..errors import SpackCacheError
+
+GPG_TIMEOUT = 60.0
+# sun_path holds 108 bytes including the terminating NUL; the longest socket gpg-agent makes
+_SOCKET_PATH_MAX = 107
+_LONGEST_SOCKET = "/S.gpg-agent.browser"
+_ALIAS_ROOT = Path("/tmp")
+
+
+class TimedGPG(gnupg.GPG):  # type: ignore[misc]
+    """python-gnupg with a deadline on every gpg run (a wedged agent must not hang installs)."""
+
+    timeout: float = GPG_TIMEOUT
+
+    def _collect_output(
+        self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None
+    ) -> int:
+        expired = threading.Event()
+
+        def stop() -> None:
+            expired.set()
+            process.kill()
+
+        timer = threading.Timer(self.timeout, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            returncode: int = super()._collect_output(process, result, writer, stdin)
+        finally:
+            timer.cancel()
+        if expired.is_set():
+            raise SpackCacheError(
+                f"gpg did not finish within {self.timeout:g} seconds and was stopped",
+                hint="check that `gpg --version` runs and that no other gpg holds the keyring lock",
+            )
+        return returncode
+
+
+def open_gpg(home: Path, *, agent: bool) -> TimedGPG:
+    """A gpg wrapper for `home`; without `agent`, gpg may not start gpg-agent at all.
+
+    Verifying, listing and importing public keys need no agent, so they never start one: a
+    keyring that only checks signatures leaves no daemon behind.
+    """
+    options = ["--no-auto-key-retrieve", "--no-greeting"]
+    options += ["--pinentry-mode", "loopback"] if agent else ["--no-autostart"]
+    binary = shutil.which("gpg") or shutil.which("gpg2")
+    if binary is None:
+        raise SpackCacheError(
+            "gpg (GnuPG 2) is not installed or not on PATH",
+            hint="install GnuPG, e.g. `apt install gnupg` or `conda install gnupg`",
+        )
+    try:
+        return TimedGPG(gpgbinary=binary, gnupghome=str(home), options=options, env=gpg_env())
+    except (OSError, ValueError) as exc:
+        raise SpackCacheError(
+            f"cannot run gpg on {home}: {exc}", hint="check that `gpg --version` works"
+        ) from None
+
+
+def gpg_env() -> dict[str, str]:
+    """The caller's environment, minus what could redirect gpg, with messages in English."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GNUPGHOME", "GPG_AGENT_INFO")}
+    env["LC_ALL"] = "C"
+    return env
+
+
+def stop_agent(home: Path) -> None:
+    """Stop the gpg-agent serving `home`, if one runs (signing and key creation start one)."""
+    gpgconf = shutil.which("gpgconf")
+    if gpgconf is None:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run(
+            [gpgconf, "--homedir", str(home), "--kill", "gpg-agent"],
+            env=gpg_env(),
+            capture_output=True,
+            timeout=GPG_TIMEOUT,
+            check=False,
+        )
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and parents) with the 0700 mode gpg insists on for its home."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            path.chmod(stat.S_IMODE(info.st_mode) & 0o700)
+    except OSError as exc:
+        raise SpackCacheError(
+            f"cannot create the GnuPG home {path}: {exc.strerror or exc}",
+            hint="check the permissions of SPACKCACHE_HOME",
+        ) from None
+
+
+def socket_safe_home(home: Path) -> Path:
+    """`home` itself, or a short alias of it when gpg-agent's sockets would not fit sun_path."""
+    if len(os.fsencode(home)) + len(_LONGEST_SOCKET) <= _SOCKET_PATH_MAX:
+        return home
+    return _short_alias(home)
+
+
+def _short_alias(home: Path) -> Path:
+    """A stable symlink /tmp/spackcache-gpg-UID/<hash of home> -> home, in a private directory.
+
+    The directory must be ours and closed to others, or another local user could point the
+    alias at a keyring of their choosing.
+    """
+    root = _ALIAS_ROOT / f"spackcache-gpg-{os.geteuid()}"
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        info = root.lstat()
+    except OSError as exc:
+        raise _alias_error(home, str(exc)) from None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise _alias_error(home, f"{root} is not a private directory of this user")
+    link = root / hashlib.sha256(os.fsencode(home)).hexdigest()[:16]
+    try:
+        if os.readlink(link) == str(home):
+            return link
+    except OSError:
+        pass
+    staging = root / f".{link.name}.{os.getpid()}.{threading.get_ident()}"
+    try:
+        staging.unlink(missing_ok=True)
+        staging.symlink_to(home, target_is_directory=True)
+        os.replace(staging, link)
+    except OSError as exc:
+        raise _alias_error(home, str(exc)) from None
+    _prune_dangling(root)
+    return link
+
+
+def _prune_dangling(root: Path) -> None:
+    """Drop aliases whose keyring is gone (deleted temporary homes)."""
+    for entry in root.iterdir():
+        if entry.is_symlink() and not entry.exists():
+            entry.unlink(missing_ok=True)
+
+
+def _alias_error(home: Path, why: str) -> SpackCacheError:
+    return SpackCacheError(
+        f"the GnuPG home {home} is too long for gpg-agent's sockets, and no short alias "
+        f"could be made: {why}",
+        hint="use a shorter SPACKCACHE_HOME, or make /tmp writable",
+    )

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test of the project, from a fresh machine: system packages, the venv, the JS build,
+# lint, type checks, jest and pytest. Used by CI (.ci/run) and by developers alike.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1. System packages the tests use as real servers/tools (root on CI; skipped when present).
+need=()
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+    else
+        echo "test.sh: missing ${need[*]}; install them (apt-get) or some tests will be skipped" >&2
+    fi
+fi
+
+# 2. Python environment with the package (editable: builds the labextension too).
+bash scripts/setup-venv.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+# 3. Static checks of the Python core.
+ruff check jupyter_spackcache tests benchmarks
+mypy
+
+# 4. Frontend: build, lint, jest.
+bash scripts/ci-js.sh
+
+# 5. Python tests (servers on 127.0.0.1, real gpg, gcc, docker-registry, moto).
+python -m pytest -q -p no:cacheprovider "$@"

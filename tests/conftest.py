@@ -1,0 +1,60 @@
+"""Shared fixtures: real servers on 127.0.0.1 (see tests/servers.py for the helpers).
+
+* ``http_mirror(directory)`` → a started :class:`servers.StaticServer`, stopped after the test.
+* ``s3_server`` → a :class:`servers.MotoS3` (``.endpoint``, ``.upload_tree(dir, bucket, prefix)``).
+* ``oci_registry`` → a :class:`servers.DockerRegistry` (``.repo_url(repo)``, ``.http_url``); skipped
+  with a reason when ``docker-registry`` is not installed.
+
+The S3 and registry servers are started once per session (each takes a second or two); use a
+fresh bucket or repository name per test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import servers
+
+
+@pytest.fixture
+def http_mirror() -> Iterator[Callable[[str | Path], servers.StaticServer]]:
+    started: list[servers.StaticServer] = []
+
+    def serve(directory: str | Path) -> servers.StaticServer:
+        server = servers.StaticServer(directory)
+        started.append(server)
+        return server
+
+    yield serve
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[servers.MotoS3]:
+    if servers.moto_server_path() is None:
+        pytest.skip("moto_server is not installed (pip install 'moto[server]')")
+    workdir = servers.temp_workdir("s3")
+    server = servers.MotoS3(workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def oci_registry() -> Iterator[servers.DockerRegistry]:
+    if servers.registry_binary() is None:
+        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+    workdir = servers.temp_workdir("reg")
+    registry = servers.DockerRegistry(workdir)
+    try:
+        yield registry
+    finally:
+        registry.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,192 @@
+"""Packaging skeleton: light package import, the status route, and authentication of every route.
+
+The server tests run a real jupyter_server (pytest-jupyter) with only this extension enabled.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+from tornado.routing import PathMatches, Rule, RuleRouter
+from tornado.web import RequestHandler
+
+import jupyter_spackcache
+from jupyter_spackcache.server import route_table
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+REPO = Path(__file__).resolve().parent.parent
+HTTP_VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_spackcache": True}}}
+
+
+# ------------------------------------------------------------------ the package itself
+
+
+def test_import_does_not_pull_in_the_server_stack() -> None:
+    """Magics import the package inside kernels, where jupyter_server may be absent."""
+    probe = textwrap.dedent(
+        """
+        import json, sys
+        import jupyter_spackcache
+        heavy = {"tornado", "jupyter_server", "jupyterlab", "IPython"}
+        print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & heavy)))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert json.loads(out.stdout) == []
+
+
+def test_version_matches_package_json() -> None:
+    """package.json is the single version source for npm and PyPI (hatch-nodejs-version)."""
+    package = json.loads((REPO / "package.json").read_text())
+    assert jupyter_spackcache.__version__ == package["version"]
+
+
+def test_route_table_is_below_base_url() -> None:
+    assert [path for path, _ in route_table("/a%40b/")] == ["/a%40b/spackcache/api/status"]
+
+
+def test_load_ipython_extension_without_magics_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "jupyter_spackcache.magics", None)  # import now fails
+    jupyter_spackcache.load_ipython_extension(object())
+    assert capsys.readouterr().out.strip() == (
+        "jupyter_spackcache: the %spack magics are not available in this version yet."
+    )
+
+
+def test_load_ipython_extension_registers_magics(monkeypatch: pytest.MonkeyPatch) -> None:
+    shells: list[object] = []
+    fake = types.ModuleType("jupyter_spackcache.magics")
+    fake.register = shells.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "jupyter_spackcache.magics", fake)
+    shell = object()
+    jupyter_spackcache.load_ipython_extension(shell)
+    assert shells == [shell]
+
+
+# ------------------------------------------------------------------ the running server
+
+
+async def test_status_reports_version(jp_fetch: Any) -> None:
+    response = await jp_fetch("spackcache", "api", "status")
+    assert response.code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert json.loads(response.body) == {"version": jupyter_spackcache.__version__, "ok": True}
+
+
+def _rules(router: RuleRouter) -> Iterator[Rule]:
+    """Every leaf rule of a tornado router tree (host rules contain path routers)."""
+    for rule in router.rules:
+        if isinstance(rule.target, RuleRouter):
+            yield from _rules(rule.target)
+        else:
+            yield rule
+
+
+def _our_routes(web_app: Any) -> list[tuple[PathMatches, type[RequestHandler]]]:
+    routes = []
+    for rule in _rules(web_app.default_router):
+        target = rule.target
+        if (
+            isinstance(target, type)
+            and issubclass(target, RequestHandler)
+            and target.__module__.startswith("jupyter_spackcache.")
+        ):
+            assert isinstance(rule.matcher, PathMatches)
+            routes.append((rule.matcher, target))
+    return routes
+
+
+def _sample_path(matcher: PathMatches) -> str:
+    """A concrete path the route matches, with a plausible value in every URL group."""
+    groups = matcher.regex.groups
+    for value in ("x", "1", "a-1"):
+        path = matcher.reverse(*[value] * groups)
+        if path is not None and matcher.regex.match(path):
+            return path
+    raise AssertionError(f"cannot build a sample URL for route {matcher.regex.pattern!r}")
+
+
+def _implemented_verbs(handler: type[RequestHandler]) -> list[str]:
+    """Verbs the extension itself defines (not inherited from tornado or jupyter_server)."""
+    verbs = []
+    for verb in HTTP_VERBS:
+        owner = next((c for c in handler.__mro__ if verb.lower() in vars(c)), None)
+        if owner is not None and owner.__module__.startswith("jupyter_spackcache."):
+            verbs.append(verb)
+    return verbs
+
+
+async def test_every_route_refuses_unauthenticated_requests(
+    jp_web_app: Any, http_server_client: Any
+) -> None:
+    routes = _our_routes(jp_web_app)
+    assert {handler.__name__ for _, handler in routes} >= {"StatusHandler"}
+    checked = []
+    for matcher, handler in routes:
+        for verb in _implemented_verbs(handler):
+            body = b"{}" if verb in {"POST", "PUT", "PATCH"} else None
+            with pytest.raises(HTTPClientError) as refused:
+                await http_server_client.fetch(
+                    _sample_path(matcher), method=verb, body=body, follow_redirects=False
+                )
+            assert refused.value.code in {401, 403}, (handler.__name__, verb)
+            checked.append((handler.__name__, verb))
+    assert ("StatusHandler", "GET") in checked
+
+
+def test_every_verb_is_decorated_authenticated(tmp_path: Path) -> None:
+    """Jupyter Server's own check: it warns about verbs lacking @tornado.web.authenticated."""
+    probe = textwrap.dedent(
+        """
+        import warnings
+        from jupyter_server.serverapp import ServerApp
+        from jupyter_server.utils import JupyterServerAuthWarning
+
+        app = ServerApp(
+            allow_unauthenticated_access=False,
+            jpserver_extensions={"jupyter_spackcache": True},
+            reraise_server_extension_failures=True,
+        )
+        with warnings.catch_warnings(record=True) as records:
+            warnings.simplefilter("always")
+            app.initialize(argv=[], find_extensions=False, new_httpserver=False)
+        for record in records:
+            if issubclass(record.category, JupyterServerAuthWarning) and (
+                "jupyter_spackcache" in str(record.message) or "Extension" in str(record.message)
+            ):
+                print(record.message)
+        print("loaded:", "jupyter_spackcache" in app.extension_manager.extensions)
+        """
+    )
+    env = {
+        "HOME": str(tmp_path),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "PATH": str(Path(sys.executable).parent),
+        "PYTHONPATH": str(REPO),  # also works in a source checkout that is not installed
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "loaded: True"
