@@ -100,3 +100,9 @@ class NotFoundError(MirrorError):
     """The mirror answered, but has no such file (HTTP 404, missing path, unknown tag)."""
 
     code = "not-found"
+
+
+class InstallCancelled(InstallError):
+    """The user cancelled; everything done so far was rolled back."""
+
+    code = "cancelled"

@@ -132,13 +132,9 @@ def resolve(
                 reasons[problem] += 1
                 continue
             runtime = tuple(dag.post_order(RUNTIME_DEPTYPES))
-            downloads = tuple(
-                n for n in runtime if not n.is_external and not installed(n.hash)
-            )
+            downloads = tuple(n for n in runtime if not n.is_external and not installed(n.hash))
             distance = host.target_distance(root.target)
-            accepted.append(
-                Candidate(source.name, dag, runtime, downloads, distance or 0)
-            )
+            accepted.append(Candidate(source.name, dag, runtime, downloads, distance or 0))
     _rank(accepted)
     suggestions: tuple[str, ...] = ()
     if considered == 0 and request.name:
@@ -167,7 +163,9 @@ def _root_hashes(request: AbstractSpec, source: NodeSource) -> Iterable[str]:
     if request.hash_prefix:
         hashes = source.hashes_with_prefix(request.hash_prefix)
         if request.name:
-            return [h for h in hashes if (n := source.node(h)) is not None and n.name == request.name]
+            return [
+                h for h in hashes if (n := source.node(h)) is not None and n.name == request.name
+            ]
         return hashes
     if request.name is None:
         raise ResolveError(

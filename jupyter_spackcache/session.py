@@ -87,7 +87,10 @@ class Session:
         view: str | None = None,
     ) -> MirrorConfig:
         mirror = MirrorConfig(
-            name=name, url=normalize_url(url), unsigned=unsigned, s3_endpoint=s3_endpoint,
+            name=name,
+            url=normalize_url(url),
+            unsigned=unsigned,
+            s3_endpoint=s3_endpoint,
             view=view,
         )
         validate_new_mirror(self.config, mirror)
@@ -213,4 +216,3 @@ class Session:
         out.sort(key=lambda item: (Version.parse(item.node.version), item.node.hash), reverse=True)
         out.sort(key=lambda item: item.node.name)  # stable: names A-Z, newest version first
         return out, problems
-

@@ -40,8 +40,14 @@ class N:
     @property
     def hash(self) -> str:
         return fake_hash(
-            self.name, self.version, self.target, self.platform, sorted(self.variants.items()),
-            [d.hash for d, _, _ in self.deps], self.external, self.salt,
+            self.name,
+            self.version,
+            self.target,
+            self.platform,
+            sorted(self.variants.items()),
+            [d.hash for d, _, _ in self.deps],
+            self.external,
+            self.salt,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,8 +64,11 @@ class N:
         }
         if self.deps:
             node["dependencies"] = [
-                {"name": d.name, "hash": d.hash,
-                 "parameters": {"deptypes": list(t), "virtuals": list(v)}}
+                {
+                    "name": d.name,
+                    "hash": d.hash,
+                    "parameters": {"deptypes": list(t), "virtuals": list(v)},
+                }
                 for d, t, v in sorted(self.deps, key=lambda x: x[0].name)
             ]
         if self.external is not None:
@@ -80,8 +89,11 @@ def closure(roots: Iterable[N]) -> list[N]:
 
 def index_json(roots: Sequence[N]) -> bytes:
     installs = {
-        n.hash: {"spec": n.to_dict(), "ref_count": 0,
-                 "in_buildcache": n.in_buildcache and n.external is None}
+        n.hash: {
+            "spec": n.to_dict(),
+            "ref_count": 0,
+            "in_buildcache": n.in_buildcache and n.external is None,
+        }
         for n in closure(roots)
     }
     return json.dumps({"database": {"version": "8", "installs": installs}}).encode()

@@ -66,8 +66,15 @@ def test_mirror_add_list_remove(run: Run, home: Path) -> None:
     assert code == 0 and "added unsigned mirror 'fixtures'" in out
     code, out, _ = run("mirror", "list", "--json")
     assert json.loads(out) == [
-        {"name": "fixtures", "url": V2U.as_uri(), "signed": False, "origin": "user",
-         "pinned_keys": [], "layout": None, "nodes": None}
+        {
+            "name": "fixtures",
+            "url": V2U.as_uri(),
+            "signed": False,
+            "origin": "user",
+            "pinned_keys": [],
+            "layout": None,
+            "nodes": None,
+        }
     ]
     code, out, _ = run("list", "--json")
     assert code == 0
@@ -193,7 +200,10 @@ def test_site_policy(run: Run, home: Path, tmp_path: Path) -> None:
 def test_console_script_entry_point(home: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "jupyter_spackcache.cli", "host", "--json"],
-        capture_output=True, text=True, env=os.environ.copy(), check=False,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)

@@ -30,8 +30,8 @@ def _stream(data: bytes, chunk: int) -> tuple[dict[str, object], IndexHeader]:
 @pytest.mark.parametrize("chunk", [1, 7, 64, 4096, 1 << 22])
 @pytest.mark.parametrize("source", ["v2-index", "database"])
 def test_streaming_equals_json_loads(source: str, chunk: int) -> None:
-    data = V2_INDEX.read_bytes() if source == "v2-index" else gzip.decompress(
-        DB_FIXTURE.read_bytes()
+    data = (
+        V2_INDEX.read_bytes() if source == "v2-index" else gzip.decompress(DB_FIXTURE.read_bytes())
     )
     records, header = _stream(data, chunk)
     expected = json.loads(data)["database"]

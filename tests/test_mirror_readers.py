@@ -54,9 +54,7 @@ def keyring() -> Iterator[Keyring]:
 
 
 def _v3_public_key(root: Path) -> str:
-    manifest = json.loads(
-        (root / "v3/manifests/key" / f"{V3_KEY}.key.manifest.json").read_text()
-    )
+    manifest = json.loads((root / "v3/manifests/key" / f"{V3_KEY}.key.manifest.json").read_text())
     checksum = manifest["data"][0]["checksum"]
     return (root / "blobs/sha256" / checksum[:2] / checksum).read_text()
 
@@ -120,7 +118,9 @@ def test_v2_file_names_follow_spack_rules(tmp_path: Path) -> None:
             assert (root / tarball_path(node, dag)).is_file()
             seen.add(base)
     # format 4 (compiler attribute), format 5 (compiler via the 'c' virtual), and none-none
-    assert "test-debian6-core2-gcc-10.2.1-libdwarf-20130729-sk2gqqz4n5njmvktycnd25wq25jxiqkr" in seen
+    assert (
+        "test-debian6-core2-gcc-10.2.1-libdwarf-20130729-sk2gqqz4n5njmvktycnd25wq25jxiqkr" in seen
+    )
     assert "test-debian6-m1-gcc-10.2.1-libdwarf-20130729-u5uz3dcch5if4eve4sef67o2rf2lbfgh" in seen
     assert "test-debian6-m1-none-none-compiler-wrapper-1.0-qeehcxyvluwnihsc2qxstmpomtxo3lrc" in seen
 
@@ -185,16 +185,14 @@ def test_v3_manifest_altered_by_one_byte_fails(keyring: Keyring, tmp_path: Path)
     reader = open_reader(mirror, keyring)
     index = _index(reader, mirror, tmp_path / "cache")
     h = manifest.name.rsplit("-", 1)[1].split(".")[0]
-    with pytest.raises(SignatureError, match="altered|does not match|bad"):
+    with pytest.raises(SignatureError, match=r"altered|does not match|bad"):
         reader.fetch_spec(index.node(h), index.dag(h))  # type: ignore[arg-type]
 
 
 def test_v3_blob_with_wrong_checksum_fails(tmp_path: Path) -> None:
     root = _copy(V3 / "unsigned", tmp_path)
     manifest = next((root / "v3/manifests/spec/libelf").glob("*.json"))
-    record = next(
-        r for r in json.loads(manifest.read_text())["data"] if "spec" in r["mediaType"]
-    )
+    record = next(r for r in json.loads(manifest.read_text())["data"] if "spec" in r["mediaType"])
     blob = root / "blobs/sha256" / record["checksum"][:2] / record["checksum"]
     data = bytearray(blob.read_bytes())
     data[-5] ^= 0xFF
@@ -236,7 +234,7 @@ def test_signed_v2_mirror_serving_only_unsigned_files_is_refused(
 @pytest.mark.parametrize("legacy", ["legacy_yaml", "legacy_layout"])
 def test_layout_zero_is_recognised_as_too_old(legacy: str) -> None:
     mirror = MirrorConfig(name="old", url=(UPSTREAM / legacy).as_uri(), unsigned=True)
-    with pytest.raises(LayoutError, match="layout 0.*too old"):
+    with pytest.raises(LayoutError, match=r"layout 0.*too old"):
         open_reader(mirror, None)
 
 

@@ -13,16 +13,22 @@ from jupyter_spackcache.resolve import resolve
 from jupyter_spackcache.spec.parser import parse_spec
 from tests.synth import N, glibc, make_index, runtime
 
-HASWELL = detect_host(HostOverrides(platform="linux", os="debian12", target="haswell",
-                                    libc="glibc@2.36:/usr"))
+HASWELL = detect_host(
+    HostOverrides(platform="linux", os="debian12", target="haswell", libc="glibc@2.36:/usr")
+)
 
 
-def _gromacs(version: str, target: str, libc: str = "2.35", mpi: str = "openmpi",
-             salt: str = "") -> N:
+def _gromacs(
+    version: str, target: str, libc: str = "2.35", mpi: str = "openmpi", salt: str = ""
+) -> N:
     rt = runtime(glibc(libc), target=target)
     mpi_node = N(mpi, "4.1.6", target=target, deps=[(rt, ("link",), ())])
     return N(
-        "gromacs", version, target=target, variants={"mpi": True}, salt=salt,
+        "gromacs",
+        version,
+        target=target,
+        variants={"mpi": True},
+        salt=salt,
         deps=[(mpi_node, ("build", "link"), ("mpi",)), (rt, ("link",), ())],
     )
 
@@ -95,9 +101,10 @@ def test_foreign_externals_and_uncached_nodes_are_rejected(tmp_path: Path) -> No
     assert resolve(parse_spec("app"), [index], HASWELL).explain() == (
         "1 build of app: 1 need the external cuda at /opt/cuda, not provided here"
     )
-    assert "need lib, which is not in the build cache" in resolve(
-        parse_spec("tool"), [index], HASWELL
-    ).explain()
+    assert (
+        "need lib, which is not in the build cache"
+        in resolve(parse_spec("tool"), [index], HASWELL).explain()
+    )
     # build-only dependencies are never needed for a binary install
     assert resolve(parse_spec("other"), [index], HASWELL).chosen is not None
 

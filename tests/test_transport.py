@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from jupyter_spackcache.errors import MirrorError, NotFoundError
@@ -273,3 +274,13 @@ def test_s3_endpoint_from_environment(
     url = s3_server.upload_tree(tree, "env-bucket")
     monkeypatch.setenv("SPACKCACHE_S3_ENDPOINT_URL", s3_server.endpoint)
     assert tp.open_transport(url).fetch(INDEX).data == INDEX_BYTES
+
+
+def test_static_server_ranges(served: StaticServer) -> None:
+    """The test server itself: suffix and bounded ranges, and an unsatisfiable one."""
+    url = f"{served.url}/{INDEX}"
+    assert httpx.get(url, headers={"Range": "bytes=-10"}).content == INDEX_BYTES[-10:]
+    answer = httpx.get(url, headers={"Range": "bytes=5-9"})
+    assert answer.status_code == 206 and answer.content == INDEX_BYTES[5:10]
+    assert answer.headers["Content-Range"] == f"bytes 5-9/{len(INDEX_BYTES)}"
+    assert httpx.get(url, headers={"Range": "bytes=99999-"}).status_code == 416

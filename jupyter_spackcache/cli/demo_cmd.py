@@ -16,7 +16,9 @@ from ..session import Session
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="build a signed demo mirror locally (gcc, no network)")
-    p.add_argument("--dest", type=Path, help="mirror directory (default: $SPACKCACHE_HOME/demo-mirror)")
+    p.add_argument(
+        "--dest", type=Path, help="mirror directory (default: $SPACKCACHE_HOME/demo-mirror)"
+    )
     p.add_argument("--name", default="demo", help="mirror name to configure (default: demo)")
     p.set_defaults(handler=_demo)
 

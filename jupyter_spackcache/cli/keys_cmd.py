@@ -23,8 +23,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     trust = ksub.add_parser("trust", help="import a mirror's keys after showing them")
     trust.add_argument("--mirror", required=True)
-    trust.add_argument("fingerprints", nargs="*", metavar="FINGERPRINT",
-                       help="trust only these (default: all the mirror publishes, after asking)")
+    trust.add_argument(
+        "fingerprints",
+        nargs="*",
+        metavar="FINGERPRINT",
+        help="trust only these (default: all the mirror publishes, after asking)",
+    )
     trust.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     trust.add_argument("--json", action="store_true")
     trust.set_defaults(handler=_trust)

@@ -15,11 +15,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = msub.add_parser("add", help="add a mirror (checks that it is a readable build cache)")
     add.add_argument("name")
     add.add_argument("url", help="file://, path, http(s)://, s3://, oci:// or oci+http:// URL")
-    add.add_argument("--unsigned", action="store_true",
-                     help="accept unsigned packages from this mirror (signatures are not checked)")
+    add.add_argument(
+        "--unsigned",
+        action="store_true",
+        help="accept unsigned packages from this mirror (signatures are not checked)",
+    )
     add.add_argument("--no-check", action="store_true", help="do not contact the mirror now")
-    add.add_argument("--s3-endpoint", metavar="URL",
-                     help="endpoint of an S3-compatible server for s3:// URLs")
+    add.add_argument(
+        "--s3-endpoint", metavar="URL", help="endpoint of an S3-compatible server for s3:// URLs"
+    )
     add.add_argument("--view", help="a named index view of a v3 mirror (Spack 1.2+)")
     add.set_defaults(handler=_add)
 
@@ -34,8 +38,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _add(session: Session, args: argparse.Namespace) -> int:
     mirror = session.add_mirror(
-        args.name, args.url, unsigned=args.unsigned, check=not args.no_check,
-        s3_endpoint=args.s3_endpoint, view=args.view,
+        args.name,
+        args.url,
+        unsigned=args.unsigned,
+        check=not args.no_check,
+        s3_endpoint=args.s3_endpoint,
+        view=args.view,
     )
     kind = "unsigned" if mirror.unsigned else "signed"
     print(f"added {kind} mirror '{mirror.name}' ({mirror.url})")
@@ -56,8 +64,14 @@ def _list(session: Session, args: argparse.Namespace) -> int:
         print("no mirrors configured; add one with `spackcache mirror add NAME URL`")
         return 0
     rows = [
-        [m.name, m.url, "unsigned" if m.unsigned else "signed", layout or "-",
-         str(nodes) if nodes is not None else "-", m.origin]
+        [
+            m.name,
+            m.url,
+            "unsigned" if m.unsigned else "signed",
+            layout or "-",
+            str(nodes) if nodes is not None else "-",
+            m.origin,
+        ]
         for m, layout, nodes in infos
     ]
     print(table(rows, ["name", "url", "trust", "layout", "nodes", "origin"]))

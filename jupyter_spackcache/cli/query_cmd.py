@@ -22,8 +22,11 @@ from .render import (
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ls = sub.add_parser("list", help="what this host can install from the mirrors")
     ls.add_argument("spec", nargs="*", help="filter, e.g. 'zlib@1.3' or '+shared'")
-    ls.add_argument("--all-targets", action="store_true",
-                    help="also show builds this host cannot run, with the reason")
+    ls.add_argument(
+        "--all-targets",
+        action="store_true",
+        help="also show builds this host cannot run, with the reason",
+    )
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=_list)
 
@@ -50,8 +53,12 @@ def _list(session: Session, args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {**node_json(i.node), "mirror": i.mirror, "compatible": i.compatible,
-                 "reason": i.reason}
+                {
+                    **node_json(i.node),
+                    "mirror": i.mirror,
+                    "compatible": i.compatible,
+                    "reason": i.reason,
+                }
                 for i in items
             ]
         )

@@ -81,8 +81,12 @@ def node_json(node: ConcreteNode) -> dict[str, Any]:
         "variants": {k: list(v) if isinstance(v, tuple) else v for k, v in node.variants},
         "external": node.external,
         "dependencies": [
-            {"name": e.name, "hash": e.hash, "deptypes": sorted(e.deptypes),
-             "virtuals": list(e.virtuals)}
+            {
+                "name": e.name,
+                "hash": e.hash,
+                "deptypes": sorted(e.deptypes),
+                "virtuals": list(e.virtuals),
+            }
             for e in node.edges
         ],
     }
@@ -107,8 +111,9 @@ def host_json(host: Host) -> dict[str, Any]:
         "target": host.target,
         "family": host.family,
         "compatible_targets": list(host.compatible_targets),
-        "libc": None if host.libc is None else {
-            "name": host.libc.name, "version": host.libc.version, "path": host.libc.path},
+        "libc": None
+        if host.libc is None
+        else {"name": host.libc.name, "version": host.libc.version, "path": host.libc.path},
     }
 
 

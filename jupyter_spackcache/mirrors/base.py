@@ -56,7 +56,7 @@ class SpecRecord:
 
 
 class MirrorReader(Protocol):
-    """One mirror, one layout. Implementations: ``v3.V3Reader``, ``v2.V2Reader``, ``oci.OciReader``."""
+    """One mirror, one layout: ``v3.V3Reader``, ``v2.V2Reader`` or ``oci.OciReader``."""
 
     #: "v3", "v2" or "oci"
     layout: str

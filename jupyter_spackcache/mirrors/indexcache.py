@@ -268,8 +268,13 @@ def _row(dag_hash: str, record: dict[str, Any], db_version: str, decode: Any) ->
 
 def node_to_row(node: ConcreteNode, *, in_buildcache: bool) -> tuple[Any, ...]:
     edges = [
-        [e.name, e.hash, "".join(_DEPTYPE_LETTERS[t] for t in sorted(e.deptypes)),
-         list(e.virtuals), e.direct]
+        [
+            e.name,
+            e.hash,
+            "".join(_DEPTYPE_LETTERS[t] for t in sorted(e.deptypes)),
+            list(e.virtuals),
+            e.direct,
+        ]
         for e in node.edges
     ]
     return (
@@ -290,8 +295,21 @@ def node_to_row(node: ConcreteNode, *, in_buildcache: bool) -> tuple[Any, ...]:
 
 
 def row_to_node(row: tuple[Any, ...]) -> ConcreteNode:
-    (h, name, version, namespace, platform, os_, target, compiler, variants, edges,
-     external, _in_bc, spec_version) = row
+    (
+        h,
+        name,
+        version,
+        namespace,
+        platform,
+        os_,
+        target,
+        compiler,
+        variants,
+        edges,
+        external,
+        _in_bc,
+        spec_version,
+    ) = row
     comp = None
     if compiler:
         cname, _, cver = compiler.partition("@")

@@ -83,9 +83,9 @@ class _Window:
                     continue
                 raise _syntax(exc.msg) from None
             # a number at the very end of the window may continue in the next chunk
-            if end == len(self.buf) and not self.eof and isinstance(obj, int | float):
-                if self.fill():
-                    continue
+            at_edge = end == len(self.buf) and not self.eof
+            if at_edge and isinstance(obj, int | float) and self.fill():
+                continue
             self.pos = end
             return obj
 

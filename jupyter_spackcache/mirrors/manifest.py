@@ -57,7 +57,7 @@ def parse_manifest(text: str, *, what: str) -> Manifest:
     """Parse manifest JSON (already extracted from any clear signature)."""
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise MirrorError(f"the {what} manifest is not valid JSON ({exc.msg})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise MirrorError(f"the {what} manifest has no 'data' list")
@@ -87,7 +87,9 @@ def _record(raw: Any, what: str) -> BlobRecord:
     except (KeyError, TypeError, ValueError):
         raise MirrorError(f"the {what} manifest has a malformed blob record") from None
     if algorithm != "sha256":
-        raise LayoutError(f"the {what} manifest uses checksum algorithm '{algorithm}' (sha256 only)")
+        raise LayoutError(
+            f"the {what} manifest uses checksum algorithm '{algorithm}' (sha256 only)"
+        )
     if len(checksum) != 64 or any(c not in "0123456789abcdef" for c in checksum):
         raise MirrorError(f"the {what} manifest has a malformed checksum")
     if record.compression not in {"none", "gzip"}:

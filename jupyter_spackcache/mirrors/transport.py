@@ -69,7 +69,11 @@ class Transport(Protocol):
     def iter_bytes(
         self, relpath: str, *, offset: int = 0, chunk_size: int = 1 << 20
     ) -> Iterator[bytes]:
-        """Stream the file from ``offset`` on, for large tarballs and resumed downloads."""
+        """Stream the stored bytes from ``offset`` on, for tarballs and resumed downloads.
+
+        Not retried: after a failure the caller resumes with ``offset`` = bytes it kept.
+        Over HTTP the request is made, and errors are raised, on the first iteration.
+        """
         ...
 
     def close(self) -> None:
@@ -385,7 +389,10 @@ class HttpTransport:
         return self._iter(target, shown, offset, chunk_size)
 
     def _iter(self, target: str, shown: str, offset: int, chunk_size: int) -> Iterator[bytes]:
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        # identity: the stored bytes (a tarball's checksum is over them) and exact byte ranges
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
         try:
             with self._client.stream("GET", target, headers=headers) as response:
                 if response.status_code not in (200, 206):
@@ -432,9 +439,11 @@ def _read_body(
     response: httpx.Response, shown: str, announced: int | None, max_bytes: int | None
 ) -> bytes:
     parts: list[bytes] = []
+    size = 0  # decoded bytes: the limit guards memory, whatever the transfer encoding
     try:
         for chunk in response.iter_bytes():
-            if max_bytes is not None and response.num_bytes_downloaded > max_bytes:
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
                 raise _Failure(too_large_error(shown, max_bytes), retry=False)
             parts.append(chunk)
     except httpx.HTTPError as exc:

@@ -1,4 +1,4 @@
-"""Reader for the legacy ``build_cache/`` layout (layouts 1 and 2; layout 0 is recognised and refused).
+"""Reader for the legacy ``build_cache/`` layout (1 and 2; layout 0 is recognised and refused).
 
 Trust chain: ``<SPECNAME>.spec.json.sig`` is clear-signed and carries ``binary_cache_checksum``,
 the sha256 of the ``.spack`` tarball. File names embed arch and compiler (§1.1), so locating a
@@ -77,9 +77,7 @@ def tarball_path(node: ConcreteNode, dag: ConcreteDAG) -> str:
 class V2Reader:
     layout = "v2"
 
-    def __init__(
-        self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None
-    ) -> None:
+    def __init__(self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None) -> None:
         self.transport = transport
         self.mirror = mirror
         self.keyring = keyring

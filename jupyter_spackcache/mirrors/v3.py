@@ -38,8 +38,10 @@ SUPPORTED_SPEC_FORMAT = 5
 
 
 def index_manifest_path(view: str | None = None) -> str:
-    return f"v3/manifests/index/{view}/index.manifest.json" if view else (
-        "v3/manifests/index/index.manifest.json"
+    return (
+        f"v3/manifests/index/{view}/index.manifest.json"
+        if view
+        else ("v3/manifests/index/index.manifest.json")
     )
 
 
@@ -57,9 +59,7 @@ KEY_INDEX_MANIFEST = "v3/manifests/key/keys.manifest.json"
 class V3Reader:
     layout = "v3"
 
-    def __init__(
-        self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None
-    ) -> None:
+    def __init__(self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None) -> None:
         self.transport = transport
         self.mirror = mirror
         self.keyring = keyring
@@ -103,8 +103,9 @@ class V3Reader:
         check_document_root(document, node, what)
         return SpecRecord(
             document=document,
-            tarball=TarballRef(location=tar_rec.path, sha256=tar_rec.checksum,
-                               size=tar_rec.content_length),
+            tarball=TarballRef(
+                location=tar_rec.path, sha256=tar_rec.checksum, size=tar_rec.content_length
+            ),
             signed_by=signer,
             entry_layout=int(document.get("buildcache_layout_version", 2)),
         )
@@ -134,7 +135,9 @@ class V3Reader:
             text = clearsigned_payload(text)
         return self._blob(parse_manifest(text, what=what).first(media, what=what), what=what)
 
-    def _blob(self, record: BlobRecord, *, what: str, limit: int | None = MAX_METADATA_BYTES) -> bytes:
+    def _blob(
+        self, record: BlobRecord, *, what: str, limit: int | None = MAX_METADATA_BYTES
+    ) -> bytes:
         data = self.transport.fetch(record.path, max_bytes=limit).data
         return decode_blob(record, data, what=what)
 

@@ -36,7 +36,7 @@ def signed_payload(
     try:
         verified = keyring.verify_clearsigned(text, allowed=mirror.fingerprints or None)
     except SignatureError as exc:
-        hint = (exc.hint or "trust the mirror's key with `spackcache keys trust --mirror NAME`")
+        hint = exc.hint or "trust the mirror's key with `spackcache keys trust --mirror NAME`"
         raise SignatureError(
             f"{what} from mirror '{mirror.name}': {exc.message}",
             hint=hint.replace("--mirror NAME", f"--mirror {mirror.name}"),
