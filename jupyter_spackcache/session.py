@@ -20,16 +20,17 @@ from .config import (
     save_user_mirrors,
     validate_new_mirror,
 )
-from .errors import ConfigError, SignatureError
+from .errors import ConfigError, SignatureError, SpackCacheError
 from .host import Host, detect_host
 from .mirrors.catalog import Catalog, MirrorProblem
-from .resolve import Resolution, host_problem, resolve
+from .resolve import Candidate, Resolution, host_problem, resolve
 from .spec.concrete import ConcreteNode
 from .spec.parser import parse_spec, parse_specs
 from .spec.satisfies import satisfies
 from .spec.version import Version
 
 if TYPE_CHECKING:
+    from .mirrors.base import SpecRecord
     from .mirrors.indexcache import MirrorIndex
     from .trust import KeyInfo, Keyring
 
@@ -183,6 +184,21 @@ class Session:
         requests = parse_specs(text)
         indices, _problems = self.indices(refresh=refresh)
         return [resolve(r, indices, self.host) for r in requests]
+
+    def package_metadata(self, candidate: Candidate) -> dict[str, SpecRecord | SpackCacheError]:
+        """Verified metadata (signature checked; tarball size and checksum) per node to download.
+
+        A node whose metadata cannot be verified maps to the error saying why, so callers can
+        show what is known and name the fix (typically trusting the mirror's key).
+        """
+        reader = self.catalog.reader(self.config.mirror(candidate.source))
+        out: dict[str, SpecRecord | SpackCacheError] = {}
+        for node in candidate.to_download:
+            try:
+                out[node.hash] = reader.fetch_spec(node, candidate.dag)
+            except SpackCacheError as exc:
+                out[node.hash] = exc
+        return out
 
     def listing(
         self, query: str | None = None, *, all_targets: bool = False, refresh: bool = True

@@ -84,19 +84,23 @@ def _list(session: Session, args: argparse.Namespace) -> int:
 def _info(session: Session, args: argparse.Namespace) -> int:
     text = " ".join(args.spec)
     resolutions = session.resolve_many(text)
+    metadata = [
+        session.package_metadata(r.chosen) if r.chosen is not None else {} for r in resolutions
+    ]
     if args.json:
-        print_json([resolution_json(r) for r in resolutions])
+        print_json([resolution_json(r, m) for r, m in zip(resolutions, metadata, strict=True)])
     else:
-        for r in resolutions:
-            print(resolution_text(r))
+        for r, m in zip(resolutions, metadata, strict=True):
+            print(resolution_text(r, m))
     unresolved = [r for r in resolutions if r.chosen is None]
     if unresolved:
         if args.json:
             return 1
+        first = unresolved[0]
         raise ResolveError(
-            f"nothing installable matches '{unresolved[0].request}'",
-            hint="available versions: " + ", ".join(unresolved[0].available_versions[:12])
-            if unresolved[0].available_versions
+            f"nothing installable matches '{first.request}'",
+            hint="available versions: " + ", ".join(first.available_versions[:12])
+            if first.available_versions
             else "see `spackcache list --all-targets` for every build in the mirrors",
         )
     return 0

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
-from typing import IO, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 from ..config import MirrorConfig
 from ..errors import SpackCacheError, SpecSyntaxError
 from ..host import Host
 from ..resolve import Candidate, Resolution
 from ..spec.concrete import ConcreteNode
+
+if TYPE_CHECKING:
+    from ..mirrors.base import SpecRecord
 
 
 def print_json(data: Any, out: IO[str] | None = None) -> None:
@@ -117,20 +120,40 @@ def host_json(host: Host) -> dict[str, Any]:
     }
 
 
-def candidate_json(c: Candidate) -> dict[str, Any]:
+Metadata = Mapping[str, "SpecRecord | SpackCacheError"]
+
+
+def candidate_json(c: Candidate, metadata: Metadata | None = None) -> dict[str, Any]:
+    metadata = metadata or {}
+    nodes = []
+    for n in c.runtime:
+        item = node_json(n)
+        meta = metadata.get(n.hash)
+        if isinstance(meta, SpackCacheError):
+            item["size"], item["signed_by"], item["problem"] = None, None, meta.message
+        elif meta is not None:
+            item["size"], item["signed_by"] = meta.tarball.size, meta.signed_by
+        nodes.append(item)
     return {
         "mirror": c.source,
         "root": node_json(c.root),
-        "nodes": [node_json(n) for n in c.runtime],
+        "nodes": nodes,
         "to_download": [n.hash for n in c.to_download],
+        "download_bytes": _total(c, metadata),
         "target_distance": c.target_distance,
     }
 
 
-def resolution_json(r: Resolution) -> dict[str, Any]:
+def _total(c: Candidate, metadata: Metadata) -> int | None:
+    sizes = [getattr(metadata.get(n.hash), "tarball", None) for n in c.to_download]
+    known = [t.size for t in sizes if t is not None and t.size is not None]
+    return sum(known) if len(known) == len(c.to_download) else None
+
+
+def resolution_json(r: Resolution, metadata: Metadata | None = None) -> dict[str, Any]:
     return {
         "request": str(r.request),
-        "chosen": candidate_json(r.chosen) if r.chosen else None,
+        "chosen": candidate_json(r.chosen, metadata) if r.chosen else None,
         "alternatives": len(r.candidates) - (1 if r.chosen else 0),
         "considered": r.considered,
         "rejected": [{"reason": reason, "count": n} for reason, n in r.rejections],
@@ -139,25 +162,35 @@ def resolution_json(r: Resolution) -> dict[str, Any]:
     }
 
 
-def resolution_text(r: Resolution) -> str:
+def resolution_text(r: Resolution, metadata: Metadata | None = None) -> str:
+    metadata = metadata or {}
     lines: list[str] = []
     c = r.chosen
     if c is not None:
         root = c.root
         lines.append(f"{root.name}@{root.version}/{root.hash[:7]}  from mirror '{c.source}'")
         lines.append(f"  target {root.target} ({root.platform}-{root.os})  {variants_text(root)}")
-        lines.append(f"  {len(c.runtime)} runtime nodes, {len(c.to_download)} to download:")
-        rows = [
-            [
-                ("  " if n.hash != root.hash else "") + n.name,
-                n.version,
-                n.hash[:7],
-                n.target,
-                "external " + (n.external or "") if n.is_external else "",
-            ]
-            for n in reversed(c.runtime)
-        ]
+        total = _total(c, metadata)
+        size = f" ({human_size(total)})" if total is not None else ""
+        lines.append(f"  {len(c.runtime)} runtime nodes, {len(c.to_download)} to download{size}:")
+        rows = []
+        problems: list[str] = []
+        for n in reversed(c.runtime):
+            meta = metadata.get(n.hash)
+            if n.is_external:
+                note = "external " + (n.external or "")
+            elif isinstance(meta, SpackCacheError):
+                note = "not verified"
+                problems.append(f"{n.name}: {meta.message}")
+            elif meta is not None:
+                note = human_size(meta.tarball.size) + (", signed" if meta.signed_by else "")
+            else:
+                note = ""
+            name = ("  " if n.hash != root.hash else "") + n.name
+            rows.append([name, n.version, n.hash[:7], n.target, note])
         lines.append(_indent(table(rows, ["node", "version", "hash", "target", "note"]), 4))
+        for problem in problems[:3]:
+            lines.append(f"  warning: {problem}")
         others = len(r.candidates) - 1
         if others:
             lines.append(f"  {others} other compatible build(s) ranked lower")
