@@ -219,3 +219,20 @@ def test_s3_mirror_through_the_cli(run: Run, s3_server: object) -> None:
     assert code == 0, err
     code, out, _ = run("list", "--json")
     assert sorted(i["name"] for i in json.loads(out)) == ["gcc-runtime", "libdwarf", "libelf"]
+
+
+def test_oci_mirror_through_the_cli(run: Run, oci_registry: object) -> None:
+    from tests.ocicache import push_spack_oci_cache, v2_entries
+
+    url = oci_registry.repo_url("cli-cache")  # type: ignore[attr-defined]
+    push_spack_oci_cache(url, v2_entries())
+    code, _, err = run("mirror", "add", "oci", url)
+    assert code == 1 and "never signed" in err and "--unsigned" in err
+    code, _, err = run("mirror", "add", "oci", url, "--unsigned")
+    assert code == 0, err
+    code, out, _ = run("list", "--json")
+    assert sorted(i["name"] for i in json.loads(out)) == ["gcc-runtime", "libdwarf", "libelf"]
+    code, out, _ = run("info", "--json", "libdwarf")
+    chosen = json.loads(out)[0]["chosen"]
+    assert code == 0 and chosen["root"]["hash"].startswith("u5uz3dc")
+    assert all(n["size"] for n in chosen["nodes"])  # sizes from the image layers

@@ -51,7 +51,7 @@ class SpecRecord:
     tarball: TarballRef
     #: fingerprint of the key that signed the metadata; None for unsigned mirrors
     signed_by: str | None
-    #: ``buildcache_layout_version`` of the entry (0, 1, 2; v3 blobs say 2)
+    #: ``buildcache_layout_version`` of the entry (1, 2; v3 spec blobs say 2, OCI configs 3)
     entry_layout: int
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from ..errors import LayoutError, MirrorError, NotFoundError
+from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
 from .v2 import INDEX, INDEX_HASH, LAYOUT0_HINT, V2Reader
 from .v3 import LAYOUT_FILE, V3Reader, index_manifest_path
 
@@ -39,7 +39,13 @@ def open_reader(
     if is_oci(mirror.url):
         from .oci import OciReader
 
-        return OciReader(mirror.url)  # OCI caches are always unsigned (format doc §1.4)
+        if not mirror.unsigned:  # Spack has no signing for OCI caches (format doc §1.4)
+            raise SignatureError(
+                f"mirror '{mirror.name}' is an OCI registry, and Spack's OCI build caches are "
+                "never signed",
+                hint="if you trust the registry, add it with --unsigned",
+            )
+        return OciReader(mirror.url, timeout=timeout)
     from .transport import open_transport
 
     transport = open_transport(mirror.url, timeout=timeout, s3_endpoint=mirror.s3_endpoint)
