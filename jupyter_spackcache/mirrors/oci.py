@@ -325,6 +325,26 @@ class OciClient:
         finally:
             response.close()
 
+    def read_blob_head(self, digest: str, length: int) -> bytes:
+        """At most the first ``length`` bytes of a blob (one ``Range`` request; unchecked)."""
+        digest_hex(digest)
+        url = self.repo.api("blobs", digest)
+        headers = {"Accept-Encoding": "identity", "Range": f"bytes=0-{length - 1}"}
+        response = self._expect(self._send("GET", url, headers=headers, stream=True), 200, 206)
+        parts: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_raw():
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= length:  # a registry that ignores Range: stop reading early
+                    break
+        except httpx.HTTPError as exc:
+            raise exception_error(url, exc, timeout=self.timeout) from None
+        finally:
+            response.close()
+        return b"".join(parts)[:length]
+
     def list_tags(self, *, page_size: int | None = None) -> list[str]:
         """Every tag of the repository, following ``Link: <...>; rel="next"`` pages."""
         url: str | None = self.repo.api("tags", "list")

@@ -331,14 +331,14 @@ class HttpTransport:
         self.retries = max(0, retries)
         self._client = client or httpx.Client(timeout=timeout, follow_redirects=True)
 
-    def _urls(self, relpath: str) -> tuple[str, str]:
+    def urls(self, relpath: str) -> tuple[str, str]:
         """(URL to request, URL to show the user: the one configured, e.g. ``s3://``)."""
         return join_url(self.root, relpath), join_url(self.url, relpath)
 
     def fetch(
         self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
     ) -> FetchResult:
-        target, shown = self._urls(relpath)
+        target, shown = self.urls(relpath)
         headers = {"If-None-Match": etag} if etag else {}
         attempt = 0
         while True:
@@ -362,7 +362,7 @@ class HttpTransport:
                     raise _Failure(
                         status_error(shown, status, s3=self.s3), retryable_status(status)
                     )
-                announced = _content_length(response)
+                announced = content_length(response)
                 if max_bytes is not None and announced is not None and announced > max_bytes:
                     raise _Failure(too_large_error(shown, max_bytes), retry=False)
                 data = _read_body(response, shown, announced, max_bytes)
@@ -371,7 +371,7 @@ class HttpTransport:
             raise _Failure(exception_error(shown, exc, timeout=self.timeout)) from None
 
     def exists(self, relpath: str) -> bool:
-        target, shown = self._urls(relpath)
+        target, shown = self.urls(relpath)
         try:
             response = self._client.head(target)
         except httpx.HTTPError as exc:
@@ -385,7 +385,7 @@ class HttpTransport:
     def iter_bytes(
         self, relpath: str, *, offset: int = 0, chunk_size: int = 1 << 20
     ) -> Iterator[bytes]:
-        target, shown = self._urls(relpath)
+        target, shown = self.urls(relpath)
         return self._iter(target, shown, offset, chunk_size)
 
     def _iter(self, target: str, shown: str, offset: int, chunk_size: int) -> Iterator[bytes]:
@@ -398,7 +398,7 @@ class HttpTransport:
                 if response.status_code not in (200, 206):
                     raise status_error(shown, response.status_code, s3=self.s3)
                 skip = offset if response.status_code == 200 else 0  # server ignored Range
-                announced = _content_length(response)
+                announced = content_length(response)
                 try:
                     for chunk in response.iter_raw(chunk_size):
                         if skip:
@@ -408,7 +408,7 @@ class HttpTransport:
                             yield chunk
                 except httpx.HTTPError as exc:
                     received = response.num_bytes_downloaded
-                    raise _body_error(shown, exc, received, announced, self.timeout) from None
+                    raise body_error(shown, exc, received, announced, self.timeout) from None
         except httpx.HTTPError as exc:
             raise exception_error(shown, exc, timeout=self.timeout) from None
 
@@ -425,7 +425,7 @@ class _Failure(Exception):
         self.retry = retry
 
 
-def _content_length(response: httpx.Response) -> int | None:
+def content_length(response: httpx.Response) -> int | None:
     value = response.headers.get("content-length")
     if value is None or response.headers.get("content-encoding"):
         return None  # compressed bodies are counted after decoding; no comparison possible
@@ -448,7 +448,7 @@ def _read_body(
             parts.append(chunk)
     except httpx.HTTPError as exc:
         received = response.num_bytes_downloaded
-        raise _Failure(_body_error(shown, exc, received, announced, None)) from None
+        raise _Failure(body_error(shown, exc, received, announced, None)) from None
     received = response.num_bytes_downloaded
     if announced is not None and received != announced:
         # h11 normally reports a short body itself; this guards other code paths
@@ -456,7 +456,7 @@ def _read_body(
     return b"".join(parts)
 
 
-def _body_error(
+def body_error(
     shown: str, exc: httpx.HTTPError, received: int, announced: int | None, timeout: float | None
 ) -> MirrorError:
     """Map a failure *while reading the body*: a clean early close or a reset connection."""

@@ -1,0 +1,224 @@
+"""The build prefix of a tarball, from its first 64 KiB only.
+
+The plan must refuse a store root whose prefixes are longer than the ones they replace *before*
+anything is downloaded. Since Spack 0.21 a tarball's members are the absolute prefix without
+its leading ``/`` (layout 2 adds one entry per parent directory first), and members come
+depth-first, a directory's files before its subdirectories, names sorted. So the head of the
+tarball names the prefix: it is the parent of the first ``.spack`` entry, or, failing that,
+the directory holding the first non-directory entry. Anything less clear-cut gives None.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
+from jupyter_spackcache.mirrors.oci import OciReader
+from jupyter_spackcache.mirrors.transport import HttpTransport, exception_error, status_error
+
+#: bytes of the (compressed) tarball read to find the prefix
+HEAD_BYTES = 64 * 1024
+#: cap on the decompressed head: 64 KiB of gzip can expand a thousandfold
+MAX_INFLATED = 4 * 1024 * 1024
+BLOCK = 512
+
+_DIR, _PAX, _PAX_GLOBAL, _GNU_LONGNAME = b"5", b"x", b"g", b"L"
+
+
+@dataclass(frozen=True, slots=True)
+class TarEntry:
+    """One member header: its path split into components, and whether it is a directory."""
+
+    parts: tuple[str, ...]
+    is_dir: bool
+
+
+# --------------------------------------------------------------------------- pure parsing
+
+
+def gunzip_head(data: bytes, limit: int = MAX_INFLATED) -> bytes:
+    """As much of the gzip stream ``data`` starts with as inflates cleanly (b"" if not gzip)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        return inflater.decompress(data, limit)
+    except zlib.error:
+        return b""
+
+
+def _octal(field: bytes) -> int | None:
+    if field[:1] and field[0] & 0x80:  # GNU base-256 for sizes of 8 GiB and more
+        return int.from_bytes(field[1:], "big")
+    text = field.split(b"\0", 1)[0].strip()
+    try:
+        return int(text, 8) if text else 0
+    except ValueError:
+        return None
+
+
+def _checksum_ok(header: bytes) -> bool:
+    stored = _octal(header[148:156])
+    blanked = header[:148] + b" " * 8 + header[156:]
+    signed = sum(b - 256 if b > 127 else b for b in blanked)  # some old tars sum signed bytes
+    return stored is not None and stored in (sum(blanked), signed)
+
+
+def _cstr(field: bytes) -> str:
+    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _pax_path(data: bytes) -> str | None:
+    """The ``path`` record of a PAX extended header (records: ``<len> key=value\\n``)."""
+    path, pos = None, 0
+    while pos < len(data):
+        length_text, _, _ = data[pos : pos + 20].partition(b" ")
+        try:
+            length = int(length_text)
+        except ValueError:
+            return path
+        if length <= 0:
+            return path
+        record = data[pos : pos + length]
+        key, _, value = record[len(length_text) + 1 :].rstrip(b"\n").partition(b"=")
+        if key == b"path":
+            path = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return path
+
+
+def _split(name: str) -> tuple[str, ...] | None:
+    """Path components of a member name; None for names a Spack tarball never has."""
+    if name.startswith("/"):
+        return None
+    parts = tuple(p for p in name.split("/") if p not in ("", "."))
+    return None if not parts or ".." in parts else parts
+
+
+def tar_entries(data: bytes) -> Iterator[TarEntry | None]:
+    """Member headers found in the (possibly truncated) tar stream ``data``, in order.
+
+    Yields None for a header that cannot be trusted (bad checksum, odd name), then stops;
+    stops quietly where the data ends.
+    """
+    pos, long_name = 0, None
+    while pos + BLOCK <= len(data):
+        header = data[pos : pos + BLOCK]
+        if header == bytes(BLOCK):
+            return
+        size = _octal(header[124:136])
+        if size is None or not _checksum_ok(header):
+            yield None
+            return
+        kind, body = header[156:157], pos + BLOCK
+        pos = body + -(-size // BLOCK) * BLOCK
+        if kind in (_PAX, _GNU_LONGNAME):
+            if body + size > len(data):
+                return  # the next member's real name lies beyond the head
+            payload = data[body : body + size]
+            long_name = _pax_path(payload) if kind == _PAX else _cstr(payload)
+            continue
+        if kind == _PAX_GLOBAL:
+            continue
+        name = _cstr(header[0:100])
+        if header[257:262] == b"ustar" and header[345:500].strip(b"\0"):
+            name = _cstr(header[345:500]) + "/" + name
+        parts = _split(long_name or name)
+        long_name = None
+        if parts is None:
+            yield None
+            return
+        yield TarEntry(parts, kind == _DIR or (kind in (b"0", b"\0") and name.endswith("/")))
+
+
+def prefix_from_entries(entries: Iterator[TarEntry | None]) -> str | None:
+    """The absolute build prefix the first entries imply, or None when they do not settle it.
+
+    Before the decision every entry must be a directory extending one chain (``tmp``,
+    ``tmp/a``, ...). The first ``.spack`` component settles it: its parent must be the last
+    directory of the chain. Otherwise the first non-directory settles it when it sits in the
+    last directory of the chain and that name sorts after ``.spack`` (else it could be the
+    first subdirectory of a prefix without files of its own). One-component roots are the
+    basename-rooted tarballs of Spack < 0.21, which do not tell where they were built.
+    """
+    chain: list[tuple[str, ...]] = []
+    for entry in entries:
+        if entry is None:
+            return None
+        if ".spack" in entry.parts:
+            root = entry.parts[: entry.parts.index(".spack")]
+            return _absolute(root) if chain and chain[-1] == root else None
+        parent = entry.parts[:-1]
+        if not entry.is_dir:
+            if chain and chain[-1] == parent and parent[-1] > ".spack":
+                return _absolute(parent)
+            return None
+        if chain and parent != chain[-1]:
+            return None
+        chain.append(entry.parts)
+    return None
+
+
+def _absolute(root: tuple[str, ...]) -> str | None:
+    return "/" + "/".join(root) if len(root) >= 2 else None
+
+
+def build_prefix_from_head(head: bytes) -> str | None:
+    """The build prefix named by the first bytes of a ``.tar.gz`` tarball, if they settle it."""
+    return prefix_from_entries(tar_entries(gunzip_head(head)))
+
+
+# --------------------------------------------------------------------------- I/O
+
+
+def peek_build_prefix(reader: MirrorReader, ref: TarballRef) -> str | None:
+    """Read only the head of ``ref``'s tarball and return its build prefix, or None if unsure.
+
+    Over HTTP(S)/S3 one ``Range: bytes=0-65535`` request, for OCI a range on the blob, for
+    local mirrors a partial read. Transport failures raise MirrorError like any download.
+    """
+    return build_prefix_from_head(read_head(reader, ref, HEAD_BYTES))
+
+
+def read_head(reader: MirrorReader, ref: TarballRef, length: int) -> bytes:
+    """At most the first ``length`` stored bytes of a tarball."""
+    if isinstance(reader, OciReader):
+        return reader.client.read_blob_head(ref.location, length)
+    transport = getattr(reader, "transport", None)
+    if isinstance(transport, HttpTransport):
+        return _http_head(transport, ref.location, length)
+    chunks = reader.open_tarball(ref)
+    try:
+        data = b"".join(_until(chunks, length))
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return data[:length]
+
+
+def _until(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
+    seen = 0
+    for chunk in chunks:
+        yield chunk
+        seen += len(chunk)
+        if seen >= length:
+            return
+
+
+def _http_head(transport: HttpTransport, relpath: str, length: int) -> bytes:
+    target, shown = transport.urls(relpath)
+    headers = {"Accept-Encoding": "identity", "Range": f"bytes=0-{length - 1}"}
+    try:
+        with (
+            httpx.Client(timeout=transport.timeout, follow_redirects=True) as client,
+            client.stream("GET", target, headers=headers) as response,
+        ):
+            if response.status_code not in (200, 206):
+                raise status_error(shown, response.status_code, s3=transport.s3)
+            # a server that ignores Range sends everything: stop after the head
+            return b"".join(_until(response.iter_raw(), length))[:length]
+    except httpx.HTTPError as exc:
+        raise exception_error(shown, exc, timeout=transport.timeout) from None
