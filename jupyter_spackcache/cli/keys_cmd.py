@@ -1,12 +1,16 @@
-"""``spackcache keys list|trust|untrust``: the private keyring that verifies mirrors."""
+"""``spackcache keys list|trust|untrust|create|import``: the private keyring.
+
+It verifies mirrors (public keys) and signs pushes (secret keys).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
-from ..errors import SignatureError
+from ..errors import SignatureError, SpackCacheError
 from ..session import Session
 from ..trust import KeyInfo
 from .render import print_json, table
@@ -36,6 +40,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     untrust = ksub.add_parser("untrust", help="remove a key from the keyring")
     untrust.add_argument("fingerprint")
     untrust.set_defaults(handler=_untrust)
+
+    create = ksub.add_parser("create", help="create a signing key for `spackcache push`")
+    create.add_argument("name", help="the key owner's name, e.g. 'HPC Team'")
+    create.add_argument("email")
+    create.add_argument("--length", type=int, default=4096, help="RSA key length (default 4096)")
+    create.add_argument("--export", metavar="FILE", help="also write the public key to FILE")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=_create)
+
+    imp = ksub.add_parser(
+        "import", help="import a key file: public keys are trusted, secret keys can sign"
+    )
+    imp.add_argument("file", help="ASCII-armored OpenPGP key file")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(handler=_import)
 
 
 def key_json(k: KeyInfo, *, trusted: bool | None = None) -> dict[str, Any]:
@@ -120,4 +139,45 @@ def _untrust(session: Session, args: argparse.Namespace) -> int:
     fingerprint = args.fingerprint.replace(" ", "").upper()
     session.keyring.remove(fingerprint)
     print(f"removed key {fingerprint}")
+    return 0
+
+
+def _create(session: Session, args: argparse.Namespace) -> int:
+    export = Path(args.export) if args.export else None
+    if export is not None and not export.parent.is_dir():
+        raise SpackCacheError(f"cannot export the key to {export}: no such directory")
+    key = session.keyring.create_key(args.name, args.email, key_length=args.length)
+    if export is not None:
+        export.write_text(session.keyring.export_public(key.fingerprint), encoding="utf-8")
+    if args.json:
+        print_json(key_json(key, trusted=True))
+        return 0
+    print(f"created key {key.fingerprint} ({'; '.join(key.uids)})")
+    if export is not None:
+        print(f"public key written to {export}")
+    print(f"next: `spackcache push --mirror DIR --key {key.fingerprint} SPEC`")
+    return 0
+
+
+def _import(session: Session, args: argparse.Namespace) -> int:
+    try:
+        armored = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a text file"
+        raise SpackCacheError(
+            f"cannot read key file {args.file}: {reason}",
+            hint="pass an ASCII-armored key (`gpg --export --armor FINGERPRINT`)",
+        ) from None
+    found = session.keyring.inspect(armored)
+    secret = {k.fingerprint for k in found if k.has_secret}
+    imported = session.keyring.import_secret(armored) if secret else []
+    public = [k.fingerprint for k in found if k.fingerprint not in secret]
+    if public:
+        imported += session.keyring.import_keys(armored, only=public)
+    if args.json:
+        print_json([key_json(k, trusted=True) | {"secret": k.has_secret} for k in imported])
+        return 0
+    for k in imported:
+        kind = "secret key (can sign)" if k.has_secret else "public key (trusted)"
+        print(f"imported {kind} {k.fingerprint} ({'; '.join(k.uids)})")
     return 0
