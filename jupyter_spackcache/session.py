@@ -32,6 +32,7 @@ from .spec.version import Version
 if TYPE_CHECKING:
     from .mirrors.base import SpecRecord
     from .mirrors.indexcache import MirrorIndex
+    from .store import StoreDB
     from .trust import KeyInfo, Keyring
 
 
@@ -65,9 +66,19 @@ class Session:
     def catalog(self) -> Catalog:
         return Catalog(self.config, self.keyring)
 
+    @cached_property
+    def store(self) -> StoreDB:
+        """The database of installed packages (shared by every process of this user)."""
+        from .store import StoreDB, default_db_path
+
+        return StoreDB(default_db_path(self.config))
+
     def close(self) -> None:
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if "store" in self.__dict__:
+            self.store.close()
+            del self.__dict__["store"]
 
     def __enter__(self) -> Session:
         return self
@@ -199,6 +210,14 @@ class Session:
             except SpackCacheError as exc:
                 out[node.hash] = exc
         return out
+
+    def resolve_install(self, text: str, *, refresh: bool = True) -> list[Resolution]:
+        """Like :meth:`resolve_many`, preferring what is installed, then fewest downloads."""
+        requests = parse_specs(text)
+        indices, _problems = self.indices(refresh=refresh)
+        store = self.store
+        sources = [store.node_source(), *indices]
+        return [resolve(r, sources, self.host, installed=store.has) for r in requests]
 
     def listing(
         self, query: str | None = None, *, all_targets: bool = False, refresh: bool = True

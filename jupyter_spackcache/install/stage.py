@@ -1,0 +1,247 @@
+"""Install one verified tarball: unpack, relocate and rename into place, then register it.
+
+Everything happens in a staging directory inside the install root (same filesystem), so the
+prefix appears with one ``rename`` only when it is complete, and the database row is written
+after that. A crash at any point leaves at worst an unregistered staging directory or prefix,
+which the next install removes (:func:`clean_staging`, :func:`clear_leftover`).
+
+The caller holds the node's lock for the whole call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from ..errors import InstallError, SpackCacheError
+from ..store.db import InstalledRecord, StoreDB
+from ..store.layout import METADATA_DIR, StoreLayout
+from ..store.lock import NodeLock
+from .extract import safe_extract
+from .plan import PlannedNode
+from .relocate import build_prefix_map, check_prefix_lengths, install_sbang, relocate
+
+FAULT_ENV = "SPACKCACHE_FAULT"
+DOWNLOADS = "downloads"
+_TRASH = "trash-"
+
+
+def fault_point(stage: str, package: str) -> None:
+    """Crash here, like ``kill -9``, when ``$SPACKCACHE_FAULT`` is ``kill@<stage>:<package>``.
+
+    The only test hook of the installer: crash-safety can only be proved by really crashing.
+    """
+    if os.environ.get(FAULT_ENV) == f"kill@{stage}:{package}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Tripwire(io.FileIO):
+    """The tarball file, calling ``at_half`` once the unpacking pass has read half of it.
+
+    :func:`safe_extract` reads the archive twice (check every member, then unpack); halfway
+    through the second pass about half of the members have been written.
+    """
+
+    def __init__(self, path: Path, at_half: Callable[[], None]) -> None:
+        super().__init__(path, "rb")
+        self._half = os.fstat(self.fileno()).st_size // 2
+        self._passes = 0
+        self._at_half: Callable[[], None] | None = at_half
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset == 0 and whence == 0 and self.tell() > self._half:
+            self._passes += 1
+        return super().seek(offset, whence)
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        if self._passes and self._at_half is not None and self.tell() >= self._half:
+            hook, self._at_half = self._at_half, None
+            hook()
+        return data if data is not None else b""
+
+
+def download_path(layout: StoreLayout, dag_hash: str) -> Path:
+    return layout.staging() / DOWNLOADS / f"{dag_hash}.tar.gz"
+
+
+def install_node(
+    planned: PlannedNode,
+    tarball: Path,
+    *,
+    layout: StoreLayout,
+    store: StoreDB,
+    prefixes: Mapping[str, str],
+    on_stage: Callable[[str], None] = lambda stage: None,
+) -> InstalledRecord:
+    """Unpack ``tarball`` for ``planned``, relocate it for ``prefixes`` and register it."""
+    if planned.record is None or planned.prefix is None:
+        raise InstallError(f"{planned.node.short} has nothing to install")
+    name = planned.node.name
+    final = planned.prefix
+    clear_leftover(final, layout)
+    staging = Path(tempfile.mkdtemp(prefix=f"{planned.hash}-", dir=layout.staging()))
+    try:
+        on_stage("extract")
+        with _Tripwire(tarball, lambda: fault_point("extract", name)) as raw:
+            buildinfo = safe_extract(raw, staging)
+        on_stage("relocate")
+        prefix_map = build_prefix_map(
+            buildinfo,
+            dag=planned.dag,
+            new_prefixes=prefixes,
+            new_store_root=str(layout.root),
+            new_sbang=str(layout.sbang()),
+        )
+        check_prefix_lengths(prefix_map)
+        relocate(staging, buildinfo, prefix_map, sbang=str(layout.sbang()))
+        fault_point("relocate", name)
+        _write_spec(staging, planned.record.document)
+        fault_point("rename", name)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, final)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(final.parent)
+        raise _as_install_error(planned, exc) from exc
+    install_sbang(layout.root)  # shared by every prefix; after the rename, so no crash before
+    fault_point("db", name)
+    _check_dependencies_present(planned, store, layout)
+    record = InstalledRecord.create(
+        planned.record.document,
+        prefix=final,
+        root=layout.root,
+        mirror=planned.mirror,
+        explicit=planned.explicit,
+    )
+    try:
+        store.add(record)
+    except BaseException:
+        remove_prefix(final, layout)  # never leave a prefix the database does not know
+        raise
+    return record
+
+
+def _check_dependencies_present(
+    planned: PlannedNode, store: StoreDB, layout: StoreLayout
+) -> None:
+    """Refuse to register a node whose dependency was uninstalled while it was relocated."""
+    for edge in planned.node.runtime_edges():
+        dep = planned.dag.nodes.get(edge.hash)
+        if dep is not None and not dep.is_external and not store.has(edge.hash):
+            if planned.prefix is not None:
+                remove_prefix(planned.prefix, layout)
+            raise InstallError(
+                f"{dep.short} was uninstalled while {planned.node.short} was being installed",
+                hint="run the install again",
+            )
+
+
+def uninstall_record(record: InstalledRecord, store: StoreDB) -> None:
+    """Remove an installed node so that no crash can leave a row pointing at a half-deleted
+    prefix: rename the prefix out of sight, delete the row, then delete the files."""
+    layout = StoreLayout(Path(record.root))
+    prefix = Path(record.prefix)
+    trash = Path(tempfile.mkdtemp(prefix=_TRASH, dir=layout.staging()))
+    if prefix.exists() or prefix.is_symlink():
+        os.rename(prefix, trash / "prefix")
+    store.remove(record.hash)
+    _rmtree(trash)
+    _remove_empty(prefix.parent)
+    if not store.installed(layout.root):  # the last package gone: so is the store's sbang
+        layout.sbang().unlink(missing_ok=True)
+        _remove_empty(layout.sbang().parent)
+
+
+def _remove_empty(directory: Path) -> None:
+    """Remove a directory the install created once nothing is left in it."""
+    with contextlib.suppress(OSError):
+        directory.rmdir()
+
+
+def _write_spec(prefix: Path, document: Mapping[str, object]) -> None:
+    """Keep the verified spec document in ``.spack/spec.json``, as Spack does."""
+    meta = prefix / METADATA_DIR
+    meta.mkdir(exist_ok=True)
+    target = meta / "spec.json"
+    if target.is_symlink():
+        target.unlink()
+    with open(target, "w", encoding="utf-8") as f:
+        json.dump(document, f, separators=(",", ":"))
+
+
+def _as_install_error(planned: PlannedNode, exc: BaseException) -> BaseException:
+    if isinstance(exc, SpackCacheError) or not isinstance(exc, OSError):
+        return exc
+    hint = "free some space or choose another install_root" if exc.errno == 28 else None
+    return InstallError(f"cannot install {planned.node.short}: {exc.strerror or exc}", hint=hint)
+
+
+def clear_leftover(final: Path, layout: StoreLayout) -> None:
+    """Remove a prefix a crashed install renamed into place but never registered."""
+    if final.exists() or final.is_symlink():
+        remove_prefix(final, layout)
+
+
+def remove_prefix(prefix: Path, layout: StoreLayout) -> None:
+    """Delete a prefix atomically: one rename out of sight, then the slow delete."""
+    trash = Path(tempfile.mkdtemp(prefix=_TRASH, dir=layout.staging()))
+    os.rename(prefix, trash / "prefix")
+    _rmtree(trash)
+    _remove_empty(prefix.parent)
+
+
+def _rmtree(path: Path) -> None:
+    """Delete a tree even when the package made directories read-only."""
+
+    def on_error(func: Callable[..., object], target: str, _exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(target, 0o700)
+            func(target)
+
+    shutil.rmtree(path, onerror=on_error)
+
+
+def clean_staging(layout: StoreLayout, *, owned: Iterable[str] = ()) -> None:
+    """Remove what dead installs left in the staging area; never what a live one is using.
+
+    Staging directories are named ``<hash>-*`` and only touched while that node's lock is held,
+    so one whose lock is free (or held by us, in ``owned``) is an orphan. Complete downloads of
+    nodes not being installed are dropped too; partial ``.part`` files are kept for resuming.
+    """
+    mine = set(owned)
+    staging = layout.staging()
+    for entry in staging.iterdir():
+        if entry.name == DOWNLOADS:
+            continue
+        if entry.name.startswith(_TRASH):
+            _rmtree(entry)
+            continue
+        dag_hash = entry.name.split("-", 1)[0]
+        if dag_hash in mine or _is_free(layout, dag_hash):
+            _rmtree(entry) if entry.is_dir() else entry.unlink()
+    downloads = staging / DOWNLOADS
+    if not downloads.is_dir():
+        return
+    for entry in downloads.iterdir():
+        dag_hash = entry.name.split(".", 1)[0]
+        if dag_hash in mine:
+            continue
+        if _is_free(layout, dag_hash):
+            entry.unlink(missing_ok=True)
+
+
+def _is_free(layout: StoreLayout, dag_hash: str) -> bool:
+    lock = NodeLock(layout.locks(), dag_hash)
+    if lock.acquire(timeout=0):
+        lock.release()
+        return True
+    return False
