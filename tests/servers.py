@@ -42,7 +42,9 @@ from typing import Any
 
 import httpx
 
-FIXTURES = Path("/work/shared/fixtures")
+from tests.fixtures import FIXTURES as SHARED_FIXTURES
+
+FIXTURES = SHARED_FIXTURES
 V2_UNSIGNED = FIXTURES / "spack-upstream/mirrors/v2_layout/unsigned"
 V2_SIGNED = FIXTURES / "spack-upstream/mirrors/v2_layout/signed"
 V3_UNSIGNED = FIXTURES / "spack-generated-v3/unsigned"

@@ -39,8 +39,9 @@ from jupyter_spackcache.push.manifest import (
     strip_clearsign,
 )
 from jupyter_spackcache.trust import Keyring
+from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures/spack-generated-v3")
+FIXTURES = SHARED_FIXTURES / "spack-generated-v3"
 PACKAGES = ["libdemo-base", "libdemo-mid", "demo-tool", "demo-scripts"]
 SIGNED_PREFIX = "-----BEGIN PGP SIGNED MESSAGE-----"
 

@@ -15,8 +15,9 @@ import pytest
 from jupyter_spackcache.errors import InstallError
 from jupyter_spackcache.install.buildinfo import parse_buildinfo
 from jupyter_spackcache.install.extract import safe_extract
+from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures/spack-upstream/mirrors")
+FIXTURES = SHARED_FIXTURES / "spack-upstream/mirrors"
 V2_CACHE = FIXTURES / "v2_layout" / "unsigned" / "build_cache"
 LEGACY = FIXTURES / "legacy_layout" / "build_cache"
 

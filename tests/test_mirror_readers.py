@@ -25,10 +25,8 @@ from jupyter_spackcache.mirrors.detect import open_reader
 from jupyter_spackcache.mirrors.indexcache import IndexCache, MirrorIndex
 from jupyter_spackcache.mirrors.v2 import spec_basename, tarball_path
 from jupyter_spackcache.trust import Keyring
+from tests.fixtures import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-if not FIXTURES.is_dir():  # the repository may be checked out elsewhere next to shared/
-    FIXTURES = Path("/work/shared/fixtures")
 UPSTREAM = FIXTURES / "spack-upstream" / "mirrors"
 V3 = FIXTURES / "spack-generated-v3"
 V2_KEY = "CBAB2C1032C6FF5078049EC0FA61D50C12CAD37E"

@@ -38,8 +38,9 @@ from jupyter_spackcache.push.manifest import (
 from jupyter_spackcache.push.specjson import dag_closure
 from jupyter_spackcache.push.tarball import member_name, prefix_regex
 from jupyter_spackcache.push.writer import merge_index
+from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures/spack-generated-v3")
+FIXTURES = SHARED_FIXTURES / "spack-generated-v3"
 
 
 def _node(name: str, version: str, **kwargs: Any) -> dict[str, Any]:

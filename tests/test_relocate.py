@@ -33,8 +33,9 @@ from jupyter_spackcache.install.relocate.strings import StringRelocationError, s
 from jupyter_spackcache.install.relocate.text import TextRelocator
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode, Edge
 from tests import elfbuild
+from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
-V2_CACHE = Path("/work/shared/fixtures/spack-upstream/mirrors/v2_layout/unsigned/build_cache")
+V2_CACHE = SHARED_FIXTURES / "spack-upstream/mirrors/v2_layout/unsigned/build_cache"
 SBANG_LINE = "#!/bin/sh {}\n"
 
 

@@ -21,8 +21,9 @@ from jupyter_spackcache.spec import (
     satisfies,
     target_matches,
 )
+from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
-UPSTREAM = Path("/work/shared/fixtures/spack-upstream")
+UPSTREAM = SHARED_FIXTURES / "spack-upstream"
 V2_CACHE = UPSTREAM / "mirrors" / "v2_layout" / "unsigned" / "build_cache"
 
 BUILD = frozenset({"build"})

@@ -19,8 +19,9 @@ from jupyter_spackcache.spec import (
     spec_version_for_db,
     specfile_version,
 )
+from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = SHARED_FIXTURES
 UPSTREAM = FIXTURES / "spack-upstream"
 SPECFILES = UPSTREAM / "specfiles"
 V2_CACHE = UPSTREAM / "mirrors" / "v2_layout" / "unsigned" / "build_cache"

@@ -23,8 +23,9 @@ from jupyter_spackcache.errors import SignatureError, SpackCacheError
 from jupyter_spackcache.trust import Keyring, clearsigned_payload, is_clearsigned
 from jupyter_spackcache.trust.gpg import TimedGPG
 from jupyter_spackcache.trust.verdict import parse_status, signer_from_status
+from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = SHARED_FIXTURES
 V2_SIGNED = FIXTURES / "spack-upstream/mirrors/v2_layout/signed/build_cache"
 V2_KEY = "CBAB2C1032C6FF5078049EC0FA61D50C12CAD37E"
 V3_SIGNED = FIXTURES / "spack-generated-v3/signed"
