@@ -23,7 +23,7 @@ bash scripts/setup-venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 # 3. Static checks of the Python core.
-ruff check jupyter_spackcache tests benchmarks
+ruff check .
 mypy
 
 # 4. Frontend: build, lint, jest.
