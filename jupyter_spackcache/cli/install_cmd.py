@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from ..env import apply, load_environment, render
@@ -17,6 +18,7 @@ from ..errors import InstallCancelled
 from ..install.installed import garbage, match_installed, one_installed, removal_order, uninstall
 from ..install.pipeline import InstallResult, install
 from ..install.plan import Plan, make_plan
+from ..kernels import KernelInfo, kernels_using, remove_kernel
 from ..session import Session
 from ..spec.parser import parse_specs
 from ..store.db import InstalledRecord
@@ -160,11 +162,15 @@ def _uninstall(session: Session, args: argparse.Namespace) -> int:
     store = session.store
     targets = [one_installed(store, text) for text in _split(args.spec)]
     order = removal_order(store, targets, dependents=args.dependents)
-    _show_removal(order, "uninstall")
+    kernels = kernels_using([r.hash for r in order], session.config)
+    _show_removal(order, "uninstall", kernels)
     if not args.yes and sys.stdin.isatty() and not _confirm("Uninstall?"):
         raise InstallCancelled("uninstall cancelled; nothing was changed")
     removed = uninstall(store, order)
-    print(f"uninstalled {len(removed)} package(s)")
+    for kernel in kernels:
+        remove_kernel(kernel.name, session.config)
+    print(f"uninstalled {len(removed)} package(s)"
+          + (f" and {len(kernels)} kernel(s)" if kernels else ""))
     return 0
 
 
@@ -174,10 +180,13 @@ def _gc(session: Session, args: argparse.Namespace) -> int:
     if not order:
         print("nothing to remove: every installed package is needed")
         return 0
-    _show_removal(order, "remove")
+    kernels = kernels_using([r.hash for r in order], session.config)
+    _show_removal(order, "remove", kernels)
     if not args.yes and sys.stdin.isatty() and not _confirm("Remove?"):
         raise InstallCancelled("gc cancelled; nothing was changed")
     removed = uninstall(store, order)
+    for kernel in kernels:
+        remove_kernel(kernel.name, session.config)
     print(f"removed {len(removed)} package(s)")
     return 0
 
@@ -195,10 +204,13 @@ def _split(argv: list[str]) -> list[str]:
     return [str(spec) for spec in parse_specs(" ".join(argv))]
 
 
-def _show_removal(order: list[InstalledRecord], verb: str) -> None:
+def _show_removal(order: list[InstalledRecord], verb: str,
+                  kernels: Sequence[KernelInfo] = ()) -> None:
     print(f"will {verb}:")
     for r in order:
         print(f"  {r.name}@{r.version}/{r.hash[:7]}  {r.prefix}")
+    for k in kernels:
+        print(f"  kernel '{k.name}' (\"{k.display_name}\"), which needs them")
 
 
 def _confirm(question: str) -> bool:

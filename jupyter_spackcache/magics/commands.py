@@ -1,0 +1,229 @@
+"""``%spack ...``: the CLI's own parsers and handlers, with kernel-aware install and load.
+
+The sub-commands are registered by the same ``register(sub)`` functions the CLI uses, so the
+arguments, help and messages are identical. Four handlers differ because a kernel is not a
+shell: ``install`` shows widget bars and then attaches the software to this kernel, ``load``
+attaches instead of printing shell code, and ``lock``/``restore`` exist only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, NoReturn, cast
+
+from ..cli import install_cmd, keys_cmd, mirror_cmd, query_cmd
+from ..cli.install_cmd import plan_json, plan_text, result_json
+from ..cli.render import print_json
+from ..env import closure
+from ..errors import ConfigError, SpackCacheError
+from ..install.installed import one_installed
+from ..install.pipeline import InstallResult, install
+from ..install.plan import Plan, make_plan
+from ..resolve import Resolution
+from ..session import Session
+from ..spec.parser import parse_specs
+from ..store.db import InstalledRecord
+from . import hotattach, lock
+from .widgets import progress_for
+
+
+class UsageError(SpackCacheError):
+    """A ``%spack`` command line argparse refused (the usage is printed with it)."""
+
+
+class HelpShown(Exception):
+    """``--help`` was printed; nothing else to do."""
+
+
+class MagicParser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting the kernel."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", hint=self.format_usage().strip())
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            print(message, end="")
+        raise HelpShown
+
+
+@dataclass
+class KernelState:
+    """What this kernel has installed or loaded through ``%spack`` (for ``%spack lock``)."""
+
+    used: dict[str, str] = field(default_factory=dict)  # root hash -> "name@version"
+    user_ns: Mapping[str, Any] = field(default_factory=dict)
+
+    def remember(self, records: Sequence[InstalledRecord]) -> None:
+        for r in records:
+            self.used[r.hash] = f"{r.name}@{r.version}"
+
+
+Handler = Callable[[Session, argparse.Namespace], int]
+
+
+def build_parser(state: KernelState) -> MagicParser:
+    parser = MagicParser(prog="%spack", description="Spack binaries in this kernel.")
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+               parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    for module in (mirror_cmd, keys_cmd, query_cmd, install_cmd):
+        module.register(sub)
+    from ..cli import kernel_cmd
+
+    kernel_cmd.register(sub)
+    sub.choices["install"].set_defaults(handler=partial(_install, state))
+    load = sub.choices["load"]
+    load.set_defaults(handler=partial(_load, state, load.get_default("handler")), shell=None)
+
+    lk = sub.add_parser("lock", help="record the exact builds this notebook uses")
+    lk.add_argument("spec", nargs="*", help="installed packages (default: those used here)")
+    lk.add_argument("--file", help="lock file (default: NOTEBOOK.spack-lock.json beside it)")
+    lk.set_defaults(handler=partial(_lock, state))
+
+    rs = sub.add_parser("restore", help="install the builds a notebook lock records")
+    rs.add_argument("--file", help="lock file (default: NOTEBOOK.spack-lock.json beside it)")
+    rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
+    rs.add_argument("-j", "--jobs", type=int, default=4)
+    rs.set_defaults(handler=partial(_restore, state))
+    return parser
+
+
+def run(line: str, state: KernelState, *, session_factory: Callable[[], Session] = Session) -> int:
+    """Parse and run one ``%spack`` line; raises :class:`SpackCacheError` for the user."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"%spack: {exc}") from None
+    parser = build_parser(state)
+    if not words:
+        parser.print_help()
+        return 0
+    try:
+        args = parser.parse_args(words)
+    except HelpShown:
+        return 0
+    handler: Handler = args.handler
+    with session_factory() as session:  # fresh each time: the user may change config between cells
+        return handler(session, args)
+
+
+# ---- install and load: attach to this kernel -----------------------------------------------------
+
+
+def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
+    resolutions = session.resolve_install(" ".join(args.spec))
+    return install_and_attach(state, session, resolutions, dry_run=args.dry_run,
+                              jobs=args.jobs, json_out=args.json)
+
+
+def install_and_attach(
+    state: KernelState, session: Session, resolutions: Sequence[Resolution], *,
+    dry_run: bool = False, jobs: int = 4, json_out: bool = False,
+) -> int:
+    for r in resolutions:
+        r.raise_if_unresolved()
+    plan = make_plan(session, resolutions, store=session.store)
+    if not json_out:
+        print(plan_text(plan))
+    if dry_run:
+        if json_out:
+            print_json(plan_json(plan))
+        return 0 if plan.ok else 1
+    result = install_in_thread(session, plan, jobs=jobs)
+    if json_out:
+        print_json({**plan_json(plan), "result": result_json(result)})
+    else:
+        print(f"installed {len(result.installed)} package(s), "
+              f"{len(result.reused)} already installed")
+    roots = [r for r in (session.store.get(h) for h in plan.roots) if r is not None]
+    _attach(state, session, roots)
+    return 0
+
+
+def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResult:
+    """Install on a worker thread so widgets keep updating; a kernel interrupt cancels it."""
+    progress = progress_for(plan.downloads)
+    cancel = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = install(session, plan, jobs=jobs, progress=progress,
+                                        cancel=cancel)
+        except BaseException as exc:  # handed to the kernel's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="spackcache-magic-install", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:  # the kernel's interrupt button: stop cleanly, then report
+        cancel.set()
+        worker.join()
+    finally:
+        progress.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    result: InstallResult = outcome["result"]
+    return result
+
+
+def _load(state: KernelState, shell_code: Handler, session: Session,
+          args: argparse.Namespace) -> int:
+    if args.shell is not None:  # explicitly asked for shell code: behave like the CLI
+        return shell_code(session, args)
+    records = [one_installed(session.store, str(s)) for s in parse_specs(" ".join(args.spec))]
+    _attach(state, session, records)
+    return 0
+
+
+def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecord]) -> None:
+    if not roots:
+        return
+    attachment = hotattach.attach(roots, store=session.store)
+    state.remember(roots)
+    print(hotattach.describe(attachment, [f"{r.name}@{r.version}" for r in roots]))
+
+
+# ---- lock and restore ----------------------------------------------------------------------------
+
+
+def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int:
+    store = session.store
+    if args.spec:
+        roots = [one_installed(store, str(s)) for s in parse_specs(" ".join(args.spec))]
+    else:
+        roots = [r for r in (store.get(h) for h in state.used) if r is not None]
+    if not roots:
+        raise ConfigError(
+            "this notebook has not installed or loaded anything with %spack yet",
+            hint="run `%spack install SPEC` or `%spack load SPEC` first, or name them: "
+                 "`%spack lock SPEC...`",
+        )
+    path = lock.resolve_lock_file(args.file, os.environ, state.user_ns)
+    notebook_lock = lock.make_lock(roots, closure(roots, store=store), session.config.mirrors,
+                                   session.host)
+    lock.write_lock(path, notebook_lock)
+    names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
+    print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) in {path}")
+    return 0
+
+
+def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
+    path = lock.resolve_lock_file(args.file, os.environ, state.user_ns)
+    notebook_lock = lock.read_lock(path)
+    for note in lock.missing_mirrors(notebook_lock, session.config.mirrors):
+        print(f"note: {note}")
+    resolutions, substitutions = lock.restore_resolutions(session, notebook_lock)
+    for s in substitutions:
+        print(f"substituted {s.text()}")
+    if not substitutions:
+        print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {path}")
+    return install_and_attach(state, session, resolutions, dry_run=args.dry_run, jobs=args.jobs)

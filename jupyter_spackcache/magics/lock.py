@@ -1,0 +1,237 @@
+"""Notebook locks: the exact builds a notebook used, and how to get them back elsewhere.
+
+``%spack lock`` writes ``<notebook>.spack-lock.json`` beside the notebook (the notebook comes
+from ``JPY_SESSION_NAME``/``__session__``, which Jupyter sets for the kernels of its notebooks).
+``%spack restore`` installs exactly those DAG hashes; when this host cannot run one of them (a
+different CPU target, or the mirror no longer has it) it picks the closest compatible build of
+the same package and version, and reports every node that changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, ResolveError
+from ..resolve import Resolution
+from ..store.db import InstalledRecord
+
+if TYPE_CHECKING:
+    from ..config import MirrorConfig
+    from ..host import Host
+    from ..session import Session
+
+LOCK_FORMAT = "jupyter-spackcache-lock"
+LOCK_VERSION = 1
+LOCK_SUFFIX = ".spack-lock.json"
+
+
+@dataclass(frozen=True, slots=True)
+class LockedNode:
+    name: str
+    version: str
+    hash: str
+    target: str
+    mirror: str | None
+    #: requested by the notebook (not only a dependency)
+    root: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NotebookLock:
+    nodes: tuple[LockedNode, ...]
+    #: (name, url) of the mirrors the builds came from
+    mirrors: tuple[tuple[str, str], ...]
+    #: the host the lock was made on: "platform-os-target"
+    host: str
+    created: float
+
+    @property
+    def roots(self) -> tuple[LockedNode, ...]:
+        return tuple(n for n in self.nodes if n.root)
+
+
+@dataclass(frozen=True, slots=True)
+class Substitution:
+    """A locked node replaced by another build on this host, and why."""
+
+    name: str
+    version: str
+    locked_hash: str
+    locked_target: str
+    new_hash: str
+    new_target: str
+    reason: str
+
+    def text(self) -> str:
+        return (f"{self.name}@{self.version}: locked /{self.locked_hash[:7]} "
+                f"({self.locked_target}) -> /{self.new_hash[:7]} ({self.new_target}): "
+                f"{self.reason}")
+
+
+# ---- pure: documents ----------------------------------------------------------------------------
+
+
+def make_lock(
+    roots: Sequence[InstalledRecord],
+    records: Sequence[InstalledRecord],
+    mirrors: Sequence[MirrorConfig],
+    host: Host,
+    *,
+    now: float | None = None,
+) -> NotebookLock:
+    """The lock for ``roots``; ``records`` is their runtime closure (roots included)."""
+    root_hashes = {r.hash for r in roots}
+    nodes = tuple(
+        LockedNode(r.name, r.version, r.hash, r.node.target, r.mirror, r.hash in root_hashes)
+        for r in sorted(records, key=lambda r: (r.hash not in root_hashes, r.name, r.hash))
+    )
+    used = {n.mirror for n in nodes if n.mirror}
+    urls = tuple((m.name, m.url) for m in mirrors if m.name in used)
+    where = f"{host.platform}-{host.os}-{host.target}"
+    return NotebookLock(nodes, urls, where, time.time() if now is None else now)
+
+
+def lock_to_json(lock: NotebookLock) -> dict[str, Any]:
+    return {
+        "format": LOCK_FORMAT,
+        "version": LOCK_VERSION,
+        "created": lock.created,
+        "host": lock.host,
+        "mirrors": [{"name": n, "url": u} for n, u in lock.mirrors],
+        "nodes": [
+            {"name": n.name, "version": n.version, "hash": n.hash, "target": n.target,
+             "mirror": n.mirror, "root": n.root}
+            for n in lock.nodes
+        ],
+    }
+
+
+def lock_from_json(doc: Any, source: str) -> NotebookLock:
+    """Parse a lock document; a one-line error naming ``source`` when it is not one."""
+    if not isinstance(doc, dict) or doc.get("format") != LOCK_FORMAT:
+        raise ConfigError(f"{source} is not a jupyter-spackcache lock")
+    if doc.get("version") != LOCK_VERSION:
+        raise ConfigError(f"{source} has lock version {doc.get('version')!r}; "
+                          f"this version reads {LOCK_VERSION}",
+                          hint="upgrade jupyter-spackcache")
+    try:
+        nodes = tuple(
+            LockedNode(str(n["name"]), str(n["version"]), str(n["hash"]), str(n["target"]),
+                       n.get("mirror"), bool(n.get("root")))
+            for n in doc["nodes"]
+        )
+        mirrors = tuple((str(m["name"]), str(m["url"])) for m in doc.get("mirrors", ()))
+        return NotebookLock(nodes, mirrors, str(doc.get("host", "")),
+                            float(doc.get("created", 0)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{source} is damaged: missing or bad field {exc}") from None
+
+
+# ---- where the lock lives -----------------------------------------------------------------------
+
+
+def notebook_path(env: Mapping[str, str], user_ns: Mapping[str, Any]) -> Path | None:
+    """The notebook this kernel belongs to, when Jupyter said (absolute or cwd-relative)."""
+    raw = env.get("JPY_SESSION_NAME") or user_ns.get("__session__")
+    if not raw or not isinstance(raw, str):
+        return None
+    path = Path(raw)
+    if not path.is_absolute():
+        path = Path.cwd() / (path if path.exists() else path.name)
+    return path
+
+
+def lock_path_for(notebook: Path) -> Path:
+    """``analysis.ipynb`` -> ``analysis.spack-lock.json`` in the same directory."""
+    return notebook.with_name(notebook.stem + LOCK_SUFFIX)
+
+
+def resolve_lock_file(explicit: str | None, env: Mapping[str, str],
+                      user_ns: Mapping[str, Any]) -> Path:
+    if explicit:
+        return Path(explicit).expanduser().absolute()
+    notebook = notebook_path(env, user_ns)
+    if notebook is None:
+        raise ConfigError(
+            "cannot tell which notebook this kernel belongs to",
+            hint="name the lock file: `%spack lock --file NAME.spack-lock.json`",
+        )
+    return lock_path_for(notebook)
+
+
+def write_lock(path: Path, lock: NotebookLock) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(lock_to_json(lock), indent=1) + "\n")
+    tmp.replace(path)
+
+
+def read_lock(path: Path) -> NotebookLock:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"no lock file at {path}",
+                          hint="run `%spack lock` in the notebook first, or pass --file") from None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise ConfigError(f"{path} is not valid JSON") from None
+    return lock_from_json(doc, str(path))
+
+
+# ---- restore: exact builds, or the closest ones this host can run -------------------------------
+
+
+def missing_mirrors(lock: NotebookLock, configured: Sequence[MirrorConfig]) -> list[str]:
+    """Notes for locked mirrors not configured here (matched by URL)."""
+    urls = {m.url.rstrip("/") for m in configured}
+    return [f"mirror '{n}' ({u}) of the lock is not configured here; "
+            f"add it with `%spack mirror add {n} {u}` if builds are missing"
+            for n, u in lock.mirrors if u.rstrip("/") not in urls]
+
+
+def restore_resolutions(
+    session: Session, lock: NotebookLock
+) -> tuple[list[Resolution], list[Substitution]]:
+    """Resolutions installing the locked roots, and every node that had to change."""
+    if not lock.roots:
+        raise ConfigError("the lock lists no packages")
+    resolutions: list[Resolution] = []
+    substitutions: list[Substitution] = []
+    for root in lock.roots:
+        exact = session.resolve_install(f"/{root.hash}")[0]
+        if exact.chosen is not None and exact.chosen.root.hash == root.hash:
+            resolutions.append(exact)
+            continue
+        closest = session.resolve_install(f"{root.name}@={root.version}")[0]
+        if closest.chosen is None:
+            raise ResolveError(
+                f"cannot restore {root.name}@{root.version}/{root.hash[:7]}: {exact.explain()}; "
+                f"and no other build of it runs here: {closest.explain()}",
+                hint="add a mirror that has a build for this host (see the lock's mirrors)",
+            )
+        reason = exact.explain() if exact.considered else "not in any configured mirror"
+        resolutions.append(closest)
+        substitutions.extend(s for s in _changes(lock, closest, reason)
+                             if s.locked_hash not in {t.locked_hash for t in substitutions})
+    return resolutions, substitutions
+
+
+def _changes(lock: NotebookLock, resolution: Resolution, reason: str) -> list[Substitution]:
+    """Every locked node of the same name that the chosen DAG replaces."""
+    chosen = resolution.raise_if_unresolved()
+    by_name = {n.name: n for n in chosen.runtime}
+    out: list[Substitution] = []
+    for locked in lock.nodes:
+        new = by_name.get(locked.name)
+        if new is None or new.hash == locked.hash:
+            continue
+        why = reason if locked.name == chosen.root.name else f"dependency of {chosen.root.name}"
+        out.append(Substitution(locked.name, locked.version, locked.hash, locked.target,
+                                new.hash, new.target, why))
+    return out
