@@ -37,16 +37,11 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "../labextension", "dest": "jupyter-spackcache"}]
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "jupyter_spackcache"}]
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The server extension is an ExtensionApp (it needs a shutdown hook); imported lazily."""
+    from .server.extension import SpackCacheExtension
 
-
-def _load_jupyter_server_extension(server_app: Any) -> None:
-    """Register the REST handlers; imported here so kernels never pay for jupyter_server."""
-    from .server import setup_handlers
-
-    setup_handlers(server_app.web_app)
-    server_app.log.info("jupyter_spackcache %s: server extension loaded", __version__)
+    return [{"module": "jupyter_spackcache", "app": SpackCacheExtension}]
 
 
 def load_ipython_extension(ipython: Any) -> None:

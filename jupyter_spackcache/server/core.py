@@ -1,0 +1,67 @@
+"""The core, off the event loop: one worker thread owning a long-lived Session for queries.
+
+The Session keeps mirror indices and readers open between requests (that is what makes
+``GET /specs`` fast), and it is not meant to be shared between threads, so every query runs
+on the same single thread. Installs do not: each task builds its own Session on the install
+worker thread (``jobs.py``), so a long install never holds up a listing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from ..config import Config
+from ..session import Session
+
+_T = TypeVar("_T")
+
+
+class CoreRunner:
+    def __init__(self, config_factory: Callable[[], Config]) -> None:
+        self._config_factory = config_factory
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="spackcache-core")
+        self._session: Session | None = None
+        #: query results kept until the mirror set or an index changes (core thread only)
+        self._memo: dict[Any, Any] = {}
+
+    def config(self) -> Config:
+        return self._config_factory()
+
+    async def run(self, work: Callable[[Session], _T], *, invalidate: bool = False) -> _T:
+        """``work(session)`` on the core thread; its SpackCacheError propagates to the handler.
+
+        ``invalidate``: the work changes configuration (mirrors), so afterwards the session and
+        every memoised result are dropped, even when the work failed half-way.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, work, invalidate)
+
+    def _call(self, work: Callable[[Session], _T], invalidate: bool) -> _T:
+        if self._session is None:
+            self._session = Session(self._config_factory())
+        try:
+            return work(self._session)
+        finally:
+            if invalidate:
+                self.invalidate()
+
+    def memo(self, key: Any, compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per ``key`` until the next invalidation (core thread only)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        result: _T = self._memo[key]
+        return result
+
+    def invalidate(self) -> None:
+        """Forget the session and memo (core thread): the next call re-reads the config."""
+        if self._session is not None:
+            self._session.close()
+        self._session = None
+        self._memo.clear()
+
+    def shutdown(self) -> None:
+        self._executor.submit(self.invalidate)
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,64 @@
+"""What is installed: ``GET /installed``, ``DELETE /installed/{hash}``, ``POST /gc``.
+
+Removal follows the CLI's rules exactly (``install.installed``): a node that installed
+packages still need is refused unless ``dependents=true`` removes them too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+
+from ...install.installed import garbage, removal_order, uninstall
+from ...session import Session
+from ..render import record_json
+from .base import ApiError, SpackCacheHandler
+
+
+def installed_payload(session: Session) -> list[dict[str, Any]]:
+    return [record_json(r) for r in session.store.installed()]
+
+
+def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> list[dict[str, Any]]:
+    store = session.store
+    record = store.get(dag_hash)
+    if record is None:
+        raise ApiError(404, "not-found", f"no installed package with hash '{dag_hash}'")
+    removed = uninstall(store, removal_order(store, [record], dependents=dependents))
+    return [record_json(r) for r in removed]
+
+
+def collect_garbage(session: Session) -> list[dict[str, Any]]:
+    store = session.store
+    return [record_json(r) for r in uninstall(store, garbage(store))]
+
+
+class InstalledHandler(SpackCacheHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(await self.state.core.run(installed_payload))
+
+
+class InstalledNodeHandler(SpackCacheHandler):
+    """``DELETE /installed/{hash}[?dependents=true]``."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, dag_hash: str) -> None:
+        dependents = self.get_query_argument("dependents", "false").lower() in {"1", "true"}
+        removed = await self.state.core.run(
+            lambda s: uninstall_hash(s, dag_hash, dependents=dependents)
+        )
+        self.write_json({"removed": removed})
+
+
+class GcHandler(SpackCacheHandler):
+    """``POST /gc``: remove implicit packages that no explicit one needs."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        self.write_json({"removed": await self.state.core.run(collect_garbage)})

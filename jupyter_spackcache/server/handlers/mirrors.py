@@ -1,0 +1,126 @@
+"""Mirrors and their keys: ``/mirrors``, ``/mirrors/{name}``, ``/keys``, ``/keys/trust``.
+
+Adding a mirror goes through ``Session.add_mirror`` (the site policy check, a probe of the
+mirror, the atomic rewrite of the user config); a refusal by policy is a 403, any other bad
+input a 400, both with the core's one-line message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+
+from ...cli.keys_cmd import key_json
+from ...cli.render import mirror_json
+from ...config import MirrorConfig, Policy, normalize_url, validate_new_mirror
+from ...errors import ConfigError
+from ...session import Session
+from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
+
+
+def mirrors_payload(session: Session) -> list[dict[str, Any]]:
+    out = []
+    for m in session.config.mirrors:
+        meta = session.catalog.cache.meta(m)
+        out.append(mirror_json(m, meta.layout if meta else None, meta.nodes if meta else None))
+    return out
+
+
+def check_new_mirror(session: Session, name: str, url: str, unsigned: bool) -> None:
+    """400 for a malformed request, 403 when only the site policy stands in the way."""
+    mirror = MirrorConfig(name=name, url=normalize_url(url), unsigned=unsigned)
+    validate_new_mirror(replace(session.config, policy=Policy()), mirror)
+    try:
+        validate_new_mirror(session.config, mirror)
+    except ConfigError as exc:
+        raise ApiError(403, "policy", exc.message, hint=exc.hint) from exc
+
+
+def add_mirror(session: Session, name: str, url: str, unsigned: bool) -> dict[str, Any]:
+    check_new_mirror(session, name, url, unsigned)
+    mirror = session.add_mirror(name, url, unsigned=unsigned)
+    meta = session.catalog.cache.meta(mirror)
+    return mirror_json(mirror, meta.layout if meta else None, meta.nodes if meta else None)
+
+
+def remove_mirror(session: Session, name: str) -> dict[str, Any]:
+    if all(m.name != name for m in session.config.mirrors):
+        raise ApiError(404, "not-found", f"unknown mirror '{name}'")
+    return mirror_json(session.remove_mirror(name), None, None)
+
+
+class MirrorsHandler(SpackCacheHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(await self.state.core.run(mirrors_payload))
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        name, url = require_str(body, "name"), require_str(body, "url")
+        unsigned = optional_bool(body, "unsigned")
+        added = await self.state.core.run(
+            lambda s: add_mirror(s, name, url, unsigned), invalidate=True
+        )
+        self.set_header("Location", self.request.path.rstrip("/") + "/" + name)
+        self.write_json(added, status=201)
+
+
+class MirrorHandler(SpackCacheHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        removed = await self.state.core.run(lambda s: remove_mirror(s, name), invalidate=True)
+        self.write_json(removed)
+
+
+def trusted_keys(session: Session) -> list[dict[str, Any]]:
+    return [key_json(k, trusted=True) for k in session.keyring.list_keys()]
+
+
+def preview_keys(session: Session, mirror: str) -> list[dict[str, Any]]:
+    """The mirror's keys (fingerprints, user IDs), marked trusted or not; imports nothing."""
+    trusted = {k.fingerprint for k in session.keyring.list_keys()}
+    return [key_json(k, trusted=k.fingerprint in trusted) for k in session.mirror_keys(mirror)]
+
+
+def trust_keys(session: Session, mirror: str, fingerprints: list[str]) -> list[dict[str, Any]]:
+    return [key_json(k, trusted=True) for k in session.trust_keys(mirror, fingerprints)]
+
+
+class KeysHandler(SpackCacheHandler):
+    """``GET /keys``: the keys this user trusts to verify packages."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(await self.state.core.run(trusted_keys))
+
+
+class TrustHandler(SpackCacheHandler):
+    """``POST /keys/trust``: preview a mirror's keys, or trust the fingerprints named."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        mirror = require_str(body, "mirror")
+        if optional_bool(body, "preview"):
+            keys = await self.state.core.run(lambda s: preview_keys(s, mirror))
+            self.write_json({"mirror": mirror, "keys": keys})
+            return
+        fingerprints = require_str_list(body, "fingerprints", allow_empty=True)
+        if not fingerprints:  # the explicit list is the user's confirmation
+            raise ApiError(
+                400, "bad-request", "name the fingerprints to trust",
+                hint="ask with preview: true first, check them, then send them back",
+            )
+        imported = await self.state.core.run(
+            lambda s: trust_keys(s, mirror, fingerprints), invalidate=True
+        )
+        self.write_json({"mirror": mirror, "keys": imported})

@@ -1,0 +1,135 @@
+"""What this host can install: ``/specs``, ``/specs/{hash}``, and ``POST /plan``.
+
+Queries are parsed by the core's spec parser before anything else happens (a bad string is a
+400 with the parser's one-line message); listings are memoised per query until the mirror set
+changes or ``refresh=true`` is asked for, which keeps a 50k-node index responsive.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+
+from ...install.plan import Plan
+from ...resolve import host_problem
+from ...session import Session
+from ...spec.concrete import RUNTIME_DEPTYPES
+from ...spec.parser import parse_spec
+from ..core import CoreRunner
+from ..jobs import plan_for
+from ..render import Page, dag_json, group_listing, plan_json
+from .base import ApiError, SpackCacheHandler, require_str_list
+
+MAX_PER_PAGE = 500
+
+
+def listing_groups(session: Session, query: str) -> list[dict[str, Any]]:
+    items, _problems = session.listing(query, refresh=False)
+    return group_listing(items)
+
+
+def all_names(session: Session) -> list[str]:
+    indices, _problems = session.indices(refresh=False)
+    return sorted({name for index in indices for name in index.names()})
+
+
+def browse(session: Session, core: CoreRunner, page: Page) -> dict[str, Any]:
+    """Without a query: groups in name order, worked out only as far as the page needs.
+
+    Checking every build of a 50k-node index against the host takes minutes, so the first
+    pages come back long before the last one is known (``total`` stays null until then).
+    """
+    names = core.memo(("names",), partial(all_names, session))
+    groups: list[dict[str, Any]] = []
+    scanned = 0
+    for name in names:
+        if len(groups) >= page.needs:
+            break
+        groups.extend(core.memo(("specs", name), partial(listing_groups, session, name)))
+        scanned += 1
+    return page.slice(groups, complete=scanned == len(names))
+
+
+def search(session: Session, core: CoreRunner, query: str | None, page: Page) -> dict[str, Any]:
+    if query is None:
+        return browse(session, core, page)
+    return page.slice(core.memo(("specs", query), partial(listing_groups, session, query)))
+
+
+def spec_payload(session: Session, hash_prefix: str) -> dict[str, Any]:
+    """One DAG (by full hash or unique prefix) with its runtime nodes, from the first mirror."""
+    indices, _problems = session.indices(refresh=False)
+    for index in indices:
+        hashes = index.hashes_with_prefix(hash_prefix)
+        if len(hashes) > 1:
+            raise ApiError(400, "ambiguous", f"hash prefix '{hash_prefix}' matches "
+                           f"{len(hashes)} builds", hint="give more characters of the hash")
+        if hashes:
+            dag = index.dag(hashes[0])
+            payload = dag_json(dag.root, dag.traverse(RUNTIME_DEPTYPES), index.name)
+            problem = host_problem(dag, index, session.host)
+            return {**payload, "compatible": problem is None, "reason": problem}
+    raise ApiError(404, "not-found", f"no build with hash '{hash_prefix}' in any mirror")
+
+
+def int_argument(raw: str | None, name: str, default: int, *, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise ApiError(400, "bad-request", f"'{name}' must be a whole number from 1 to {high}")
+    return int(raw)
+
+
+class SpecsHandler(SpackCacheHandler):
+    """``GET /specs?q=SPEC&page=&per_page=&refresh=``: installable builds, grouped by name."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        query = (self.get_query_argument("q", "") or "").strip() or None
+        if query is not None:
+            parse_spec(query)  # SpecSyntaxError -> 400 before the core thread is bothered
+        page = Page(
+            int_argument(self.get_query_argument("page", None), "page", 1, high=10**6),
+            int_argument(self.get_query_argument("per_page", None), "per_page", 50,
+                         high=MAX_PER_PAGE),
+        )
+        refresh = self.get_query_argument("refresh", "false").lower() in {"1", "true", "yes"}
+        core = self.state.core
+        if refresh:
+            await core.run(lambda s: s.indices(refresh=True), invalidate=True)
+        self.write_json({"query": query, **await core.run(lambda s: search(s, core, query, page))})
+
+
+class SpecHandler(SpackCacheHandler):
+    """``GET /specs/{hash}``: one DAG with its nodes."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, hash_prefix: str) -> None:
+        self.write_json(await self.state.core.run(lambda s: spec_payload(s, hash_prefix)))
+
+
+def validated_specs(body: dict[str, Any]) -> list[str]:
+    """Each entry must parse as exactly one spec: it is checked here, never handed to a shell."""
+    specs = require_str_list(body, "specs")
+    for text in specs:
+        parse_spec(text)
+    return specs
+
+
+class PlanHandler(SpackCacheHandler):
+    """``POST /plan {specs}``: reuse/download/external per node, bytes, prechecks."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        specs = validated_specs(self.json_body())
+        plan: Plan = await self.state.core.run(lambda s: plan_for(s, specs))
+        self.write_json(plan_json(plan))
+
+
+__all__ = ["PlanHandler", "SpecHandler", "SpecsHandler"]

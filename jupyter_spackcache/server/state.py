@@ -1,0 +1,41 @@
+"""Everything the handlers share, built once per server at extension load."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..config import Config
+from .app import SiteSettings, effective_config
+from .core import CoreRunner
+from .events import EventHub
+from .jobs import install_runner
+from .taskdb import TaskDB, default_tasks_path
+from .tasks import TaskManager
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    site: SiteSettings
+    core: CoreRunner
+    events: EventHub
+    tasks: TaskManager
+
+    def shutdown(self) -> None:
+        self.tasks.shutdown()
+        self.core.shutdown()
+
+
+def create_state(
+    site: SiteSettings,
+    loop: asyncio.AbstractEventLoop,
+    env: Mapping[str, str] | None = None,
+) -> ServerState:
+    def config() -> Config:
+        return effective_config(site, env)
+
+    home = config().home
+    hub = EventHub(loop)
+    tasks = TaskManager(TaskDB(default_tasks_path(home)), hub, install_runner(config))
+    return ServerState(site=site, core=CoreRunner(config), events=hub, tasks=tasks)

@@ -1,0 +1,81 @@
+"""Task history on disk: ``tasks.sqlite`` in the state directory, beside the store database.
+
+A separate file rather than a table in ``store.sqlite``: the store's schema belongs to the
+installer and is migrated by it, while task history is the server's own, disposable business.
+Opening the database turns tasks left queued or running by a previous server into
+``interrupted`` (the installer rolled their half-work back; nothing will resume them).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from .taskmodel import Task, TaskState, with_state
+
+SCHEMA_VERSION = 1
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS tasks (
+           id TEXT PRIMARY KEY, created REAL NOT NULL, state TEXT NOT NULL, doc TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS tasks_by_created ON tasks (created)",
+)
+_UNFINISHED = (TaskState.QUEUED.value, TaskState.RUNNING.value)
+
+
+def default_tasks_path(home: Path) -> Path:
+    return home / "tasks.sqlite"
+
+
+class TaskDB:
+    """Thread-safe: the manager writes from install threads, handlers read from the loop."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{path} was written by a newer jupyter-spackcache")
+        for statement in _SCHEMA:
+            self._db.execute(statement)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._interrupt_leftovers()
+
+    def _interrupt_leftovers(self) -> None:
+        marks = ",".join("?" * len(_UNFINISHED))
+        rows = self._db.execute(
+            f"SELECT doc FROM tasks WHERE state IN ({marks})", _UNFINISHED
+        ).fetchall()
+        now = time.time()
+        for (doc,) in rows:
+            self.save(with_state(Task.from_json(json.loads(doc)), TaskState.INTERRUPTED, now))
+
+    def save(self, task: Task) -> None:
+        doc = json.dumps(task.to_json(), separators=(",", ":"))
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO tasks (id, created, state, doc) VALUES (?, ?, ?, ?)",
+                (task.id, task.created, task.state.value, doc),
+            )
+
+    def get(self, task_id: str) -> Task | None:
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return Task.from_json(json.loads(row[0])) if row else None
+
+    def recent(self, limit: int = 50) -> list[Task]:
+        """The newest ``limit`` tasks, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM tasks ORDER BY created DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [Task.from_json(json.loads(doc)) for (doc,) in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
