@@ -32,8 +32,9 @@ module.exports = {
     '!src/**/.ipynb_checkpoints/*'
   ],
   coverageReporters: ['lcov', 'text'],
-  // labextension/package.json has the same name as ./package.json (haste collision)
-  modulePathIgnorePatterns: ['<rootDir>/labextension', '<rootDir>/lib'],
+  // labextension/package.json shares ./package.json's name, and .venv holds Lab's own
+  // package.json files: both would collide in jest's module map
+  modulePathIgnorePatterns: ['<rootDir>/labextension', '<rootDir>/lib', '<rootDir>/.venv'],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };
