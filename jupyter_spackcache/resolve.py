@@ -113,6 +113,7 @@ def resolve(
     seen: set[str] = set()
     considered = 0
     for source in sources:
+        check = HostCheck(source, host)
         for root_hash in _root_hashes(request, source):
             if root_hash in seen:
                 continue  # the same build in an earlier mirror wins
@@ -127,7 +128,7 @@ def resolve(
             dag = source.dag(root_hash)
             problem = _mismatch(request, dag)
             if problem is None:
-                problem = host_problem(dag, source, host)
+                problem = check.problem(root_hash, dag)
             if problem is not None:
                 reasons[problem] += 1
                 continue
@@ -183,13 +184,68 @@ def _mismatch(request: AbstractSpec, dag: ConcreteDAG) -> str | None:
 
 def host_problem(dag: ConcreteDAG, source: NodeSource, host: Host) -> str | None:
     """Why ``host`` cannot run this DAG (a plural verb phrase for grouping), or None."""
-    for node in dag.traverse(RUNTIME_DEPTYPES):
+    return HostCheck(source, host).problem(dag.root_hash, dag)
+
+
+class HostCheck:
+    """Host compatibility of builds in one source, memoised per node hash.
+
+    A build runs here iff the node itself does and every runtime (link/run) dependency does, so
+    each node is examined once however many DAGs share it: listing a 50,000-node index costs
+    one pass instead of one DAG walk per build.
+    """
+
+    def __init__(self, source: NodeSource, host: Host) -> None:
+        self.source = source
+        self.host = host
+        self._closure: dict[str, str | None] = {}
+        self._known: dict[str, ConcreteNode] = {}
+
+    def _node(self, dag_hash: str) -> ConcreteNode | None:
+        return self._known.get(dag_hash) or self.source.node(dag_hash)
+
+    def problem(self, root_hash: str, dag: ConcreteDAG | None = None) -> str | None:
+        """Why the build ``root_hash`` cannot run here, or None.
+
+        ``dag``, when given, describes nodes the source itself may not list (the local store
+        keeps each install's full spec, externals included, but lists only installed nodes).
+        """
+        if dag is not None:
+            self._known.update(dag.nodes)
+        node = self._node(root_hash)
+        if node is None:
+            return "are missing from the index"
+        own = self._own(node, root=True)
+        if own is not None or node.is_external:
+            return own
+        return self._deps(node)
+
+    def _deps(self, node: ConcreteNode) -> str | None:
+        for edge in node.runtime_edges():
+            found = self._dependency(edge.hash)
+            if found is not None:
+                return found
+        return None
+
+    def _dependency(self, dag_hash: str) -> str | None:
+        if dag_hash in self._closure:
+            return self._closure[dag_hash]
+        self._closure[dag_hash] = None  # a cycle (never in valid DAGs) must not recurse forever
+        node = self._node(dag_hash)
+        if node is None:
+            result: str | None = "have dependencies missing from the index"
+        else:
+            result = self._own(node, root=False)
+            if result is None and not node.is_external:
+                result = self._deps(node)
+        self._closure[dag_hash] = result
+        return result
+
+    def _own(self, node: ConcreteNode, *, root: bool) -> str | None:
+        host = self.host
         if node.is_external:
             if node.name in LIBC_NAMES:
-                problem = _libc_problem(node, host)
-                if problem:
-                    return problem
-                continue
+                return _libc_problem(node, host)
             return f"need the external {node.name} at {node.external or '?'}, not provided here"
         if node.platform != host.platform:
             return f"are built for platform {node.platform} (this host: {host.platform})"
@@ -199,13 +255,13 @@ def host_problem(dag: ConcreteDAG, source: NodeSource, host: Host) -> str | None
             return f"are built for {node.os} (this host: {host.os})"
         if node.variant("dev_path") is not None:
             return "are development builds (dev_path), never reused"
-        if not source.in_buildcache(node.hash):
-            which = "are" if node.hash == dag.root_hash else f"need {node.name}, which is"
-            return f"{which} not in the build cache"
-    missing = dag.missing()
-    if missing:
-        return "have dependencies missing from the index"
-    return None
+        if not self.source.in_buildcache(node.hash):
+            return (
+                "are not in the build cache"
+                if root
+                else (f"need {node.name}, which is not in the build cache")
+            )
+        return None
 
 
 def _libc_problem(node: ConcreteNode, host: Host) -> str | None:

@@ -7,7 +7,7 @@ arguments and render results, so the three behave identically.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -23,15 +23,16 @@ from .config import (
 from .errors import ConfigError, SignatureError, SpackCacheError
 from .host import Host, detect_host
 from .mirrors.catalog import Catalog, MirrorProblem
-from .resolve import Candidate, Resolution, host_problem, resolve
+from .resolve import BUILD_ONLY, Candidate, HostCheck, Resolution, resolve
 from .spec.concrete import ConcreteNode
 from .spec.parser import parse_spec, parse_specs
-from .spec.satisfies import satisfies
+from .spec.satisfies import node_satisfies, satisfies
 from .spec.version import Version
 
 if TYPE_CHECKING:
     from .mirrors.base import SpecRecord
     from .mirrors.indexcache import MirrorIndex
+    from .spec.abstract import AbstractSpec
     from .store import StoreDB
     from .trust import KeyInfo, Keyring
 
@@ -228,22 +229,16 @@ class Session:
         out: list[Listing] = []
         seen: set[str] = set()
         for index in indices:
-            if request is not None and request.name:
-                hashes = index.hashes_named(request.name)
-            elif request is not None and request.hash_prefix:
-                hashes = index.hashes_with_prefix(request.hash_prefix)
-            else:
-                hashes = [n.hash for n in index.iter_nodes()]
-            for h in hashes:
-                node = index.node(h)
-                if node is None or h in seen or node.is_external or not index.in_buildcache(h):
+            check = HostCheck(index, self.host)
+            for node in _candidates(index, request):
+                h = node.hash
+                if h in seen or node.is_external or node.name in BUILD_ONLY:
                     continue
-                if node.name == "compiler-wrapper":
+                if not index.in_buildcache(h):
                     continue
-                dag = index.dag(h)
-                if request is not None and not satisfies(request, dag):
+                if request is not None and not _matches(request, node, index):
                     continue
-                reason = host_problem(dag, index, self.host)
+                reason = check.problem(h)
                 if reason is not None and not all_targets:
                     continue
                 seen.add(h)
@@ -251,3 +246,24 @@ class Session:
         out.sort(key=lambda item: (Version.parse(item.node.version), item.node.hash), reverse=True)
         out.sort(key=lambda item: item.node.name)  # stable: names A-Z, newest version first
         return out, problems
+
+
+def _candidates(index: MirrorIndex, request: AbstractSpec | None) -> Iterator[ConcreteNode]:
+    if request is not None and request.name:
+        hashes = index.hashes_named(request.name)
+    elif request is not None and request.hash_prefix:
+        hashes = index.hashes_with_prefix(request.hash_prefix)
+    else:
+        yield from index.iter_nodes()
+        return
+    for h in hashes:
+        node = index.node(h)
+        if node is not None:
+            yield node
+
+
+def _matches(request: AbstractSpec, node: ConcreteNode, index: MirrorIndex) -> bool:
+    """Root-only constraints need no DAG; ``^dep`` and ``%dep`` do."""
+    if request.dependencies or request.direct:
+        return satisfies(request, index.dag(node.hash))
+    return node_satisfies(request, node)
