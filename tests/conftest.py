@@ -12,11 +12,14 @@ fresh bucket or repository name per test.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from jupyter_spackcache.demo.build import DemoMirror, build_demo_mirror, create_demo_key
+from jupyter_spackcache.trust import Keyring
 from tests import servers
 
 
@@ -58,3 +61,20 @@ def oci_registry() -> Iterator[servers.DockerRegistry]:
     finally:
         registry.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def signed_demo() -> Iterator[DemoMirror]:
+    """The bundled demo stack, gcc-built and pushed to a signed v3 mirror, once per session.
+
+    Read-only for tests: a test that tampers with a mirror copies it first.
+    """
+    gnupg = Path(tempfile.mkdtemp(prefix="g", dir="/tmp"))
+    dest = Path(tempfile.mkdtemp(prefix="demo-mirror-")) / "mirror"
+    try:
+        with Keyring(gnupg) as keyring:
+            key = create_demo_key(keyring, key_length=2048)  # 2048: fast, tests only
+            yield build_demo_mirror(dest, keyring=keyring, signing_key=key)
+    finally:
+        shutil.rmtree(gnupg, ignore_errors=True)
+        shutil.rmtree(dest.parent, ignore_errors=True)

@@ -27,13 +27,12 @@ import pytest
 from jupyter_spackcache.cli import main
 from jupyter_spackcache.cli.progress import BarProgress, LineProgress
 from jupyter_spackcache.demo import broken
-from jupyter_spackcache.demo.build import DemoMirror, build_demo_mirror, create_demo_key
+from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.errors import InstallCancelled
 from jupyter_spackcache.install.pipeline import install
 from jupyter_spackcache.install.plan import make_plan
 from jupyter_spackcache.install.progress import ProgressEvent, Stage
 from jupyter_spackcache.session import Session
-from jupyter_spackcache.trust import Keyring
 from tests.servers import V2_UNSIGNED, V3_UNSIGNED, StaticServer
 
 Run = Callable[..., tuple[int, str, str]]
@@ -42,16 +41,9 @@ DEMO = ("demo-tool", "demo-scripts")
 ALL_DEMO = {"libdemo-base", "libdemo-mid", "demo-tool", "demo-scripts"}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoMirror]:
-    gnupg = Path(tempfile.mkdtemp(prefix="g", dir="/tmp"))
-    try:
-        with Keyring(gnupg) as keyring:
-            key = create_demo_key(keyring, key_length=2048)
-            dest = tmp_path_factory.mktemp("demo") / "mirror"
-            yield build_demo_mirror(dest, keyring=keyring, signing_key=key)
-    finally:
-        shutil.rmtree(gnupg, ignore_errors=True)
+@pytest.fixture
+def demo(signed_demo: DemoMirror) -> DemoMirror:
+    return signed_demo
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 
 from jupyter_spackcache.cli import main
 from jupyter_spackcache.config import load_config
-from jupyter_spackcache.demo.build import DemoMirror, build_demo_mirror, create_demo_key
+from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.env import EnvChange
 from jupyter_spackcache.install.installed import one_installed, removal_order, uninstall
 from jupyter_spackcache.kernels import (
@@ -41,7 +41,6 @@ from jupyter_spackcache.kernels import (
 from jupyter_spackcache.session import Session
 from jupyter_spackcache.spec.concrete import ConcreteNode
 from jupyter_spackcache.store.db import InstalledRecord
-from jupyter_spackcache.trust import Keyring
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -49,16 +48,9 @@ Run = Callable[..., tuple[int, str, str]]
 PY = (sys.version_info[0], sys.version_info[1])
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoMirror]:
-    gnupg = Path(tempfile.mkdtemp(prefix="g", dir="/tmp"))
-    try:
-        with Keyring(gnupg) as keyring:
-            key = create_demo_key(keyring, key_length=2048)
-            dest = tmp_path_factory.mktemp("demo") / "mirror"
-            yield build_demo_mirror(dest, keyring=keyring, signing_key=key)
-    finally:
-        shutil.rmtree(gnupg, ignore_errors=True)
+@pytest.fixture
+def demo(signed_demo: DemoMirror) -> DemoMirror:
+    return signed_demo
 
 
 @pytest.fixture
@@ -168,11 +160,14 @@ def test_kernel_add_name_and_display_name(installed: dict[str, Any], run: Run) -
     ("argv", "message"),
     [
         (("demo-tool", "--name", "My Kernel!"), "error: invalid kernel name 'My Kernel!'\n"
-         "  hint: use lower-case letters, digits, '.', '_' and '-' only\n"),
+         "  hint: use lower-case letters, digits, '.', '_' and '-' only\n"
+         "  see: docs/troubleshooting.md#config\n"),
         (("demo-scripts",), "error: no installed package matches 'demo-scripts'\n"
-         "  hint: see `spackcache find` for what is installed\n"),
+         "  hint: see `spackcache find` for what is installed\n"
+         "  see: docs/troubleshooting.md#resolve\n"),
         (("python3",), "error: a kernel named 'python3' already exists and was not made by "
-         "spackcache\n  hint: choose another name with --name\n"),
+         "spackcache\n  hint: choose another name with --name\n"
+         "  see: docs/troubleshooting.md#config\n"),
     ],
 )
 def test_kernel_add_bad_input_changes_nothing(
@@ -197,7 +192,8 @@ def test_kernel_remove(installed: dict[str, Any], run: Run, home: Path) -> None:
 
     code, _, err = run("kernel", "remove", "other")
     assert (code, err) == (1, "error: kernel 'other' was not made by spackcache; it is left "
-                              "alone\n  hint: remove it with `jupyter kernelspec remove other`\n")
+                              "alone\n  hint: remove it with `jupyter kernelspec remove other`\n"
+                              "  see: docs/troubleshooting.md#config\n")
     assert foreign.is_dir()
 
     code, out, _ = run("kernel", "remove", "tools")

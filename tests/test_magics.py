@@ -21,7 +21,7 @@ import pytest
 from nbclient import NotebookClient
 
 from jupyter_spackcache.cli import main
-from jupyter_spackcache.demo.build import DemoMirror, build_demo_mirror, create_demo_key
+from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.env import EnvChange
 from jupyter_spackcache.install.plan import PlannedNode
 from jupyter_spackcache.install.progress import ProgressEvent, Stage
@@ -31,22 +31,14 @@ from jupyter_spackcache.magics.hotattach import apply_attachment, plan_attachmen
 from jupyter_spackcache.magics.lock import lock_path_for
 from jupyter_spackcache.magics.widgets import WidgetProgress, widgets_wanted
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode
-from jupyter_spackcache.trust import Keyring
 
 Run = Callable[..., tuple[int, str, str]]
 PY = (sys.version_info[0], sys.version_info[1])
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoMirror]:
-    gnupg = Path(tempfile.mkdtemp(prefix="g", dir="/tmp"))
-    try:
-        with Keyring(gnupg) as keyring:
-            key = create_demo_key(keyring, key_length=2048)
-            dest = tmp_path_factory.mktemp("demo") / "mirror"
-            yield build_demo_mirror(dest, keyring=keyring, signing_key=key)
-    finally:
-        shutil.rmtree(gnupg, ignore_errors=True)
+@pytest.fixture
+def demo(signed_demo: DemoMirror) -> DemoMirror:
+    return signed_demo
 
 
 @pytest.fixture
@@ -224,6 +216,7 @@ def test_parser_is_the_clis(mirror: Path, capsys: pytest.CaptureFixture[str]) ->
     assert rendered("install") == [
         "error: %spack install: the following arguments are required: spec",
         "  hint: usage: %spack install [-h] [--dry-run] [-j JOBS] [-y] [--json] spec [spec ...]",
+        "  see: docs/troubleshooting.md#error",
     ]
     assert rendered("info demo-tool@9")[0].startswith("error: nothing installable matches")
 
@@ -253,15 +246,18 @@ def test_lock_and_restore_errors(mirror: Path, run: Run, tmp_path: Path) -> None
         "error: this notebook has not installed or loaded anything with %spack yet",
         "  hint: run `%spack install SPEC` or `%spack load SPEC` first, or name them: "
         "`%spack lock SPEC...`",
+        "  see: docs/troubleshooting.md#config",
     ]
     assert rendered("restore")[0] == "error: cannot tell which notebook this kernel belongs to"
     missing = tmp_path / "none.spack-lock.json"
     assert rendered(f"restore --file {missing}")[0] == f"error: no lock file at {missing}"
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something-else"}')
-    assert rendered(f"restore --file {bad}") == [f"error: {bad} is not a jupyter-spackcache lock"]
+    assert rendered(f"restore --file {bad}") == [f"error: {bad} is not a jupyter-spackcache lock",
+                                                "  see: docs/troubleshooting.md#config"]
     bad.write_text("{")
-    assert rendered(f"restore --file {bad}") == [f"error: {bad} is not valid JSON"]
+    assert rendered(f"restore --file {bad}") == [f"error: {bad} is not valid JSON",
+                                                "  see: docs/troubleshooting.md#config"]
     assert json.loads(run("find", "--json")[1]) == []  # nothing was installed
 
 

@@ -20,8 +20,7 @@ from jupyter_server.serverapp import ServerApp
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from jupyter_spackcache.demo import broken
-from jupyter_spackcache.demo.build import DemoMirror, build_demo_mirror, create_demo_key
-from jupyter_spackcache.trust import Keyring
+from jupyter_spackcache.demo.build import DemoMirror
 from tests.servers import StaticServer
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -34,16 +33,9 @@ Fetch = Callable[..., Any]
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoMirror]:
-    home = Path(tempfile.mkdtemp(prefix="g", dir="/tmp"))
-    try:
-        with Keyring(home) as keyring:
-            key = create_demo_key(keyring, key_length=2048)
-            dest = tmp_path_factory.mktemp("demo") / "mirror"
-            yield build_demo_mirror(dest, keyring=keyring, signing_key=key)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+@pytest.fixture
+def demo(signed_demo: DemoMirror) -> DemoMirror:
+    return signed_demo
 
 
 @pytest.fixture

@@ -93,10 +93,13 @@ def _variants(params: Mapping[str, Any] | None) -> tuple[tuple[str, VariantValue
         return ()
     out: list[tuple[str, VariantValue]] = []
     for key, value in params.items():
-        if isinstance(value, list):
+        cls = type(value)
+        if cls is bool or cls is str:  # most values: an identity test is cheaper than isinstance
+            out.append((key, value))
+        elif isinstance(value, list):
             if not value and key in FLAG_NAMES:
                 continue  # always-present empty compiler flags carry no information
-            out.append((key, tuple(str(v) for v in value)))
+            out.append((key, tuple(map(str, value))))
         elif isinstance(value, bool | str):
             out.append((key, value))
         else:
