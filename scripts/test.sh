@@ -9,6 +9,7 @@ need=()
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+[ -x /usr/bin/chromium ] || need+=(chromium)     # browser tests drive Debian's chromium
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -q
