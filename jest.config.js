@@ -34,7 +34,11 @@ module.exports = {
   coverageReporters: ['lcov', 'text'],
   // labextension/package.json shares ./package.json's name, and .venv holds Lab's own
   // package.json files: both would collide in jest's module map
-  modulePathIgnorePatterns: ['<rootDir>/labextension', '<rootDir>/lib', '<rootDir>/.venv'],
+  modulePathIgnorePatterns: [
+    '<rootDir>/labextension',
+    '<rootDir>/lib',
+    '<rootDir>/.venv'
+  ],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };

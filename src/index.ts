@@ -1,5 +1,7 @@
 /**
- * jupyter-spackcache frontend: a "Spack" sidebar panel and its palette command.
+ * jupyter-spackcache frontend: the "Spack" sidebar panel, its palette
+ * commands and its settings. Plugins and commands only; state lives in
+ * `model/`, views in `components/`, the REST client in `api.ts`.
  */
 import {
   ILayoutRestorer,
@@ -7,47 +9,142 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
+// the panel is built at activation (it is a sidebar tab from the start), so these load eagerly
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { PANEL_ID, SpackPanel } from './components/SpackPanel';
 import { spackIcon } from './icon';
-import { PANEL_ID, SpackPanel, TRANSLATION_DOMAIN } from './panel';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { persistSearch } from './model/persist';
+import { readSettings } from './model/settings';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { SpackModel } from './model/spack';
+
+/** Gettext domain of the extension's strings. */
+export const TRANSLATION_DOMAIN = 'jupyter_spackcache';
+
+/** The plugin id; also names the settings schema (`schema/plugin.json`). */
+export const PLUGIN_ID = 'jupyter-spackcache:plugin';
 
 /** Command ids, namespaced by the extension name. */
 export namespace CommandIDs {
   export const open = 'jupyter-spackcache:open-panel';
+  export const refresh = 'jupyter-spackcache:refresh';
+  export const install = 'jupyter-spackcache:install';
+  export const gc = 'jupyter-spackcache:gc';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-spackcache:plugin',
+  id: PLUGIN_ID,
   description: 'A sidebar panel to install software from Spack build caches.',
   autoStart: true,
-  optional: [ICommandPalette, ILayoutRestorer, ITranslator],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    ITranslator,
+    ISettingRegistry,
+    IStateDB
+  ],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    registry: ISettingRegistry | null,
+    stateDB: IStateDB | null
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
-    const panel = new SpackPanel({
+    const model = new SpackModel({
       settings: app.serviceManager.serverSettings,
-      translator: translator ?? undefined
+      trans
     });
+    const panel = new SpackPanel({ model, trans });
     app.shell.add(panel, 'left', { rank: 900 });
     restorer?.add(panel, PANEL_ID);
-    void panel.refresh();
+
+    // a finished install may have registered a kernel: refresh so the launcher shows it
+    model.taskFinished.connect((_, progress) => {
+      if (progress.state === 'done') {
+        void app.serviceManager.kernelspecs.refreshSpecs();
+      }
+    });
 
     app.commands.addCommand(CommandIDs.open, {
-      label: trans.__('Spack: Open panel'),
+      label: trans.__('Spack: Open Panel'),
       caption: trans.__('Show the Spack build-cache panel'),
       icon: spackIcon,
       describedBy: { args: { type: 'object', properties: {} } },
       execute: () => {
         app.shell.activateById(PANEL_ID);
-        return panel.refresh();
       }
     });
-    palette?.addItem({ command: CommandIDs.open, category: trans.__('Spack') });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: trans.__('Spack: Refresh Host, Mirrors and Installed Packages'),
+      describedBy: { args: { type: 'object', properties: {} } },
+      execute: () => model.refresh()
+    });
+    app.commands.addCommand(CommandIDs.install, {
+      label: trans.__('Spack: Install…'),
+      caption: trans.__('Show the install plan for a spec, e.g. zlib@1.3'),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            spec: { type: 'string', description: 'the spec to install' }
+          }
+        }
+      },
+      execute: args => {
+        app.shell.activateById(PANEL_ID);
+        const spec = typeof args.spec === 'string' ? args.spec.trim() : '';
+        if (spec) {
+          return model.requestPlan([spec]);
+        }
+        panel.node
+          .querySelector<HTMLInputElement>('.jp-SpackPanel-searchInput input')
+          ?.focus();
+      }
+    });
+    app.commands.addCommand(CommandIDs.gc, {
+      label: trans.__('Spack: Remove Unneeded Dependencies (gc)'),
+      describedBy: { args: { type: 'object', properties: {} } },
+      execute: () => model.gc()
+    });
+    for (const command of Object.values(CommandIDs)) {
+      palette?.addItem({ command, category: trans.__('Spack') });
+    }
+
+    if (registry !== null) {
+      // not awaited: the panel works with the defaults until the settings arrive
+      void registry.load(PLUGIN_ID).then(
+        settings => {
+          const apply = (): void => {
+            const s = readSettings(settings.composite);
+            model.search.debounceMs = s.searchDebounce;
+            model.pageSize = s.pageSize;
+            model.pollMs = s.pollInterval;
+            if (model.state.plan === null) {
+              model.setKernel(s.registerKernel);
+            }
+          };
+          apply();
+          settings.changed.connect(apply);
+        },
+        reason => {
+          console.warn(
+            'jupyter-spackcache: settings not loaded, using defaults',
+            reason
+          );
+        }
+      );
+    }
+    if (stateDB !== null) {
+      void persistSearch(model.search, stateDB);
+    }
+    void model.refresh();
   }
 };
 

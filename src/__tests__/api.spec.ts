@@ -9,7 +9,8 @@ import {
   errorMessage,
   fetchStatus,
   parseStatus,
-  requestAPI
+  requestAPI,
+  SpackApiError
 } from '../api';
 
 const BASE = 'http://127.0.0.1:8888/user/alice/';
@@ -100,7 +101,7 @@ describe('fetchStatus', () => {
     );
     await expect(fetchStatus(settings)).rejects.toThrow('Forbidden');
     await expect(requestAPI('status', settings)).rejects.toBeInstanceOf(
-      ServerConnection.ResponseError
+      SpackApiError
     );
   });
 

@@ -1,0 +1,102 @@
+import { ISpecPage, SpackApiError } from '../api';
+import { SearchModel } from '../model/search';
+
+function page(query: string, total = 1): ISpecPage {
+  return {
+    query,
+    page: 1,
+    per_page: 25,
+    total,
+    pages: 1,
+    has_more: false,
+    items: []
+  };
+}
+
+/** A search function whose answers the test releases one by one. */
+function scripted(): {
+  fn: (q: string, p: number) => Promise<ISpecPage>;
+  calls: Array<{
+    query: string;
+    page: number;
+    resolve: (r: ISpecPage) => void;
+    reject: (e: unknown) => void;
+  }>;
+} {
+  const calls: Array<{
+    query: string;
+    page: number;
+    resolve: (r: ISpecPage) => void;
+    reject: (e: unknown) => void;
+  }> = [];
+  const fn = (query: string, p: number): Promise<ISpecPage> =>
+    new Promise((resolve, reject) =>
+      calls.push({ query, page: p, resolve, reject })
+    );
+  return { fn, calls };
+}
+
+describe('SearchModel', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('debounces typing into one request for the last query', () => {
+    const { fn, calls } = scripted();
+    const model = new SearchModel(fn, 300);
+    model.setQuery('z');
+    jest.advanceTimersByTime(200);
+    model.setQuery('zl');
+    jest.advanceTimersByTime(200);
+    model.setQuery('zlib');
+    expect(calls).toHaveLength(0);
+    jest.advanceTimersByTime(300);
+    expect(calls.map(c => c.query)).toEqual(['zlib']);
+    expect(model.state.loading).toBe(true);
+  });
+
+  it('lets only the newest answer change the results', async () => {
+    const { fn, calls } = scripted();
+    const model = new SearchModel(fn, 0);
+    void model.run();
+    model.setQuery('hdf5');
+    jest.advanceTimersByTime(0);
+    expect(calls).toHaveLength(2);
+    calls[1].resolve(page('hdf5', 3));
+    await Promise.resolve();
+    calls[0].resolve(page('', 99)); // the older, slower answer arrives last
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(model.state.result?.total).toBe(3);
+    expect(model.state.loading).toBe(false);
+  });
+
+  it('shows a failed search as its one-line reason and hint', async () => {
+    const { fn, calls } = scripted();
+    const model = new SearchModel(fn, 0);
+    const done = model.run();
+    calls[0].reject(
+      new SpackApiError(400, {
+        code: 'spec-syntax',
+        message: "expected a version after '@' at column 2",
+        hint: null
+      })
+    );
+    await done;
+    expect(model.state.error?.message).toBe(
+      "expected a version after '@' at column 2"
+    );
+    expect(model.state.loading).toBe(false);
+  });
+
+  it('pages immediately and resets to page 1 on a new query', () => {
+    const { fn, calls } = scripted();
+    const model = new SearchModel(fn, 300);
+    void model.setPage(3);
+    expect(calls.map(c => c.page)).toEqual([3]);
+    model.setQuery('x');
+    expect(model.state.page).toBe(1);
+    model.dispose();
+    jest.advanceTimersByTime(1000);
+    expect(calls).toHaveLength(1);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * The plan and progress views rendered for real (React in jsdom): what the
+ * user reads before confirming, and the bars and reason of a failed install.
+ */
+import { nullTranslator } from '@jupyterlab/translation';
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
+import * as React from 'react';
+
+import { InstallView } from '../components/InstallView';
+import { PlanView } from '../components/PlanView';
+import { applyProgress, applyTask, fromTask } from '../model/progress';
+import { PLAN, QUEUED_TASK, progressEvent } from './fixtures';
+
+const trans = nullTranslator.load('jupyter_spackcache');
+
+async function render(element: JSX.Element): Promise<HTMLElement> {
+  const widget = ReactWidget.create(element);
+  Widget.attach(widget, document.body);
+  await widget.renderPromise;
+  return widget.node;
+}
+
+function texts(node: HTMLElement, selector: string): string[] {
+  return Array.from(node.querySelectorAll(selector)).map(
+    e => e.textContent ?? ''
+  );
+}
+
+describe('PlanView', () => {
+  it('shows downloads with sizes, reuse, system packages and the checks', async () => {
+    const node = await render(
+      <PlanView
+        pending={{
+          specs: ['demo-tool@1.0.0/xtcna5sqmspfwhsqofejvizyfrighmlk'],
+          plan: { value: PLAN, loading: false, error: null }
+        }}
+        kernel={false}
+        onKernel={() => undefined}
+        onConfirm={() => undefined}
+        onDismiss={() => undefined}
+        trans={trans}
+      />
+    );
+    expect(node.querySelector('.jp-SpackPanel-planTitle')?.textContent).toBe(
+      'Plan for demo-tool@1.0.0/xtcna5s'
+    );
+    expect(node.querySelector('.jp-SpackPanel-planTotal')?.textContent).toBe(
+      'Download 2 packages, 7.4 KB, into /tmp/sch1/opt'
+    );
+    expect(texts(node, '[data-action="download"] li')).toEqual([
+      'demo-tool@1.0.0/xtcna5srequested4.0 KB',
+      'libdemo-mid@2.0.1/4pbmksg3.4 KB'
+    ]);
+    expect(texts(node, '[data-action="reuse"] li')).toEqual([
+      'libdemo-base@1.2.0/chafrhu'
+    ]);
+    expect(texts(node, '[data-action="external"] li')).toEqual([
+      'glibc@2.36/7f2zo3b'
+    ]);
+    expect(texts(node, '.jp-SpackPanel-checks li')).toHaveLength(2);
+    const confirm = node.querySelector<HTMLButtonElement>(
+      '.jp-SpackPanel-confirm'
+    );
+    expect(confirm?.disabled).toBe(false);
+  });
+
+  it('disables Confirm and shows the hint when a precheck fails', async () => {
+    const checks = [
+      {
+        name: 'space',
+        ok: false,
+        message: '1 MB free, about 9 MB needed',
+        hint: 'free some space'
+      }
+    ];
+    const node = await render(
+      <PlanView
+        pending={{
+          specs: ['x'],
+          plan: {
+            value: { ...PLAN, ok: false, checks },
+            loading: false,
+            error: null
+          }
+        }}
+        kernel={false}
+        onKernel={() => undefined}
+        onConfirm={() => undefined}
+        onDismiss={() => undefined}
+        trans={trans}
+      />
+    );
+    expect(
+      texts(node, '.jp-SpackPanel-checks li[data-ok="false"]')[0]
+    ).toContain('free some space');
+    expect(
+      node.querySelector<HTMLButtonElement>('.jp-SpackPanel-confirm')?.disabled
+    ).toBe(true);
+  });
+});
+
+describe('InstallView', () => {
+  it('shows a failure once, with its hint, and the bar where it stopped', async () => {
+    let p = fromTask({ ...QUEUED_TASK, state: 'running' });
+    p = applyProgress(p, progressEvent('a', 'liba', 'verify', 10, 10));
+    p = applyProgress(
+      p,
+      progressEvent('a', 'liba', 'failed', 0, null, 'sha256 mismatch')
+    );
+    p = applyTask(p, {
+      ...QUEUED_TASK,
+      state: 'failed',
+      error: {
+        code: 'integrity',
+        message: 'sha256 mismatch',
+        hint: 'report it'
+      },
+      nodes: [
+        {
+          hash: 'a',
+          name: 'liba',
+          version: '1.0.0',
+          stage: 'failed',
+          bytes_done: 0,
+          bytes_total: 10
+        }
+      ]
+    });
+    const node = await render(
+      <InstallView
+        progress={p}
+        polling={false}
+        onCancel={() => undefined}
+        onClose={() => undefined}
+        trans={trans}
+      />
+    );
+    expect(node.querySelector('[data-state="failed"]')).not.toBeNull();
+    expect(texts(node, '.jp-SpackPanel-errorMessage')).toEqual([
+      'sha256 mismatch'
+    ]);
+    expect(texts(node, '.jp-SpackPanel-hint')).toEqual(['report it']);
+    const bar = node.querySelector('.jp-SpackPanel-node .jp-SpackPanel-bar');
+    expect(bar?.getAttribute('aria-valuenow')).toBe('70');
+    expect(node.querySelector('.jp-SpackPanel-cancel')).toBeNull();
+  });
+});

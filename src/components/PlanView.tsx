@@ -1,0 +1,143 @@
+/**
+ * The plan, shown before anything is downloaded: what is downloaded (and
+ * how much), what is reused, what the system provides, and the prechecks.
+ * Nothing happens until the user confirms.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import { Button } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { IPlannedNode } from '../api';
+import { displaySpec, humanBytes, shortSpec } from '../model/format';
+import { summarizePlan } from '../model/plan';
+import { IPendingPlan } from '../model/spack';
+import { ErrorLine, Muted } from './common';
+
+function NodeList(props: {
+  title: string;
+  nodes: IPlannedNode[];
+  action: string;
+  sizes?: boolean;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  if (props.nodes.length === 0) {
+    return null;
+  }
+  return (
+    <div className="jp-SpackPanel-planGroup" data-action={props.action}>
+      <div className="jp-SpackPanel-planGroupTitle">{props.title}</div>
+      <ul>
+        {props.nodes.map(n => (
+          <li key={n.hash} title={n.prefix ?? undefined}>
+            <span>{shortSpec(n.name, n.version, n.hash)}</span>
+            {n.explicit && (
+              <span className="jp-SpackPanel-badge" data-state="requested">
+                {props.trans.__('requested')}
+              </span>
+            )}
+            {props.sizes && (
+              <span className="jp-SpackPanel-size">{humanBytes(n.size)}</span>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+export function PlanView(props: {
+  pending: IPendingPlan;
+  kernel: boolean;
+  onKernel: (kernel: boolean) => void;
+  onConfirm: () => void;
+  onDismiss: () => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { pending, trans } = props;
+  const remote = pending.plan;
+  const plan = remote.value;
+  const summary = plan === null ? null : summarizePlan(plan);
+  return (
+    <div className="jp-SpackPanel-plan" aria-label={trans.__('Install plan')}>
+      <div className="jp-SpackPanel-planTitle">
+        {trans.__('Plan for %1', pending.specs.map(displaySpec).join(' '))}
+      </div>
+      {remote.loading && (
+        <Muted>{trans.__('Working out what to install…')}</Muted>
+      )}
+      {remote.error && <ErrorLine error={remote.error} />}
+      {plan !== null && summary !== null && (
+        <>
+          <div className="jp-SpackPanel-planTotal">
+            {summary.nothingToDo
+              ? trans.__('Already installed: nothing to download.')
+              : trans._n(
+                  'Download %1 package, %2%3, into %4',
+                  'Download %1 packages, %2%3, into %4',
+                  summary.download.length,
+                  humanBytes(summary.downloadBytes),
+                  summary.unknownSizes > 0 ? trans.__(' or more') : '',
+                  plan.install_root
+                )}
+          </div>
+          <NodeList
+            title={trans.__('Downloaded')}
+            nodes={summary.download}
+            action="download"
+            sizes
+            trans={trans}
+          />
+          <NodeList
+            title={trans.__('Reused (already installed)')}
+            nodes={summary.reuse}
+            action="reuse"
+            trans={trans}
+          />
+          <NodeList
+            title={trans.__('Provided by the system')}
+            nodes={summary.external}
+            action="external"
+            trans={trans}
+          />
+          <ul
+            className="jp-SpackPanel-checks"
+            aria-label={trans.__('Prechecks')}
+          >
+            {plan.checks.map(c => (
+              <li key={c.name} data-ok={c.ok}>
+                <span aria-hidden="true">{c.ok ? '✓' : '✗'}</span> {c.message}
+                {!c.ok && c.hint && (
+                  <div className="jp-SpackPanel-hint">{c.hint}</div>
+                )}
+              </li>
+            ))}
+          </ul>
+          <label className="jp-SpackPanel-toggle">
+            <input
+              type="checkbox"
+              checked={props.kernel}
+              onChange={e => props.onKernel(e.currentTarget.checked)}
+            />
+            {trans.__('Register as a Jupyter kernel')}
+          </label>
+        </>
+      )}
+      <div className="jp-SpackPanel-actions">
+        <Button
+          className="jp-SpackPanel-confirm"
+          disabled={summary === null || !summary.canInstall}
+          onClick={props.onConfirm}
+        >
+          {trans.__('Confirm install')}
+        </Button>
+        <Button
+          minimal
+          className="jp-SpackPanel-dismiss"
+          onClick={props.onDismiss}
+        >
+          {trans.__('Cancel')}
+        </Button>
+      </div>
+    </div>
+  );
+}

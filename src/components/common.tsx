@@ -1,0 +1,82 @@
+/**
+ * Small building blocks shared by the panel's views: sections, bars, error lines.
+ */
+import * as React from 'react';
+
+import { IErrorInfo } from '../api';
+import { percent } from '../model/format';
+
+/** A collapsible part of the panel (native <details>: keyboard and screen-reader ready). */
+export function Section(props: {
+  title: string;
+  name: string;
+  open?: boolean;
+  extra?: React.ReactNode;
+  children?: React.ReactNode;
+}): JSX.Element {
+  return (
+    <details
+      className="jp-SpackPanel-section"
+      data-section={props.name}
+      open={props.open ?? true}
+    >
+      <summary className="jp-SpackPanel-sectionTitle">
+        <span>{props.title}</span>
+        {props.extra}
+      </summary>
+      <div className="jp-SpackPanel-sectionBody">{props.children}</div>
+    </details>
+  );
+}
+
+/** A labelled progress bar (role="progressbar" with its value for assistive tech). */
+export function ProgressBar(props: {
+  fraction: number;
+  label: string;
+  state?: string;
+}): JSX.Element {
+  const value = percent(props.fraction);
+  return (
+    <div
+      className="jp-SpackPanel-bar"
+      role="progressbar"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={value}
+      aria-label={props.label}
+      data-state={props.state}
+    >
+      <div className="jp-SpackPanel-barFill" style={{ width: `${value}%` }} />
+    </div>
+  );
+}
+
+/** The one-line reason of a failure and, under it, what to do next. */
+export function ErrorLine(props: {
+  error: IErrorInfo;
+  onDismiss?: () => void;
+  dismissLabel?: string;
+}): JSX.Element {
+  return (
+    <div className="jp-SpackPanel-error" role="alert">
+      <div className="jp-SpackPanel-errorMessage">{props.error.message}</div>
+      {props.error.hint && (
+        <div className="jp-SpackPanel-hint">{props.error.hint}</div>
+      )}
+      {props.onDismiss && (
+        <button
+          className="jp-SpackPanel-link"
+          onClick={props.onDismiss}
+          aria-label={props.dismissLabel}
+        >
+          ×
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** A muted one-liner (loading, empty results). */
+export function Muted(props: { children?: React.ReactNode }): JSX.Element {
+  return <div className="jp-SpackPanel-muted">{props.children}</div>;
+}

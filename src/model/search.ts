@@ -1,0 +1,108 @@
+/**
+ * As-you-type search: debounced, paged by the server, and immune to answers
+ * arriving out of order (only the newest request may change the results).
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { IErrorInfo, ISpecPage, describeError } from '../api';
+
+/** Fetch one page of results (the API call, injected so tests need no server). */
+export type SearchFn = (query: string, page: number) => Promise<ISpecPage>;
+
+export interface ISearchState {
+  query: string;
+  page: number;
+  /** The last answer for `query` (null before the first one). */
+  result: ISpecPage | null;
+  loading: boolean;
+  /** Why the last search failed (a bad spec is a one-line parser message). */
+  error: IErrorInfo | null;
+}
+
+export class SearchModel {
+  constructor(search: SearchFn, debounceMs = 300) {
+    this._search = search;
+    this.debounceMs = debounceMs;
+  }
+
+  /** Milliseconds of quiet typing before a request is sent. */
+  debounceMs: number;
+
+  get changed(): ISignal<this, ISearchState> {
+    return this._changed;
+  }
+
+  get state(): ISearchState {
+    return this._state;
+  }
+
+  /** The user typed: search after a pause, from the first page. */
+  setQuery(query: string): void {
+    this._update({ query, page: 1 });
+    this._schedule(this.debounceMs);
+  }
+
+  /** Go to another page of the current results at once. */
+  setPage(page: number): Promise<void> {
+    this._update({ page });
+    return this.run();
+  }
+
+  /** Search now (Enter pressed, or a refresh after the mirrors changed). */
+  run(): Promise<void> {
+    this._cancelTimer();
+    const seq = ++this._seq;
+    const { query, page } = this._state;
+    this._update({ loading: true });
+    return this._search(query, page).then(
+      result => {
+        if (seq === this._seq) {
+          this._update({ result, loading: false, error: null });
+        }
+      },
+      reason => {
+        if (seq === this._seq) {
+          this._update({ loading: false, error: describeError(reason) });
+        }
+      }
+    );
+  }
+
+  /** Stop a pending debounced search (the panel is being disposed). */
+  dispose(): void {
+    this._cancelTimer();
+    this._seq++;
+  }
+
+  private _schedule(delay: number): void {
+    this._cancelTimer();
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      void this.run();
+    }, delay);
+  }
+
+  private _cancelTimer(): void {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+  }
+
+  private _update(patch: Partial<ISearchState>): void {
+    this._state = { ...this._state, ...patch };
+    this._changed.emit(this._state);
+  }
+
+  private readonly _search: SearchFn;
+  private _state: ISearchState = {
+    query: '',
+    page: 1,
+    result: null,
+    loading: false,
+    error: null
+  };
+  private _seq = 0;
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly _changed = new Signal<this, ISearchState>(this);
+}
