@@ -34,6 +34,7 @@ from .store.db import InstalledRecord
 if TYPE_CHECKING:
     from .config import Config
     from .session import Session
+    from .store.db import StoreDB
 
 #: the key under the kernelspec's ``metadata`` that marks kernels made by this project
 METADATA_KEY = "spackcache"
@@ -378,3 +379,28 @@ def add_kernel(
     doc = kernel_spec(roots, records, launcher, env,
                       display_name=display_name or default_display_name(roots))
     return write_kernel(name or default_name(roots), doc, session.config)
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """What an uninstall or gc took away: the packages and the kernels that needed them."""
+
+    packages: list[InstalledRecord]
+    kernels: list[KernelInfo]
+
+
+def remove_packages(
+    store: StoreDB, order: Sequence[InstalledRecord], config: Config
+) -> Removal:
+    """Uninstall ``order`` and remove every kernel that used one of those packages.
+
+    The one place that ties kernels to uninstalls, so the CLI, the REST API and the magics
+    never leave a kernel pointing at a deleted prefix.
+    """
+    from .install.installed import uninstall
+
+    kernels = kernels_using([r.hash for r in order], config)
+    removed = uninstall(store, order)
+    for kernel in kernels:
+        remove_kernel(kernel.name, config)
+    return Removal(removed, kernels)

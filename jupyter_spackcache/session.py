@@ -24,6 +24,7 @@ from .errors import ConfigError, SignatureError, SpackCacheError
 from .host import Host, detect_host
 from .mirrors.catalog import Catalog, MirrorProblem
 from .resolve import BUILD_ONLY, Candidate, HostCheck, Resolution, resolve
+from .spec.abstract import AbstractSpec
 from .spec.concrete import ConcreteNode
 from .spec.parser import parse_spec, parse_specs
 from .spec.satisfies import node_satisfies, satisfies
@@ -32,7 +33,6 @@ from .spec.version import Version
 if TYPE_CHECKING:
     from .mirrors.base import SpecRecord
     from .mirrors.indexcache import MirrorIndex
-    from .spec.abstract import AbstractSpec
     from .store import StoreDB
     from .trust import KeyInfo, Keyring
 
@@ -249,7 +249,12 @@ class Session:
 
 
 def _candidates(index: MirrorIndex, request: AbstractSpec | None) -> Iterator[ConcreteNode]:
-    if request is not None and request.name:
+    if request is not None and request.name and _is_bare_name(request):
+        # a lone word searches like `spack list`: every package whose name contains it
+        hashes = [
+            h for name in index.names_containing(request.name) for h in index.hashes_named(name)
+        ]
+    elif request is not None and request.name:
         hashes = index.hashes_named(request.name)
     elif request is not None and request.hash_prefix:
         hashes = index.hashes_with_prefix(request.hash_prefix)
@@ -262,8 +267,14 @@ def _candidates(index: MirrorIndex, request: AbstractSpec | None) -> Iterator[Co
             yield node
 
 
+def _is_bare_name(request: AbstractSpec) -> bool:
+    return request == AbstractSpec(name=request.name)
+
+
 def _matches(request: AbstractSpec, node: ConcreteNode, index: MirrorIndex) -> bool:
     """Root-only constraints need no DAG; ``^dep`` and ``%dep`` do."""
+    if _is_bare_name(request):
+        return True  # the name search already chose the candidates
     if request.dependencies or request.direct:
         return satisfies(request, index.dag(node.hash))
     return node_satisfies(request, node)

@@ -236,3 +236,14 @@ def test_oci_mirror_through_the_cli(run: Run, oci_registry: object) -> None:
     chosen = json.loads(out)[0]["chosen"]
     assert code == 0 and chosen["root"]["hash"].startswith("u5uz3dc")
     assert all(n["size"] for n in chosen["nodes"])  # sizes from the image layers
+
+
+def test_a_lone_word_searches_names_like_spack_list(run: Run) -> None:
+    run("mirror", "add", "fixtures", str(V2U), "--unsigned")
+    code, out, _ = run("list", "--json", "lib")
+    assert code == 0
+    assert sorted({i["name"] for i in json.loads(out)}) == ["libdwarf", "libelf"]
+    code, out, _ = run("list", "--json", "libelf@0.8")  # a constraint means an exact name
+    assert {i["name"] for i in json.loads(out)} == {"libelf"}
+    code, out, _ = run("list", "--json", "li_")  # LIKE wildcards are taken literally
+    assert json.loads(out) == []

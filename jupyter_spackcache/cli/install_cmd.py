@@ -15,10 +15,10 @@ from typing import Any
 
 from ..env import apply, load_environment, render
 from ..errors import InstallCancelled
-from ..install.installed import garbage, match_installed, one_installed, removal_order, uninstall
+from ..install.installed import garbage, match_installed, one_installed, removal_order
 from ..install.pipeline import InstallResult, install
 from ..install.plan import Plan, make_plan
-from ..kernels import KernelInfo, kernels_using, remove_kernel
+from ..kernels import KernelInfo, kernels_using, remove_packages
 from ..session import Session
 from ..spec.parser import parse_specs
 from ..store.db import InstalledRecord
@@ -166,11 +166,9 @@ def _uninstall(session: Session, args: argparse.Namespace) -> int:
     _show_removal(order, "uninstall", kernels)
     if not args.yes and sys.stdin.isatty() and not _confirm("Uninstall?"):
         raise InstallCancelled("uninstall cancelled; nothing was changed")
-    removed = uninstall(store, order)
-    for kernel in kernels:
-        remove_kernel(kernel.name, session.config)
-    print(f"uninstalled {len(removed)} package(s)"
-          + (f" and {len(kernels)} kernel(s)" if kernels else ""))
+    removal = remove_packages(store, order, session.config)
+    print(f"uninstalled {len(removal.packages)} package(s)"
+          + (f" and {len(removal.kernels)} kernel(s)" if removal.kernels else ""))
     return 0
 
 
@@ -184,10 +182,9 @@ def _gc(session: Session, args: argparse.Namespace) -> int:
     _show_removal(order, "remove", kernels)
     if not args.yes and sys.stdin.isatty() and not _confirm("Remove?"):
         raise InstallCancelled("gc cancelled; nothing was changed")
-    removed = uninstall(store, order)
-    for kernel in kernels:
-        remove_kernel(kernel.name, session.config)
-    print(f"removed {len(removed)} package(s)")
+    removal = remove_packages(store, order, session.config)
+    print(f"removed {len(removal.packages)} package(s)"
+          + (f" and {len(removal.kernels)} kernel(s)" if removal.kernels else ""))
     return 0
 
 

@@ -74,6 +74,15 @@ class MirrorIndex:
     def names(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT name FROM nodes ORDER BY name")]
 
+    def names_containing(self, word: str) -> list[str]:
+        """Package names with ``word`` in them (search as you type), sorted."""
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._db.execute(
+            "SELECT DISTINCT name FROM nodes WHERE name LIKE ? ESCAPE '\\' ORDER BY name",
+            (pattern,),
+        )
+        return [r[0] for r in rows]
+
     def hashes_named(self, name: str) -> list[str]:
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM nodes WHERE name = ? ORDER BY hash", (name,)

@@ -11,7 +11,8 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...install.installed import garbage, removal_order, uninstall
+from ...install.installed import garbage, removal_order
+from ...kernels import Removal, remove_packages
 from ...session import Session
 from ..render import record_json
 from .base import ApiError, SpackCacheHandler
@@ -21,18 +22,25 @@ def installed_payload(session: Session) -> list[dict[str, Any]]:
     return [record_json(r) for r in session.store.installed()]
 
 
-def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> list[dict[str, Any]]:
+def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> dict[str, Any]:
     store = session.store
     record = store.get(dag_hash)
     if record is None:
         raise ApiError(404, "not-found", f"no installed package with hash '{dag_hash}'")
-    removed = uninstall(store, removal_order(store, [record], dependents=dependents))
-    return [record_json(r) for r in removed]
+    order = removal_order(store, [record], dependents=dependents)
+    return _removal_json(remove_packages(store, order, session.config))
 
 
-def collect_garbage(session: Session) -> list[dict[str, Any]]:
+def collect_garbage(session: Session) -> dict[str, Any]:
     store = session.store
-    return [record_json(r) for r in uninstall(store, garbage(store))]
+    return _removal_json(remove_packages(store, garbage(store), session.config))
+
+
+def _removal_json(removal: Removal) -> dict[str, Any]:
+    return {
+        "removed": [record_json(r) for r in removal.packages],
+        "kernels_removed": [k.name for k in removal.kernels],
+    }
 
 
 class InstalledHandler(SpackCacheHandler):
@@ -49,10 +57,9 @@ class InstalledNodeHandler(SpackCacheHandler):
     @authorized
     async def delete(self, dag_hash: str) -> None:
         dependents = self.get_query_argument("dependents", "false").lower() in {"1", "true"}
-        removed = await self.state.core.run(
-            lambda s: uninstall_hash(s, dag_hash, dependents=dependents)
+        self.write_json(
+            await self.state.core.run(lambda s: uninstall_hash(s, dag_hash, dependents=dependents))
         )
-        self.write_json({"removed": removed})
 
 
 class GcHandler(SpackCacheHandler):
@@ -61,4 +68,4 @@ class GcHandler(SpackCacheHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        self.write_json({"removed": await self.state.core.run(collect_garbage)})
+        self.write_json(await self.state.core.run(collect_garbage))
