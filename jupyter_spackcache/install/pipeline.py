@@ -16,6 +16,7 @@ exactly as before (nothing registered, no prefix) and that failure is raised.
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -293,6 +294,8 @@ class _Run:
             exc = InstallError(f"install failed: {type(exc).__name__}: {exc}")
         if p is None and isinstance(exc, SpackCacheError):
             p = self._node_named_in(exc)
+        if p is not None and isinstance(exc, SpackCacheError):
+            exc = _about(exc, p)
         with self.cond:
             first = self.error is None
             if first:
@@ -345,3 +348,13 @@ class _Run:
         with contextlib.suppress(Exception):  # a broken renderer must not break the install
             self.progress(event)
 
+
+def _about(exc: SpackCacheError, p: PlannedNode) -> SpackCacheError:
+    """The same error, its message led by the package it happened to (once)."""
+    subject = f"{p.node.name}@{p.node.version}/{p.hash[:7]}"
+    if exc.message.startswith(subject):
+        return exc
+    named = copy.copy(exc)
+    named.message = f"{subject}: {exc.message}"
+    named.args = (named.message,)
+    return named
