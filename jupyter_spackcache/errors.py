@@ -8,6 +8,9 @@ else, so the three behave the same.
 
 from __future__ import annotations
 
+#: the page whose sections, one per :attr:`SpackCacheError.code`, explain each failure
+TROUBLESHOOTING = "docs/troubleshooting.md"
+
 
 class SpackCacheError(Exception):
     """A user-facing failure with a one-line reason and an optional next step."""
@@ -23,6 +26,11 @@ class SpackCacheError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def docs_anchor(self) -> str:
+        """Where the troubleshooting docs explain this failure: the section named by its code."""
+        return f"{TROUBLESHOOTING}#{self.code}"
 
     def render(self) -> str:
         """The message plus its hint, as printed by the CLI (still one line each)."""

@@ -41,6 +41,7 @@ def error_text(exc: SpackCacheError) -> str:
             lines.extend("  " + line for line in str(caret()).splitlines())
     if exc.hint:
         lines.append(f"  hint: {exc.hint}")
+    lines.append(f"  see: {exc.docs_anchor}")
     return "\n".join(lines)
 
 
