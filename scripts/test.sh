@@ -32,3 +32,6 @@ bash scripts/ci-js.sh
 
 # 5. Python tests (servers on 127.0.0.1, real gpg, gcc, docker-registry, moto).
 python -m pytest -q -p no:cacheprovider "$@"
+
+# 6. The wheel alone (no node, fresh venv) gives a working CLI, server extension, panel, magics.
+bash scripts/check-wheel.sh
