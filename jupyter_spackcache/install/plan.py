@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -95,6 +96,8 @@ class Plan:
 
 ReaderFor = Callable[[str], MirrorReader]
 PeekPrefix = Callable[[MirrorReader, SpecRecord], str | None]
+#: metadata fetches (HTTP + one gpg run each) in flight while planning
+_FETCHERS = 8
 
 
 def make_plan(
@@ -137,34 +140,35 @@ def plan_nodes(
     for resolution in resolutions:
         roots.append(resolution.raise_if_unresolved().root.hash)
     explicit = set(roots)
-    planned: dict[str, PlannedNode] = {}
+    planned: dict[str, PlannedNode | None] = {}
+    fetches: list[tuple[str, _Fetch]] = []
     for resolution in resolutions:
         chosen = resolution.raise_if_unresolved()
         for node in chosen.runtime:
             if node.hash in planned:
                 continue
             sub = ConcreteDAG(node.hash, chosen.dag.nodes)
-            planned[node.hash] = _plan_one(
-                node, sub, chosen.source, node.hash in explicit,
-                store=store, layout=layout, reader_for=reader_for, peek=peek,
-            )
-    nodes = tuple(planned.values())
+            is_explicit = node.hash in explicit
+            planned[node.hash] = _plan_local(node, sub, chosen.source, is_explicit, store=store)
+            if planned[node.hash] is None:
+                fetch = _Fetch(node, sub, chosen.source, is_explicit, reader_for(chosen.source))
+                fetches.append((node.hash, fetch))
+    # fetching and verifying the signed metadata is network and gpg bound: overlap it; map()
+    # yields in order, so the first failing node (in plan order) is the one reported
+    with ThreadPoolExecutor(max(1, min(_FETCHERS, len(fetches)))) as pool:
+        done = pool.map(lambda item: item[1].run(layout, peek), fetches)
+        for (dag_hash, _), planned_node in zip(fetches, done, strict=True):
+            planned[dag_hash] = planned_node
+    nodes = tuple(p for p in planned.values() if p is not None)
     sizes = [p.size for p in nodes if p.action == "download"]
     total = None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
     return Plan(nodes, tuple(dict.fromkeys(roots)), layout.root, total)
 
 
-def _plan_one(
-    node: ConcreteNode,
-    dag: ConcreteDAG,
-    source: str,
-    explicit: bool,
-    *,
-    store: StoreDB,
-    layout: StoreLayout,
-    reader_for: ReaderFor,
-    peek: PeekPrefix | None,
-) -> PlannedNode:
+def _plan_local(
+    node: ConcreteNode, dag: ConcreteDAG, source: str, explicit: bool, *, store: StoreDB
+) -> PlannedNode | None:
+    """The node's plan when no mirror is needed (external, installed), else None."""
     if node.is_external:
         return PlannedNode(node, "external", None, None, None, explicit, dag)
     installed = store.get(node.hash)
@@ -174,13 +178,26 @@ def _plan_one(
         )
     if source == "installed":  # pragma: no cover - the store and its own view disagree
         raise InstallError(f"{node.short} is listed as installed but has no store record")
-    reader = reader_for(source)
-    record = reader.fetch_spec(node, dag)
-    build_prefix = peek(reader, record) if peek is not None else None
-    return PlannedNode(
-        node, "download", layout.prefix(node), record.tarball.size, source, explicit, dag,
-        record=record, build_prefix=build_prefix,
-    )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetch:
+    """A node to download: its verified metadata and build prefix are fetched in a thread."""
+
+    node: ConcreteNode
+    dag: ConcreteDAG
+    source: str
+    explicit: bool
+    reader: MirrorReader
+
+    def run(self, layout: StoreLayout, peek: PeekPrefix | None) -> PlannedNode:
+        record = self.reader.fetch_spec(self.node, self.dag)
+        build_prefix = peek(self.reader, record) if peek is not None else None
+        return PlannedNode(
+            self.node, "download", layout.prefix(self.node), record.tarball.size, self.source,
+            self.explicit, self.dag, record=record, build_prefix=build_prefix,
+        )
 
 
 # ---- prechecks ---------------------------------------------------------------------------------

@@ -1,0 +1,318 @@
+"""Benchmark ``spackcache install`` of a 61-node stack against the physical floor.
+
+In one run, over a real HTTP server on 127.0.0.1 serving the mirror of ``synth_stack.py``:
+
+* floor: the tarballs are already local; a bare parallel ``tar -xzf`` of all of them
+  (one ``tar`` per tarball, ``nproc`` at a time) into a fresh directory on the same disk;
+* installer: ``spackcache install wrf --yes -j 4`` end to end (a subprocess with a fresh
+  ``SPACKCACHE_HOME``; adding the mirror and trusting its key happen before, untimed):
+  index, resolve, signature checks, download + sha256, extraction, relocation, database;
+* spack: ``spack install --cache-only`` when ``spack`` is on PATH.
+
+Each is repeated (``--repeat``, default 3); best and median are printed with the ratio
+installer/floor against the target (<= 1.3x). Page cache is warm for both (the tarballs were
+just written or read), and ``sync`` runs before every timed run so no run pays for an earlier
+run's dirty pages. A last, untimed-for-the-ratio run through the Python API breaks the
+installer's wall time down by stage from its progress events (``--profile FILE`` also
+writes a cProfile of that run).
+
+    python benchmarks/bench_install.py --work /tmp/synth-stack
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from synth_stack import ROOT, generate, tarball_paths  # noqa: E402
+
+TARGET = 1.3
+MIRROR = "bench"
+SPACKCACHE = [sys.executable, "-m", "jupyter_spackcache.cli"]
+
+
+# ---- the mirror server -------------------------------------------------------------------
+
+
+class HttpMirror:
+    """``python -m http.server`` on a free 127.0.0.1 port, serving the mirror directory."""
+
+    def __init__(self, root: Path) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
+             "--directory", str(root)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import httpx
+
+        for _ in range(200):
+            try:
+                httpx.get(self.url + "/", timeout=1.0)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("the HTTP server did not come up")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+# ---- the three contenders ----------------------------------------------------------------
+
+
+#: CPU seconds (user + sys) of every child process waited for, per contender, in run order
+CPU: dict[str, list[float]] = {"floor": [], "installer": [], "spack": []}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(run: Callable[[], object], who: str) -> float:
+    """Wall time of ``run``; its children's CPU time goes to ``CPU[who]``."""
+    os.sync()
+    cpu = _children_cpu()
+    start = time.perf_counter()
+    run()
+    took = time.perf_counter() - start
+    CPU[who].append(_children_cpu() - cpu)
+    return took
+
+
+def floor_once(tarballs: list[Path], dest: Path) -> float:
+    """Wall time of a bare parallel ``tar -xzf`` of every tarball into ``dest``."""
+    dest.mkdir(parents=True)
+
+    def untar(path: Path) -> None:
+        subprocess.run(["tar", "-xzf", str(path), "-C", str(dest)], check=True)
+
+    def run() -> None:
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            list(pool.map(untar, tarballs))
+
+    return _timed(run, "floor")
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([*SPACKCACHE, *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"spackcache {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    return done
+
+
+def fresh_home(home: Path, url: str, fingerprint: str) -> dict[str, str]:
+    """A new SPACKCACHE_HOME with the mirror added and its key trusted (untimed)."""
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    env = {**os.environ, "SPACKCACHE_HOME": str(home)}
+    env.pop("SPACKCACHE_FAULT", None)
+    _cli(env, "mirror", "add", MIRROR, url)
+    _cli(env, "keys", "trust", "--mirror", MIRROR, fingerprint, "--yes")
+    return env
+
+
+def installer_once(home: Path, url: str, fingerprint: str, jobs: int) -> float:
+    env = fresh_home(home, url, fingerprint)
+    return _timed(lambda: _cli(env, "install", ROOT, "--yes", "-j", str(jobs)), "installer")
+
+
+def spack_once(work: Path, url: str) -> float | None:
+    """``spack install --cache-only`` in a throwaway Spack config; None when no spack."""
+    spack = shutil.which("spack")
+    if spack is None:
+        return None
+    scope = work / "spack-scope"
+    shutil.rmtree(scope, ignore_errors=True)
+    scope.mkdir(parents=True)
+    (scope / "config.yaml").write_text(
+        f"config:\n  install_tree:\n    root: {work / 'spack-store'}\n")
+    (scope / "mirrors.yaml").write_text(
+        f"mirrors:\n  bench:\n    url: {url}\n    signed: false\n")
+    shutil.rmtree(work / "spack-store", ignore_errors=True)
+    cmd = [spack, "-C", str(scope), "install", "--cache-only", "--no-check-signature", ROOT]
+    return _timed(lambda: subprocess.run(cmd, check=True, capture_output=True), "spack")
+
+
+# ---- the breakdown -------------------------------------------------------------------------
+
+
+def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
+              profile: Path | None) -> dict[str, float]:
+    """Stage times of one install through the Python API, from its progress events."""
+    from jupyter_spackcache.install.pipeline import install
+    from jupyter_spackcache.install.plan import make_plan
+    from jupyter_spackcache.install.progress import ProgressEvent, Stage
+    from jupyter_spackcache.session import Session
+
+    env = fresh_home(home, url, fingerprint)
+    events: list[ProgressEvent] = []
+    lock = threading.Lock()
+
+    def record(event: ProgressEvent) -> None:
+        with lock:
+            events.append(event)
+
+    profiler = cProfile.Profile() if profile else None
+    os.sync()
+    t0 = time.time()
+    if profiler:
+        profiler.enable()
+    with Session(env=env) as session:
+        resolutions = session.resolve_install(ROOT)
+        t_resolved = time.time()
+        plan = make_plan(session, resolutions, store=session.store)
+        t_planned = time.time()
+        install(session, plan, jobs=jobs, progress=record)
+    t_end = time.time()
+    if profiler:
+        profiler.disable()
+        assert profile is not None
+        profiler.dump_stats(profile)
+    first: dict[tuple[str, Stage], float] = {}
+    for e in events:
+        first.setdefault((e.hash, e.stage), e.time)
+    hashes = {e.hash for e in events if e.stage == Stage.DONE}
+
+    def span(a: Stage, b: Stage) -> float:
+        return sum(first[(h, b)] - first[(h, a)] for h in hashes
+                   if (h, a) in first and (h, b) in first)
+
+    downloads = [first[(h, Stage.DOWNLOAD)] for h in hashes if (h, Stage.DOWNLOAD) in first]
+    verified = [first[(h, Stage.VERIFY)] for h in hashes if (h, Stage.VERIFY) in first]
+    return {
+        "total": t_end - t0,
+        "session+index+resolve": t_resolved - t0,
+        "plan (spec fetch + gpg verify)": t_planned - t_resolved,
+        "install (pipeline wall)": t_end - t_planned,
+        "download window (first byte .. last verified)": max(verified) - min(downloads),
+        "waiting for deps after verify (sum)": span(Stage.VERIFY, Stage.EXTRACT),
+        "extract (sum over nodes)": span(Stage.EXTRACT, Stage.RELOCATE),
+        "relocate+rename+db (sum over nodes)": span(Stage.RELOCATE, Stage.DONE),
+        "nodes": float(len(hashes)),
+    }
+
+
+# ---- reporting -----------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as fh:
+        mem_kib = int(fh.readline().split()[1])
+    disk = subprocess.run(["df", "-hT", "."], capture_output=True, text=True).stdout
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "ram": f"{mem_kib / 1024 / 1024:.0f} GiB",
+        "disk": " ".join(disk.splitlines()[-1].split()[:3]),
+        "python": platform.python_version(),
+        "tar": subprocess.run(["tar", "--version"], capture_output=True,
+                              text=True).stdout.splitlines()[0],
+    }
+
+
+def _stats(times: list[float]) -> str:
+    return f"best {min(times):6.2f} s   median {statistics.median(times):6.2f} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/synth-stack"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the breakdown run")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    work = args.work.absolute()
+    work.mkdir(parents=True, exist_ok=True)
+    os.chdir(work)
+    info = generate(work)
+    tarballs = tarball_paths(Path(info["mirror"]))
+    total = sum(p.stat().st_size for p in tarballs)
+    print(f"stack: {len(tarballs)} tarballs, {total / 2**20:.0f} MiB compressed, "
+          f"largest {info['largest_mb']} MiB")
+    runs = work / "runs"
+    load_before = f"{os.getloadavg()[0]:.2f}"
+    server = HttpMirror(Path(info["mirror"]))
+    results: dict[str, Any] = {"machine": machine(), "stack": info}
+    try:
+        floor: list[float] = []
+        inst: list[float] = []
+        spack: list[float] = []
+        for i in range(args.repeat):
+            shutil.rmtree(runs, ignore_errors=True)
+            floor.append(floor_once(tarballs, runs / "floor"))
+            shutil.rmtree(runs, ignore_errors=True)
+            inst.append(installer_once(runs / "home", server.url, info["fingerprint"],
+                                       args.jobs))
+            shutil.rmtree(runs, ignore_errors=True)
+            took = spack_once(runs, server.url)
+            if took is not None:
+                spack.append(took)
+            print(f"  round {i + 1}: floor {floor[-1]:.2f} s, installer {inst[-1]:.2f} s"
+                  + (f", spack {took:.2f} s" if took is not None else ""), flush=True)
+        shutil.rmtree(runs, ignore_errors=True)
+        parts = breakdown(runs / "home", server.url, info["fingerprint"], args.jobs,
+                          args.profile)
+        shutil.rmtree(runs, ignore_errors=True)
+    finally:
+        server.stop()
+    ratio_best = min(inst) / min(floor)
+    ratio_median = statistics.median(inst) / statistics.median(floor)
+    verdict = "PASS" if ratio_best <= TARGET else "MISS"
+    print(f"floor (parallel tar -xzf) : {_stats(floor)}")
+    print(f"spackcache install -j {args.jobs}  : {_stats(inst)}")
+    if spack:
+        print(f"spack install --cache-only: {_stats(spack)}   "
+              f"ratio spack/floor {min(spack) / min(floor):.2f}x")
+    else:
+        print("spack install --cache-only: skipped: spack not on PATH")
+    print(f"ratio installer/floor: best {ratio_best:.2f}x, median {ratio_median:.2f}x "
+          f"(target <= {TARGET}x) {verdict}")
+    cpu_ratio = min(CPU["installer"]) / min(CPU["floor"])
+    print(f"CPU time (user+sys): floor best {min(CPU['floor']):.2f} s, installer best "
+          f"{min(CPU['installer']):.2f} s, ratio {cpu_ratio:.2f}x")
+    print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
+    print("installer breakdown (Python API run):")
+    for key, value in parts.items():
+        print(f"  {key:<48} {value:7.2f}")
+    results.update(floor=floor, installer=inst, spack=spack or None, ratio_best=ratio_best,
+                   ratio_median=ratio_median, verdict=verdict, breakdown=parts,
+                   jobs=args.jobs, cpu=CPU, cpu_ratio=cpu_ratio,
+                   load=[load_before, f"{os.getloadavg()[0]:.2f}"])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
