@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .mirrors.base import SpecRecord
     from .mirrors.indexcache import MirrorIndex
     from .store import StoreDB
+    from .store.upstream import UpstreamStore
     from .trust import KeyInfo, Keyring
 
 
@@ -56,6 +57,13 @@ class Session:
     @cached_property
     def host(self) -> Host:
         return detect_host(self.config.host)
+
+    @cached_property
+    def upstreams(self) -> list[UpstreamStore]:
+        """The site's read-only Spack stores (``upstreams`` in config), reused, never written."""
+        from .store.upstream import UpstreamStore
+
+        return [UpstreamStore(root) for root in self.config.upstreams]
 
     @cached_property
     def keyring(self) -> Keyring:
@@ -217,8 +225,13 @@ class Session:
         requests = parse_specs(text)
         indices, _problems = self.indices(refresh=refresh)
         store = self.store
-        sources = [store.node_source(), *indices]
-        return [resolve(r, sources, self.host, installed=store.has) for r in requests]
+        upstreams = self.upstreams
+        sources = [store.node_source(), *upstreams, *indices]
+
+        def installed(dag_hash: str) -> bool:
+            return store.has(dag_hash) or any(u.has(dag_hash) for u in upstreams)
+
+        return [resolve(r, sources, self.host, installed=installed) for r in requests]
 
     def listing(
         self, query: str | None = None, *, all_targets: bool = False, refresh: bool = True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,89 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no readable Spack database") as err:
         UpstreamStore(tmp_path / "nowhere").names()
     assert "\n" not in str(err.value) and ".spack-db" in (err.value.hint or "")
+
+
+def _spack_db_from(store_db: Path, root: Path) -> None:
+    """Write a Spack ``.spack-db/index.json`` describing what our store installed in ``root``.
+
+    Stands in for a site's shared Spack tree: same format Spack 1.x writes (DB v8, records with
+    ``path``/``installed``/``explicit``), externals included as Spack records them.
+    """
+    import json
+    import time
+
+    from jupyter_spackcache.store.db import StoreDB
+
+    db = StoreDB(store_db)
+    installs: dict[str, object] = {}
+    try:
+        for record in db.installed():
+            for node in record.spec["spec"]["nodes"]:
+                if node["hash"] == record.hash:
+                    installs[record.hash] = {
+                        "spec": node, "path": record.prefix, "installed": True,
+                        "explicit": record.explicit, "ref_count": 0,
+                        "installation_time": time.time(),
+                    }
+                elif "external" in node and node["hash"] not in installs:
+                    installs[node["hash"]] = {
+                        "spec": node, "path": node["external"]["path"], "installed": True,
+                        "explicit": False, "ref_count": 1, "installation_time": time.time(),
+                    }
+    finally:
+        db.close()
+    (root / ".spack-db").mkdir()
+    doc = {"database": {"version": "8", "installs": installs}}
+    (root / ".spack-db" / "index.json").write_text(json.dumps(doc))
+
+
+def test_install_reuses_an_upstream_tree_and_never_writes_it(
+    signed_demo, http_mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import subprocess
+    import tempfile
+
+    from jupyter_spackcache.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    for var in ("SPACKCACHE_PLATFORM", "SPACKCACHE_OS", "SPACKCACHE_TARGET", "SPACKCACHE_LIBC",
+                "SPACKCACHE_INSTALL_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "none.yaml"))
+    url = http_mirror(signed_demo.path).url
+
+    site = Path(tempfile.mkdtemp(prefix="up", dir="/tmp"))  # the "site" installs demo-tool
+    monkeypatch.setenv("SPACKCACHE_HOME", str(site))
+    assert run("mirror", "add", "demo", url)[0] == 0
+    assert run("keys", "trust", "--mirror", "demo", "--yes")[0] == 0
+    code, _, err = run("install", "demo-tool", "--yes")
+    assert code == 0, err
+    _spack_db_from(site / "store.sqlite", site / "opt")
+    before = _tree_digest(site / "opt")
+
+    user = Path(tempfile.mkdtemp(prefix="us", dir="/tmp"))  # a user with the site as upstream
+    monkeypatch.setenv("SPACKCACHE_HOME", str(user))
+    (user / "config.yaml").write_text(f"upstreams: [{site / 'opt'}]\n")
+    assert run("mirror", "add", "demo", url)[0] == 0
+    assert run("keys", "trust", "--mirror", "demo", "--yes")[0] == 0
+    code, out, err = run("install", "demo-scripts", "--dry-run", "--json")
+    assert code == 0, err
+    actions = {n["name"]: n["action"] for n in json.loads(out)["nodes"]}
+    assert actions["demo-tool"] == actions["libdemo-mid"] == "reuse"
+    assert actions["demo-scripts"] == "download"
+    code, out, err = run("install", "demo-scripts", "--yes")
+    assert code == 0, err
+    code, out, _ = run("find", "--json")
+    assert [r["name"] for r in json.loads(out)] == ["demo-scripts"]  # only what was downloaded
+
+    (scripts,) = (user / "opt").glob("*/demo-scripts-*")
+    hello = subprocess.run([scripts / "bin" / "demo-hello", "3"], capture_output=True,
+                           text=True, check=True)
+    (tool,) = (site / "opt").glob("*/demo-tool-*")
+    printed = re.sub("/+", "/", hello.stdout)  # embedded paths keep Spack's '/' padding
+    assert f"demo-tool prefix: {tool}" in printed  # it runs the upstream's demo-tool
+    assert _tree_digest(site / "opt") == before  # the upstream tree was never written

@@ -88,6 +88,7 @@ class _Run:
         self.cond = threading.Condition()
         self.by_hash = {p.hash: p for p in plan.nodes}
         self.prefixes = {p.hash: str(p.prefix) for p in plan.nodes if p.prefix is not None}
+        self.upstream = frozenset(p.hash for p in plan.nodes if p.upstream)
         self.done: set[str] = set()
         self.verified: dict[str, Path] = {}
         self.waiting: dict[str, PlannedNode] = {}
@@ -242,6 +243,7 @@ class _Run:
             record = install_node(
                 p, tarball, layout=self.layout, store=self.store, prefixes=prefixes,
                 on_stage=lambda stage: self._emit(p, Stage(stage)),
+                upstream=self.upstream.__contains__,
             )
         except BaseException as exc:
             self._fail(p, exc)
@@ -260,7 +262,7 @@ class _Run:
             self.cond.notify_all()
 
     def _mark_reused(self, p: PlannedNode, lock: NodeLock | None = None) -> None:
-        if p.explicit:
+        if p.explicit and not p.upstream:  # an upstream tree is never written
             self.store.set_explicit(p.hash, True)
         self._emit(p, Stage.REUSED)
         with self.cond:

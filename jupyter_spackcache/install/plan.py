@@ -25,6 +25,7 @@ from ..store.layout import StoreLayout
 if TYPE_CHECKING:
     from ..session import Session
     from ..store.db import StoreDB
+    from ..store.upstream import UpstreamStore
 
 Action = Literal["reuse", "download", "external"]
 
@@ -52,6 +53,8 @@ class PlannedNode:
     record: SpecRecord | None = None
     #: the package's prefix on the build machine, read from the tarball head (download only)
     build_prefix: str | None = None
+    #: reused from a read-only upstream store (never registered or written here)
+    upstream: bool = False
 
     @property
     def hash(self) -> str:
@@ -121,7 +124,7 @@ def make_plan(
         return peek_build_prefix(reader, record.tarball)
 
     plan = plan_nodes(resolutions, store=store, layout=layout, reader_for=reader_for,
-                      peek=peek if check else None)
+                      peek=peek if check else None, upstreams=session.upstreams)
     if check:
         plan = with_checks(plan)
     return plan
@@ -134,6 +137,7 @@ def plan_nodes(
     layout: StoreLayout,
     reader_for: ReaderFor,
     peek: PeekPrefix | None,
+    upstreams: Sequence[UpstreamStore] = (),
 ) -> Plan:
     """The node table: reuse / external / download for the union of the runtime closures."""
     roots: list[str] = []
@@ -149,7 +153,9 @@ def plan_nodes(
                 continue
             sub = ConcreteDAG(node.hash, chosen.dag.nodes)
             is_explicit = node.hash in explicit
-            planned[node.hash] = _plan_local(node, sub, chosen.source, is_explicit, store=store)
+            planned[node.hash] = _plan_local(
+                node, sub, chosen.source, is_explicit, store=store, upstreams=upstreams
+            )
             if planned[node.hash] is None:
                 fetch = _Fetch(node, sub, chosen.source, is_explicit, reader_for(chosen.source))
                 fetches.append((node.hash, fetch))
@@ -166,7 +172,13 @@ def plan_nodes(
 
 
 def _plan_local(
-    node: ConcreteNode, dag: ConcreteDAG, source: str, explicit: bool, *, store: StoreDB
+    node: ConcreteNode,
+    dag: ConcreteDAG,
+    source: str,
+    explicit: bool,
+    *,
+    store: StoreDB,
+    upstreams: Sequence[UpstreamStore] = (),
 ) -> PlannedNode | None:
     """The node's plan when no mirror is needed (external, installed), else None."""
     if node.is_external:
@@ -176,6 +188,12 @@ def _plan_local(
         return PlannedNode(
             node, "reuse", Path(installed.prefix), None, installed.mirror, explicit, dag
         )
+    for upstream in upstreams:
+        where = upstream.prefix(node.hash) if upstream.has(node.hash) else None
+        if where is not None:
+            return PlannedNode(
+                node, "reuse", Path(where), None, upstream.name, explicit, dag, upstream=True
+            )
     if source == "installed":  # pragma: no cover - the store and its own view disagree
         raise InstallError(f"{node.short} is listed as installed but has no store record")
     return None

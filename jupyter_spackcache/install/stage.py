@@ -80,6 +80,7 @@ def install_node(
     store: StoreDB,
     prefixes: Mapping[str, str],
     on_stage: Callable[[str], None] = lambda stage: None,
+    upstream: Callable[[str], bool] = lambda dag_hash: False,
 ) -> InstalledRecord:
     """Unpack ``tarball`` for ``planned``, relocate it for ``prefixes`` and register it."""
     if planned.record is None or planned.prefix is None:
@@ -113,7 +114,7 @@ def install_node(
         raise _as_install_error(planned, exc) from exc
     install_sbang(layout.root)  # shared by every prefix; after the rename, so no crash before
     fault_point("db", name)
-    _check_dependencies_present(planned, store, layout)
+    _check_dependencies_present(planned, store, layout, upstream)
     record = InstalledRecord.create(
         planned.record.document,
         prefix=final,
@@ -130,12 +131,16 @@ def install_node(
 
 
 def _check_dependencies_present(
-    planned: PlannedNode, store: StoreDB, layout: StoreLayout
+    planned: PlannedNode, store: StoreDB, layout: StoreLayout, upstream: Callable[[str], bool]
 ) -> None:
-    """Refuse to register a node whose dependency was uninstalled while it was relocated."""
+    """Refuse to register a node whose dependency was uninstalled while it was relocated.
+
+    Dependencies reused from a read-only upstream store are never registered here.
+    """
     for edge in planned.node.runtime_edges():
         dep = planned.dag.nodes.get(edge.hash)
-        if dep is not None and not dep.is_external and not store.has(edge.hash):
+        present = store.has(edge.hash) or upstream(edge.hash)
+        if dep is not None and not dep.is_external and not present:
             if planned.prefix is not None:
                 remove_prefix(planned.prefix, layout)
             raise InstallError(
