@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import platform as _platform
+import re
+import subprocess
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -105,9 +107,61 @@ def _detected_os() -> str:
     return f"{ident}{version}"
 
 
+@lru_cache(maxsize=1)
 def _detected_libc() -> Libc | None:
+    """The libc of the running Python, found as Spack 1.x finds it.
+
+    Spack reads the dynamic linker of ``sys.executable`` (PT_INTERP), takes the libc prefix from
+    where that linker really lives (``/lib64/ld-linux-x86-64.so.2`` -> ``/usr/lib/...`` ->
+    ``/usr``), and asks the linker for its version; the prefix is what cached DAGs' external
+    ``glibc`` nodes must match.
+    """
     if not sys.platform.startswith("linux"):
         return None
+    return _libc_from_dynamic_linker(_interpreter(sys.executable)) or _libc_from_confstr()
+
+
+def _interpreter(executable: str) -> str | None:
+    from .install.relocate.elf import ElfError, read_elf_paths
+
+    try:
+        with open(executable, "rb") as fh:
+            paths = read_elf_paths(fh.read())
+    except (OSError, ElfError):
+        return None
+    if paths is None or paths.interpreter is None:
+        return None
+    return paths.interpreter.value.decode("utf-8", "replace")
+
+
+def _libc_from_dynamic_linker(linker: str | None) -> Libc | None:
+    if not linker or not os.path.exists(linker):
+        return None
+    directory = os.path.dirname(os.path.realpath(linker))
+    if os.path.basename(directory) not in (
+        "lib",
+        "lib64",
+    ):  # a multiarch dir, e.g. x86_64-linux-gnu
+        directory = os.path.dirname(directory)
+    if os.path.basename(directory) not in ("lib", "lib64"):
+        return None  # a non-standard layout: Spack gives up too
+    prefix = os.path.dirname(directory)
+    try:
+        result = subprocess.run(
+            [linker, "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.stderr.startswith("musl libc"):
+        found = re.search(r"^Version (.+)$", result.stderr, re.MULTILINE)
+        return Libc("musl", found.group(1).strip(), prefix) if found else None
+    found = re.search(r"version (\d+\.\d+(?:\.\d+)?)", result.stdout)
+    if found and re.search(r"\b(?:gnu|glibc|arm)\b", result.stdout, re.IGNORECASE):
+        return Libc("glibc", found.group(1), prefix if prefix != "/" else "/usr")
+    return None
+
+
+def _libc_from_confstr() -> Libc | None:
     try:
         raw = os.confstr("CS_GNU_LIBC_VERSION") or ""
     except (ValueError, OSError):
@@ -115,9 +169,6 @@ def _detected_libc() -> Libc | None:
     parts = raw.split()
     if len(parts) == 2 and parts[0] == "glibc":
         return Libc("glibc", parts[1], "/usr")
-    libc_name, libc_version = _platform.libc_ver()
-    if libc_name and libc_version:
-        return Libc(libc_name, libc_version, "/usr")
     return None
 
 

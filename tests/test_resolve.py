@@ -140,3 +140,19 @@ def test_host_overrides_and_ancestry() -> None:
     assert host.compatible_targets[:3] == ("zen3", "zen2", "zen")
     assert host.target_distance("x86_64") == len(host.compatible_targets) - 1
     assert host.target_distance("zen4") is None and host.libc is None
+
+
+def test_libc_is_detected_like_spack_from_the_dynamic_linker() -> None:
+    """glibc's version and prefix come from the running Python's PT_INTERP, as in Spack 1.x."""
+    import os
+    import sys
+
+    from jupyter_spackcache.host import _interpreter, _libc_from_dynamic_linker
+
+    linker = _interpreter(sys.executable)
+    assert linker is not None and os.path.exists(linker)
+    libc = _libc_from_dynamic_linker(linker)
+    assert libc is not None and libc.name == "glibc"
+    assert libc.version == os.confstr("CS_GNU_LIBC_VERSION").split()[1]  # type: ignore[union-attr]
+    assert os.path.isdir(os.path.join(libc.path, "lib")) and libc.path != "/"
+    assert _libc_from_dynamic_linker("/nonexistent/ld.so") is None
