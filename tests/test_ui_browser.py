@@ -57,6 +57,19 @@ class Env:
         return self.page.locator(PANEL)
 
 
+# pytest-jupyter's autouse fixtures are active in every module once any module loads the
+# plugin. Here JupyterLab runs as a subprocess, and these two would close (or run) the thread's
+# event loop after each test: the loop Playwright's sync API is still running on.
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> Iterator[None]:
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> Iterator[None]:
+    yield None
+
+
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     from playwright.sync_api import sync_playwright
