@@ -137,7 +137,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     user_mirrors = [_mirror(m, "user", home / "config.yaml") for m in _list(user, "mirrors", home)]
     site_names = {m.name for m in site_mirrors}
     mirrors = site_mirrors + [
-        m for m in user_mirrors if m.name not in site_names and policy.allow_user_mirrors
+        m for m in user_mirrors if m.name not in site_names and _allowed(m, policy)
     ]
     # site pins apply to user-defined mirrors of the same URL too
     pins = _dict(site, "pinned_keys", site_path)
@@ -203,6 +203,15 @@ def validate_new_mirror(config: Config, mirror: MirrorConfig) -> None:
             "this site does not allow unsigned mirrors",
             hint="use a signed mirror and trust its key with `spackcache keys trust`",
         )
+
+
+def _allowed(mirror: MirrorConfig, policy: Policy) -> bool:
+    """Whether the site lets a user-defined mirror take effect (added before a policy change)."""
+    if not policy.allow_user_mirrors:
+        return False
+    if mirror.unsigned and not policy.allow_unsigned:
+        return False
+    return policy.allow_file_mirrors or not mirror.url.startswith("file://")
 
 
 def normalize_url(url: str) -> str:

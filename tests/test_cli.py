@@ -247,3 +247,14 @@ def test_a_lone_word_searches_names_like_spack_list(run: Run) -> None:
     assert {i["name"] for i in json.loads(out)} == {"libelf"}
     code, out, _ = run("list", "--json", "li_")  # LIKE wildcards are taken literally
     assert json.loads(out) == []
+
+
+def test_site_policy_also_silences_mirrors_added_before_it(run: Run, tmp_path: Path) -> None:
+    run("mirror", "add", "old", str(V2U), "--unsigned")  # allowed when it was added
+    (tmp_path / "site.yaml").write_text("policy: {allow_unsigned: false}\n")
+    code, out, _ = run("mirror", "list", "--json")
+    assert code == 0 and json.loads(out) == []
+    (tmp_path / "site.yaml").write_text("policy: {allow_file_mirrors: false}\n")
+    assert json.loads(run("mirror", "list", "--json")[1]) == []
+    (tmp_path / "site.yaml").write_text("policy: {}\n")
+    assert [m["name"] for m in json.loads(run("mirror", "list", "--json")[1])] == ["old"]
