@@ -30,8 +30,8 @@ mypy
 # 4. Frontend: build, lint, jest.
 bash scripts/ci-js.sh
 
-# 5. Python tests (servers on 127.0.0.1, real gpg, gcc, docker-registry, moto).
-python -m pytest -q -p no:cacheprovider "$@"
-
-# 6. The wheel alone (no node, fresh venv) gives a working CLI, server extension, panel, magics.
+# 5. The wheel alone (no node, fresh venv) gives a working CLI, server extension, panel, magics.
 bash scripts/check-wheel.sh
+
+# 6. Python tests (servers on 127.0.0.1, real gpg, gcc, docker-registry, moto).
+python -m pytest -q -p no:cacheprovider "$@"
