@@ -51,6 +51,7 @@ class Listing:
 class Session:
     def __init__(self, config: Config | None = None, env: Mapping[str, str] | None = None) -> None:
         self.config = config or load_config(env)
+        self._checks: dict[tuple[str, str], HostCheck] = {}
 
     # ---- lazily built parts --------------------------------------------------------------
 
@@ -195,6 +196,14 @@ class Session:
 
     # ---- queries ---------------------------------------------------------------------------
 
+    def _host_check(self, index: MirrorIndex) -> HostCheck:
+        """One memo of host compatibility per index content, shared by every query."""
+        key = (index.name, index.meta.index_hash)
+        check = self._checks.get(key)
+        if check is None or check.source is not index:
+            check = self._checks[key] = HostCheck(index, self.host)
+        return check
+
     def resolve(self, text: str, *, refresh: bool = True) -> Resolution:
         request = parse_spec(text)
         indices, _problems = self.indices(refresh=refresh)
@@ -234,22 +243,31 @@ class Session:
         return [resolve(r, sources, self.host, installed=installed) for r in requests]
 
     def listing(
-        self, query: str | None = None, *, all_targets: bool = False, refresh: bool = True
+        self,
+        query: str | None = None,
+        *,
+        all_targets: bool = False,
+        refresh: bool = True,
+        exact: bool = False,
     ) -> tuple[list[Listing], list[MirrorProblem]]:
-        """Builds in the mirrors matching ``query``: by default only those this host can run."""
+        """Builds in the mirrors matching ``query``: by default only those this host can run.
+
+        A lone word matches every package name containing it (like ``spack list``) unless
+        ``exact`` asks for that one package.
+        """
         request = parse_spec(query) if query else None
         indices, problems = self.indices(refresh=refresh)
         out: list[Listing] = []
         seen: set[str] = set()
         for index in indices:
-            check = HostCheck(index, self.host)
-            for node in _candidates(index, request):
+            check = self._host_check(index)
+            for node in _candidates(index, request, substring=not exact):
                 h = node.hash
                 if h in seen or node.is_external or node.name in BUILD_ONLY:
                     continue
                 if not index.in_buildcache(h):
                     continue
-                if request is not None and not _matches(request, node, index):
+                if request is not None and not _matches(request, node, index, substring=not exact):
                     continue
                 reason = check.problem(h)
                 if reason is not None and not all_targets:
@@ -261,8 +279,10 @@ class Session:
         return out, problems
 
 
-def _candidates(index: MirrorIndex, request: AbstractSpec | None) -> Iterator[ConcreteNode]:
-    if request is not None and request.name and _is_bare_name(request):
+def _candidates(
+    index: MirrorIndex, request: AbstractSpec | None, *, substring: bool
+) -> Iterator[ConcreteNode]:
+    if request is not None and request.name and substring and _is_bare_name(request):
         # a lone word searches like `spack list`: every package whose name contains it
         hashes = [
             h for name in index.names_containing(request.name) for h in index.hashes_named(name)
@@ -284,9 +304,11 @@ def _is_bare_name(request: AbstractSpec) -> bool:
     return request == AbstractSpec(name=request.name)
 
 
-def _matches(request: AbstractSpec, node: ConcreteNode, index: MirrorIndex) -> bool:
+def _matches(
+    request: AbstractSpec, node: ConcreteNode, index: MirrorIndex, *, substring: bool
+) -> bool:
     """Root-only constraints need no DAG; ``^dep`` and ``%dep`` do."""
-    if _is_bare_name(request):
+    if substring and _is_bare_name(request):
         return True  # the name search already chose the candidates
     if request.dependencies or request.direct:
         return satisfies(request, index.dag(node.hash))

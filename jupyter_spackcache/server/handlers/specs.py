@@ -26,8 +26,8 @@ from .base import ApiError, SpackCacheHandler, require_str_list
 MAX_PER_PAGE = 500
 
 
-def listing_groups(session: Session, query: str) -> list[dict[str, Any]]:
-    items, _problems = session.listing(query, refresh=False)
+def listing_groups(session: Session, query: str, *, exact: bool = False) -> list[dict[str, Any]]:
+    items, _problems = session.listing(query, refresh=False, exact=exact)
     return group_listing(items)
 
 
@@ -48,7 +48,9 @@ def browse(session: Session, core: CoreRunner, page: Page) -> dict[str, Any]:
     for name in names:
         if len(groups) >= page.needs:
             break
-        groups.extend(core.memo(("specs", name), partial(listing_groups, session, name)))
+        groups.extend(
+            core.memo(("package", name), partial(listing_groups, session, name, exact=True))
+        )
         scanned += 1
     return page.slice(groups, complete=scanned == len(names))
 
