@@ -1,6 +1,7 @@
 /**
  * jupyter-spackcache frontend: the "Spack" sidebar panel, its palette
- * commands and its settings. Plugins and commands only; state lives in
+ * commands and its settings, and the bridge that keeps `%spack lock` in
+ * each notebook's metadata. Plugins and commands only; state lives in
  * `model/`, views in `components/`, the REST client in `api.ts`.
  */
 import {
@@ -17,6 +18,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { PANEL_ID, SpackPanel } from './components/SpackPanel';
 import { spackIcon } from './icon';
+import { LockBridge, hasMetadata } from './lockbridge';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { persistSearch } from './model/persist';
 import { readSettings } from './model/settings';
@@ -116,6 +118,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     for (const command of Object.values(CommandIDs)) {
       palette?.addItem({ command, category: trans.__('Spack') });
     }
+
+    // `%spack lock` offers its lock over a comm; every notebook keeps it in its metadata
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (_, context) =>
+        hasMetadata(context.model)
+          ? new LockBridge(context.sessionContext, context.model)
+          : undefined
+    });
 
     if (registry !== null) {
       // not awaited: the panel works with the defaults until the settings arrive

@@ -3,7 +3,8 @@
 The sub-commands are registered by the same ``register(sub)`` functions the CLI uses, so the
 arguments, help and messages are identical. Four handlers differ because a kernel is not a
 shell: ``install`` shows widget bars and then attaches the software to this kernel, ``load``
-attaches instead of printing shell code, and ``lock``/``restore`` exist only here.
+attaches instead of printing shell code, and ``lock``/``restore`` exist only here (the lock
+goes to a file beside the notebook and, through JupyterLab, into the notebook's metadata).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..session import Session
 from ..spec.parser import parse_specs
 from ..store.db import InstalledRecord
 from . import hotattach, lock
+from .lockbridge import LockBridge
 from .widgets import progress_for
 
 
@@ -59,6 +61,8 @@ class KernelState:
 
     used: dict[str, str] = field(default_factory=dict)  # root hash -> "name@version"
     user_ns: Mapping[str, Any] = field(default_factory=dict)
+    #: the comm that offers locks to the notebook's frontend (JupyterLab keeps them in metadata)
+    bridge: LockBridge = field(default_factory=LockBridge)
 
     def remember(self, records: Sequence[InstalledRecord]) -> None:
         for r in records:
@@ -87,7 +91,8 @@ def build_parser(state: KernelState) -> MagicParser:
     lk.set_defaults(handler=partial(_lock, state))
 
     rs = sub.add_parser("restore", help="install the builds a notebook lock records")
-    rs.add_argument("--file", help="lock file (default: NOTEBOOK.spack-lock.json beside it)")
+    rs.add_argument("--file", help="lock file (default: the notebook's metadata, else "
+                                   "NOTEBOOK.spack-lock.json beside it)")
     rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     rs.add_argument("-j", "--jobs", type=int, default=4)
     rs.set_defaults(handler=partial(_restore, state))
@@ -211,19 +216,23 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
     notebook_lock = lock.make_lock(roots, closure(roots, store=store), session.config.mirrors,
                                    session.host)
     lock.write_lock(path, notebook_lock)
+    # a frontend's answer is only handled after this cell: report what an earlier answer showed
+    in_metadata = state.bridge.confirmed
+    state.bridge.offer(lock.lock_to_json(notebook_lock))
     names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
-    print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) in {path}")
+    where = (f"recorded in the notebook's metadata ({lock.METADATA_KEY}.lock) and in {path}"
+             if in_metadata else f"in {path}")
+    print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) {where}")
     return 0
 
 
 def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    path = lock.resolve_lock_file(args.file, os.environ, state.user_ns)
-    notebook_lock = lock.read_lock(path)
+    notebook_lock, source = lock.find_lock(args.file, os.environ, state.user_ns)
     for note in lock.missing_mirrors(notebook_lock, session.config.mirrors):
         print(f"note: {note}")
     resolutions, substitutions = lock.restore_resolutions(session, notebook_lock)
     for s in substitutions:
         print(f"substituted {s.text()}")
     if not substitutions:
-        print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {path}")
+        print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {source}")
     return install_and_attach(state, session, resolutions, dry_run=args.dry_run, jobs=args.jobs)

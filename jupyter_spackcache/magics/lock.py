@@ -1,10 +1,13 @@
 """Notebook locks: the exact builds a notebook used, and how to get them back elsewhere.
 
 ``%spack lock`` writes ``<notebook>.spack-lock.json`` beside the notebook (the notebook comes
-from ``JPY_SESSION_NAME``/``__session__``, which Jupyter sets for the kernels of its notebooks).
-``%spack restore`` installs exactly those DAG hashes; when this host cannot run one of them (a
-different CPU target, or the mirror no longer has it) it picks the closest compatible build of
-the same package and version, and reports every node that changed.
+from ``JPY_SESSION_NAME``/``__session__``, which Jupyter sets for the kernels of its notebooks),
+and JupyterLab also keeps the same document in the notebook's metadata (``spackcache.lock``,
+see :mod:`.lockbridge`), so the lock travels with the ``.ipynb``. ``%spack restore`` reads the
+notebook's metadata first, then the lock file, and installs exactly those DAG hashes; when this
+host cannot run one of them (a different CPU target, or the mirror no longer has it) it picks
+the closest compatible build of the same package and version, and reports every node that
+changed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
 LOCK_FORMAT = "jupyter-spackcache-lock"
 LOCK_VERSION = 1
 LOCK_SUFFIX = ".spack-lock.json"
+#: ``metadata[METADATA_KEY]["lock"]`` of a notebook holds its lock (written by the labextension)
+METADATA_KEY = "spackcache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +168,40 @@ def resolve_lock_file(explicit: str | None, env: Mapping[str, str],
             hint="name the lock file: `%spack lock --file NAME.spack-lock.json`",
         )
     return lock_path_for(notebook)
+
+
+def lock_in_notebook(doc: Any, source: str) -> NotebookLock | None:
+    """The lock kept in a notebook document's metadata, or None when it has none."""
+    metadata = doc.get("metadata") if isinstance(doc, dict) else None
+    kept = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(kept, dict) or "lock" not in kept:
+        return None
+    return lock_from_json(kept["lock"], f"the metadata of {source}")
+
+
+def read_notebook_lock(notebook: Path) -> NotebookLock | None:
+    """The lock in ``notebook``'s metadata on disk; None when the file or the lock is missing."""
+    try:
+        doc = json.loads(notebook.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise ConfigError(f"{notebook} is not a valid notebook (not JSON)",
+                          hint="pass the lock file with --file") from None
+    return lock_in_notebook(doc, str(notebook))
+
+
+def find_lock(explicit: str | None, env: Mapping[str, str],
+              user_ns: Mapping[str, Any]) -> tuple[NotebookLock, str]:
+    """The lock to restore and where it came from: ``--file``, else the notebook's metadata,
+    else the lock file beside the notebook."""
+    if not explicit:
+        notebook = notebook_path(env, user_ns)
+        kept = read_notebook_lock(notebook) if notebook is not None else None
+        if notebook is not None and kept is not None:
+            return kept, f"the metadata of {notebook}"
+    path = resolve_lock_file(explicit, env, user_ns)
+    return read_lock(path), str(path)
 
 
 def write_lock(path: Path, lock: NotebookLock) -> None:
