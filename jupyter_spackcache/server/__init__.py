@@ -67,6 +67,7 @@ def load(server_app: Any) -> ServerState:
     state = create_state(settings, server_app.io_loop.asyncio_loop)
     setup_handlers(server_app.web_app, state)
     add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
+    state.core.warm_up()
     return state
 
 

@@ -48,6 +48,22 @@ class CoreRunner:
             if invalidate:
                 self.invalidate()
 
+    def warm_up(self) -> None:
+        """Open the cached mirror indices and detect the host in the background, so the first
+        search after a server start does not pay for it (no network: cached indices only)."""
+
+        def warm(session: Session) -> None:
+            session.indices(refresh=False)
+            _ = session.host
+
+        def guarded() -> None:
+            try:
+                self._call(warm, False)
+            except Exception:  # a broken mirror surfaces on the first real request instead
+                self.invalidate()
+
+        self._executor.submit(guarded)
+
     def memo(self, key: Any, compute: Callable[[], _T]) -> _T:
         """``compute()`` once per ``key`` until the next invalidation (core thread only)."""
         if key not in self._memo:
