@@ -270,3 +270,49 @@ def test_buildinfo_without_prefix_maps_is_not_relocatable() -> None:
         parse_buildinfo("{buildpath: /opt, hash_to_prefix: {}, relocate_binaries: 3}")
     with pytest.raises(InstallError, match="not valid YAML"):
         parse_buildinfo("{buildpath: [")
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        # an entry named like the private scratch directory, at the root and deeper down
+        _package(
+            _dir(f"{ROOT}/.spackcache-unpack"),
+            _file(f"{ROOT}/.spackcache-unpack/f", b"mine\n"),
+            _file(f"{ROOT}/.spackcache-unpack-0", b"also mine\n"),
+        ),
+        # the root holds only directories, so its leading chain runs past it
+        [_dir("pkg"), _dir("pkg/.spack"), _dir("pkg/.spack/deep"), _dir("pkg/.spack/deep/er"),
+         _file("pkg/.spack/deep/er/x"), _dir("pkg/lib"), _file("pkg/lib/y"),
+         _file("pkg/.spack/binary_distribution", BUILDINFO.encode())],
+        # no leading directory at all: layout 1 without parent entries, files first
+        [_file("pkg/.spack/spec.json", b"{}"), _dir("pkg"), _dir("pkg/.spack"),
+         _file("pkg/.spack/binary_distribution", BUILDINFO.encode())],
+    ],
+    ids=["scratch-name", "chain-past-root", "file-first"],
+)
+def test_unusual_but_valid_orders_unpack_exactly(members: list[Member], dest: Path) -> None:
+    safe_extract(io.BytesIO(_tarball(members)), dest)
+    root = "pkg" if members[0][0].name.startswith("pkg") else ROOT
+    expected = {
+        (info.name[len(root) + 1 :], data)
+        for info, data in members
+        if info.name.startswith(root + "/")
+    }
+    on_disk = {
+        (str(p.relative_to(dest)), p.read_bytes() if p.is_file() else None)
+        for p in dest.rglob("*")
+    }
+    assert on_disk == expected
+
+
+def test_tripwire_fires_halfway_through_the_single_pass(tmp_path: Path, dest: Path) -> None:
+    from jupyter_spackcache.install.stage import _Tripwire
+
+    big = [_file(f"{ROOT}/lib/f{i}", os.urandom(4096)) for i in range(40)]
+    path = tmp_path / "pkg.spack"
+    path.write_bytes(_tarball(_package(_dir(f"{ROOT}/lib"), *big)))
+    written: list[int] = []
+    with _Tripwire(path, lambda: written.append(len(list(dest.rglob("f*"))))) as raw:
+        safe_extract(raw, dest)
+    assert len(written) == 1 and 10 <= written[0] <= 30, written

@@ -3,13 +3,15 @@
 Spack tarballs hold one package prefix, stored either under its basename (layout 1) or under
 its absolute build path minus the leading ``/`` with every parent directory listed first
 (layout 2). The prefix is found by its ``.spack/binary_distribution`` file; only what lies
-under it is unpacked, so the staging directory *becomes* the prefix.
+under it is kept, so the staging directory *becomes* the prefix.
 
-Tarballs come from mirrors we do not control, so every member is checked before anything is
-written: names must stay inside the package root, no member may be written through a symlink
-the tarball made, hard links must point at files already unpacked, and special files are
-refused. The checks run on the member list alone (:func:`plan_extraction`, pure); unpacking
-then streams the archive a second time without holding file contents in memory.
+The archive is inflated once. Spack writes ``binary_distribution`` last, so the package root
+is only known at the end: members are streamed into a private scratch directory inside the
+staging directory, each checked as it arrives against the members before it (:class:`_Admission`:
+names stay relative, nothing is written through a symlink the tarball made, hard links point at
+files already unpacked, no special files). At the end the whole member list is checked against
+the root (:func:`plan_extraction`, pure) and the root's contents are renamed into place.
+Tarballs come from mirrors we do not control: on any refusal nothing is left behind.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ from jupyter_spackcache.errors import InstallError
 from jupyter_spackcache.install.buildinfo import BuildInfo, parse_buildinfo
 
 BUILDINFO_PARTS = (".spack", "binary_distribution")
+#: the private directory, inside the staging directory, that members are streamed into
+SCRATCH = ".spackcache-unpack"
 _COPY_CHUNK = 1 << 20
 _HINT = "the tarball is damaged or malicious; do not install it"
+#: what a damaged archive raises while it is read (``BadGzipFile`` is an ``OSError``)
+_CORRUPT = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
 
 RelPath = tuple[str, ...]
 
@@ -64,15 +70,17 @@ def safe_extract(tarball: Path | BinaryIO, dest: Path) -> BuildInfo:
     if any(dest.iterdir()):
         raise InstallError(f"staging directory {dest} is not empty")
     try:
+        scratch = dest / SCRATCH
+        scratch.mkdir()
         with _seekable(tarball) as raw:
             _check_gzip_magic(raw)
-            with (
-                gzip.GzipFile(fileobj=raw, mode="rb") as gz,
-                tarfile.open(fileobj=gz, mode="r:") as tar,
-            ):
-                members = _read_members(tar, gz)
-                plan = plan_extraction(members)
-                _unpack(tar, plan, dest)
+            writer = _Writer(scratch)
+            members, refusal = _stream_into(raw, writer)
+        plan = plan_extraction(members)  # the refusal as worded from the root, if it has one
+        if refusal is not None:
+            raise refusal
+        _adopt_root(scratch, writer.locate(plan.root), dest)
+        _set_directory_modes(plan, dest)
         return parse_buildinfo(_read_text(dest.joinpath(*BUILDINFO_PARTS)))
     except BaseException:
         _empty_directory(dest)
@@ -180,6 +188,46 @@ def _refuse(member: tarfile.TarInfo, why: str) -> InstallError:
     return InstallError(f"unsafe tarball: member {member.name!r} {why}", hint=_HINT)
 
 
+class _Admission:
+    """Decides, before the package root is known, whether a member may be written.
+
+    Judged from the members before it only (no I/O), on full member names: nothing may be
+    written through a symlink or over an earlier member, a hard link must name an earlier
+    file, special files are never created. What lies outside the root is judged at the end.
+    """
+
+    def __init__(self) -> None:
+        self._is_dir: dict[RelPath, bool] = {}
+        self._files: set[RelPath] = set()
+        self._symlinks: set[RelPath] = set()
+
+    def admit(self, member: tarfile.TarInfo, parts: RelPath) -> RelPath | None:
+        """Record ``member``; return a hard link's target, raise if it may not be written."""
+        if not (member.isdir() or member.isreg() or member.issym() or member.islnk()):
+            raise _refuse(member, "is a device, FIFO or other special file")
+        for depth in range(1, len(parts) if self._symlinks else 0):
+            if parts[:depth] in self._symlinks:
+                link = "/".join(parts[:depth])
+                raise _refuse(member, f"would be written through the symlink {link}")
+        was_dir = self._is_dir.get(parts)
+        if was_dir is not None and not (was_dir and member.isdir()):
+            raise _refuse(member, "appears twice in the tarball")
+        self._is_dir[parts] = member.isdir()
+
+        target: RelPath | None = None
+        if member.islnk():
+            target = tuple(p for p in member.linkname.split("/") if p not in ("", "."))
+            if member.linkname.startswith("/") or target not in self._files:
+                raise _refuse(
+                    member, f"is a hard link to {member.linkname}, which is not an earlier file"
+                )
+        if member.isreg() or member.islnk():
+            self._files.add(parts)
+        elif member.issym():
+            self._symlinks.add(parts)
+        return target
+
+
 # ------------------------------------------------------------------------------------- I/O
 
 
@@ -210,47 +258,136 @@ def _check_gzip_magic(raw: BinaryIO) -> None:
         raise InstallError("tarball is not gzip-compressed", hint=_HINT)
 
 
-def _read_members(tar: tarfile.TarFile, gz: gzip.GzipFile) -> list[tarfile.TarInfo]:
-    """All member headers, after reading the gzip stream to its end to verify its CRC."""
+def _stream_into(
+    raw: BinaryIO, writer: _Writer
+) -> tuple[list[tarfile.TarInfo], InstallError | None]:
+    """Inflate the archive once, writing every admitted member with ``writer``.
+
+    Returns every member header and the first refusal, if any: from then on nothing more is
+    written, but the headers are still read so that the refusal can be worded from the root.
+    The gzip stream is read to its end, which checks its CRC and length.
+    """
+    members: list[tarfile.TarInfo] = []
+    refusal: InstallError | None = None
+    admission = _Admission()
     try:
-        members = tar.getmembers()
-        while gz.read(_COPY_CHUNK):
-            pass
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        with (
+            gzip.GzipFile(fileobj=raw, mode="rb") as gz,
+            tarfile.open(fileobj=gz, mode="r:") as tar,
+        ):
+            for member in tar:
+                members.append(member)
+                parts = _member_parts(member)
+                if refusal is not None:
+                    continue
+                try:
+                    target = admission.admit(member, parts)
+                except InstallError as exc:
+                    refusal = exc
+                    continue
+                writer.write(tar, member, parts, target)
+            while gz.read(_COPY_CHUNK):
+                pass
+    except _CORRUPT as exc:
         raise InstallError(f"tarball is truncated or corrupt: {exc}", hint=_HINT) from exc
-    return members
+    return members, refusal
 
 
-def _unpack(tar: tarfile.TarFile, plan: ExtractionPlan, dest: Path) -> None:
-    directories: list[tuple[Path, int]] = [(dest, plan.root_member.mode)]
-    for entry in plan.entries:
-        path = dest.joinpath(*entry.rel)
-        member = entry.member
+class _Writer:
+    """Creates members under the private ``scratch`` directory, which stands for ``base``.
+
+    Layout-2 tarballs start with a long chain of parent directories (15 or more under a padded
+    build root): rather than create and delete them, ``scratch`` stands for the deepest
+    directory of that leading chain, and members are written relative to it. A member outside
+    ``base`` moves the tree down under their common parent (:meth:`_lower_base`).
+    """
+
+    def __init__(self, scratch: Path) -> None:
+        self._scratch = scratch
+        self._base: RelPath = ()
+        self._settled = False  # the leading chain of directories is over
+        self._dirs: set[RelPath] = set()  # made under ``base``, as full member names
+
+    def write(
+        self,
+        tar: tarfile.TarFile,
+        member: tarfile.TarInfo,
+        parts: RelPath,
+        link_target: RelPath | None,
+    ) -> None:
         try:
+            if self._skip_leading_directory(member, parts):
+                return
             if member.isdir():
-                path.mkdir(parents=True, exist_ok=True)
-                directories.append((path, member.mode))
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if entry.link_target is not None:
-                os.link(dest.joinpath(*entry.link_target), path, follow_symlinks=False)
+                self._make_dirs(parts)
+                return
+            self._make_dirs(parts[:-1])
+            path = self._path(parts)
+            if link_target is not None:
+                os.link(self._path(link_target), path, follow_symlinks=False)
             elif member.issym():
                 os.symlink(member.linkname, path)
             else:
                 _write_file(tar, member, path)
-        except (tarfile.TarError, EOFError, zlib.error) as exc:
+        except _CORRUPT as exc:
             raise InstallError(
                 f"tarball is truncated or corrupt at {member.name!r}: {exc}", hint=_HINT
             ) from exc
         except OSError as exc:
             raise InstallError(f"cannot unpack {member.name!r}: {exc.strerror or exc}") from exc
-    # Directories last, deepest first, so read-only ones do not block their own contents; the
-    # owner keeps full access because relocation still has to write inside them.
-    for path, mode in reversed(directories):
-        os.chmod(path, (mode & 0o777) | 0o700)
+
+    def locate(self, root: RelPath) -> Path:
+        """The directory on disk for the member directory ``root`` (lowering ``base`` to it if
+        the leading chain went past it: every file was written below both)."""
+        if root[: len(self._base)] != self._base:
+            self._lower_base(root)
+        return self._scratch.joinpath(*root[len(self._base) :])
+
+    def _skip_leading_directory(self, member: tarfile.TarInfo, parts: RelPath) -> bool:
+        """Extend or keep ``base`` for ``member``; true if ``member`` needs nothing written."""
+        if not self._settled:
+            if member.isdir() and (not self._base or parts[:-1] == self._base):
+                self._base = parts
+                return True
+            self._settled = True
+        base = self._base
+        if member.isdir() and base[: len(parts)] == parts:
+            return True  # ``base`` or one of its parents: it exists already
+        if len(parts) <= len(base) or parts[: len(base)] != base:
+            common = 0
+            while common < min(len(parts) - 1, len(base)) and parts[common] == base[common]:
+                common += 1
+            self._lower_base(base[:common])
+        return False
+
+    def _lower_base(self, new_base: RelPath) -> None:
+        """Move what is written so far down, so that ``scratch`` stands for ``new_base``, a
+        parent of ``base``."""
+        old_base = self._base
+        holder = self._scratch.with_name(self._scratch.name + "-")
+        os.mkdir(holder)
+        inner = holder
+        for depth in range(len(new_base) + 1, len(old_base) + 1):
+            inner = inner / old_base[depth - 1]
+            if depth < len(old_base):
+                os.mkdir(inner)
+            self._dirs.add(old_base[:depth])
+        os.rename(self._scratch, inner)
+        os.rename(holder, self._scratch)
+        self._base = new_base
+
+    def _path(self, parts: RelPath) -> str:
+        return os.path.join(self._scratch, *parts[len(self._base) :])
+
+    def _make_dirs(self, parts: RelPath) -> None:
+        if len(parts) <= len(self._base) or parts in self._dirs:
+            return
+        self._make_dirs(parts[:-1])
+        os.mkdir(self._path(parts))
+        self._dirs.add(parts)
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: Path) -> None:
+def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> None:
     source = tar.extractfile(member)
     if source is None:  # pragma: no cover - isreg() members always have data
         raise InstallError(f"cannot read tarball member {member.name!r}")
@@ -259,6 +396,37 @@ def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: Path) -> No
     with os.fdopen(fd, "wb") as out:
         shutil.copyfileobj(source, out, _COPY_CHUNK)
         os.fchmod(out.fileno(), member.mode & 0o777)
+
+
+def _adopt_root(scratch: Path, root: Path, dest: Path) -> None:
+    """Rename the package root's contents, ``root`` inside ``scratch``, into ``dest``."""
+    names = os.listdir(root)
+    if scratch.name in names:  # the package itself has an entry of that name: step aside
+        aside = dest / _fresh_name(scratch.name, names)
+        os.rename(scratch, aside)
+        root = aside / root.relative_to(scratch)
+        scratch = aside
+    for name in names:
+        os.rename(root / name, dest / name)
+    shutil.rmtree(scratch)  # only the now empty root, and maybe some of its parents, are left
+
+
+def _set_directory_modes(plan: ExtractionPlan, dest: Path) -> None:
+    """Directories last, deepest first, so read-only ones do not block their own contents; the
+    owner keeps full access because relocation still has to write inside them."""
+    directories = [(dest, plan.root_member.mode)]
+    directories += [
+        (dest.joinpath(*e.rel), e.member.mode) for e in plan.entries if e.member.isdir()
+    ]
+    for path, mode in reversed(directories):
+        os.chmod(path, (mode & 0o777) | 0o700)
+
+
+def _fresh_name(name: str, taken: Sequence[str]) -> str:
+    suffix = 0
+    while f"{name}-{suffix}" in taken:
+        suffix += 1
+    return f"{name}-{suffix}"
 
 
 def _read_text(path: Path) -> str:

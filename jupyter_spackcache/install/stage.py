@@ -43,28 +43,27 @@ def fault_point(stage: str, package: str) -> None:
 
 
 class _Tripwire(io.FileIO):
-    """The tarball file, calling ``at_half`` once the unpacking pass has read half of it.
+    """The tarball file, calling ``at_half`` once, when a read first goes past its middle.
 
-    :func:`safe_extract` reads the archive twice (check every member, then unpack); halfway
-    through the second pass about half of the members have been written.
+    :func:`safe_extract` reads the archive once, front to back, so by then the members stored
+    in the first half have been written. Reads stop at the middle until the hook has run, so
+    that a small tarball read in one gulp is still caught half-way.
     """
 
     def __init__(self, path: Path, at_half: Callable[[], None]) -> None:
         super().__init__(path, "rb")
         self._half = os.fstat(self.fileno()).st_size // 2
-        self._passes = 0
         self._at_half: Callable[[], None] | None = at_half
 
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if offset == 0 and whence == 0 and self.tell() > self._half:
-            self._passes += 1
-        return super().seek(offset, whence)
-
     def read(self, size: int | None = -1) -> bytes:
+        if self._at_half is not None:
+            position = self.tell()
+            if position >= self._half:
+                hook, self._at_half = self._at_half, None
+                hook()
+            elif size is None or size < 0 or position + size > self._half:
+                size = self._half - position
         data = super().read(size)
-        if self._passes and self._at_half is not None and self.tell() >= self._half:
-            hook, self._at_half = self._at_half, None
-            hook()
         return data if data is not None else b""
 
 
