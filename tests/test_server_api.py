@@ -162,6 +162,9 @@ async def test_list_plan_install_with_progress_uninstall(
     dag = await api(jp_fetch, "specs", root_hash[:10])
     assert dag["root"]["hash"] == root_hash and dag["compatible"] is True
     assert {n["name"] for n in dag["nodes"]} >= set(PACKAGES)
+    sizes = {n["name"]: n["size"] for n in dag["nodes"]}
+    assert all(sizes[name] > 0 for name in PACKAGES) and sizes["glibc"] is None  # verified
+    assert dag["download_bytes"] == sum(sizes[name] for name in PACKAGES)
 
     plan = await api(jp_fetch, "plan", method="POST", payload={"specs": ["demo-tool"]})
     actions = {n["name"]: n["action"] for n in plan["nodes"]}
