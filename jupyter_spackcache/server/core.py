@@ -2,8 +2,8 @@
 
 The Session keeps mirror indices and readers open between requests (that is what makes
 ``GET /specs`` fast), and it is not meant to be shared between threads, so every query runs
-on the same single thread. Installs do not: each task builds its own Session on the install
-worker thread (``jobs.py``), so a long install never holds up a listing.
+on the same single thread. Installs do not: each task builds its own Session in a child
+process (``childproc.py``, ``worker.py``), so a long install never holds up a listing.
 """
 
 from __future__ import annotations

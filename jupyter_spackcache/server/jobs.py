@@ -1,5 +1,8 @@
 """The blocking work behind the routes, as plain functions of a Session (run off the loop).
 
+Plans run on the core thread; installs run in a child process (``worker.py``) through
+:func:`run_install`.
+
 Only the core's public entry points are used: ``Session`` for mirrors, keys, queries and
 resolution, ``install.plan.make_plan`` and ``install.pipeline.install`` for installs, so the
 server installs exactly what ``spackcache install`` would.
@@ -8,7 +11,7 @@ server installs exactly what ``spackcache install`` would.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import Config
@@ -17,7 +20,6 @@ from ..install.plan import Plan, make_plan
 from ..install.progress import ProgressCallback, ProgressEvent, Stage
 from ..resolve import Resolution
 from ..session import Session
-from .taskmodel import Task
 
 #: parallel extract/relocate workers per install (the machine's other cores serve Jupyter)
 INSTALL_JOBS = 2
@@ -47,22 +49,24 @@ def make_kernel(session: Session, plan: Plan, progress: ProgressCallback) -> Non
     progress(ProgressEvent("", "kernel", "", Stage.DONE, message=f"kernel '{info.name}' ready"))
 
 
-def install_runner(config: Callable[[], Config]) -> Callable[[Task, ProgressCallback,
-                                                               threading.Event], None]:
-    """The task runner: a fresh Session per task, on the install root's worker thread."""
+def run_install(
+    config: Config,
+    specs: Sequence[str],
+    *,
+    kernel: bool,
+    root: str,
+    progress: ProgressCallback,
+    cancel: threading.Event,
+) -> None:
+    """One install task from start to end (in the worker child process, ``worker.py``):
+    resolve afresh, plan, install, and make a kernel when asked or configured."""
+    from ..install.pipeline import install
 
-    def run(task: Task, progress: ProgressCallback, cancel: threading.Event) -> None:
-        from ..install.pipeline import install
-
-        with Session(config()) as session:
-            resolutions = resolve_all(session, task.specs, refresh=True)
-            plan = make_plan(
-                session, resolutions, store=session.store, install_root=Path(task.root)
-            )
-            if cancel.is_set():
-                raise InstallCancelled("install cancelled before anything was downloaded")
-            install(session, plan, jobs=INSTALL_JOBS, progress=progress, cancel=cancel)
-            if task.kernel or session.config.auto_kernels:
-                make_kernel(session, plan, progress)
-
-    return run
+    with Session(config) as session:
+        resolutions = resolve_all(session, specs, refresh=True)
+        plan = make_plan(session, resolutions, store=session.store, install_root=Path(root))
+        if cancel.is_set():
+            raise InstallCancelled("install cancelled before anything was downloaded")
+        install(session, plan, jobs=INSTALL_JOBS, progress=progress, cancel=cancel)
+        if kernel or session.config.auto_kernels:
+            make_kernel(session, plan, progress)

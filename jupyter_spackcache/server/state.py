@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from ..config import Config
 from .app import SiteSettings, effective_config
+from .childproc import child_runner
 from .core import CoreRunner
 from .events import EventHub
-from .jobs import install_runner
 from .taskdb import TaskDB, default_tasks_path
 from .tasks import TaskManager
 
@@ -37,5 +37,5 @@ def create_state(
 
     home = config().home
     hub = EventHub(loop)
-    tasks = TaskManager(TaskDB(default_tasks_path(home)), hub, install_runner(config))
+    tasks = TaskManager(TaskDB(default_tasks_path(home)), hub, child_runner(config))
     return ServerState(site=site, core=CoreRunner(config), events=hub, tasks=tasks)

@@ -2,8 +2,9 @@
 
 Each install root gets a single worker thread, so the event loop never runs installer code
 and installs into one tree never overlap (the store's file locks still guard against other
-processes). Progress events from the installer's threads are folded into the task, throttled,
-published to the :class:`~.events.EventHub` and saved to the :class:`~.taskdb.TaskDB`.
+processes); in the server that thread runs the install in a child process and relays it
+(``childproc.py``). Progress events are folded into the task, throttled, published to the
+:class:`~.events.EventHub` and saved to the :class:`~.taskdb.TaskDB`.
 """
 
 from __future__ import annotations
