@@ -122,3 +122,22 @@ def decode_blob(record: BlobRecord, data: bytes, *, what: str) -> bytes:
         except (OSError, EOFError, zlib.error):
             raise MirrorError(f"the {what} blob is not valid gzip data") from None
     return data
+
+
+def decode_text(data: bytes, *, what: str) -> str:
+    """Metadata bytes as text (manifests, spec files and keys are UTF-8)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MirrorError(f"{what} is not UTF-8 text") from None
+
+
+def decode_object(data: str | bytes, *, what: str) -> dict[str, Any]:
+    """A JSON document that must be an object (spec files, key indices)."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise MirrorError(f"{what} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    if not isinstance(doc, dict):
+        raise MirrorError(f"{what} is not a JSON object")
+    return doc

@@ -8,13 +8,12 @@ package needs its node, and for spec format 5 its DAG (the compiler is a depende
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
 from .base import IndexFetch, SpecRecord, TarballRef
-from .manifest import MAX_METADATA_BYTES
+from .manifest import MAX_METADATA_BYTES, decode_object, decode_text
 from .v3 import check_document_root
 from .verify import signed_payload
 
@@ -129,7 +128,7 @@ class V2Reader:
         if text is None:
             text = self._text(base + ".spec.json", what)
         payload, signer = signed_payload(text, mirror=self.mirror, keyring=self.keyring, what=what)
-        document = _json(payload, what)
+        document = decode_object(payload, what=what)
         entry_layout = check_entry_layout(document, what)
         check_document_root(document, node, what)
         checksum = document.get("binary_cache_checksum") or {}
@@ -146,7 +145,7 @@ class V2Reader:
 
     def public_keys(self) -> list[str]:
         try:
-            index = _json(self._text(KEY_INDEX, "the key index"), "the key index")
+            index = decode_object(self._text(KEY_INDEX, "the key index"), what="the key index")
         except MirrorError:
             return []
         out = []
@@ -159,10 +158,7 @@ class V2Reader:
 
     def _text(self, path: str, what: str) -> str:
         data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MirrorError(f"{what} is not UTF-8 text") from None
+        return decode_text(data, what=what)
 
     def _exists(self, path: str) -> bool:
         try:
@@ -186,12 +182,3 @@ def check_entry_layout(document: dict[str, Any], what: str) -> int:
         )
     return layout
 
-
-def _json(text: str, what: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise MirrorError(f"{what} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
-    if not isinstance(doc, dict):
-        raise MirrorError(f"{what} is not a JSON object")
-    return doc

@@ -7,7 +7,6 @@ package is verified on its own).
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, SignatureError
@@ -21,6 +20,8 @@ from .manifest import (
     MEDIA_TARBALL_PREFIX,
     BlobRecord,
     decode_blob,
+    decode_object,
+    decode_text,
     parse_manifest,
 )
 from .verify import signed_payload
@@ -73,7 +74,7 @@ class V3Reader:
         )
         if result.not_modified and known_hash:
             return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-        text = _text(result.data, "index manifest")
+        text = decode_text(result.data, what="index manifest")
         # Spack never signs indices; tolerate a signed one by reading its body
         from ..trust import clearsigned_payload, is_clearsigned
 
@@ -93,13 +94,13 @@ class V3Reader:
             spec_manifest_path(node.name, node.version, node.hash), max_bytes=MAX_METADATA_BYTES
         )
         payload, signer = signed_payload(
-            _text(result.data, what), mirror=self.mirror, keyring=self.keyring, what=what
+            decode_text(result.data, what=what), mirror=self.mirror, keyring=self.keyring, what=what
         )
         manifest = parse_manifest(payload, what=f"{node.short} spec")
         spec_rec = manifest.first(MEDIA_SPEC_PREFIX, what=f"{node.short} spec")
         tar_rec = manifest.first(MEDIA_TARBALL_PREFIX, what=f"{node.short} spec")
         _check_spec_media(spec_rec, node)
-        document = _json(self._blob(spec_rec, what=f"{node.short} spec"), what)
+        document = decode_object(self._blob(spec_rec, what=f"{node.short} spec"), what=what)
         check_document_root(document, node, what)
         return SpecRecord(
             document=document,
@@ -115,7 +116,7 @@ class V3Reader:
             index = self._manifest_blob(KEY_INDEX_MANIFEST, MEDIA_KEY_INDEX, "key index")
         except MirrorError:
             return []
-        keys = _json(index, "the key index").get("keys", {})
+        keys = decode_object(index, what="the key index").get("keys", {})
         out = []
         for fingerprint in keys:
             blob = self._manifest_blob(key_manifest_path(fingerprint), MEDIA_KEY, "public key")
@@ -128,7 +129,8 @@ class V3Reader:
     # ---- helpers ----------------------------------------------------------------------------
 
     def _manifest_blob(self, path: str, media: str, what: str) -> bytes:
-        text = _text(self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data, what)
+        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data
+        text = decode_text(data, what=what)
         from ..trust import clearsigned_payload, is_clearsigned
 
         if is_clearsigned(text):
@@ -174,18 +176,3 @@ def check_document_root(document: dict[str, Any], node: ConcreteNode, what: str)
         )
 
 
-def _text(data: bytes, what: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MirrorError(f"{what} is not UTF-8 text") from None
-
-
-def _json(data: bytes, what: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise MirrorError(f"{what} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
-    if not isinstance(doc, dict):
-        raise MirrorError(f"{what} is not a JSON object")
-    return doc
