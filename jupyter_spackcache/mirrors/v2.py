@@ -181,4 +181,3 @@ def check_entry_layout(document: dict[str, Any], what: str) -> int:
             hint="upgrade jupyter-spackcache",
         )
     return layout
-

@@ -174,5 +174,3 @@ def check_document_root(document: dict[str, Any], node: ConcreteNode, what: str)
             f"{what} describes {got or 'an unknown hash'} instead of {node.hash}",
             hint="the mirror is inconsistent or tampered with; do not use it until fixed",
         )
-
-
