@@ -78,3 +78,20 @@ def signed_demo() -> Iterator[DemoMirror]:
     finally:
         shutil.rmtree(gnupg, ignore_errors=True)
         shutil.rmtree(dest.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def run(home: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run the ``spackcache`` CLI in-process: ``run(*argv) -> (exit code, stdout, stderr)``.
+
+    Needs a ``home`` fixture (each test module sets up its own ``$SPACKCACHE_HOME`` and host).
+    """
+    from jupyter_spackcache.cli import main
+
+    def _run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()  # only this command's output
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run

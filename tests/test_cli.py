@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_spackcache.cli import main
 from tests.test_mirror_readers import UPSTREAM, V3, V3_KEY
 
 V2U = UPSTREAM / "v2_layout" / "unsigned"
@@ -39,15 +38,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
     shutil.rmtree(home, ignore_errors=True)
 
-
-@pytest.fixture
-def run(home: Path, capsys: pytest.CaptureFixture[str]) -> Run:
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def _state(home: Path) -> dict[str, bytes]:

@@ -24,7 +24,6 @@ from typing import Any
 
 import pytest
 
-from jupyter_spackcache.cli import main
 from jupyter_spackcache.cli.progress import BarProgress, LineProgress
 from jupyter_spackcache.demo import broken
 from jupyter_spackcache.demo.build import DemoMirror
@@ -57,15 +56,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield home
     shutil.rmtree(home, ignore_errors=True)
 
-
-@pytest.fixture
-def run(home: Path, capsys: pytest.CaptureFixture[str]) -> Run:
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def _copy_mirror(demo: DemoMirror, tmp_path: Path) -> Path:

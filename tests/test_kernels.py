@@ -22,7 +22,6 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
-from jupyter_spackcache.cli import main
 from jupyter_spackcache.config import load_config
 from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.env import EnvChange
@@ -69,16 +68,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield home
     shutil.rmtree(home, ignore_errors=True)
 
-
-@pytest.fixture
-def run(home: Path, capsys: pytest.CaptureFixture[str]) -> Run:
-    def _run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()  # only this command's output
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from jupyter_spackcache.cli import main
 from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.env import EnvChange
 from jupyter_spackcache.install.plan import PlannedNode
@@ -63,16 +62,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     sys.path[:] = path
     shutil.rmtree(home, ignore_errors=True)
 
-
-@pytest.fixture
-def run(home: Path, capsys: pytest.CaptureFixture[str]) -> Run:
-    def _run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()  # only this command's output
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 @pytest.fixture
