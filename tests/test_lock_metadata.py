@@ -17,7 +17,7 @@ from jupyter_spackcache.errors import ConfigError
 from jupyter_spackcache.magics.commands import KernelState
 from jupyter_spackcache.magics.lock import lock_in_notebook, lock_path_for
 from jupyter_spackcache.magics.lockbridge import COMM_TARGET, LockBridge, is_saved_reply
-from tests.test_magics import Run, demo, home, mirror, rendered, run, spack  # noqa: F401
+from tests.test_magics import Run, demo, home, mirror, rendered, spack  # noqa: F401
 
 
 def save_notebook(path: Path, metadata: dict[str, Any]) -> None:
