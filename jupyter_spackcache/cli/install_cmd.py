@@ -162,28 +162,33 @@ def _uninstall(session: Session, args: argparse.Namespace) -> int:
     store = session.store
     targets = [one_installed(store, text) for text in _split(args.spec)]
     order = removal_order(store, targets, dependents=args.dependents)
-    kernels = kernels_using([r.hash for r in order], session.config)
-    _show_removal(order, "uninstall", kernels)
-    if not args.yes and sys.stdin.isatty() and not _confirm("Uninstall?"):
-        raise InstallCancelled("uninstall cancelled; nothing was changed")
-    removal = remove_packages(store, order, session.config)
-    print(f"uninstalled {len(removal.packages)} package(s)"
-          + (f" and {len(removal.kernels)} kernel(s)" if removal.kernels else ""))
-    return 0
+    return _remove(session, order, yes=args.yes, verb="uninstall", done="uninstalled")
 
 
 def _gc(session: Session, args: argparse.Namespace) -> int:
-    store = session.store
-    order = garbage(store)
+    order = garbage(session.store)
     if not order:
         print("nothing to remove: every installed package is needed")
         return 0
+    return _remove(session, order, yes=args.yes, verb="remove", done="removed", what="gc")
+
+
+def _remove(
+    session: Session,
+    order: list[InstalledRecord],
+    *,
+    yes: bool,
+    verb: str,
+    done: str,
+    what: str | None = None,
+) -> int:
+    """Show what goes (packages and the kernels that need them), confirm on a TTY, remove."""
     kernels = kernels_using([r.hash for r in order], session.config)
-    _show_removal(order, "remove", kernels)
-    if not args.yes and sys.stdin.isatty() and not _confirm("Remove?"):
-        raise InstallCancelled("gc cancelled; nothing was changed")
-    removal = remove_packages(store, order, session.config)
-    print(f"removed {len(removal.packages)} package(s)"
+    _show_removal(order, verb, kernels)
+    if not yes and sys.stdin.isatty() and not _confirm(f"{verb.capitalize()}?"):
+        raise InstallCancelled(f"{what or verb} cancelled; nothing was changed")
+    removal = remove_packages(session.store, order, session.config)
+    print(f"{done} {len(removal.packages)} package(s)"
           + (f" and {len(removal.kernels)} kernel(s)" if removal.kernels else ""))
     return 0
 
