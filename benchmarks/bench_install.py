@@ -22,6 +22,7 @@ writes a cProfile of that run).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -177,29 +178,45 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
             events.append(event)
 
     profiler = cProfile.Profile() if profile else None
+    cpu = _ThreadCpu()
     os.sync()
     t0 = time.time()
+    cpu_start = _process_cpu()
     if profiler:
         profiler.enable()
-    with Session(env=env) as session:
+    with Session(env=env) as session, cpu.watching():
         resolutions = session.resolve_install(ROOT)
         t_resolved = time.time()
+        cpu_resolved = _process_cpu()
         plan = make_plan(session, resolutions, store=session.store)
         t_planned = time.time()
+        cpu_planned = _process_cpu()
         install(session, plan, jobs=jobs, progress=record)
     t_end = time.time()
+    cpu_end = _process_cpu()
     if profiler:
         profiler.disable()
         assert profile is not None
         profiler.dump_stats(profile)
     first: dict[tuple[str, Stage], float] = {}
+    unpacked: dict[str, float] = {}  # the EXTRACT event with its bytes done: unpack finished
     for e in events:
         first.setdefault((e.hash, e.stage), e.time)
+        if e.stage is Stage.EXTRACT and e.done:
+            unpacked[e.hash] = e.time
     hashes = {e.hash for e in events if e.stage == Stage.DONE}
 
     def span(a: Stage, b: Stage) -> float:
         return sum(first[(h, b)] - first[(h, a)] for h in hashes
                    if (h, a) in first and (h, b) in first)
+
+    def unpack_span(to_relocate: bool) -> float:
+        spans = [
+            (first[(h, Stage.RELOCATE)] - unpacked[h]) if to_relocate
+            else (unpacked[h] - first[(h, Stage.EXTRACT)])
+            for h in hashes if h in unpacked
+        ]
+        return sum(spans)
 
     downloads = [first[(h, Stage.DOWNLOAD)] for h in hashes if (h, Stage.DOWNLOAD) in first]
     verified = [first[(h, Stage.VERIFY)] for h in hashes if (h, Stage.VERIFY) in first]
@@ -209,11 +226,58 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
         "plan (spec fetch + gpg verify)": t_planned - t_resolved,
         "install (pipeline wall)": t_end - t_planned,
         "download window (first byte .. last verified)": max(verified) - min(downloads),
-        "waiting for deps after verify (sum)": span(Stage.VERIFY, Stage.EXTRACT),
-        "extract (sum over nodes)": span(Stage.EXTRACT, Stage.RELOCATE),
+        "queued for a worker after verify (sum)": span(Stage.VERIFY, Stage.EXTRACT),
+        "extract (sum over nodes)": unpack_span(False),
+        "unpacked, waiting for deps (sum)": unpack_span(True),
         "relocate+rename+db (sum over nodes)": span(Stage.RELOCATE, Stage.DONE),
         "nodes": float(len(hashes)),
+        "CPU: session+index+resolve": cpu_resolved - cpu_start,
+        "CPU: plan (incl. gpg processes)": cpu_planned - cpu_resolved,
+        "CPU: install (incl. children)": cpu_end - cpu_planned,
+        "CPU:   download thread": cpu.seconds["download"],
+        "CPU:   extract (sum over nodes)": cpu.seconds["unpack"],
+        "CPU:   relocate+rename+db (sum)": cpu.seconds["commit"],
     }
+
+
+def _process_cpu() -> float:
+    """User + system CPU of this process and its finished children (gpg), in seconds."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class _ThreadCpu:
+    """CPU time (``time.thread_time``) spent in the pipeline's steps, summed over threads.
+
+    Wraps the functions the pipeline calls, for the breakdown run only."""
+
+    def __init__(self) -> None:
+        self.seconds = {"download": 0.0, "unpack": 0.0, "commit": 0.0}
+        self._lock = threading.Lock()
+
+    def _timed(self, key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.seconds[key] += time.thread_time() - start
+        return wrapper
+
+    @contextlib.contextmanager
+    def watching(self) -> Any:
+        from jupyter_spackcache.install import fetch, pipeline
+
+        saved = (fetch.download_blocking, pipeline.unpack_node, pipeline.commit_node)
+        fetch.download_blocking = self._timed("download", saved[0])
+        pipeline.unpack_node = self._timed("unpack", saved[1])
+        pipeline.commit_node = self._timed("commit", saved[2])
+        try:
+            yield
+        finally:
+            fetch.download_blocking, pipeline.unpack_node, pipeline.commit_node = saved
 
 
 # ---- reporting -----------------------------------------------------------------------------
@@ -247,7 +311,8 @@ def _stats(times: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/synth-stack"))
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="timed rounds (0: only the breakdown run)")
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--profile", type=Path, help="write a cProfile of the breakdown run")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -286,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(runs, ignore_errors=True)
     finally:
         server.stop()
+    if not floor:  # --repeat 0: the breakdown alone
+        for key, value in parts.items():
+            print(f"  {key:<48} {value:7.2f}")
+        return 0
     ratio_best = min(inst) / min(floor)
     ratio_median = statistics.median(inst) / statistics.median(floor)
     verdict = "PASS" if ratio_best <= TARGET else "MISS"

@@ -509,10 +509,14 @@ def test_progress_events_and_cancel_through_the_api(
         stages = [e.stage for e in events if e.name == "libdemo-mid"]
         assert stages[0] is Stage.QUEUED and stages[-1] is Stage.DONE
         order = [s for s in stages if s in (Stage.VERIFY, Stage.EXTRACT, Stage.RELOCATE)]
-        assert order == [Stage.VERIFY, Stage.EXTRACT, Stage.RELOCATE]
+        assert order == [Stage.VERIFY, Stage.EXTRACT, Stage.EXTRACT, Stage.RELOCATE]
+        extracts = [e for e in events if e.name == "libdemo-mid" and e.stage is Stage.EXTRACT]
+        assert extracts[0].done == 0 and extracts[1].done == extracts[1].total > 0  # unpacked
+        # unpacking waits for nothing; relocation, and so the prefix, waits for the deps
         done_at = {e.name: e.time for e in events if e.stage is Stage.DONE}
-        extract_at = {e.name: e.time for e in events if e.stage is Stage.EXTRACT}
-        assert done_at["libdemo-base"] <= extract_at["libdemo-mid"]  # deps first
+        relocate_at = {e.name: e.time for e in events if e.stage is Stage.RELOCATE}
+        assert done_at["libdemo-base"] <= relocate_at["libdemo-mid"]
+        assert done_at["libdemo-mid"] <= relocate_at["demo-tool"]
 
 
 def test_terminal_renderers() -> None:

@@ -47,6 +47,12 @@ def describe(event: ProgressEvent) -> str:
     return f"==> {what}: {event.stage.value}"
 
 
+def _state(event: ProgressEvent) -> str:
+    if event.stage is Stage.EXTRACT and event.done:  # unpacked: relocation waits for the deps
+        return "unpacked"
+    return _TERMINAL.get(event.stage, event.stage.value)
+
+
 class BarProgress:
     """tqdm bars: one per node to install, and an overall one counting finished nodes."""
 
@@ -76,7 +82,7 @@ class BarProgress:
                 if event.total is not None:
                     bar.total = event.total
                 bar.n = event.done
-            bar.set_postfix_str(_TERMINAL.get(event.stage, event.stage.value), refresh=False)
+            bar.set_postfix_str(_state(event), refresh=False)
             bar.refresh()
             if event.stage.finished and event.hash not in self._finished:
                 self._finished.add(event.hash)

@@ -26,7 +26,8 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from types import ModuleType
+from typing import BinaryIO, cast
 
 from jupyter_spackcache.errors import InstallError
 from jupyter_spackcache.install.buildinfo import BuildInfo, parse_buildinfo
@@ -37,7 +38,17 @@ SCRATCH = ".spackcache-unpack"
 _COPY_CHUNK = 1 << 20
 _HINT = "the tarball is damaged or malicious; do not install it"
 #: what a damaged archive raises while it is read (``BadGzipFile`` is an ``OSError``)
-_CORRUPT = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+_CORRUPT: tuple[type[BaseException], ...] = (
+    tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile
+)
+_isal_gzip: ModuleType | None
+try:  # ISA-L inflates about twice as fast as zlib: the same format, CRC and length checks
+    from isal import igzip as _isal_gzip
+    from isal.isal_zlib import error as _isal_error
+except ImportError:  # pragma: no cover - platforms without an isal wheel
+    _isal_gzip = None
+else:
+    _CORRUPT += (cast(type[BaseException], _isal_error),)
 
 RelPath = tuple[str, ...]
 
@@ -251,6 +262,12 @@ def _seekable(tarball: Path | BinaryIO) -> Iterator[BinaryIO]:
         yield spool
 
 
+def _open_gzip(raw: BinaryIO) -> BinaryIO:
+    if _isal_gzip is not None:
+        return cast(BinaryIO, _isal_gzip.open(raw, "rb"))
+    return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+
+
 def _check_gzip_magic(raw: BinaryIO) -> None:
     magic = raw.read(2)
     raw.seek(0)
@@ -272,7 +289,7 @@ def _stream_into(
     admission = _Admission()
     try:
         with (
-            gzip.GzipFile(fileobj=raw, mode="rb") as gz,
+            _open_gzip(raw) as gz,
             tarfile.open(fileobj=gz, mode="r:") as tar,
         ):
             for member in tar:

@@ -1,8 +1,11 @@
-"""Run a plan: download concurrently, install each node as soon as it and its deps are ready.
+"""Run a plan: download concurrently, unpack each tarball once verified, commit in DAG order.
 
-Downloads stream in one background thread (bounded concurrency); a pool of ``jobs`` workers
-installs a node once its tarball is verified and its link/run dependencies are in place, so
-independent nodes unpack in parallel while others still download.
+Downloads stream in one background thread (bounded concurrency, largest tarballs first). A
+pool of ``jobs`` workers unpacks each tarball into its private staging directory as soon as it
+is verified, and commits a node (relocate, rename into place, register) as soon as it is
+unpacked and its link/run dependencies are installed. Commits go before unpacks in the pool's
+queue: they are short and the rest of the DAG waits for them. So nothing appears in the store
+before its dependencies, while unpacking (the bulk of the work) never waits for them.
 
 Several processes may install overlapping plans at once. Each node is claimed with its lock
 at the start: the claimer downloads and installs it; the others wait for that lock in a small
@@ -17,9 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,12 +34,22 @@ from ..store.layout import StoreLayout
 from ..store.lock import NodeLock
 from .plan import Plan, PlannedNode, precheck
 from .progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
-from .stage import clean_staging, download_path, install_node, uninstall_record
+from .stage import (
+    Unpacked,
+    clean_staging,
+    commit_node,
+    download_path,
+    uninstall_record,
+    unpack_node,
+)
+from .workers import PriorityPool
 
 if TYPE_CHECKING:
     from ..session import Session
 
 _WAIT_SLICE = 0.25
+#: pool priorities: commits first (the DAG waits for them), then unpacks, largest first
+_COMMIT, _UNPACK = 0, 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +103,10 @@ class _Run:
         self.prefixes = {p.hash: str(p.prefix) for p in plan.nodes if p.prefix is not None}
         self.upstream = frozenset(p.hash for p in plan.nodes if p.upstream)
         self.done: set[str] = set()
-        self.verified: dict[str, Path] = {}
+        #: unpacked into staging, waiting for their dependencies (or being committed)
+        self.unpacked: dict[str, Unpacked] = {}
+        self.committing: set[str] = set()
+        #: not yet downloaded or found installed
         self.waiting: dict[str, PlannedNode] = {}
         #: nodes to download that are not installed (or found installed) yet
         self.pending: set[str] = set()
@@ -99,7 +115,9 @@ class _Run:
         self.reused: list[str] = []
         self.error: BaseException | None = None
         self.failed: str | None = None
-        self.pool = ThreadPoolExecutor(jobs, thread_name_prefix="spackcache-install")
+        self.pool = PriorityPool(
+            jobs, name="spackcache-install", on_error=lambda exc: self._fail(None, exc)
+        )
         self.threads: list[threading.Thread] = []
 
     # ---- the whole run ---------------------------------------------------------------------
@@ -117,7 +135,7 @@ class _Run:
             self.cancel.set()
             for t in self.threads:
                 t.join()
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown()
             for lock in self.locks.values():
                 lock.release()
             self.locks.clear()
@@ -167,6 +185,8 @@ class _Run:
     # ---- downloads -------------------------------------------------------------------------
 
     def _start_downloads(self, nodes: list[PlannedNode]) -> None:
+        # largest first: the longest unpacks start earliest, small ones fill in around them
+        nodes = sorted(nodes, key=lambda p: -(p.size or 0))
         jobs = [self._job(p, download_path(self.layout, p.hash)) for p in nodes]
         if jobs:
             self._spawn(self._download, jobs)
@@ -197,8 +217,10 @@ class _Run:
         p = self.by_hash[h]
         self._emit(p, Stage.VERIFY, done=p.size or 0, total=p.size)
         with self.cond:
-            self.verified[h] = dest
-            self._schedule()
+            self.waiting.pop(h, None)
+            if self.error is None and not self.cancel.is_set():
+                unpack = functools.partial(self._unpack, p, dest)
+                self.pool.submit((_UNPACK, -(p.size or 0)), unpack)
 
     # ---- nodes claimed by other processes ------------------------------------------------------
 
@@ -222,34 +244,50 @@ class _Run:
     # ---- installing --------------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        """Start every node whose tarball is verified and whose dependencies are in place.
-
-        Called with ``self.cond`` held."""
+        """Commit every unpacked node whose dependencies are in place. Holds ``self.cond``."""
         if self.error is not None or self.cancel.is_set():
             return
-        for h, p in list(self.waiting.items()):
-            if h in self.verified and all(
-                e.hash in self.done for e in p.node.runtime_edges() if e.hash in self.by_hash
+        for h, unpacked in self.unpacked.items():
+            if h not in self.committing and all(
+                e.hash in self.done
+                for e in unpacked.planned.node.runtime_edges()
+                if e.hash in self.by_hash
             ):
-                del self.waiting[h]
-                self.pool.submit(self._install, p, self.verified[h])
+                self.committing.add(h)
+                self.pool.submit((_COMMIT,), functools.partial(self._commit, unpacked))
 
-    def _install(self, p: PlannedNode, tarball: Path) -> None:
+    def _unpack(self, p: PlannedNode, tarball: Path) -> None:
         if self.cancel.is_set():
             return
-        with self.cond:
-            prefixes = dict(self.prefixes)
+        self._emit(p, Stage.EXTRACT)
         try:
-            record = install_node(
-                p, tarball, layout=self.layout, store=self.store, prefixes=prefixes,
-                on_stage=lambda stage: self._emit(p, Stage(stage)),
-                upstream=self.upstream.__contains__,
-            )
+            unpacked = unpack_node(p, tarball, layout=self.layout)
         except BaseException as exc:
             self._fail(p, exc)
             return
         with contextlib.suppress(OSError):
             tarball.unlink()
+        self._emit(p, Stage.EXTRACT, done=p.size or 0, total=p.size)  # unpacked: now the deps
+        with self.cond:
+            self.unpacked[p.hash] = unpacked
+            self._schedule()
+
+    def _commit(self, unpacked: Unpacked) -> None:
+        if self.cancel.is_set():
+            return  # the staging directory is dropped with the rest (``_roll_back``)
+        p = unpacked.planned
+        self._emit(p, Stage.RELOCATE)
+        with self.cond:
+            prefixes = dict(self.prefixes)
+            del self.unpacked[p.hash]  # from here on, commit_node owns the staging directory
+        try:
+            record = commit_node(
+                unpacked, layout=self.layout, store=self.store, prefixes=prefixes,
+                upstream=self.upstream.__contains__,
+            )
+        except BaseException as exc:
+            self._fail(p, exc)
+            return
         self._emit(p, Stage.DONE)
         with self.cond:
             self.installed.append(record)
@@ -317,9 +355,11 @@ class _Run:
         return None
 
     def _roll_back(self) -> None:
-        """Remove what this run installed, so a failed install leaves the store as it was.
-
-        A node another installed package has come to depend on meanwhile is kept."""
+        """Remove what this run unpacked or installed, so a failed install leaves the store as
+        it was. A node another installed package has come to depend on meanwhile is kept."""
+        for unpacked in self.unpacked.values():
+            unpacked.discard()
+        self.unpacked.clear()
         removing = {r.hash for r in self.installed}
         for record in reversed(self.installed):
             lock = NodeLock(self.layout.locks(), record.hash)

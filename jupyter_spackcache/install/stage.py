@@ -1,5 +1,8 @@
 """Install one verified tarball: unpack, relocate and rename into place, then register it.
 
+Two steps, so that unpacking (slow, independent) can start as soon as the tarball is verified
+while relocation waits for the dependencies: :func:`unpack_node`, then :func:`commit_node`.
+
 Everything happens in a staging directory inside the install root (same filesystem), so the
 prefix appears with one ``rename`` only when it is complete, and the database row is written
 after that. A crash at any point leaves at worst an unregistered staging directory or prefix,
@@ -18,12 +21,15 @@ import shutil
 import signal
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from ..errors import InstallError, SpackCacheError
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import METADATA_DIR, StoreLayout
 from ..store.lock import NodeLock
+from .buildinfo import BuildInfo
 from .extract import safe_extract
 from .plan import PlannedNode
 from .relocate import build_prefix_map, check_prefix_lengths, install_sbang, relocate
@@ -56,19 +62,49 @@ class _Tripwire(io.FileIO):
         self._at_half: Callable[[], None] | None = at_half
 
     def read(self, size: int | None = -1) -> bytes:
-        if self._at_half is not None:
-            position = self.tell()
-            if position >= self._half:
-                hook, self._at_half = self._at_half, None
-                hook()
-            elif size is None or size < 0 or position + size > self._half:
-                size = self._half - position
-        data = super().read(size)
+        data = super().read(self._allowed(size))
         return data if data is not None else b""
+
+    def readinto(self, buffer: Any) -> int:  # what ISA-L's reader calls
+        view = memoryview(buffer).cast("B")
+        return super().readinto(view[: self._allowed(len(view))]) or 0
+
+    def _allowed(self, size: int | None) -> int:
+        """How much the next read may take; runs the hook once a read starts past the middle."""
+        if self._at_half is None:
+            return -1 if size is None else size
+        position = self.tell()
+        if position >= self._half:
+            hook, self._at_half = self._at_half, None
+            hook()
+            return -1 if size is None else size
+        if size is None or size < 0 or position + size > self._half:
+            return self._half - position
+        return size
+
+
+def _tarball(path: Path, package: str) -> BinaryIO:
+    """The tarball to unpack: a plain file, or a :class:`_Tripwire` when a fault is set."""
+    if os.environ.get(FAULT_ENV) == f"kill@extract:{package}":
+        return _Tripwire(path, lambda: fault_point("extract", package))
+    return open(path, "rb")
 
 
 def download_path(layout: StoreLayout, dag_hash: str) -> Path:
     return layout.staging() / DOWNLOADS / f"{dag_hash}.tar.gz"
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """A node's tarball unpacked into its private staging directory, not yet relocated."""
+
+    planned: PlannedNode
+    staging: Path
+    buildinfo: BuildInfo
+
+    def discard(self) -> None:
+        """Drop the staging directory (the install of this node is abandoned)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def install_node(
@@ -82,17 +118,52 @@ def install_node(
     upstream: Callable[[str], bool] = lambda dag_hash: False,
 ) -> InstalledRecord:
     """Unpack ``tarball`` for ``planned``, relocate it for ``prefixes`` and register it."""
+    on_stage("extract")
+    unpacked = unpack_node(planned, tarball, layout=layout)
+    on_stage("relocate")
+    return commit_node(unpacked, layout=layout, store=store, prefixes=prefixes,
+                       upstream=upstream)
+
+
+def unpack_node(planned: PlannedNode, tarball: Path, *, layout: StoreLayout) -> Unpacked:
+    """Unpack a verified tarball into a new staging directory of the store.
+
+    Needs nothing from the node's dependencies, so it may run as soon as the tarball is
+    verified; nothing outside the staging directory changes.
+    """
     if planned.record is None or planned.prefix is None:
+        raise InstallError(f"{planned.node.short} has nothing to install")
+    staging = Path(tempfile.mkdtemp(prefix=f"{planned.hash}-", dir=layout.staging()))
+    try:
+        with _tarball(tarball, planned.node.name) as raw:
+            buildinfo = safe_extract(raw, staging)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _as_install_error(planned, exc) from exc
+    return Unpacked(planned, staging, buildinfo)
+
+
+def commit_node(
+    unpacked: Unpacked,
+    *,
+    layout: StoreLayout,
+    store: StoreDB,
+    prefixes: Mapping[str, str],
+    upstream: Callable[[str], bool] = lambda dag_hash: False,
+) -> InstalledRecord:
+    """Relocate an unpacked node, rename it into place and register it.
+
+    Runs once the node's link/run dependencies are installed: their prefixes are what the
+    relocated files will point at. The staging directory is consumed either way.
+    """
+    planned, staging, buildinfo = unpacked.planned, unpacked.staging, unpacked.buildinfo
+    if planned.record is None or planned.prefix is None:
+        unpacked.discard()
         raise InstallError(f"{planned.node.short} has nothing to install")
     name = planned.node.name
     final = planned.prefix
-    clear_leftover(final, layout)
-    staging = Path(tempfile.mkdtemp(prefix=f"{planned.hash}-", dir=layout.staging()))
     try:
-        on_stage("extract")
-        with _Tripwire(tarball, lambda: fault_point("extract", name)) as raw:
-            buildinfo = safe_extract(raw, staging)
-        on_stage("relocate")
+        clear_leftover(final, layout)
         prefix_map = build_prefix_map(
             buildinfo,
             dag=planned.dag,

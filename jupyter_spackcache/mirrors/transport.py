@@ -388,6 +388,24 @@ class HttpTransport:
         target, shown = self.urls(relpath)
         return self._iter(target, shown, offset, chunk_size)
 
+    def read_head(self, relpath: str, length: int) -> bytes:
+        """At most the first ``length`` stored bytes of a file: one ``Range`` request on the
+        shared connections (a server that ignores ``Range`` is cut off after ``length``)."""
+        target, shown = self.urls(relpath)
+        headers = {"Accept-Encoding": "identity", "Range": f"bytes=0-{length - 1}"}
+        data = bytearray()
+        try:
+            with self._client.stream("GET", target, headers=headers) as response:
+                if response.status_code not in (200, 206):
+                    raise status_error(shown, response.status_code, s3=self.s3)
+                for chunk in response.iter_raw():
+                    data += chunk
+                    if len(data) >= length:
+                        break
+        except httpx.HTTPError as exc:
+            raise exception_error(shown, exc, timeout=self.timeout) from None
+        return bytes(data[:length])
+
     def _iter(self, target: str, shown: str, offset: int, chunk_size: int) -> Iterator[bytes]:
         # identity: the stored bytes (a tarball's checksum is over them) and exact byte ranges
         headers = {"Accept-Encoding": "identity"}

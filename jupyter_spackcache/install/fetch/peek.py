@@ -10,17 +10,13 @@ the directory holding the first non-directory entry. Anything less clear-cut giv
 
 from __future__ import annotations
 
-import functools
-import ssl
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
-
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
 from jupyter_spackcache.mirrors.oci import OciReader
-from jupyter_spackcache.mirrors.transport import HttpTransport, exception_error, status_error
+from jupyter_spackcache.mirrors.transport import HttpTransport
 
 #: bytes of the (compressed) tarball read to find the prefix
 HEAD_BYTES = 64 * 1024
@@ -190,7 +186,7 @@ def read_head(reader: MirrorReader, ref: TarballRef, length: int) -> bytes:
         return reader.client.read_blob_head(ref.location, length)
     transport = getattr(reader, "transport", None)
     if isinstance(transport, HttpTransport):
-        return _http_head(transport, ref.location, length)
+        return transport.read_head(ref.location, length)
     chunks = reader.open_tarball(ref)
     try:
         data = b"".join(_until(chunks, length))
@@ -208,27 +204,3 @@ def _until(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
         seen += len(chunk)
         if seen >= length:
             return
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """httpx's default TLS context, built once: loading the CA bundle costs ~0.1 s a time."""
-    return httpx.create_ssl_context()
-
-
-def _http_head(transport: HttpTransport, relpath: str, length: int) -> bytes:
-    target, shown = transport.urls(relpath)
-    headers = {"Accept-Encoding": "identity", "Range": f"bytes=0-{length - 1}"}
-    try:
-        with (
-            httpx.Client(
-                timeout=transport.timeout, follow_redirects=True, verify=_ssl_context()
-            ) as client,
-            client.stream("GET", target, headers=headers) as response,
-        ):
-            if response.status_code not in (200, 206):
-                raise status_error(shown, response.status_code, s3=transport.s3)
-            # a server that ignores Range sends everything: stop after the head
-            return b"".join(_until(response.iter_raw(), length))[:length]
-    except httpx.HTTPError as exc:
-        raise exception_error(shown, exc, timeout=transport.timeout) from None

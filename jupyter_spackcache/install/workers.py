@@ -1,0 +1,66 @@
+"""A fixed set of worker threads that always take the most urgent task first.
+
+An install has two kinds of work: unpacking a verified tarball into private staging (long,
+independent of everything else) and committing an unpacked node (relocate, rename, register:
+short, and the nodes that depend on it wait for it). A FIFO pool would queue a commit behind
+every unpack submitted before it; here each task carries a priority and the lowest runs first,
+so the dependency chain at the end of a DAG never waits for unrelated unpacking.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections.abc import Callable
+
+Task = Callable[[], None]
+_STOP: tuple[int, ...] = (-1,)  # sorts before every task: a closing pool stops at once
+
+
+class PriorityPool:
+    """``workers`` threads running submitted tasks in priority order (lowest first).
+
+    An exception escaping a task goes to ``on_error`` (it never kills a worker).
+    """
+
+    def __init__(
+        self, workers: int, *, name: str, on_error: Callable[[BaseException], None]
+    ) -> None:
+        self._on_error = on_error
+        self._queue: queue.PriorityQueue[tuple[tuple[int, ...], int, Task | None]] = (
+            queue.PriorityQueue()
+        )
+        self._order = itertools.count()  # FIFO among equal priorities
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, priority: tuple[int, ...], task: Task) -> None:
+        if self._closed:
+            raise RuntimeError("the pool is shut down")
+        self._queue.put((priority, next(self._order), task))
+
+    def shutdown(self) -> None:
+        """Let running tasks finish, drop the queued ones, and join the workers."""
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put((_STOP, next(self._order), None))
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self) -> None:
+        while True:
+            _priority, _order, task = self._queue.get()
+            if task is None or self._closed:
+                if task is None:
+                    return
+                continue  # queued before the shutdown: dropped
+            try:
+                task()
+            except BaseException as exc:
+                self._on_error(exc)
