@@ -4,15 +4,19 @@ In one run, over a real HTTP server on 127.0.0.1 serving the mirror of ``synth_s
 
 * floor: the tarballs are already local; a bare parallel ``tar -xzf`` of all of them
   (one ``tar`` per tarball, ``nproc`` at a time) into a fresh directory on the same disk;
-* installer: ``spackcache install wrf --yes -j 4`` end to end (a subprocess with a fresh
+* installer: ``spackcache install wrf --yes -j N`` end to end (N: the CLI default, one per
+  CPU, unless ``--jobs`` says otherwise; a subprocess with a fresh
   ``SPACKCACHE_HOME``; adding the mirror and trusting its key happen before, untimed):
   index, resolve, signature checks, download + sha256, extraction, relocation, database;
 * spack: ``spack install --cache-only`` when ``spack`` is on PATH.
 
 Each is repeated (``--repeat``, default 3); best and median are printed with the ratio
 installer/floor against the target (<= 1.3x). Page cache is warm for both (the tarballs were
-just written or read), and ``sync`` runs before every timed run so no run pays for an earlier
-run's dirty pages. A last, untimed-for-the-ratio run through the Python API breaks the
+just written or read), ``sync`` runs before every timed run so no run pays for an earlier
+run's dirty pages, and no timed run follows the deletion of an earlier run's tree (all are
+deleted at the end: on a disk mounted with ``discard``, deleting 700 MB slows the file
+creation of the next seconds by 15-25%, which once gave the floor's first round a head
+start over every other run). A last, untimed-for-the-ratio run through the Python API breaks the
 installer's wall time down by stage from its progress events (``--profile FILE`` also
 writes a cProfile of that run).
 
@@ -313,10 +317,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/synth-stack"))
     parser.add_argument("--repeat", type=int, default=3,
                         help="timed rounds (0: only the breakdown run)")
-    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="-j for the installer (default: its own, one per CPU)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the breakdown run")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    if args.jobs is None:
+        from jupyter_spackcache.install.workers import default_jobs
+
+        args.jobs = default_jobs()
     work = args.work.absolute()
     work.mkdir(parents=True, exist_ok=True)
     os.chdir(work)
@@ -333,24 +342,28 @@ def main(argv: list[str] | None = None) -> int:
         floor: list[float] = []
         inst: list[float] = []
         spack: list[float] = []
+        # Deleting a 700 MB tree slows the next few seconds of file creation on this kind of
+        # disk (ext4 mounted with `discard`): so no timed run follows a deletion; every run
+        # gets a fresh directory and all of them are deleted at the end. An untimed floor
+        # run first brings the tarballs into the page cache for everyone.
+        shutil.rmtree(runs, ignore_errors=True)
+        floor_once(tarballs, runs / "warm-up")
+        CPU["floor"].clear()
         for i in range(args.repeat):
-            shutil.rmtree(runs, ignore_errors=True)
-            floor.append(floor_once(tarballs, runs / "floor"))
-            shutil.rmtree(runs, ignore_errors=True)
-            inst.append(installer_once(runs / "home", server.url, info["fingerprint"],
+            here = runs / f"round-{i + 1}"
+            floor.append(floor_once(tarballs, here / "floor"))
+            inst.append(installer_once(here / "home", server.url, info["fingerprint"],
                                        args.jobs))
-            shutil.rmtree(runs, ignore_errors=True)
-            took = spack_once(runs, server.url)
+            took = spack_once(here, server.url)
             if took is not None:
                 spack.append(took)
             print(f"  round {i + 1}: floor {floor[-1]:.2f} s, installer {inst[-1]:.2f} s"
                   + (f", spack {took:.2f} s" if took is not None else ""), flush=True)
-        shutil.rmtree(runs, ignore_errors=True)
-        parts = breakdown(runs / "home", server.url, info["fingerprint"], args.jobs,
-                          args.profile)
-        shutil.rmtree(runs, ignore_errors=True)
+        parts = breakdown(runs / "breakdown" / "home", server.url, info["fingerprint"],
+                          args.jobs, args.profile)
     finally:
         server.stop()
+        shutil.rmtree(runs, ignore_errors=True)
     if not floor:  # --repeat 0: the breakdown alone
         for key, value in parts.items():
             print(f"  {key:<48} {value:7.2f}")

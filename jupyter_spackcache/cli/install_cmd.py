@@ -18,6 +18,7 @@ from ..errors import InstallCancelled
 from ..install.installed import garbage, match_installed, one_installed, removal_order
 from ..install.pipeline import InstallResult, install
 from ..install.plan import Plan, make_plan
+from ..install.workers import default_jobs
 from ..kernels import KernelInfo, kernels_using, remove_packages
 from ..session import Session
 from ..spec.parser import parse_specs
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("install", help="install SPEC... and their runtime dependencies")
     p.add_argument("spec", nargs="+")
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
-    p.add_argument("-j", "--jobs", type=int, default=4, help="parallel downloads and installs")
+    p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                   help="parallel downloads and installs (default: one per CPU, 2 to 8)")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_install)

@@ -1,6 +1,7 @@
 """Run a plan: download concurrently, unpack each tarball once verified, commit in DAG order.
 
-Downloads stream in one background thread (bounded concurrency, largest tarballs first). A
+Downloads stream in one background thread (bounded concurrency, most urgent first: see
+:mod:`.schedule`). A
 pool of ``jobs`` workers unpacks each tarball into its private staging directory as soon as it
 is verified, and commits a node (relocate, rename into place, register) as soon as it is
 unpacked and its link/run dependencies are installed. Commits go before unpacks in the pool's
@@ -34,6 +35,7 @@ from ..store.layout import StoreLayout
 from ..store.lock import NodeLock
 from .plan import Plan, PlannedNode, precheck
 from .progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
+from .schedule import urgency
 from .stage import (
     Unpacked,
     clean_staging,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
     from ..session import Session
 
 _WAIT_SLICE = 0.25
-#: pool priorities: commits first (the DAG waits for them), then unpacks, largest first
+#: pool priorities: commits first (the DAG waits for them), then unpacks, most urgent first
 _COMMIT, _UNPACK = 0, 1
 
 
@@ -100,6 +102,10 @@ class _Run:
         self.cancel = threading.Event()
         self.cond = threading.Condition()
         self.by_hash = {p.hash: p for p in plan.nodes}
+        self.urgency = urgency(
+            {p.hash: p.size for p in plan.downloads},
+            {p.hash: [e.hash for e in p.node.runtime_edges()] for p in plan.downloads},
+        )
         self.prefixes = {p.hash: str(p.prefix) for p in plan.nodes if p.prefix is not None}
         self.upstream = frozenset(p.hash for p in plan.nodes if p.upstream)
         self.done: set[str] = set()
@@ -185,8 +191,7 @@ class _Run:
     # ---- downloads -------------------------------------------------------------------------
 
     def _start_downloads(self, nodes: list[PlannedNode]) -> None:
-        # largest first: the longest unpacks start earliest, small ones fill in around them
-        nodes = sorted(nodes, key=lambda p: -(p.size or 0))
+        nodes = sorted(nodes, key=lambda p: -self.urgency.get(p.hash, 0.0))
         jobs = [self._job(p, download_path(self.layout, p.hash)) for p in nodes]
         if jobs:
             self._spawn(self._download, jobs)
@@ -220,7 +225,7 @@ class _Run:
             self.waiting.pop(h, None)
             if self.error is None and not self.cancel.is_set():
                 unpack = functools.partial(self._unpack, p, dest)
-                self.pool.submit((_UNPACK, -(p.size or 0)), unpack)
+                self.pool.submit((_UNPACK, -round(self.urgency.get(h, 0.0))), unpack)
 
     # ---- nodes claimed by other processes ------------------------------------------------------
 

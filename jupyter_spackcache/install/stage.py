@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import shutil
 import signal
@@ -24,6 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import orjson
 
 from ..errors import InstallError, SpackCacheError
 from ..store.db import InstalledRecord, StoreDB
@@ -248,8 +249,7 @@ def _write_spec(prefix: Path, document: Mapping[str, object]) -> None:
     target = meta / "spec.json"
     if target.is_symlink():
         target.unlink()
-    with open(target, "w", encoding="utf-8") as f:
-        json.dump(document, f, separators=(",", ":"))
+    target.write_bytes(orjson.dumps(document))  # compact, like json.dump(separators=...)
 
 
 def _as_install_error(planned: PlannedNode, exc: BaseException) -> BaseException:

@@ -10,11 +10,26 @@ so the dependency chain at the end of a DAG never waits for unrelated unpacking.
 from __future__ import annotations
 
 import itertools
+import os
 import queue
 import threading
 from collections.abc import Callable
 
 Task = Callable[[], None]
+
+
+def default_jobs() -> int:
+    """Workers for an install when none is asked for: one per CPU this process may use.
+
+    Unpacking onto a local disk is CPU-bound, so more workers than CPUs only share them
+    (and the largest tarball, which the install waits for, gets a smaller part); at least 2 so
+    that one can wait on a slow disk, at most 8.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 2
+    return max(2, min(8, cpus))
 _STOP: tuple[int, ...] = (-1,)  # sorts before every task: a closing pool stops at once
 
 

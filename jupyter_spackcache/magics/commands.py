@@ -26,6 +26,7 @@ from ..errors import ConfigError, SpackCacheError
 from ..install.installed import one_installed
 from ..install.pipeline import InstallResult, install
 from ..install.plan import Plan, make_plan
+from ..install.workers import default_jobs
 from ..resolve import Resolution
 from ..session import Session
 from ..spec.parser import parse_specs
@@ -94,7 +95,7 @@ def build_parser(state: KernelState) -> MagicParser:
     rs.add_argument("--file", help="lock file (default: the notebook's metadata, else "
                                    "NOTEBOOK.spack-lock.json beside it)")
     rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
-    rs.add_argument("-j", "--jobs", type=int, default=4)
+    rs.add_argument("-j", "--jobs", type=int, default=default_jobs())
     rs.set_defaults(handler=partial(_restore, state))
     return parser
 
@@ -129,7 +130,7 @@ def _install(state: KernelState, session: Session, args: argparse.Namespace) -> 
 
 def install_and_attach(
     state: KernelState, session: Session, resolutions: Sequence[Resolution], *,
-    dry_run: bool = False, jobs: int = 4, json_out: bool = False,
+    dry_run: bool = False, jobs: int | None = None, json_out: bool = False,
 ) -> int:
     for r in resolutions:
         r.raise_if_unresolved()
@@ -140,7 +141,7 @@ def install_and_attach(
         if json_out:
             print_json(plan_json(plan))
         return 0 if plan.ok else 1
-    result = install_in_thread(session, plan, jobs=jobs)
+    result = install_in_thread(session, plan, jobs=jobs or default_jobs())
     if json_out:
         print_json({**plan_json(plan), "result": result_json(result)})
     else:

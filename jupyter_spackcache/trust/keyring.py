@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -27,17 +26,11 @@ from .verdict import Verified, last_gpg_message, parse_status, signer_from_statu
 _EMAIL = re.compile(r"[^@\s<>()]+@[^@\s<>()]+")
 _KEY_TYPE = re.compile(r"[A-Za-z0-9-]+")
 _REFETCH = "do not install it; fetch it again, and tell the mirror's owner if it persists"
-
-#: gpg runs sharing a home wait for each other on its lock files, backing off up to a second a
-#: time: a plan verifying dozens of manifests from several threads ran them 10x slower than in
-#: a row. So this process runs one verification per home at a time (about 5 ms each).
-_VERIFY_LOCKS: dict[Path, threading.Lock] = {}
-_VERIFY_LOCKS_GUARD = threading.Lock()
-
-
-def _verify_lock(home: Path) -> threading.Lock:
-    with _VERIFY_LOCKS_GUARD:
-        return _VERIFY_LOCKS.setdefault(home, threading.Lock())
+#: Verifying needs no randomness and no trust database (the keyring's keys are the trusted
+#: ones). Without these options every gpg run rewrites ``random_seed`` under a lock on exit,
+#: and concurrent runs back off on that lock for up to a second: a plan verifying 61 manifests
+#: from 8 threads took 1.5 s instead of 0.1 s.
+_VERIFY_OPTIONS = ["--no-random-seed-file", "--no-auto-check-trustdb"]
 
 
 class Keyring:
@@ -95,8 +88,9 @@ class Keyring:
                 "unsigned text follows the signature block: the file was altered",
                 hint=_REFETCH,
             )
-        with _verify_lock(self.home):
-            result = self._gpg().decrypt(message.encode("utf-8"), always_trust=True)
+        result = self._gpg().decrypt(
+            message.encode("utf-8"), always_trust=True, extra_args=_VERIFY_OPTIONS
+        )
         signer = signer_from_status(parse_status(result.stderr), result.returncode, result.stderr)
         if result.data.decode("utf-8", "replace") != cleartext.payload:
             raise SignatureError(

@@ -22,6 +22,8 @@ from jupyter_spackcache.mirrors.transport import HttpTransport
 HEAD_BYTES = 64 * 1024
 #: cap on the decompressed head: 64 KiB of gzip can expand a thousandfold
 MAX_INFLATED = 4 * 1024 * 1024
+#: inflated first: enough for the leading directory chain and the first files
+FIRST_INFLATED = 32 * 1024
 BLOCK = 512
 
 _DIR, _PAX, _PAX_GLOBAL, _GNU_LONGNAME = b"5", b"x", b"g", b"L"
@@ -164,8 +166,17 @@ def _absolute(root: tuple[str, ...]) -> str | None:
 
 
 def build_prefix_from_head(head: bytes) -> str | None:
-    """The build prefix named by the first bytes of a ``.tar.gz`` tarball, if they settle it."""
-    return prefix_from_entries(tar_entries(gunzip_head(head)))
+    """The build prefix named by the first bytes of a ``.tar.gz`` tarball, if they settle it.
+
+    The first few headers almost always settle it, so a little is inflated first and the
+    rest (up to :data:`MAX_INFLATED`) only when that ran out before a decision.
+    """
+    for limit in (FIRST_INFLATED, MAX_INFLATED):
+        data = gunzip_head(head, limit)
+        prefix = prefix_from_entries(tar_entries(data))
+        if prefix is not None or len(data) < limit:
+            return prefix
+    return None
 
 
 # --------------------------------------------------------------------------- I/O

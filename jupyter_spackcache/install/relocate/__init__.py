@@ -144,12 +144,16 @@ def _listed(
     """
     real_prefix = Path(os.path.realpath(prefix))
     seen: set[tuple[int, int]] = set()
+    direct: dict[tuple[str, ...], bool] = {}  # directory -> reached without a symlink
     for name in names:
         parts = [p for p in name.split("/") if p not in ("", ".")]
         if name.startswith("/") or ".." in parts or not parts:
             raise InstallError(f"binary_distribution lists {name!r}, outside the prefix")
         path = prefix.joinpath(*parts)
-        if os.path.realpath(path.parent) != str(real_prefix.joinpath(*parts[:-1])):
+        parent = tuple(parts[:-1])
+        if parent not in direct:
+            direct[parent] = os.path.realpath(path.parent) == str(real_prefix.joinpath(*parent))
+        if not direct[parent]:
             raise InstallError(f"binary_distribution lists {name!r}, which is behind a symlink")
         try:
             st = path.lstat()

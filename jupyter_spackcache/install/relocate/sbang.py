@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import stat
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -61,22 +62,33 @@ def filter_shebangs(prefix: Path, sbang: str) -> list[Path]:
     """Patch every executable regular file under ``prefix`` whose shebang is too long."""
     new_first_line: bytes | None = None
     patched: list[Path] = []
-    for directory, _dirs, files in os.walk(prefix):  # os.walk never enters symlinked dirs
-        for name in files:
-            path = Path(directory, name)
-            st = path.lstat()
-            if not stat.S_ISREG(st.st_mode) or not st.st_mode & _EXECUTABLE:
-                continue
-            first_line = _first_line(path)
-            if first_line is None or len(first_line) <= SHEBANG_LIMIT:
-                continue
-            if new_first_line is None:
-                new_first_line = sbang_line(sbang)
-            lines = patched_shebang(first_line, new_first_line)
-            if lines is not None:
-                _rewrite_head(path, len(first_line), lines, stat.S_IMODE(st.st_mode))
-                patched.append(path)
+    for found, mode in _executables(str(prefix)):
+        path = Path(found)
+        first_line = _first_line(path)
+        if first_line is None or len(first_line) <= SHEBANG_LIMIT:
+            continue
+        if new_first_line is None:
+            new_first_line = sbang_line(sbang)
+        lines = patched_shebang(first_line, new_first_line)
+        if lines is not None:
+            _rewrite_head(path, len(first_line), lines, stat.S_IMODE(mode))
+            patched.append(path)
     return patched
+
+
+def _executables(top: str) -> Iterator[tuple[str, int]]:
+    """Every executable regular file under ``top`` with its mode; symlinks are not followed."""
+    pending = [top]
+    while pending:
+        with os.scandir(pending.pop()) as listing:
+            entries = list(listing)  # read whole, like os.walk: the caller renames files here
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if mode & _EXECUTABLE:
+                    yield entry.path, mode
 
 
 def _first_line(path: Path) -> bytes | None:

@@ -9,7 +9,8 @@ specific) one wins where several start at the same place.
 Running that regex over a whole file costs a Python-level step per byte. Every match contains
 an old prefix, and old prefixes start with ``/``, which cannot be part of the glued run: so a
 match can only start at the beginning of the run just before an occurrence. We find the
-occurrences with ``bytes.find`` and try the regex only there, which gives the same result.
+occurrences with ``bytes.find`` and apply the regex's rule there by hand (the regex itself is
+compiled only for maps with a prefix that does not start with ``/``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 #: bytes allowed in the run glued before a prefix (``\w`` and ``-`` in a bytes regex)
 _RUN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+#: bytes that may not come just before the glued run (the regex's lookbehind)
+_BLOCKED = _RUN | frozenset(b"/")
 
 
 @dataclass(frozen=True)
@@ -28,15 +34,19 @@ class TextRelocator:
 
     olds: tuple[bytes, ...]
     news: dict[bytes, bytes]
-    pattern: re.Pattern[bytes]
 
     @classmethod
     def from_map(cls, prefix_map: Sequence[tuple[str, str]]) -> TextRelocator:
         olds = tuple(old.encode("utf-8") for old, _ in prefix_map)
         news = {old.encode("utf-8"): new.encode("utf-8") for old, new in prefix_map}
-        alternation = b"|".join(re.escape(old) for old in olds)
-        pattern = re.compile(rb"(?<![\w\-/])([\w\-]*?)(" + alternation + rb")([\w\-/]*)")
-        return cls(olds, news, pattern)
+        return cls(olds, news)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[bytes]:
+        """Spack's rule as a regex. Compiling an alternation of long padded prefixes costs
+        ~10 ms, so it is built only for maps with a prefix not starting with ``/``."""
+        alternation = b"|".join(re.escape(old) for old in self.olds)
+        return re.compile(rb"(?<![\w\-/])([\w\-]*?)(" + alternation + rb")([\w\-/]*)")
 
     def apply(self, data: bytes) -> bytes:
         """``data`` with every old prefix replaced; the same object when nothing matched."""
@@ -53,11 +63,15 @@ class TextRelocator:
             start = position
             while start > done and data[start - 1] in _RUN:
                 start -= 1
-            match = self.pattern.match(data, start)
-            if match is None:
-                continue
-            pieces += (data[done:start], self._replacement(match))
-            done = match.end()
+            if start > 0 and data[start - 1] in _BLOCKED:
+                continue  # the regex's lookbehind fails: no match starts here
+            old = next(o for o in self.olds if data.startswith(o, position))
+            end = position + len(old)
+            while end < len(data) and data[end] in _BLOCKED:
+                end += 1  # the path tail: [\w\-/]*
+            pieces += (data[done:start], data[start:position], self.news[old],
+                       data[position + len(old) : end])
+            done = end
         if not pieces:
             return data
         pieces.append(data[done:])
