@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import signal
 import stat
 import tarfile
 from collections.abc import Iterable
@@ -307,12 +308,66 @@ def test_unusual_but_valid_orders_unpack_exactly(members: list[Member], dest: Pa
 
 
 def test_tripwire_fires_halfway_through_the_single_pass(tmp_path: Path, dest: Path) -> None:
-    from jupyter_spackcache.install.stage import _Tripwire
+    from jupyter_spackcache.install.faults import Tripwire
 
     big = [_file(f"{ROOT}/lib/f{i}", os.urandom(4096)) for i in range(40)]
     path = tmp_path / "pkg.spack"
     path.write_bytes(_tarball(_package(_dir(f"{ROOT}/lib"), *big)))
     written: list[int] = []
-    with _Tripwire(path, lambda: written.append(len(list(dest.rglob("f*"))))) as raw:
+    with Tripwire(path, lambda: written.append(len(list(dest.rglob("f*"))))) as raw:
         safe_extract(raw, dest)
     assert len(written) == 1 and 10 <= written[0] <= 30, written
+
+
+# ------------------------------------------------------------------------ worker processes
+
+
+def test_unpacker_process_unpacks_and_refuses_like_the_thread(tmp_path: Path) -> None:
+    """The worker process runs the same checks and reports the same one-line refusal."""
+    from jupyter_spackcache.install.extract import read_buildinfo
+    from jupyter_spackcache.install.unpacker import UnpackerPool
+
+    good = tmp_path / "good.spack"
+    good.write_bytes(_tarball(_package(_file(f"{ROOT}/lib/libx.so", b"\x7fELF..."))))
+    evil = tmp_path / "evil.spack"
+    evil.write_bytes(_tarball(_package(_link(f"{ROOT}/lib/esc", "/etc/passwd", tarfile.LNKTYPE))))
+    pool = UnpackerPool(1)
+    try:
+        with pool.lease() as worker:
+            assert worker is not None
+            dest = tmp_path / "ok"
+            dest.mkdir()
+            worker.unpack(good, dest, "pkg")
+            assert (dest / "lib" / "libx.so").read_bytes() == b"\x7fELF..."
+            assert read_buildinfo(dest) == parse_buildinfo(BUILDINFO)
+
+            in_thread = tmp_path / "thread"
+            in_thread.mkdir()
+            with pytest.raises(InstallError) as expected:
+                safe_extract(evil, in_thread)
+            refused = tmp_path / "refused"
+            refused.mkdir()
+            with pytest.raises(InstallError) as got:
+                worker.unpack(evil, refused, "pkg")
+            assert got.value.message == expected.value.message
+            assert got.value.hint == expected.value.hint
+            assert not any(refused.iterdir())
+    finally:
+        pool.close()
+
+
+def test_unpacker_process_that_dies_is_a_clear_error(tmp_path: Path) -> None:
+    from jupyter_spackcache.install.unpacker import UnpackerPool
+
+    pool = UnpackerPool(1)
+    try:
+        with pool.lease() as worker:
+            assert worker is not None
+            os.kill(worker.pid, signal.SIGKILL)  # as the OOM killer would
+            with pytest.raises(InstallError, match=r"unpacking pkg died \(killed by SIGKILL\)"):
+                worker.unpack(tmp_path / "any.spack", tmp_path, "pkg")
+        with pool.lease() as replacement:  # the dead one is dropped, a new one takes its place
+            assert replacement is not None and replacement is not worker
+            assert replacement.healthy
+    finally:
+        pool.close()

@@ -44,6 +44,7 @@ from .stage import (
     uninstall_record,
     unpack_node,
 )
+from .unpacker import NO_UNPACKERS, UnpackerPool
 from .workers import PriorityPool
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class _Run:
         self.reused: list[str] = []
         self.error: BaseException | None = None
         self.failed: str | None = None
+        self.unpackers = NO_UNPACKERS
         self.pool = PriorityPool(
             jobs, name="spackcache-install", on_error=lambda exc: self._fail(None, exc)
         )
@@ -130,6 +132,8 @@ class _Run:
 
     def execute(self) -> InstallResult:
         try:
+            if self.plan.downloads:  # they start while the plan's downloads begin
+                self.unpackers = UnpackerPool(self.jobs)
             self._settle_present()
             owned, foreign = self._claim()
             clean_staging(self.layout, owned=owned)
@@ -142,6 +146,7 @@ class _Run:
             for t in self.threads:
                 t.join()
             self.pool.shutdown()
+            self.unpackers.close()
             for lock in self.locks.values():
                 lock.release()
             self.locks.clear()
@@ -266,7 +271,8 @@ class _Run:
             return
         self._emit(p, Stage.EXTRACT)
         try:
-            unpacked = unpack_node(p, tarball, layout=self.layout)
+            with self.unpackers.lease() as unpacker:
+                unpacked = unpack_node(p, tarball, layout=self.layout, unpacker=unpacker)
         except BaseException as exc:
             self._fail(p, exc)
             return

@@ -14,15 +14,12 @@ The caller holds the node's lock for the whole call.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import orjson
 
@@ -31,64 +28,14 @@ from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import METADATA_DIR, StoreLayout
 from ..store.lock import NodeLock
 from .buildinfo import BuildInfo
-from .extract import safe_extract
+from .extract import read_buildinfo, safe_extract
+from .faults import fault_point, open_tarball
 from .plan import PlannedNode
 from .relocate import build_prefix_map, check_prefix_lengths, install_sbang, relocate
+from .unpacker import UnpackerProcess
 
-FAULT_ENV = "SPACKCACHE_FAULT"
 DOWNLOADS = "downloads"
 _TRASH = "trash-"
-
-
-def fault_point(stage: str, package: str) -> None:
-    """Crash here, like ``kill -9``, when ``$SPACKCACHE_FAULT`` is ``kill@<stage>:<package>``.
-
-    The only test hook of the installer: crash-safety can only be proved by really crashing.
-    """
-    if os.environ.get(FAULT_ENV) == f"kill@{stage}:{package}":
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-class _Tripwire(io.FileIO):
-    """The tarball file, calling ``at_half`` once, when a read first goes past its middle.
-
-    :func:`safe_extract` reads the archive once, front to back, so by then the members stored
-    in the first half have been written. Reads stop at the middle until the hook has run, so
-    that a small tarball read in one gulp is still caught half-way.
-    """
-
-    def __init__(self, path: Path, at_half: Callable[[], None]) -> None:
-        super().__init__(path, "rb")
-        self._half = os.fstat(self.fileno()).st_size // 2
-        self._at_half: Callable[[], None] | None = at_half
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = super().read(self._allowed(size))
-        return data if data is not None else b""
-
-    def readinto(self, buffer: Any) -> int:  # what ISA-L's reader calls
-        view = memoryview(buffer).cast("B")
-        return super().readinto(view[: self._allowed(len(view))]) or 0
-
-    def _allowed(self, size: int | None) -> int:
-        """How much the next read may take; runs the hook once a read starts past the middle."""
-        if self._at_half is None:
-            return -1 if size is None else size
-        position = self.tell()
-        if position >= self._half:
-            hook, self._at_half = self._at_half, None
-            hook()
-            return -1 if size is None else size
-        if size is None or size < 0 or position + size > self._half:
-            return self._half - position
-        return size
-
-
-def _tarball(path: Path, package: str) -> BinaryIO:
-    """The tarball to unpack: a plain file, or a :class:`_Tripwire` when a fault is set."""
-    if os.environ.get(FAULT_ENV) == f"kill@extract:{package}":
-        return _Tripwire(path, lambda: fault_point("extract", package))
-    return open(path, "rb")
 
 
 def download_path(layout: StoreLayout, dag_hash: str) -> Path:
@@ -126,18 +73,29 @@ def install_node(
                        upstream=upstream)
 
 
-def unpack_node(planned: PlannedNode, tarball: Path, *, layout: StoreLayout) -> Unpacked:
+def unpack_node(
+    planned: PlannedNode,
+    tarball: Path,
+    *,
+    layout: StoreLayout,
+    unpacker: UnpackerProcess | None = None,
+) -> Unpacked:
     """Unpack a verified tarball into a new staging directory of the store.
 
     Needs nothing from the node's dependencies, so it may run as soon as the tarball is
-    verified; nothing outside the staging directory changes.
+    verified; nothing outside the staging directory changes. With ``unpacker``, the work
+    happens in that worker process; otherwise in this thread.
     """
     if planned.record is None or planned.prefix is None:
         raise InstallError(f"{planned.node.short} has nothing to install")
     staging = Path(tempfile.mkdtemp(prefix=f"{planned.hash}-", dir=layout.staging()))
     try:
-        with _tarball(tarball, planned.node.name) as raw:
-            buildinfo = safe_extract(raw, staging)
+        if unpacker is not None:
+            unpacker.unpack(tarball, staging, planned.node.name)
+            buildinfo = read_buildinfo(staging)
+        else:
+            with open_tarball(tarball, planned.node.name) as raw:
+                buildinfo = safe_extract(raw, staging)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise _as_install_error(planned, exc) from exc

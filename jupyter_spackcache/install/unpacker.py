@@ -1,0 +1,184 @@
+"""Unpack tarballs in worker processes, so that several unpack at once without sharing a GIL.
+
+The per-member work of unpacking (tar headers, name checks, copying) holds the GIL: two
+threads on two cores unpack the 61-node benchmark stack about 25% slower than two processes
+(BENCHMARKS.md). So an install leases long-lived ``python -m
+jupyter_spackcache.install.unpacker`` processes, one per worker, each running
+:func:`~jupyter_spackcache.install.extract.safe_extract` on request. Where no process can be
+started, the caller unpacks in its own thread instead (same function, same checks).
+
+The protocol is one JSON object per line:
+
+* request: ``{"tarball": PATH, "dest": DIR, "package": NAME}``
+* reply: ``{"ok": true}`` or ``{"error": MESSAGE, "hint": HINT, "errno": N}`` (``errno`` for
+  an ``OSError`` such as a full disk, so the caller words it as it would its own).
+
+A worker ignores Ctrl-C (the installer cancels cleanly by itself) and exits when its stdin
+closes, so none outlives the installer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import InstallError, SpackCacheError
+from .extract import safe_extract
+from .faults import fault_point, fault_requested, open_tarball
+
+_CLOSE_TIMEOUT = 10.0
+
+
+class UnpackerProcess:
+    """One worker process; used by one thread at a time."""
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        self.healthy = True
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def unpack(self, tarball: Path, dest: Path, package: str) -> None:
+        """Unpack ``tarball`` into the empty directory ``dest``; raise what unpacking raised."""
+        request = {"tarball": str(tarball), "dest": str(dest), "package": package}
+        stdin, stdout = self._proc.stdin, self._proc.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(json.dumps(request).encode() + b"\n")
+            stdin.flush()
+            line = stdout.readline()
+        except OSError:
+            line = b""
+        if not line:
+            self.healthy = False
+            self._died(package)
+        reply = json.loads(line)
+        if reply.get("ok"):
+            return
+        if reply.get("errno") is not None:
+            raise OSError(reply["errno"], reply["error"])
+        raise InstallError(reply["error"], hint=reply.get("hint"))
+
+    def _died(self, package: str) -> None:
+        code = self._proc.wait()
+        if code == -signal.SIGKILL and fault_requested("extract", package):
+            fault_point("extract", package)  # the test hook killed the worker: crash with it
+        raise InstallError(
+            f"the process unpacking {package} died ({_exit_reason(code)})",
+            hint="check free memory and disk space, then run the install again",
+        )
+
+    def close(self) -> None:
+        """Let the worker finish and exit (or stop it if it does not)."""
+        with contextlib.suppress(OSError):
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+        try:
+            self._proc.wait(_CLOSE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit status {code}"
+
+
+class UnpackerPool:
+    """Up to ``size`` worker processes, started at once so they are ready when tarballs are."""
+
+    def __init__(self, size: int) -> None:
+        self._size = max(0, size)
+        self._idle: queue.SimpleQueue[UnpackerProcess] = queue.SimpleQueue()
+        self._all: list[UnpackerProcess] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(self._size):
+            worker = self._start()
+            if worker is None:
+                break
+            self._idle.put(worker)
+
+    def _start(self) -> UnpackerProcess | None:
+        try:
+            worker = UnpackerProcess()
+        except OSError:
+            return None  # no processes here (limits, sandbox): unpack in threads
+        with self._lock:
+            self._all.append(worker)
+        return worker
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[UnpackerProcess | None]:
+        """A worker for one unpack, or None when none could be started."""
+        worker: UnpackerProcess | None = None
+        if self._size and not self._closed:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                worker = self._start()  # all busy, or one died: start another
+        try:
+            yield worker
+        finally:
+            if worker is not None:
+                if worker.healthy and not self._closed:
+                    self._idle.put(worker)
+                else:
+                    worker.close()
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers, self._all = self._all, []
+        for worker in workers:
+            worker.close()
+
+
+#: a pool without processes: every unpack runs in the caller's thread
+NO_UNPACKERS = UnpackerPool(0)
+
+
+# ------------------------------------------------------------------------------ the worker
+
+
+def _serve() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        try:
+            with open_tarball(Path(request["tarball"]), request["package"]) as raw:
+                safe_extract(raw, Path(request["dest"]))
+            reply: dict[str, object] = {"ok": True}
+        except SpackCacheError as exc:
+            reply = {"error": exc.message, "hint": exc.hint, "errno": None}
+        except OSError as exc:
+            reply = {"error": exc.strerror or str(exc), "hint": None, "errno": exc.errno}
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}", "hint": None, "errno": None}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_serve())
