@@ -195,9 +195,11 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
         plan = make_plan(session, resolutions, store=session.store)
         t_planned = time.time()
         cpu_planned = _process_cpu()
+        kids_planned = _children_cpu()
         install(session, plan, jobs=jobs, progress=record)
     t_end = time.time()
     cpu_end = _process_cpu()
+    kids_end = _children_cpu()
     if profiler:
         profiler.disable()
         assert profile is not None
@@ -237,9 +239,10 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
         "nodes": float(len(hashes)),
         "CPU: session+index+resolve": cpu_resolved - cpu_start,
         "CPU: plan (incl. gpg processes)": cpu_planned - cpu_resolved,
-        "CPU: install (incl. children)": cpu_end - cpu_planned,
+        "CPU: install (incl. unpacker processes)": cpu_end - cpu_planned,
         "CPU:   download thread": cpu.seconds["download"],
-        "CPU:   extract (sum over nodes)": cpu.seconds["unpack"],
+        "CPU:   unpacker processes": kids_end - kids_planned,
+        "CPU:   extract, installer's own threads (sum)": cpu.seconds["unpack"],
         "CPU:   relocate+rename+db (sum)": cpu.seconds["commit"],
     }
 

@@ -531,3 +531,18 @@ def test_disk_error_is_one_line_and_leaves_nothing(
     ).stdout
     assert out == f"InstallError cannot write {dest}.part: File too large\n"
     assert leftovers(tmp_path / "dl") == []
+
+
+def test_peek_header_checksums_signed_and_unsigned() -> None:
+    """Old tars summed header bytes as signed chars: both sums are accepted, nothing else."""
+    from jupyter_spackcache.install.fetch.peek import _checksum_ok
+
+    header = bytearray(tarfile.TarInfo("opt/caf\u00e9/x").tobuf(tarfile.USTAR_FORMAT)[:512])
+    assert _checksum_ok(bytes(header))  # Python writes the unsigned sum
+    blanked = header[:148] + b" " * 8 + header[156:]
+    signed = sum(b - 256 if b > 127 else b for b in blanked)
+    assert signed != sum(blanked)  # the name has bytes >= 128
+    header[148:156] = b"%06o\0 " % signed
+    assert _checksum_ok(bytes(header))
+    header[148:156] = b"%06o\0 " % (signed + 1)
+    assert not _checksum_ok(bytes(header))

@@ -74,6 +74,12 @@ class UnpackerProcess:
             raise OSError(reply["errno"], reply["error"])
         raise InstallError(reply["error"], hint=reply.get("hint"))
 
+    def release(self) -> None:
+        """Tell the worker to exit once its current unpack is done (without waiting)."""
+        with contextlib.suppress(OSError):
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+
     def _died(self, package: str) -> None:
         code = self._proc.wait()
         if code == -signal.SIGKILL and fault_requested("extract", package):
@@ -85,9 +91,7 @@ class UnpackerProcess:
 
     def close(self) -> None:
         """Let the worker finish and exit (or stop it if it does not)."""
-        with contextlib.suppress(OSError):
-            if self._proc.stdin is not None:
-                self._proc.stdin.close()
+        self.release()
         try:
             self._proc.wait(_CLOSE_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -150,6 +154,8 @@ class UnpackerPool:
         self._closed = True
         with self._lock:
             workers, self._all = self._all, []
+        for worker in workers:  # all exit at once
+            worker.release()
         for worker in workers:
             worker.close()
 

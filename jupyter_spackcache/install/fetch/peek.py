@@ -59,11 +59,19 @@ def _octal(field: bytes) -> int | None:
         return None
 
 
+_HIGH_BYTES = bytes(range(128, 256))
+
+
 def _checksum_ok(header: bytes) -> bool:
     stored = _octal(header[148:156])
+    if stored is None:
+        return False
     blanked = header[:148] + b" " * 8 + header[156:]
-    signed = sum(b - 256 if b > 127 else b for b in blanked)  # some old tars sum signed bytes
-    return stored is not None and stored in (sum(blanked), signed)
+    unsigned = sum(blanked)
+    if stored == unsigned:
+        return True
+    high = len(blanked) - len(blanked.translate(None, _HIGH_BYTES))
+    return stored == unsigned - 256 * high  # some old tars sum signed bytes
 
 
 def _cstr(field: bytes) -> str:
