@@ -29,6 +29,7 @@ from jupyter_spackcache.mirrors.transport import (
     backoff,
     exception_error,
     status_error,
+    tls_context,
 )
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class OciClient:
         self.repo = parse_oci_url(url)
         self.timeout = timeout
         self.retries = max(0, retries)
-        self._http = httpx.Client(timeout=timeout, follow_redirects=True)
+        self._http = httpx.Client(timeout=timeout, follow_redirects=True, verify=tls_context())
         self._tokens: dict[BearerChallenge, str] = {}
         self._token: str | None = None
 

@@ -12,8 +12,10 @@ download path can reuse them with its own client.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import socket
+import ssl
 import time
 import urllib.parse
 import urllib.request
@@ -308,6 +310,13 @@ def _iter_file(handle: BinaryIO, offset: int, chunk_size: int) -> Iterator[bytes
 # --------------------------------------------------------------------------- http transport
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (CA bundle, ``SSL_CERT_FILE``...), built once per process:
+    building it costs ~20 ms, and an install opens several clients."""
+    return httpx.create_ssl_context()
+
+
 class HttpTransport:
     """A mirror served over HTTP(S), including S3 buckets read anonymously (path style).
 
@@ -329,7 +338,9 @@ class HttpTransport:
         self.s3 = url.startswith("s3://")
         self.timeout = timeout
         self.retries = max(0, retries)
-        self._client = client or httpx.Client(timeout=timeout, follow_redirects=True)
+        self._client = client or httpx.Client(
+            timeout=timeout, follow_redirects=True, verify=tls_context()
+        )
 
     def urls(self, relpath: str) -> tuple[str, str]:
         """(URL to request, URL to show the user: the one configured, e.g. ``s3://``)."""

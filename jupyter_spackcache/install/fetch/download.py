@@ -42,6 +42,7 @@ from jupyter_spackcache.mirrors.transport import (
     exception_error,
     retryable_status,
     status_error,
+    tls_context,
 )
 
 #: at most this many progress calls per second per job, plus the final one
@@ -227,7 +228,11 @@ async def download_all(
     """
     needs_http = any(isinstance(getattr(j.reader, "transport", None), HttpTransport) for j in jobs)
     limits = httpx.Limits(max_connections=max(1, concurrency))
-    client = httpx.AsyncClient(follow_redirects=True, limits=limits) if needs_http else None
+    client = (
+        httpx.AsyncClient(follow_redirects=True, limits=limits, verify=tls_context())
+        if needs_http
+        else None
+    )
     run = _Run(progress=progress, on_done=on_done, cancel=cancel, retries=retries, client=client)
     gate = asyncio.Semaphore(max(1, concurrency))
     finished: set[str] = set()
