@@ -10,17 +10,16 @@ In one run, over a real HTTP server on 127.0.0.1 serving the mirror of ``synth_s
   index, resolve, signature checks, download + sha256, extraction, relocation, database;
 * spack: ``spack install --cache-only`` when ``spack`` is on PATH.
 
-Each is repeated (``--repeat``, default 3), floor and installer back to back in each round
-(which goes first alternates);
-the verdict against the target (<= 1.3x) is the median of the rounds' installer/floor ratios
-(best/best and median/median are printed too). Page cache is warm for both (the tarballs were
-just written or read), ``sync`` runs before every timed run so no run pays for an earlier
-run's dirty pages, and no timed run follows the deletion of an earlier run's tree (all are
-deleted at the end: on a disk mounted with ``discard``, deleting 700 MB slows the file
-creation of the next seconds by 15-25%, which once gave the floor's first round a head
-start over every other run). A last, untimed-for-the-ratio run through the Python API breaks the
-installer's wall time down by stage from its progress events (``--profile FILE`` also
-writes a cProfile of that run).
+Each is repeated (``--repeat``, default 4), floor and installer back to back in each round,
+the one going first alternating; the verdict against the target (<= 1.3x) is the median of the
+rounds' installer/floor ratios (best/best and median/median are printed too). Page cache is
+warm for both (the tarballs were just written or read). Before every timed run ``sync`` runs
+and the disks are left to go idle (:func:`settle`), so no run pays for an earlier run's
+writeback; and no timed run follows the deletion of an earlier run's tree (all are deleted at
+the end: on a disk mounted with ``discard``, deleting 700 MB slows the file creation of the
+next seconds by 15-25%). A last, untimed-for-the-ratio run through the Python API breaks the
+installer's wall time and CPU time down by stage (``--profile FILE`` also writes a cProfile
+of that run).
 
     python benchmarks/bench_install.py --work /tmp/synth-stack
 """
@@ -99,9 +98,38 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _disk_activity() -> tuple[int, int]:
+    """(sectors written, I/Os in flight) summed over the block devices, from /proc/diskstats."""
+    written = in_flight = 0
+    with open("/proc/diskstats") as fh:
+        for line in fh:
+            fields = line.split()
+            if len(fields) >= 12 and not fields[2].startswith(("loop", "ram")):
+                written += int(fields[9])
+                in_flight += int(fields[11])
+    return written, in_flight
+
+
+def settle(quiet: float = 1.0, limit: float = 20.0) -> None:
+    """``sync``, then wait until the disks have been idle for ``quiet`` seconds (at most
+    ``limit``): writeback and discards of the previous run slow the next one otherwise
+    (whichever contender ran second was 10-20% slower before this)."""
+    os.sync()
+    deadline = time.monotonic() + limit
+    last, idle_since = _disk_activity(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = _disk_activity()
+        if now[0] != last[0] or now[1]:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since >= quiet:
+            return
+        last = now
+
+
 def _timed(run: Callable[[], object], who: str) -> float:
     """Wall time of ``run``; its children's CPU time goes to ``CPU[who]``."""
-    os.sync()
+    settle()
     cpu = _children_cpu()
     start = time.perf_counter()
     run()
@@ -185,7 +213,7 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
 
     profiler = cProfile.Profile() if profile else None
     cpu = _ThreadCpu()
-    os.sync()
+    settle()
     t0 = time.time()
     cpu_start = _process_cpu()
     if profiler:
@@ -320,7 +348,7 @@ def _stats(times: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/synth-stack"))
-    parser.add_argument("--repeat", type=int, default=3,
+    parser.add_argument("--repeat", type=int, default=4,
                         help="timed rounds (0: only the breakdown run)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="-j for the installer (default: its own, one per CPU)")
