@@ -125,7 +125,7 @@ def test_parallel_download_of_the_demo_mirror(
 ) -> None:
     server = http_mirror(demo.path)
     jobs = demo_jobs(http_reader(server.url), demo, tmp_path / "dl")
-    slow = jobs[0]
+    slow = jobs[-1]  # (the first one has a head start: see the next test)
     server.fault(blob_path(slow).lstrip("/"), delay=0.8)
     rec = run(jobs, concurrency=4)
     for job in jobs:
@@ -141,6 +141,24 @@ def test_parallel_download_of_the_demo_mirror(
     assert rec.done[-1][1] - first_done > 0.4
     assert rec.loop_threads == {threading.get_ident()}  # the loop ran in this thread
     assert leftovers(tmp_path / "dl") == sorted(j.dest.name for j in jobs)
+
+
+@pytest.mark.parametrize(("delay", "first_finishes_first"), [(0.2, True), (1.2, False)])
+def test_the_first_job_downloads_alone_for_a_while(
+    demo: DemoMirror, http_mirror: ServeFn, tmp_path: Path, delay: float,
+    first_finishes_first: bool,
+) -> None:
+    """The most urgent tarball gets the bandwidth to itself, for HEAD_START seconds at most."""
+    from jupyter_spackcache.install.fetch.download import HEAD_START
+
+    assert 0.2 < HEAD_START < 1.2
+    server = http_mirror(demo.path)
+    jobs = demo_jobs(http_reader(server.url), demo, tmp_path / "dl")
+    server.fault(blob_path(jobs[0]).lstrip("/"), delay=delay)
+    rec = run(jobs, concurrency=4)
+    order = [key for key, _ in rec.done]
+    assert (order[0] == jobs[0].key) is first_finishes_first
+    assert sorted(order) == sorted(j.key for j in jobs)
 
 
 def test_file_mirror_and_already_downloaded(demo: DemoMirror, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ reader's own (blocking) chunk iterator, one chunk at a time in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import hashlib
 import os
@@ -47,6 +48,11 @@ from jupyter_spackcache.mirrors.transport import (
 
 #: at most this many progress calls per second per job, plus the final one
 PROGRESS_RATE = 10.0
+#: seconds the first job (the most urgent: the caller orders them) downloads alone, unless it
+#: is done sooner. Its unpacking is usually what the end of an install waits for, and it
+#: starts sooner with the whole bandwidth: on a local mirror a 56 MiB tarball arrives in
+#: 0.2 s instead of 0.4 s when shared. Slow mirrors lose at most this much parallelism.
+HEAD_START = 0.5
 
 T = TypeVar("T")
 Progress = Callable[[str, int, "int | None"], None]
@@ -215,7 +221,8 @@ async def download_all(
     cancel: threading.Event | None = None,
     retries: int = 3,
 ) -> None:
-    """Download and verify every job, at most ``concurrency`` at a time.
+    """Download and verify every job, at most ``concurrency`` at a time, in order (the first
+    alone for up to :data:`HEAD_START` seconds).
 
     ``on_done(job)`` runs in the event-loop thread as soon as that job's file is verified and
     renamed, so extraction can start while others download; it must be quick and must hand
@@ -236,10 +243,17 @@ async def download_all(
     run = _Run(progress=progress, on_done=on_done, cancel=cancel, retries=retries, client=client)
     gate = asyncio.Semaphore(max(1, concurrency))
     finished: set[str] = set()
+    first_done = asyncio.Event()
 
-    async def one(job: DownloadJob) -> None:
-        async with gate:
-            await _download(job, run)
+    async def one(job: DownloadJob, first: bool) -> None:
+        if not first:  # see HEAD_START
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first_done.wait(), HEAD_START)
+        try:
+            async with gate:
+                await _download(job, run)
+        finally:
+            first_done.set()
         finished.add(job.key)
 
     async def watch() -> None:
@@ -248,7 +262,7 @@ async def download_all(
             run.check_cancel()
             await asyncio.sleep(0.05)
 
-    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
+    tasks = [asyncio.ensure_future(one(job, i == 0)) for i, job in enumerate(jobs)]
     try:
         await asyncio.gather(*tasks, watch())
     except BaseException as exc:
