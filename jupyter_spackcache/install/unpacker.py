@@ -2,8 +2,8 @@
 
 The per-member work of unpacking (tar headers, name checks, copying) holds the GIL: two
 threads on two cores unpack the 61-node benchmark stack about 25% slower than two processes
-(BENCHMARKS.md). So an install leases long-lived ``python -m
-jupyter_spackcache.install.unpacker`` processes, one per worker, each running
+(BENCHMARKS.md). So an install leases long-lived worker processes (this module's
+:func:`_serve`, also runnable as ``python -m jupyter_spackcache.install.unpacker``), each running
 :func:`~jupyter_spackcache.install.extract.safe_extract` on request. Where no process can be
 started, the caller unpacks in its own thread instead (same function, same checks).
 
@@ -34,6 +34,13 @@ from .extract import safe_extract
 from .faults import fault_point, fault_requested, open_tarball
 
 _CLOSE_TIMEOUT = 10.0
+#: the worker's entry point. The directory this copy of the package was imported from goes at
+#: the end of its path: found where the parent found it even when that was added at run time
+#: (a notebook's ``sys.path.insert``), without shadowing anything the worker finds first.
+_BOOTSTRAP = (
+    "import sys; sys.path.append(sys.argv[1]); "
+    "from jupyter_spackcache.install.unpacker import _serve; raise SystemExit(_serve())"
+)
 
 
 class UnpackerProcess:
@@ -41,7 +48,7 @@ class UnpackerProcess:
 
     def __init__(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", __name__],
+            [sys.executable, "-c", _BOOTSTRAP, str(Path(__file__).resolve().parents[2])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
