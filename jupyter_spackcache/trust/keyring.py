@@ -19,7 +19,14 @@ from typing import Any
 
 from ..errors import SignatureError, SpackCacheError
 from .cleartext import parse_cleartext
-from .gpg import TimedGPG, make_private_dir, open_gpg, socket_safe_home, stop_agent
+from .gpg import (
+    TimedGPG,
+    make_private_dir,
+    open_gpg,
+    run_gpg,
+    socket_safe_home,
+    stop_agent,
+)
 from .keys import KeyInfo, key_infos, normalize_fingerprint, normalize_fingerprints
 from .verdict import Verified, last_gpg_message, parse_status, signer_from_status
 
@@ -88,8 +95,8 @@ class Keyring:
                 "unsigned text follows the signature block: the file was altered",
                 hint=_REFETCH,
             )
-        result = self._gpg().decrypt(
-            message.encode("utf-8"), always_trust=True, extra_args=_VERIFY_OPTIONS
+        result = run_gpg(
+            self.home, ["--always-trust", *_VERIFY_OPTIONS, "--decrypt"], message.encode("utf-8")
         )
         signer = signer_from_status(parse_status(result.stderr), result.returncode, result.stderr)
         if result.data.decode("utf-8", "replace") != cleartext.payload:
