@@ -1,6 +1,7 @@
 """Benchmark ``spackcache install`` of a 61-node stack against the physical floor.
 
-In one run, over a real HTTP server on 127.0.0.1 serving the mirror of ``synth_stack.py``:
+In one run, over a real HTTP server on 127.0.0.1 serving the mirror of ``synth_stack.py``
+(Python's ``http.server``, HTTP/1.0, with a listen backlog of 128):
 
 * floor: the tarballs are already local; a bare parallel ``tar -xzf`` of all of them
   (one ``tar`` per tarball, ``nproc`` at a time) into a fresh directory on the same disk;
@@ -57,8 +58,20 @@ SPACKCACHE = [sys.executable, "-m", "jupyter_spackcache.cli"]
 # ---- the mirror server -------------------------------------------------------------------
 
 
+#: ``python -m http.server``, but with a listen backlog of 128 instead of socketserver's 5:
+#: with 5, the plan's 8 concurrent connections sometimes overflowed it, and each dropped SYN
+#: stalled an install for the 1 s TCP retransmit (seen as `TcpExtListenOverflows`). Real
+#: mirrors (nginx, S3) keep deep backlogs and HTTP/1.1 connections.
+_SERVER = (
+    "import functools, http.server, sys\n"
+    "http.server.ThreadingHTTPServer.request_queue_size = 128\n"
+    "handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])\n"
+    "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), handler).serve_forever()\n"
+)
+
+
 class HttpMirror:
-    """``python -m http.server`` on a free 127.0.0.1 port, serving the mirror directory."""
+    """Python's ``http.server`` on a free 127.0.0.1 port, serving the mirror directory."""
 
     def __init__(self, root: Path) -> None:
         import socket
@@ -68,8 +81,7 @@ class HttpMirror:
             self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
-             "--directory", str(root)],
+            [sys.executable, "-c", _SERVER, str(self.port), str(root)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import httpx
 
