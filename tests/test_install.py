@@ -542,3 +542,34 @@ def test_terminal_renderers() -> None:
     bars.close()
     text = bars_out.getvalue()
     assert "zlib@1.3" in text and "cmake@3.30" in text and "overall" in text and "2/2" in text
+
+
+def test_cgroup_cpu_quota_bounds_the_default_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pod limited to 1.5 CPUs on a 64-core host gets 2 workers, not 8."""
+    from jupyter_spackcache.install import workers
+    from jupyter_spackcache.install.workers import cgroup_cpu_quota, default_jobs
+
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(64)))
+    monkeypatch.setattr(workers, "cgroup_cpu_quota", lambda root: None)
+    assert default_jobs() == 8
+    monkeypatch.setattr(workers, "cgroup_cpu_quota", lambda root: 1.5)
+    assert default_jobs() == 2
+    monkeypatch.setattr(workers, "cgroup_cpu_quota", lambda root: 4.5)
+    assert default_jobs() == 5
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_cpu_quota(v2) == 1.5
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_quota(v2) is None
+    v1 = tmp_path / "v1" / "cpu,cpuacct"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("400000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_quota(v1.parent) == 4.0
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_quota(v1.parent) is None
+    assert cgroup_cpu_quota(tmp_path / "none") is None

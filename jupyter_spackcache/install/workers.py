@@ -10,10 +10,12 @@ so the dependency chain at the end of a DAG never waits for unrelated unpacking.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import queue
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 Task = Callable[[], None]
 
@@ -23,13 +25,37 @@ def default_jobs() -> int:
 
     Unpacking onto a local disk is CPU-bound, so more workers than CPUs only share them
     (and the largest tarball, which the install waits for, gets a smaller part); at least 2 so
-    that one can wait on a slow disk, at most 8.
+    that one can wait on a slow disk, at most 8. A container's CPU quota (a JupyterHub pod's
+    limit) counts: the affinity mask still shows every core of the host there.
     """
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 2
+    quota = cgroup_cpu_quota(Path("/sys/fs/cgroup"))
+    if quota is not None:
+        cpus = min(cpus, math.ceil(quota))
     return max(2, min(8, cpus))
+
+
+def cgroup_cpu_quota(root: Path) -> float | None:
+    """CPUs the cgroup CPU quota allows (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``),
+    or None when there is no quota or no cgroup file to read."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    for controller in ("cpu", "cpu,cpuacct"):
+        try:
+            quota_us = int((root / controller / "cpu.cfs_quota_us").read_text())
+            period_us = int((root / controller / "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            continue
+        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+    return None
+
+
 _STOP: tuple[int, ...] = (-1,)  # sorts before every task: a closing pool stops at once
 
 
