@@ -1,12 +1,12 @@
 """Run a plan: download concurrently, unpack each tarball once verified, commit in DAG order.
 
 Downloads stream in one background thread (bounded concurrency, most urgent first: see
-:mod:`.schedule`). A
-pool of ``jobs`` workers unpacks each tarball into its private staging directory as soon as it
-is verified, and commits a node (relocate, rename into place, register) as soon as it is
-unpacked and its link/run dependencies are installed. Commits go before unpacks in the pool's
-queue: they are short and the rest of the DAG waits for them. So nothing appears in the store
-before its dependencies, while unpacking (the bulk of the work) never waits for them.
+:mod:`.schedule`). A pool of ``jobs`` workers unpacks each tarball into its private staging
+directory as soon as it is verified, and commits a node (relocate, rename into place,
+register) as soon as it is unpacked and its link/run dependencies are installed. Commits go
+before unpacks in the pool's queue: they are short and the rest of the DAG waits for them. So
+nothing appears in the store before its dependencies, while unpacking (the bulk of the work)
+never waits for them.
 
 Several processes may install overlapping plans at once. Each node is claimed with its lock
 at the start: the claimer downloads and installs it; the others wait for that lock in a small

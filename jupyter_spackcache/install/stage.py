@@ -55,24 +55,6 @@ class Unpacked:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def install_node(
-    planned: PlannedNode,
-    tarball: Path,
-    *,
-    layout: StoreLayout,
-    store: StoreDB,
-    prefixes: Mapping[str, str],
-    on_stage: Callable[[str], None] = lambda stage: None,
-    upstream: Callable[[str], bool] = lambda dag_hash: False,
-) -> InstalledRecord:
-    """Unpack ``tarball`` for ``planned``, relocate it for ``prefixes`` and register it."""
-    on_stage("extract")
-    unpacked = unpack_node(planned, tarball, layout=layout)
-    on_stage("relocate")
-    return commit_node(unpacked, layout=layout, store=store, prefixes=prefixes,
-                       upstream=upstream)
-
-
 def unpack_node(
     planned: PlannedNode,
     tarball: Path,

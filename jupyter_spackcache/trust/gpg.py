@@ -53,11 +53,15 @@ class TimedGPG(gnupg.GPG):  # type: ignore[misc]
         finally:
             timer.cancel()
         if expired.is_set():
-            raise SpackCacheError(
-                f"gpg did not finish within {self.timeout:g} seconds and was stopped",
-                hint="check that `gpg --version` runs and that no other gpg holds the keyring lock",
-            )
+            raise _timed_out(self.timeout)
         return returncode
+
+
+def _timed_out(seconds: float) -> SpackCacheError:
+    return SpackCacheError(
+        f"gpg did not finish within {seconds:g} seconds and was stopped",
+        hint="check that `gpg --version` runs and that no other gpg holds the keyring lock",
+    )
 
 
 @dataclass(frozen=True)
@@ -82,14 +86,9 @@ def run_gpg(home: Path, args: Sequence[str], data: bytes) -> GpgRun:
         done = subprocess.run(command, input=data, capture_output=True, env=gpg_env(),
                               timeout=GPG_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        raise SpackCacheError(
-            f"gpg did not finish within {GPG_TIMEOUT:g} seconds and was stopped",
-            hint="check that `gpg --version` runs and that no other gpg holds the keyring lock",
-        ) from None
+        raise _timed_out(GPG_TIMEOUT) from None
     except OSError as exc:
-        raise SpackCacheError(
-            f"cannot run gpg on {home}: {exc}", hint="check that `gpg --version` works"
-        ) from None
+        raise _cannot_run(home, exc) from None
     return GpgRun(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
 
 
@@ -103,7 +102,16 @@ def _gpg_binary() -> str:
     return binary
 
 
-_OFFLINE_OPTIONS = ("--no-auto-key-retrieve", "--no-greeting", "--no-autostart")
+#: every run: no key fetched from the network, no banner
+_COMMON_OPTIONS = ("--no-auto-key-retrieve", "--no-greeting")
+#: runs that must not start gpg-agent (verifying, listing, importing public keys)
+_OFFLINE_OPTIONS = (*_COMMON_OPTIONS, "--no-autostart")
+
+
+def _cannot_run(home: Path, exc: BaseException) -> SpackCacheError:
+    return SpackCacheError(
+        f"cannot run gpg on {home}: {exc}", hint="check that `gpg --version` works"
+    )
 
 
 def open_gpg(home: Path, *, agent: bool) -> TimedGPG:
@@ -112,15 +120,12 @@ def open_gpg(home: Path, *, agent: bool) -> TimedGPG:
     Verifying, listing and importing public keys need no agent, so they never start one: a
     keyring that only checks signatures leaves no daemon behind.
     """
-    options = ["--no-auto-key-retrieve", "--no-greeting"]
-    options += ["--pinentry-mode", "loopback"] if agent else ["--no-autostart"]
+    options = [*_COMMON_OPTIONS, "--pinentry-mode", "loopback"] if agent else [*_OFFLINE_OPTIONS]
     binary = _gpg_binary()
     try:
         return TimedGPG(gpgbinary=binary, gnupghome=str(home), options=options, env=gpg_env())
     except (OSError, ValueError) as exc:
-        raise SpackCacheError(
-            f"cannot run gpg on {home}: {exc}", hint="check that `gpg --version` works"
-        ) from None
+        raise _cannot_run(home, exc) from None
 
 
 def gpg_env() -> dict[str, str]:
