@@ -21,7 +21,7 @@ import pytest
 
 from jupyter_spackcache.errors import SignatureError, SpackCacheError
 from jupyter_spackcache.trust import Keyring, clearsigned_payload, is_clearsigned
-from jupyter_spackcache.trust.gpg import TimedGPG
+from jupyter_spackcache.trust.pygpg import TimedGPG
 from jupyter_spackcache.trust.verdict import parse_status, signer_from_status
 from tests.fixtures import FIXTURES as SHARED_FIXTURES
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ..config import MirrorConfig
-from ..push.from_store import PushItem, PushResult, Stage, execute_push, plan_push
 from ..session import Session
+
+if TYPE_CHECKING:  # imported when pushing: every other command starts faster without it
+    from ..push.from_store import PushItem, PushResult, Stage
 from .render import human_size, print_json
 
 
@@ -49,6 +52,8 @@ def _report(item: PushItem, stage: Stage) -> None:
 
 
 def _push(session: Session, args: argparse.Namespace) -> int:
+    from ..push.from_store import execute_push, plan_push
+
     plan = plan_push(
         args.specs,
         _destination(session, args.mirror),

@@ -100,7 +100,7 @@ class Plan:
 ReaderFor = Callable[[str], MirrorReader]
 PeekPrefix = Callable[[MirrorReader, SpecRecord], str | None]
 #: metadata fetches (HTTP + one gpg run each) in flight while planning
-_FETCHERS = 8
+_FETCHERS = 16
 
 
 def make_plan(

@@ -1,7 +1,8 @@
 """Running gpg against a private home: deadlines, a clean environment, short socket paths.
 
-python-gnupg does the talking (except :func:`run_gpg`, the verification hot path); this
-module adds what an installer needs around it: no run may hang forever, gpg's messages come
+Verification runs gpg directly (:func:`run_gpg`, the hot path of a plan); key management goes
+through python-gnupg (:mod:`.pygpg`, imported only then). This module adds what an installer
+needs around both: no run may hang forever, gpg's messages come
 out in English, and a home too deep for gpg-agent's Unix sockets (108 bytes, including the
 file name) is reached through a short private alias.
 """
@@ -18,9 +19,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import gnupg
 
 from ..errors import SpackCacheError
 
@@ -31,33 +29,7 @@ _LONGEST_SOCKET = "/S.gpg-agent.browser"
 _ALIAS_ROOT = Path("/tmp")
 
 
-class TimedGPG(gnupg.GPG):  # type: ignore[misc]
-    """python-gnupg with a deadline on every gpg run (a wedged agent must not hang installs)."""
-
-    timeout: float = GPG_TIMEOUT
-
-    def _collect_output(
-        self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None
-    ) -> int:
-        expired = threading.Event()
-
-        def stop() -> None:
-            expired.set()
-            process.kill()
-
-        timer = threading.Timer(self.timeout, stop)
-        timer.daemon = True
-        timer.start()
-        try:
-            returncode: int = super()._collect_output(process, result, writer, stdin)
-        finally:
-            timer.cancel()
-        if expired.is_set():
-            raise _timed_out(self.timeout)
-        return returncode
-
-
-def _timed_out(seconds: float) -> SpackCacheError:
+def timed_out_error(seconds: float) -> SpackCacheError:
     return SpackCacheError(
         f"gpg did not finish within {seconds:g} seconds and was stopped",
         hint="check that `gpg --version` runs and that no other gpg holds the keyring lock",
@@ -80,19 +52,19 @@ def run_gpg(home: Path, args: Sequence[str], data: bytes) -> GpgRun:
     ~0.15 s slower on two cores than running gpg directly; everything else goes through
     python-gnupg. Same deadline, environment and agent-less options as :func:`open_gpg`.
     """
-    command = [_gpg_binary(), "--homedir", str(home), "--status-fd", "2", "--no-tty",
-               "--batch", "--no-verbose", *_OFFLINE_OPTIONS, *args]
+    command = [gpg_binary(), "--homedir", str(home), "--status-fd", "2", "--no-tty",
+               "--batch", "--no-verbose", *OFFLINE_OPTIONS, *args]
     try:
         done = subprocess.run(command, input=data, capture_output=True, env=gpg_env(),
                               timeout=GPG_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        raise _timed_out(GPG_TIMEOUT) from None
+        raise timed_out_error(GPG_TIMEOUT) from None
     except OSError as exc:
-        raise _cannot_run(home, exc) from None
+        raise cannot_run_error(home, exc) from None
     return GpgRun(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
 
 
-def _gpg_binary() -> str:
+def gpg_binary() -> str:
     binary = shutil.which("gpg") or shutil.which("gpg2")
     if binary is None:
         raise SpackCacheError(
@@ -103,29 +75,15 @@ def _gpg_binary() -> str:
 
 
 #: every run: no key fetched from the network, no banner
-_COMMON_OPTIONS = ("--no-auto-key-retrieve", "--no-greeting")
+COMMON_OPTIONS = ("--no-auto-key-retrieve", "--no-greeting")
 #: runs that must not start gpg-agent (verifying, listing, importing public keys)
-_OFFLINE_OPTIONS = (*_COMMON_OPTIONS, "--no-autostart")
+OFFLINE_OPTIONS = (*COMMON_OPTIONS, "--no-autostart")
 
 
-def _cannot_run(home: Path, exc: BaseException) -> SpackCacheError:
+def cannot_run_error(home: Path, exc: BaseException) -> SpackCacheError:
     return SpackCacheError(
         f"cannot run gpg on {home}: {exc}", hint="check that `gpg --version` works"
     )
-
-
-def open_gpg(home: Path, *, agent: bool) -> TimedGPG:
-    """A gpg wrapper for `home`; without `agent`, gpg may not start gpg-agent at all.
-
-    Verifying, listing and importing public keys need no agent, so they never start one: a
-    keyring that only checks signatures leaves no daemon behind.
-    """
-    options = [*_COMMON_OPTIONS, "--pinentry-mode", "loopback"] if agent else [*_OFFLINE_OPTIONS]
-    binary = _gpg_binary()
-    try:
-        return TimedGPG(gpgbinary=binary, gnupghome=str(home), options=options, env=gpg_env())
-    except (OSError, ValueError) as exc:
-        raise _cannot_run(home, exc) from None
 
 
 def gpg_env() -> dict[str, str]:
