@@ -27,9 +27,11 @@ from jupyter_spackcache.demo.build import DemoMirror, build_demo_mirror
 from jupyter_spackcache.errors import InstallCancelled, IntegrityError, MirrorError
 from jupyter_spackcache.install.fetch import (
     DownloadJob,
+    download,
     download_blocking,
     peek_build_prefix,
 )
+from jupyter_spackcache.install.fetch.bulk import READ_SIZE
 from jupyter_spackcache.install.fetch.peek import build_prefix_from_head
 from jupyter_spackcache.mirrors import oci
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
@@ -218,6 +220,29 @@ def test_many_chunks_throttled_progress(
     times = [t for _, _, t in reports[:-1]]
     # at most ~10 a second, plus the final one
     assert all(b - a >= 0.09 for a, b in itertools.pairwise(times))
+
+
+def test_downloads_read_the_socket_in_bulk(
+    big: tuple[Path, TarballRef], http_mirror: ServeFn, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpcore alone hands over at most 64 KiB per read; the download client's connections
+    read up to 256 KiB (fewer trips through the HTTP stack per byte)."""
+    sizes: list[int] = []
+    real_write = download._Part.write
+
+    def spy(part: download._Part, chunk: bytes) -> None:
+        sizes.append(len(chunk))
+        real_write(part, chunk)
+
+    monkeypatch.setattr(download._Part, "write", spy)
+    root, ref = big
+    job = DownloadJob("big", big_reader(http_mirror(root).url), ref, tmp_path / "big.bin")
+    run([job])
+    assert_verified(job)
+    assert sum(sizes) == ref.size
+    assert max(sizes) > 64 * 1024
+    assert max(sizes) <= READ_SIZE
 
 
 def test_download_blocking_from_a_worker_while_a_loop_runs(

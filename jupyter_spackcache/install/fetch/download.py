@@ -34,6 +34,7 @@ from jupyter_spackcache.errors import (
     NotFoundError,
     SpackCacheError,
 )
+from jupyter_spackcache.install.fetch.bulk import bulk_transport
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
 from jupyter_spackcache.mirrors.transport import (
     HttpTransport,
@@ -234,12 +235,7 @@ async def download_all(
     they are removed. Verified files stay, whatever happens.
     """
     needs_http = any(isinstance(getattr(j.reader, "transport", None), HttpTransport) for j in jobs)
-    limits = httpx.Limits(max_connections=max(1, concurrency))
-    client = (
-        httpx.AsyncClient(follow_redirects=True, limits=limits, verify=tls_context())
-        if needs_http
-        else None
-    )
+    client = _client(concurrency) if needs_http else None
     run = _Run(progress=progress, on_done=on_done, cancel=cancel, retries=retries, client=client)
     gate = asyncio.Semaphore(max(1, concurrency))
     finished: set[str] = set()
@@ -277,6 +273,16 @@ async def download_all(
     finally:
         if client is not None:
             await client.aclose()
+
+
+def _client(concurrency: int) -> httpx.AsyncClient:
+    """One client for every HTTP(S) job; its own connections read in bulk (:mod:`.bulk`)."""
+    limits = httpx.Limits(max_connections=max(1, concurrency))
+    context = tls_context()
+    return httpx.AsyncClient(
+        follow_redirects=True, limits=limits, verify=context,
+        transport=bulk_transport(ssl_context=context, limits=limits),
+    )
 
 
 def download_blocking(jobs: Sequence[DownloadJob], **options: Any) -> None:
