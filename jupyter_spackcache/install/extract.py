@@ -31,6 +31,7 @@ from typing import BinaryIO, cast
 
 from jupyter_spackcache.errors import InstallError
 from jupyter_spackcache.install.buildinfo import BuildInfo, parse_buildinfo
+from jupyter_spackcache.install.tarheader import FastTarInfo
 
 BUILDINFO_PARTS = (".spack", "binary_distribution")
 #: the private directory, inside the staging directory, that members are streamed into
@@ -295,7 +296,7 @@ def _stream_into(
     try:
         with (
             _open_gzip(raw) as gz,
-            tarfile.open(fileobj=gz, mode="r:") as tar,
+            tarfile.open(fileobj=gz, mode="r:", tarinfo=FastTarInfo) as tar,
         ):
             for member in tar:
                 members.append(member)
