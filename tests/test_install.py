@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_spackcache.cli import install_cmd
 from jupyter_spackcache.cli.progress import BarProgress, LineProgress
 from jupyter_spackcache.demo import broken
 from jupyter_spackcache.demo.build import DemoMirror
@@ -31,6 +32,7 @@ from jupyter_spackcache.errors import InstallCancelled
 from jupyter_spackcache.install.pipeline import install
 from jupyter_spackcache.install.plan import make_plan
 from jupyter_spackcache.install.progress import ProgressEvent, Stage
+from jupyter_spackcache.install.workers import default_jobs
 from jupyter_spackcache.session import Session
 from tests.servers import V2_UNSIGNED, V3_UNSIGNED, StaticServer
 
@@ -156,6 +158,40 @@ def test_install_relocates_and_runs(
     assert code == 0, err
     assert "download: 0 package(s)" in out
     assert not [r for r in server.requests[before:] if "blobs" in r.path]
+
+
+def _unpacker_children() -> list[int]:
+    """This process's children that run the unpacking worker."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"install.unpacker import _serve" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_the_cli_starts_unpackers_early_and_leaves_none_behind(
+    demo: DemoMirror, http_mirror: ServeFn, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _add_demo(run, http_mirror(demo.path).url)
+    seen: list[list[int]] = []
+    real_plan = install_cmd.make_plan
+
+    def planning(*args: Any, **kwargs: Any) -> Any:
+        seen.append(_unpacker_children())  # already started while the plan is made
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(install_cmd, "make_plan", planning)
+    assert run("install", "demo-tool", "--yes")[0] == 0
+    assert _unpacker_children() == []
+    assert run("install", "no-such-package", "--yes")[0] == 1  # fails after they started
+    assert _unpacker_children() == []
+    assert run("install", "libdemo-base", "--dry-run")[0] == 0  # never starts them
+    assert [len(s) for s in seen] == [default_jobs(), 0]
 
 
 def test_long_shebang_runs_through_sbang(

@@ -71,8 +71,13 @@ def install(
     jobs: int = 4,
     progress: ProgressCallback = ignore_progress,
     cancel: threading.Event | None = None,
+    unpackers: UnpackerPool | None = None,
 ) -> InstallResult:
-    """Carry out ``plan`` (after its prechecks pass); raises the first failure."""
+    """Carry out ``plan`` (after its prechecks pass); raises the first failure.
+
+    ``unpackers``: worker processes the caller started early (and closes); by default the
+    install starts its own as its downloads begin.
+    """
     precheck(plan)
     readers = {
         p.mirror: session.catalog.reader(session.config.mirror(p.mirror))
@@ -81,7 +86,7 @@ def install(
     }
     run = _Run(plan, session.store, StoreLayout(plan.install_root), readers,
                max(1, jobs), progress, cancel or threading.Event())
-    return run.execute()
+    return run.execute(unpackers)
 
 
 class _Run:
@@ -130,10 +135,11 @@ class _Run:
 
     # ---- the whole run ---------------------------------------------------------------------
 
-    def execute(self) -> InstallResult:
+    def execute(self, unpackers: UnpackerPool | None = None) -> InstallResult:
+        own_unpackers = unpackers is None
         try:
-            if self.plan.downloads:  # they start while the plan's downloads begin
-                self.unpackers = UnpackerPool(self.jobs)
+            if self.plan.downloads:  # started early by the caller, or now with the downloads
+                self.unpackers = unpackers or UnpackerPool(self.jobs)
             self._settle_present()
             owned, foreign = self._claim()
             clean_staging(self.layout, owned=owned)
@@ -146,7 +152,8 @@ class _Run:
             for t in self.threads:
                 t.join()
             self.pool.shutdown()
-            self.unpackers.close()
+            if own_unpackers:
+                self.unpackers.close()
             for lock in self.locks.values():
                 lock.release()
             self.locks.clear()

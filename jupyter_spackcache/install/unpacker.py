@@ -157,6 +157,12 @@ class UnpackerPool:
                 else:
                     worker.close()
 
+    def __enter__(self) -> UnpackerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._closed = True
         with self._lock:
