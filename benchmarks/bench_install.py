@@ -69,6 +69,8 @@ _SERVER = (
     "import functools, http.server, sys\n"
     "http.server.ThreadingHTTPServer.request_queue_size = 128\n"
     "class Handler(http.server.SimpleHTTPRequestHandler):\n"
+    "    protocol_version = 'HTTP/1.1'\n"
+    "    disable_nagle_algorithm = True\n"
     "    def copyfile(self, source, outputfile):\n"
     "        self.connection.sendfile(source)\n"
     "    def log_message(self, *args):\n"

@@ -18,7 +18,6 @@ import socket
 import ssl
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +144,9 @@ def file_root(url: str) -> Path:
         parsed = urllib.parse.urlsplit(url)
         if parsed.netloc not in ("", "localhost"):
             raise MirrorError(f"cannot read {url}: file URLs must name a local path")
-        return Path(urllib.request.url2pathname(parsed.path))
+        from urllib.request import url2pathname  # only here: it imports http.client, email
+
+        return Path(url2pathname(parsed.path))
     return Path(url)
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
-from jupyter_spackcache.mirrors.oci import OciReader
 from jupyter_spackcache.mirrors.transport import HttpTransport
 
 #: bytes of the (compressed) tarball read to find the prefix
@@ -201,7 +200,10 @@ def peek_build_prefix(reader: MirrorReader, ref: TarballRef) -> str | None:
 
 def read_head(reader: MirrorReader, ref: TarballRef, length: int) -> bytes:
     """At most the first ``length`` stored bytes of a tarball."""
-    if isinstance(reader, OciReader):
+    if reader.layout == "oci":  # imported only for OCI mirrors (it is a large module)
+        from jupyter_spackcache.mirrors.oci import OciReader
+
+        assert isinstance(reader, OciReader)
         return reader.client.read_blob_head(ref.location, length)
     transport = getattr(reader, "transport", None)
     if isinstance(transport, HttpTransport):
