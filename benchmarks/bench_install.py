@@ -58,13 +58,15 @@ SPACKCACHE = [sys.executable, "-m", "jupyter_spackcache.cli"]
 # ---- the mirror server -------------------------------------------------------------------
 
 
-#: ``python -m http.server``, with two changes that make it serve like the servers real
+#: ``python -m http.server``, with changes that make it serve like the servers real
 #: mirrors run on (nginx, S3): a listen backlog of 128 instead of socketserver's 5 (with 5,
 #: the plan's concurrent connections sometimes overflowed it, and each dropped SYN stalled an
-#: install for the 1 s TCP retransmit, seen as `TcpExtListenOverflows`), and file bodies sent
-#: with sendfile(2) instead of a Python copy loop. The server shares the two cores with the
-#: installer in this benchmark; its copy loop cost ~0.2 s of CPU per 310 MiB that a mirror on
-#: another machine does not take from the user's.
+#: install for the 1 s TCP retransmit, seen as `TcpExtListenOverflows`), file bodies sent with
+#: sendfile(2) instead of a Python copy loop, and HTTP/1.1 keep-alive with TCP_NODELAY (both
+#: nginx defaults; keep-alive without NODELAY stalls small responses on delayed ACKs). The
+#: server shares the two cores with the installer in this benchmark; its copy loop and a
+#: connection (and thread) per request cost ~0.2 s of CPU per install that a mirror on another
+#: machine does not take from the user's.
 _SERVER = (
     "import functools, http.server, sys\n"
     "http.server.ThreadingHTTPServer.request_queue_size = 128\n"
