@@ -259,11 +259,9 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
         assert profile is not None
         profiler.dump_stats(profile)
     first: dict[tuple[str, Stage], float] = {}
-    unpacked: dict[str, float] = {}  # the EXTRACT event with its bytes done: unpack finished
     for e in events:
         first.setdefault((e.hash, e.stage), e.time)
-        if e.stage is Stage.EXTRACT and e.done:
-            unpacked[e.hash] = e.time
+    unpacked = {h: t for (h, stage), t in first.items() if stage is Stage.UNPACKED}
     hashes = {e.hash for e in events if e.stage == Stage.DONE}
 
     def span(a: Stage, b: Stage) -> float:

@@ -183,6 +183,8 @@ export type Stage =
   | 'download'
   | 'verify'
   | 'extract'
+  /** Unpacked into private staging; relocation waits for the dependencies. */
+  | 'unpacked'
   | 'relocate'
   | 'done'
   | 'reused'

@@ -26,7 +26,7 @@ from tests.servers import StaticServer
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 PACKAGES = ("libdemo-base", "libdemo-mid", "demo-tool")
-NORMAL_PATH = ("queued", "download", "verify", "extract", "relocate", "done")
+NORMAL_PATH = ("queued", "download", "verify", "extract", "unpacked", "relocate", "done")
 Fetch = Callable[..., Any]
 
 
@@ -192,7 +192,7 @@ async def test_list_plan_install_with_progress_uninstall(
     for name in PACKAGES:  # each node walks the normal path forwards, and reaches its end
         walk = stages[name]
         assert walk == sorted(walk, key=NORMAL_PATH.index), (name, walk)
-        assert walk[-1] == "done" and "download" in walk
+        assert walk[-1] == "done" and "download" in walk and "unpacked" in walk
 
     task = await api(jp_fetch, "tasks", task_id)
     assert task["state"] == "done" and task["error"] is None

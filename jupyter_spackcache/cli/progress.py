@@ -48,8 +48,6 @@ def describe(event: ProgressEvent) -> str:
 
 
 def _state(event: ProgressEvent) -> str:
-    if event.stage is Stage.EXTRACT and event.done:  # unpacked: relocation waits for the deps
-        return "unpacked"
     return _TERMINAL.get(event.stage, event.stage.value)
 
 

@@ -285,7 +285,7 @@ class _Run:
             return
         with contextlib.suppress(OSError):
             tarball.unlink()
-        self._emit(p, Stage.EXTRACT, done=p.size or 0, total=p.size)  # unpacked: now the deps
+        self._emit(p, Stage.UNPACKED, done=p.size or 0, total=p.size)  # now the deps
         with self.cond:
             self.unpacked[p.hash] = unpacked
             self._schedule()

@@ -20,6 +20,8 @@ class Stage(StrEnum):
     DOWNLOAD = "download"
     VERIFY = "verify"
     EXTRACT = "extract"
+    #: unpacked into its private staging directory; relocation waits for the dependencies
+    UNPACKED = "unpacked"
     RELOCATE = "relocate"
     DONE = "done"
     #: already installed (or provided by an upstream store): nothing to do

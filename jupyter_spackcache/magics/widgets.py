@@ -94,7 +94,7 @@ class WidgetProgress:
             if event.stage is Stage.DOWNLOAD:
                 bar.value = float(min(event.done, bar.max))
             elif event.stage.finished or event.stage in (Stage.VERIFY, Stage.EXTRACT,
-                                                         Stage.RELOCATE):
+                                                         Stage.UNPACKED, Stage.RELOCATE):
                 bar.value = bar.max
             bar.bar_style = _STYLE.get(event.stage, "info")
             text = _LABELS.get(event.stage, event.stage.value)

@@ -130,7 +130,9 @@ class Task:
         )
 
 
-_AFTER_DOWNLOAD = frozenset({Stage.VERIFY, Stage.EXTRACT, Stage.RELOCATE, Stage.DONE})
+_AFTER_DOWNLOAD = frozenset(
+    {Stage.VERIFY, Stage.EXTRACT, Stage.UNPACKED, Stage.RELOCATE, Stage.DONE}
+)
 
 
 def _past_download(stage: Stage) -> bool:

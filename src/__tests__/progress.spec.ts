@@ -53,6 +53,11 @@ describe('progress reduction', () => {
     p = applyProgress(p, progressEvent(A, 'liba', 'extract', 0, null), 8);
     expect(p.bars[1].size).toBe(1000);
     expect(p.bars[1].downloaded).toBe(1000);
+    // unpacked, waiting for its dependencies: past extraction, before relocation
+    p = applyProgress(p, progressEvent(A, 'liba', 'unpacked', 1000, 1000), 9);
+    expect(p.bars[1].stage).toBe('unpacked');
+    expect(p.bars[1].fraction).toBeCloseTo(0.85);
+    expect(p.bars[1].downloaded).toBe(1000);
     p = applyProgress(p, progressEvent(A, 'liba', 'done'), 9);
     p = applyProgress(p, progressEvent(B, 'tool', 'done'), 10);
     expect(overall(p).finished).toBe(2);

@@ -27,6 +27,8 @@ function stageLabel(stage: Stage, trans: TranslationBundle): string {
       return trans.__('verifying');
     case 'extract':
       return trans.__('extracting');
+    case 'unpacked':
+      return trans.__('waiting for dependencies');
     case 'relocate':
       return trans.__('relocating');
     case 'done':

@@ -21,6 +21,7 @@ const STAGE_START: Record<Stage, number> = {
   download: 0,
   verify: 0.7,
   extract: 0.8,
+  unpacked: 0.85,
   relocate: 0.9,
   done: 1,
   reused: 1,
@@ -45,6 +46,7 @@ const SETTLED: ReadonlySet<Stage> = new Set<Stage>([
 const PAST_DOWNLOAD: ReadonlySet<Stage> = new Set<Stage>([
   'verify',
   'extract',
+  'unpacked',
   'relocate',
   'done'
 ]);
