@@ -58,32 +58,12 @@ SPACKCACHE = [sys.executable, "-m", "jupyter_spackcache.cli"]
 # ---- the mirror server -------------------------------------------------------------------
 
 
-#: ``python -m http.server``, with changes that make it serve like the servers real
-#: mirrors run on (nginx, S3): a listen backlog of 128 instead of socketserver's 5 (with 5,
-#: the plan's concurrent connections sometimes overflowed it, and each dropped SYN stalled an
-#: install for the 1 s TCP retransmit, seen as `TcpExtListenOverflows`), file bodies sent with
-#: sendfile(2) instead of a Python copy loop, and HTTP/1.1 keep-alive with TCP_NODELAY (both
-#: nginx defaults; keep-alive without NODELAY stalls small responses on delayed ACKs). The
-#: server shares the two cores with the installer in this benchmark; its copy loop and a
-#: connection (and thread) per request cost ~0.2 s of CPU per install that a mirror on another
-#: machine does not take from the user's.
-_SERVER = (
-    "import functools, http.server, sys\n"
-    "http.server.ThreadingHTTPServer.request_queue_size = 128\n"
-    "class Handler(http.server.SimpleHTTPRequestHandler):\n"
-    "    protocol_version = 'HTTP/1.1'\n"
-    "    disable_nagle_algorithm = True\n"
-    "    def copyfile(self, source, outputfile):\n"
-    "        self.connection.sendfile(source)\n"
-    "    def log_message(self, *args):\n"
-    "        pass\n"
-    "handler = functools.partial(Handler, directory=sys.argv[2])\n"
-    "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), handler).serve_forever()\n"
-)
+#: the mirror's server (see its docstring for how it is set up, and why)
+MIRROR_SERVER = Path(__file__).with_name("mirror_server.py")
 
 
 class HttpMirror:
-    """Python's ``http.server`` on a free 127.0.0.1 port, serving the mirror directory."""
+    """``mirror_server.py`` on a free 127.0.0.1 port, serving the mirror directory."""
 
     def __init__(self, root: Path) -> None:
         import socket
@@ -93,7 +73,7 @@ class HttpMirror:
             self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _SERVER, str(self.port), str(root)],
+            [sys.executable, str(MIRROR_SERVER), str(self.port), str(root)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import httpx
 
