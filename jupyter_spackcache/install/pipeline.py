@@ -139,7 +139,7 @@ class _Run:
         own_unpackers = unpackers is None
         try:
             if self.plan.downloads:  # started early by the caller, or now with the downloads
-                self.unpackers = unpackers or UnpackerPool(self.jobs)
+                self.unpackers = unpackers if unpackers is not None else UnpackerPool(self.jobs)
             self._settle_present()
             owned, foreign = self._claim()
             clean_staging(self.layout, owned=owned)

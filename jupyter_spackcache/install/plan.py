@@ -99,7 +99,8 @@ class Plan:
 
 ReaderFor = Callable[[str], MirrorReader]
 PeekPrefix = Callable[[MirrorReader, SpecRecord], str | None]
-#: metadata fetches (HTTP + one gpg run each) in flight while planning
+#: metadata fetches in flight while planning (HTTP; their signature checks share gpg runs, and
+#: more threads waiting at once make fewer, larger runs)
 _FETCHERS = 16
 
 
