@@ -371,3 +371,30 @@ def test_unpacker_process_that_dies_is_a_clear_error(tmp_path: Path) -> None:
             assert replacement.healthy
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("program", ["exec sleep 60", "exit 0", "echo '{\"ok\": true}'"])
+def test_a_worker_that_never_greets_is_stopped_and_threads_unpack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, program: str
+) -> None:
+    """``sys.executable`` that is not a usable Python (an embedding application): the pool
+    gives its workers up after the greeting timeout, once, and unpacking goes on in threads."""
+    import sys
+    import time
+
+    from jupyter_spackcache.install import unpacker
+
+    not_python = tmp_path / "not-python"
+    not_python.write_text(f"#!/bin/sh\n{program}\n")
+    not_python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(not_python))
+    monkeypatch.setattr(unpacker, "READY_TIMEOUT", 0.5)
+    started = time.monotonic()
+    with unpacker.UnpackerPool(2) as pool:
+        with pool.lease() as worker:
+            assert worker is None
+        with pool.lease() as worker:
+            assert worker is None  # given up for good: no second wait
+        workers = list(pool._all)
+    assert time.monotonic() - started < 5
+    assert workers and all(w._proc.returncode is not None for w in workers)  # none left running

@@ -194,6 +194,27 @@ def test_the_cli_starts_unpackers_early_and_leaves_none_behind(
     assert [len(s) for s in seen] == [default_jobs(), 0]
 
 
+def test_install_unpacks_in_threads_when_no_worker_process_can_run(
+    demo: DemoMirror, http_mirror: ServeFn, run: Run, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An embedding application as ``sys.executable``: its "workers" never greet, so the
+    install gives them up and unpacks in its own threads, with the same result."""
+    from jupyter_spackcache.install import unpacker
+
+    _add_demo(run, http_mirror(demo.path).url)
+    not_python = tmp_path / "embedding-app"
+    not_python.write_text("#!/bin/sh\nexec sleep 60\n")
+    not_python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(not_python))
+    monkeypatch.setattr(unpacker, "READY_TIMEOUT", 0.5)
+    code, _, err = run("install", "demo-tool", "--yes")
+    assert code == 0, err
+    prefix = installed(run)["demo-tool"]["prefix"]
+    assert f"demo-tool prefix: {prefix}" in _tool_output(prefix)
+    assert _unpacker_children() == []
+
+
 def test_long_shebang_runs_through_sbang(
     demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

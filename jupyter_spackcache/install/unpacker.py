@@ -9,6 +9,9 @@ started, the caller unpacks in its own thread instead (same function, same check
 
 The protocol is one JSON object per line:
 
+* greeting, once the worker has started: ``{"ready": true}``. A worker that does not greet
+  within :data:`READY_TIMEOUT` (``sys.executable`` is not a usable Python, e.g. an embedding
+  application) is stopped, and the install unpacks in its own threads instead;
 * request: ``{"tarball": PATH, "dest": DIR, "package": NAME}``
 * reply: ``{"ok": true}`` or ``{"error": MESSAGE, "hint": HINT, "errno": N}`` (``errno`` for
   an ``OSError`` such as a full disk, so the caller words it as it would its own).
@@ -21,11 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +40,9 @@ from .extract import safe_extract
 from .faults import fault_point, fault_requested, open_tarball
 
 _CLOSE_TIMEOUT = 10.0
+#: seconds a worker may take to start (imports on a loaded machine) before it is given up
+READY_TIMEOUT = 20.0
+_READY = b'{"ready": true}\n'
 #: the worker's entry point. The directory this copy of the package was imported from goes at
 #: the end of its path: found where the parent found it even when that was added at run time
 #: (a notebook's ``sys.path.insert``), without shadowing anything the worker finds first.
@@ -55,10 +64,41 @@ class UnpackerProcess:
             close_fds=True,
         )
         self.healthy = True
+        self._greeted = False
 
     @property
     def pid(self) -> int:
         return self._proc.pid
+
+    def ready(self, timeout: float) -> bool:
+        """Whether the worker has greeted (waiting up to ``timeout`` seconds the first time).
+
+        Read straight from the pipe, so that a worker that never writes a line cannot block
+        the caller; the greeting is the only thing a worker writes before its first request.
+        """
+        if self._greeted:
+            return True
+        stdout = self._proc.stdout
+        assert stdout is not None
+        deadline = time.monotonic() + timeout
+        received = b""
+        while not received.endswith(b"\n") and len(received) < len(_READY):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([stdout], [], [], left)[0]:
+                return False
+            chunk = os.read(stdout.fileno(), len(_READY) - len(received))
+            if not chunk:
+                return False  # it exited
+            received += chunk
+        self._greeted = received == _READY
+        return self._greeted
+
+    def kill(self) -> None:
+        """Stop a worker that cannot be used (it never greeted)."""
+        self.healthy = False
+        with contextlib.suppress(OSError):
+            self._proc.kill()
+        self.close()
 
     def unpack(self, tarball: Path, dest: Path, package: str) -> None:
         """Unpack ``tarball`` into the empty directory ``dest``; raise what unpacking raised."""
@@ -148,6 +188,9 @@ class UnpackerPool:
                 worker = self._idle.get_nowait()
             except queue.Empty:
                 worker = self._start()  # all busy, or one died: start another
+            if worker is not None and not worker.ready(READY_TIMEOUT):
+                worker = None
+                self._give_up()
         try:
             yield worker
         finally:
@@ -162,6 +205,14 @@ class UnpackerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _give_up(self) -> None:
+        """No usable worker can be started here: stop the idle ones, unpack in threads."""
+        self._size = 0
+        with self._lock:
+            workers = [w for w in self._all if not w.ready(0)]
+        for worker in workers:
+            worker.kill()
 
     def close(self) -> None:
         self._closed = True
@@ -182,6 +233,8 @@ NO_UNPACKERS = UnpackerPool(0)
 
 def _serve() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout.buffer.write(_READY)
+    sys.stdout.flush()
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:
