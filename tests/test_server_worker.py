@@ -102,3 +102,18 @@ def test_cancel_kills_a_child_that_does_not_roll_back_in_time(tmp_path: Path) ->
         run_child(request(tmp_path, "zlib"), lambda e: None, cancel, grace=0.5, command=stubborn)
     assert time.monotonic() - started < 5
     assert "killed by SIGKILL" in str(stopped.value)
+
+
+def test_the_install_child_starts_without_jupyter_server() -> None:
+    """Every install the panel runs starts ``python -m jupyter_spackcache.server.worker``;
+    importing jupyter_server and tornado's handlers there cost ~0.16 s per install."""
+    import subprocess
+
+    code = (
+        "import sys, jupyter_spackcache.server.worker\n"
+        "heavy = sorted(m for m in ('jupyter_server', 'tornado.web', 'jupyter_spackcache.server"
+        ".routes') if m in sys.modules)\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -1,74 +1,20 @@
-"""Jupyter server front door: REST routes under ``<base_url>/spackcache/api/``.
+"""Jupyter server front door: REST routes under ``<base_url>/spackcache/api/`` (:mod:`.routes`).
 
-Only translation between HTTP and the core lives here; the work itself is done by the core
-library, so the server, the CLI and the magics behave the same. See ``docs/openapi.yaml``.
+This package's own module stays light: the install child process
+(``python -m jupyter_spackcache.server.worker``) imports it, and importing jupyter_server and
+the handlers would add ~0.16 s to the start of every install the panel runs. The names below
+are loaded from :mod:`.routes` when first used.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from jupyter_server.utils import url_path_join
-from tornado.web import Application
-
-from .app import SpackCache
-from .events import EventsHandler
-from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
-from .handlers.mirrors import KeysHandler, MirrorHandler, MirrorsHandler, TrustHandler
-from .handlers.specs import PlanHandler, SpecHandler, SpecsHandler
-from .handlers.status import HostHandler, StatusHandler
-from .handlers.tasks import InstallsHandler, TaskHandler, TasksHandler
-from .state import ServerState, create_state
-
-#: URL namespace of every route this extension registers, below the server's base_url.
-API_PREFIX = ("spackcache", "api")
-
-_NAME = r"([A-Za-z0-9][A-Za-z0-9_.-]{0,63})"
-_HASH = r"([a-z0-9]{1,32})"
-
-#: (path below API_PREFIX, handler) for every route.
-ROUTES: tuple[tuple[str, type[Any]], ...] = (
-    ("status", StatusHandler),
-    ("host", HostHandler),
-    ("mirrors", MirrorsHandler),
-    (f"mirrors/{_NAME}", MirrorHandler),
-    ("keys", KeysHandler),
-    ("keys/trust", TrustHandler),
-    ("specs", SpecsHandler),
-    (f"specs/{_HASH}", SpecHandler),
-    ("plan", PlanHandler),
-    ("installs", InstallsHandler),
-    ("tasks", TasksHandler),
-    ("tasks/([0-9a-f]{1,32})", TaskHandler),
-    ("events", EventsHandler),
-    ("installed", InstalledHandler),
-    (f"installed/{_HASH}", InstalledNodeHandler),
-    ("gc", GcHandler),
-)
-
-
-def route_table(base_url: str) -> list[tuple[str, type[Any]]]:
-    """The tornado URL specs for ``base_url``: a pure function, so tests can check it."""
-    return [(url_path_join(base_url, *API_PREFIX, path), handler) for path, handler in ROUTES]
-
-
-def setup_handlers(web_app: Application, state: ServerState | None = None) -> None:
-    """Attach the routes (and the shared state, when given) to the server's application."""
-    if state is not None:
-        web_app.settings["spackcache"] = state
-    web_app.add_handlers(".*$", route_table(web_app.settings["base_url"]))
-
-
-def load(server_app: Any) -> ServerState:
-    """Read ``c.SpackCache``, open the task history, register the routes and kernel dirs."""
-    from ..kernels import add_kernel_dirs
-
-    settings = SpackCache(parent=server_app).site_settings()
-    state = create_state(settings, server_app.io_loop.asyncio_loop)
-    setup_handlers(server_app.web_app, state)
-    add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
-    state.core.warm_up()
-    return state
-
-
 __all__ = ["API_PREFIX", "ROUTES", "SpackCache", "load", "route_table", "setup_handlers"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module(".routes", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ import asyncio
 from jupyter_server.extension.application import ExtensionApp
 
 from .. import __version__
-from . import load
+from .routes import load
 from .state import ServerState
 
 
