@@ -29,6 +29,7 @@ from jupyter_spackcache.cli.progress import BarProgress, LineProgress
 from jupyter_spackcache.demo import broken
 from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.errors import InstallCancelled
+from jupyter_spackcache.install.extract import read_buildinfo
 from jupyter_spackcache.install.pipeline import install
 from jupyter_spackcache.install.plan import make_plan
 from jupyter_spackcache.install.progress import ProgressEvent, Stage
@@ -429,6 +430,12 @@ def test_kill_9_then_install_finishes(
     else:
         assert snapshot(home) == before
         assert len(left) == 1 and any(left[0].rglob("*"))  # really died half-way
+    if stage == "relocate":  # killed between two files: the staging copy is half relocated
+        info = read_buildinfo(left[0])
+        texts = [(left[0] / name).read_bytes() for name in info.relocate_textfiles]
+        binaries = [(left[0] / name).read_bytes() for name in info.relocate_binaries]
+        assert any(str(home / "opt").encode() in text for text in texts)
+        assert any(info.buildpath.encode() in binary for binary in binaries)
     done = _cli(home, "install", "demo-tool", "--yes")
     assert done.returncode == 0, done.stderr
     nodes = installed(run)

@@ -2,7 +2,8 @@
 
 Crash-safety can only be proved by really crashing: ``$SPACKCACHE_FAULT`` set to
 ``kill@<stage>:<package>`` kills the process at that point of that package's install
-(``extract`` half-way through unpacking, ``relocate``, ``rename``, ``db``).
+(``extract`` half-way through unpacking, ``relocate`` after the first rewritten file,
+``rename``, ``db``).
 """
 
 from __future__ import annotations

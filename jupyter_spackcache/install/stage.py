@@ -14,6 +14,7 @@ The caller holds the node's lock for the whole call.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -29,7 +30,7 @@ from ..store.layout import METADATA_DIR, StoreLayout
 from ..store.lock import NodeLock
 from .buildinfo import BuildInfo
 from .extract import read_buildinfo, safe_extract
-from .faults import fault_point, open_tarball
+from .faults import fault_point, fault_requested, open_tarball
 from .plan import PlannedNode
 from .relocate import build_prefix_map, check_prefix_lengths, install_sbang, relocate
 from .unpacker import UnpackerProcess
@@ -113,8 +114,12 @@ def commit_node(
             new_sbang=str(layout.sbang()),
         )
         check_prefix_lengths(prefix_map)
-        relocate(staging, buildinfo, prefix_map, sbang=str(layout.sbang()))
-        fault_point("relocate", name)
+        # the crash test for "relocate" dies after the first rewritten file (or at the end
+        # when there is none), with the staging copy half relocated
+        crash = functools.partial(fault_point, "relocate", name)
+        relocate(staging, buildinfo, prefix_map, sbang=str(layout.sbang()),
+                 after_file=crash if fault_requested("relocate", name) else None)
+        crash()
         _write_spec(staging, planned.record.document)
         fault_point("rename", name)
         final.parent.mkdir(parents=True, exist_ok=True)

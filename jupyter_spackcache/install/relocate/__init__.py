@@ -52,19 +52,26 @@ def relocate(
     prefix_map: PrefixMap,
     *,
     sbang: str | None = None,
+    after_file: Callable[[], None] | None = None,
 ) -> None:
     """Rewrite the files under ``prefix`` from old to new prefixes, in place.
 
     ``sbang`` is the new ``bin/sbang`` path for long shebangs; by default it is the tarball's
     ``sbang_install_path`` mapped through ``prefix_map`` (the map's first entry).
+    ``after_file`` runs after each rewritten file (the crash tests kill the install there, with
+    the prefix half relocated).
     """
     if prefix_map:
         encoded = [(old.encode(), new.encode()) for old, new in prefix_map]
         text = TextRelocator.from_map(prefix_map)
         for path, _rel in _listed(prefix, buildinfo.relocate_textfiles, stat.S_ISREG):
             _relocate_text(path, text)
+            if after_file is not None:
+                after_file()
         for path, rel in _listed(prefix, buildinfo.relocate_binaries, stat.S_ISREG):
             _relocate_binary(path, rel, encoded)
+            if after_file is not None:
+                after_file()
         for path, _rel in _listed(prefix, buildinfo.relocate_links, stat.S_ISLNK):
             relocate_link(path, encoded)
     new_sbang = sbang or _mapped_sbang(buildinfo, prefix_map)
