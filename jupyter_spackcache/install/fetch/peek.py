@@ -10,10 +10,12 @@ the directory holding the first non-directory entry. Anything less clear-cut giv
 
 from __future__ import annotations
 
+import tarfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from jupyter_spackcache.install.tarheader import checksum_matches, number, octal, text
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
 from jupyter_spackcache.mirrors.transport import HttpTransport
 
@@ -48,33 +50,21 @@ def gunzip_head(data: bytes, limit: int = MAX_INFLATED) -> bytes:
         return b""
 
 
-def _octal(field: bytes) -> int | None:
-    if field[:1] and field[0] & 0x80:  # GNU base-256 for sizes of 8 GiB and more
-        return int.from_bytes(field[1:], "big")
-    text = field.split(b"\0", 1)[0].strip()
+def _size(field: bytes) -> int | None:
     try:
-        return int(text, 8) if text else 0
-    except ValueError:
+        size = number(field)
+    except tarfile.HeaderError:
         return None
-
-
-_HIGH_BYTES = bytes(range(128, 256))
+    return size if size >= 0 else None
 
 
 def _checksum_ok(header: bytes) -> bool:
-    stored = _octal(header[148:156])
-    if stored is None:
-        return False
-    blanked = header[:148] + b" " * 8 + header[156:]
-    unsigned = sum(blanked)
-    if stored == unsigned:
-        return True
-    high = len(blanked) - len(blanked.translate(None, _HIGH_BYTES))
-    return stored == unsigned - 256 * high  # some old tars sum signed bytes
+    stored = octal(header[148:156])
+    return stored is not None and checksum_matches(header, stored)
 
 
 def _cstr(field: bytes) -> str:
-    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return text(field, "utf-8", "surrogateescape")
 
 
 def _pax_path(data: bytes) -> str | None:
@@ -115,7 +105,7 @@ def tar_entries(data: bytes) -> Iterator[TarEntry | None]:
         header = data[pos : pos + BLOCK]
         if header == bytes(BLOCK):
             return
-        size = _octal(header[124:136])
+        size = _size(header[124:136])
         if size is None or not _checksum_ok(header):
             yield None
             return
