@@ -1,7 +1,7 @@
 """Benchmark ``spackcache install`` of a 61-node stack against the physical floor.
 
 In one run, over a real HTTP server on 127.0.0.1 serving the mirror of ``synth_stack.py``
-(Python's ``http.server``, HTTP/1.0, with a listen backlog of 128):
+(``mirror_server.py``: Python's ``http.server`` set up as real mirrors' servers are):
 
 * floor: the tarballs are already local; a bare parallel ``tar -xzf`` of all of them
   (one ``tar`` per tarball, ``nproc`` at a time) into a fresh directory on the same disk;

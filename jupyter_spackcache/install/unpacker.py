@@ -189,6 +189,7 @@ class UnpackerPool:
             except queue.Empty:
                 worker = self._start()  # all busy, or one died: start another
             if worker is not None and not worker.ready(READY_TIMEOUT):
+                worker.kill()
                 worker = None
                 self._give_up()
         try:
@@ -207,12 +208,16 @@ class UnpackerPool:
         self.close()
 
     def _give_up(self) -> None:
-        """No usable worker can be started here: stop the idle ones, unpack in threads."""
+        """No usable worker can be started here: stop the idle ones, unpack in threads.
+
+        (A worker another thread has leased meets the same fate in that thread's lease.)
+        """
         self._size = 0
-        with self._lock:
-            workers = [w for w in self._all if not w.ready(0)]
-        for worker in workers:
-            worker.kill()
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                return
 
     def close(self) -> None:
         self._closed = True

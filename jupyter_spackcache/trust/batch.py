@@ -28,11 +28,12 @@ from .verdict import Signer, Status, parse_status, signer_from_status
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: status keywords that make a file's section unusable from a batch (verify it on its own)
-_TROUBLE = frozenset({
-    "BADSIG", "ERRSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG", "NODATA", "FAILURE", "ERROR",
-    "BADARMOR", "UNEXPECTED", "NO_PUBKEY", "BADMDC", "DECRYPTION_FAILED",
-})
+#: status lines that make a file's section unusable from a batch, beyond what
+#: :func:`~.verdict.signer_from_status` already refuses (bad, expired, revoked, unknown,
+#: missing or several signatures)
+_TROUBLE = frozenset(
+    {"NODATA", "FAILURE", "ERROR", "BADARMOR", "UNEXPECTED", "BADMDC", "DECRYPTION_FAILED"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +90,6 @@ def file_sections(status: Sequence[Status]) -> dict[str, list[Status]]:
 def clean_signer(section: Sequence[Status]) -> Signer | None:
     """The signer when a section shows one good, valid signature and nothing amiss."""
     if any(line.keyword in _TROUBLE for line in section):
-        return None
-    if not any(line.keyword == "VALIDSIG" for line in section):
         return None
     try:
         return signer_from_status(section, 0, "")

@@ -2,9 +2,9 @@
 
 Verification runs gpg directly (:func:`run_gpg`, the hot path of a plan); key management goes
 through python-gnupg (:mod:`.pygpg`, imported only then). This module adds what an installer
-needs around both: no run may hang forever, gpg's messages come
-out in English, and a home too deep for gpg-agent's Unix sockets (108 bytes, including the
-file name) is reached through a short private alias.
+needs around both: no run may hang forever, gpg's messages come out in English, and a home too
+deep for gpg-agent's Unix sockets (108 bytes, including the file name) is reached through a
+short private alias.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def run_gpg(home: Path, args: Sequence[str], data: bytes) -> GpgRun:
 
     Verifying 61 manifests through python-gnupg (three helper threads per run) made the plan
     ~0.15 s slower on two cores than running gpg directly; everything else goes through
-    python-gnupg. Same deadline, environment and agent-less options as :func:`open_gpg`.
+    python-gnupg. Same deadline, environment and agent-less options as
+:func:`.pygpg.open_gpg`.
     """
     command = [gpg_binary(), "--homedir", str(home), "--status-fd", "2", "--no-tty",
                "--batch", "--no-verbose", *OFFLINE_OPTIONS, *args]
