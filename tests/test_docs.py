@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from jupyter_spackcache.cli import build_parser
-from jupyter_spackcache.cli.render import error_text
 from jupyter_spackcache.errors import (
     TROUBLESHOOTING,
     SignatureError,
     SpackCacheError,
     SpecSyntaxError,
 )
+from jupyter_spackcache.present import error_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "jupyter_spackcache"
