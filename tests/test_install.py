@@ -34,6 +34,7 @@ from jupyter_spackcache.install.progress import ProgressEvent, Stage
 from jupyter_spackcache.install.workers import default_jobs
 from jupyter_spackcache.ops.install import InstallRequest, plan_install, run_plan
 from jupyter_spackcache.session import Session
+from tests.openapi import check_response
 from tests.servers import V2_UNSIGNED, V3_UNSIGNED, StaticServer
 
 Run = Callable[..., tuple[int, str, str]]
@@ -248,6 +249,9 @@ def test_dry_run_changes_nothing(
     plan = json.loads(out)
     assert {n["name"]: n["action"] for n in plan["nodes"]}["libdemo-base"] == "download"
     assert all(c["ok"] for c in plan["checks"])
+    check_response("POST", "/plan", 200, plan)  # the same document POST /plan answers
+    external = next(n for n in plan["nodes"] if n["action"] == "external")
+    assert external["prefix"]  # where the system provides it
 
 
 def test_find_load_uninstall_gc(
