@@ -32,6 +32,7 @@ from jupyter_spackcache.demo.build import (
     create_demo_key,
 )
 from jupyter_spackcache.errors import SignatureError
+from jupyter_spackcache.formats.specfile import decode_specfile
 from jupyter_spackcache.push.from_store import local_destination
 from jupyter_spackcache.push.manifest import (
     INDEX_MEDIA_TYPE,
@@ -50,7 +51,6 @@ from jupyter_spackcache.push.selection import (
 )
 from jupyter_spackcache.push.specjson import make_node, make_specfile
 from jupyter_spackcache.spec.parser import parse_spec
-from jupyter_spackcache.spec.specfile import decode_specfile
 from jupyter_spackcache.store import InstalledRecord, StoreDB, default_db_path
 from jupyter_spackcache.trust import KeyInfo, Keyring
 

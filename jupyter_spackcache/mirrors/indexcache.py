@@ -1,9 +1,10 @@
 """A compact, queryable copy of each mirror's binary index, kept under the user's state dir.
 
-The raw index is parsed once (streamed, see :mod:`.indexstream`) into a small SQLite file: one
-row per node with only what selection needs, indexed by package name. A warm query then reads a
-few rows instead of re-parsing hundreds of MB of JSON, and a refresh of an unchanged mirror is a
-single small request (ETag, ``index.json.hash`` or the v3 manifest checksum).
+The raw index is parsed once (streamed, see :mod:`jupyter_spackcache.formats.indexstream`) into
+a small SQLite file: one row per node with only what selection needs, indexed by package name.
+A warm query then reads a few rows instead of re-parsing hundreds of MB of JSON, and a refresh
+of an unchanged mirror is a single small request (ETag, ``index.json.hash`` or the v3 manifest
+checksum).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..errors import MirrorError
+from ..formats.indexstream import IndexHeader, iter_index_records
 from ..spec.concrete import ConcreteDAG, ConcreteNode, Edge
-from .indexstream import IndexHeader, iter_index_records
 
 if TYPE_CHECKING:
     from ..config import MirrorConfig
@@ -214,7 +215,7 @@ class IndexCache:
 
 
 def _build(path: Path, stream: Any) -> tuple[int, str]:
-    from ..spec.specfile import decode_index_record
+    from ..formats.specfile import decode_index_record
 
     db = sqlite3.connect(path)
     try:

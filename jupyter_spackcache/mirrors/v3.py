@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, SignatureError
-from .base import IndexFetch, SpecRecord, TarballRef
-from .manifest import (
+from ..formats.v3layout import (
     MAX_METADATA_BYTES,
     MEDIA_INDEX_PREFIX,
     MEDIA_KEY,
@@ -24,6 +23,7 @@ from .manifest import (
     decode_text,
     parse_manifest,
 )
+from .base import IndexFetch, SpecRecord, TarballRef
 from .verify import signed_payload
 
 if TYPE_CHECKING:

@@ -14,13 +14,6 @@ from jupyter_spackcache.spec.satisfies import (
     satisfies,
     target_matches,
 )
-from jupyter_spackcache.spec.specfile import (
-    decode_index_record,
-    decode_node,
-    decode_specfile,
-    spec_version_for_db,
-    specfile_version,
-)
 from jupyter_spackcache.spec.version import (
     Version,
     VersionConstraint,
@@ -39,16 +32,11 @@ __all__ = [
     "VersionConstraint",
     "VersionError",
     "VersionRange",
-    "decode_index_record",
-    "decode_node",
-    "decode_specfile",
     "explain_dag_mismatch",
     "explain_mismatch",
     "node_satisfies",
     "parse_spec",
     "parse_specs",
     "satisfies",
-    "spec_version_for_db",
-    "specfile_version",
     "target_matches",
 ]

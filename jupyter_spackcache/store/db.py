@@ -100,7 +100,7 @@ class InstalledRecord:
         installed_at: float | None = None,
     ) -> InstalledRecord:
         """The record for the root node of the spec-file document ``spec``."""
-        from ..spec.specfile import decode_specfile
+        from ..formats.specfile import decode_specfile
 
         node = decode_specfile(spec).root
         return cls(
@@ -408,7 +408,7 @@ class InstalledSource:
     def dag(self, root_hash: str) -> ConcreteDAG:
         """The DAG the node was installed from (its stored spec file), so externals such as
         glibc and build-only dependencies, which are never installed, are still described."""
-        from ..spec.specfile import decode_specfile
+        from ..formats.specfile import decode_specfile
 
         record = self._db.get(root_hash)
         if record is None:

@@ -6,7 +6,7 @@ rest of a package is bound to it by sha256. Nothing else in the client runs gpg.
 
 from __future__ import annotations
 
-from .cleartext import clearsigned_payload, is_clearsigned
+from ..formats.clearsign import clearsigned_payload, is_clearsigned
 from .keyring import Keyring
 from .keys import KeyInfo
 from .verdict import Verified
