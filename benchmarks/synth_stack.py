@@ -35,8 +35,13 @@ from typing import Any
 
 from jupyter_spackcache.demo.build import Toolchain, detect_toolchain, padded_root
 from jupyter_spackcache.formats.clearsign import strip_clearsign
-from jupyter_spackcache.push import V3MirrorWriter, create_tarball, make_buildinfo, make_node
-from jupyter_spackcache.push.specjson import dag_closure, make_specfile, package_hash
+from jupyter_spackcache.formats.specfile import (
+    dag_closure,
+    make_node,
+    make_specfile,
+    package_hash,
+)
+from jupyter_spackcache.push import V3MirrorWriter, create_tarball, make_buildinfo
 from jupyter_spackcache.trust import Keyring
 
 MB = 1024 * 1024

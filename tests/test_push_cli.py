@@ -33,7 +33,7 @@ from jupyter_spackcache.demo.build import (
 )
 from jupyter_spackcache.errors import SignatureError
 from jupyter_spackcache.formats.clearsign import strip_clearsign
-from jupyter_spackcache.formats.specfile import decode_specfile
+from jupyter_spackcache.formats.specfile import decode_specfile, make_node, make_specfile
 from jupyter_spackcache.formats.v3layout import (
     INDEX_MEDIA_TYPE,
     KEY_INDEX_MEDIA_TYPE,
@@ -49,7 +49,6 @@ from jupyter_spackcache.push.selection import (
     relocation_hashes,
     with_dags,
 )
-from jupyter_spackcache.push.specjson import make_node, make_specfile
 from jupyter_spackcache.spec.parser import parse_spec
 from jupyter_spackcache.store import InstalledRecord, StoreDB, default_db_path
 from jupyter_spackcache.trust import KeyInfo, Keyring

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from jupyter_spackcache.errors import MirrorError
+from jupyter_spackcache.formats.specfile import SPEC_BLOB_LAYOUT_VERSION, root_node
 from jupyter_spackcache.formats.v3layout import spec_manifest_path
 from jupyter_spackcache.push.selection import (
     Installed,
@@ -30,7 +31,6 @@ from jupyter_spackcache.push.selection import (
     push_closure,
     with_dags,
 )
-from jupyter_spackcache.push.specjson import SPEC_BLOB_LAYOUT_VERSION, root_node
 from jupyter_spackcache.push.tarball import create_tarball, make_buildinfo
 from jupyter_spackcache.push.writer import V3MirrorWriter
 from jupyter_spackcache.spec.parser import parse_spec

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from jupyter_spackcache.errors import MirrorError, SignatureError
 from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.specfile import root_node
 from jupyter_spackcache.formats.v3layout import (
     INDEX_MEDIA_PREFIX,
     INDEX_MEDIA_TYPE,
@@ -46,7 +47,6 @@ from jupyter_spackcache.formats.v3layout import (
     render_manifest,
     spec_manifest_path,
 )
-from jupyter_spackcache.push.specjson import root_node
 
 DB_VERSION = "8"
 
