@@ -20,18 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from jupyter_spackcache.spec.abstract import FLAG_NAMES, AbstractSpec
+from jupyter_spackcache.spec.abstract import FLAG_NAMES, LEGACY_COMPILER_NAMES, AbstractSpec
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode, Edge, VariantValue
 from jupyter_spackcache.spec.version import Version, VersionError
-
-#: Spack 1.x renamed compiler packages; ``%clang`` still means the ``llvm`` package
-LEGACY_COMPILER_NAMES = {
-    "clang": "llvm",
-    "oneapi": "intel-oneapi-compilers",
-    "rocmcc": "llvm-amdgpu",
-    "intel": "intel-oneapi-compiler-classic",
-    "arm": "acfl",
-}
 
 
 @lru_cache(maxsize=65536)
