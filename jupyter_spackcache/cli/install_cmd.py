@@ -13,10 +13,10 @@ import sys
 
 from ..env import apply, load_environment, render
 from ..errors import InstallCancelled
-from ..install.installed import match_installed, one_installed
+from ..install.installed import find_installed, one_installed
 from ..install.plan import Plan
-from ..install.unpacker import UnpackerPool
-from ..install.workers import default_jobs
+from ..install.procpool import UnpackerPool
+from ..install.threadpool import default_jobs
 from ..ops.install import InstallRequest, plan_install, run_plan
 from ..ops.removal import Removal, gc_order, remove, uninstall_order
 from ..present import (
@@ -122,7 +122,7 @@ def _renderer(plan: Plan, *, quiet: bool) -> BarProgress | LineProgress:
 
 
 def _find(session: Session, args: argparse.Namespace) -> int:
-    records = match_installed(session.store, " ".join(args.spec) or None)
+    records = find_installed(session.store, " ".join(args.spec) or None)
     if args.json:
         print_json([installed_node_json(r) for r in records])
         return 0

@@ -23,7 +23,7 @@ from ..errors import ConfigError, SpackCacheError
 from ..install.installed import one_installed
 from ..install.pipeline import InstallResult
 from ..install.plan import Plan
-from ..install.workers import default_jobs
+from ..install.threadpool import default_jobs
 from ..ops.install import InstallRequest, plan_install, run_plan
 from ..ops.lock import lock_roots, lock_to_json, missing_mirrors, plan_restore, write_lock
 from ..present import plan_json, plan_text, print_json, result_json, result_text
