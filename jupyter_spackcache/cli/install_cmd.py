@@ -74,8 +74,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _install(session: Session, args: argparse.Namespace) -> int:
     if args.dry_run:
         return _plan_only(session, args)
-    # the unpacking processes start up (~0.1 s of imports each) on a core that is idle while
-    # this one resolves and plans, rather than when the downloads begin
+    # the unpacking processes start up (their imports take a while) on a core that is idle
+    # while this one resolves and plans, rather than when the downloads begin
     with UnpackerPool(args.jobs) as unpackers:
         return _install_with(session, args, unpackers)
 

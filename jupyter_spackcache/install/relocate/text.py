@@ -43,8 +43,9 @@ class TextRelocator:
 
     @cached_property
     def pattern(self) -> re.Pattern[bytes]:
-        """Spack's rule as a regex. Compiling an alternation of long padded prefixes costs
-        ~10 ms, so it is built only for maps with a prefix not starting with ``/``."""
+        """Spack's rule as a regex. Compiling an alternation of long padded prefixes is slow
+        next to relocating a small package, so it is built only for maps with a prefix not
+        starting with ``/``."""
         alternation = b"|".join(re.escape(old) for old in self.olds)
         return re.compile(rb"(?<![\w\-/])([\w\-]*?)(" + alternation + rb")([\w\-/]*)")
 
