@@ -9,6 +9,8 @@ module may import ``__version__`` from it.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +151,16 @@ def test_server_and_magics_import_no_other_front_door() -> None:
         }
     )
     assert crossing == []
+
+
+def test_the_core_loads_no_web_framework() -> None:
+    """The CLI, kernels and the install child process pay for no web framework at start."""
+    code = (
+        "import sys, jupyter_spackcache, jupyter_spackcache.ops.install, "
+        "jupyter_spackcache.present, jupyter_spackcache.server.tasks.worker\n"
+        "print(sorted(m for m in ('tornado', 'jupyter_server') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip() == "[]"
