@@ -46,6 +46,6 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_spackcache``: register the ``%spack`` magics in this kernel."""
-    from . import magics
+    from importlib import import_module
 
-    magics.register(ipython)
+    import_module(f"{__name__}.magics").register(ipython)
