@@ -387,6 +387,8 @@ class Removal:
 
     packages: list[InstalledRecord]
     kernels: list[KernelInfo]
+    #: why the modulefiles could not follow (the packages are gone all the same)
+    warning: str | None = None
 
 
 def remove_packages(
@@ -394,13 +396,17 @@ def remove_packages(
 ) -> Removal:
     """Uninstall ``order`` and remove every kernel that used one of those packages.
 
-    The one place that ties kernels to uninstalls, so the CLI, the REST API and the magics
-    never leave a kernel pointing at a deleted prefix.
+    The one place that ties kernels and modulefiles to uninstalls, so the CLI, the REST API
+    and the magics never leave a kernel or a module pointing at a deleted prefix.
     """
     from .install.installed import uninstall
+    from .modules import sync_after_change
 
     kernels = kernels_using([r.hash for r in order], config)
-    removed = uninstall(store, order)
+    try:
+        removed = uninstall(store, order)
+    finally:  # modulefiles follow the store, even when only part of the removal happened
+        warning = sync_after_change(config, store)
     for kernel in kernels:
         remove_kernel(kernel.name, config)
-    return Removal(removed, kernels)
+    return Removal(removed, kernels, warning)

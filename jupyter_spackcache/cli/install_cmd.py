@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..env import apply, load_environment, render
+from ..env import apply, load_environment, render, root_variables
 from ..errors import InstallCancelled
 from ..install.installed import garbage, match_installed, one_installed, removal_order
 from ..install.pipeline import InstallResult, install
@@ -210,6 +210,8 @@ def _remove(
     removal = remove_packages(session.store, order, session.config)
     print(f"{done} {len(removal.packages)} package(s)"
           + (f" and {len(removal.kernels)} kernel(s)" if removal.kernels else ""))
+    if removal.warning:
+        print(f"warning: {removal.warning}", file=sys.stderr)
     return 0
 
 
@@ -217,6 +219,7 @@ def _load(session: Session, args: argparse.Namespace) -> int:
     store = session.store
     records = [one_installed(store, text) for text in _split(args.spec)]
     values = apply(load_environment(records, store=store), os.environ)
+    values.update(root_variables(records))
     print(render(values, args.shell))
     return 0
 

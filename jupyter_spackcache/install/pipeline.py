@@ -86,7 +86,22 @@ def install(
     }
     run = _Run(plan, session.store, StoreLayout(plan.install_root), readers,
                max(1, jobs), progress, cancel or threading.Event())
-    return run.execute(unpackers)
+    try:
+        result = run.execute(unpackers)
+    except BaseException:
+        _sync_modules(session)  # what was committed before the failure stays installed
+        raise
+    warning = _sync_modules(session)
+    if warning is not None:
+        progress(ProgressEvent("", "modules", "", Stage.DONE, message=f"warning: {warning}"))
+    return result
+
+
+def _sync_modules(session: Session) -> str | None:
+    """Modulefiles follow every install (a warning, never a failure: see modules.writer)."""
+    from ..modules import sync_after_change
+
+    return sync_after_change(session.config, session.store)
 
 
 class _Run:

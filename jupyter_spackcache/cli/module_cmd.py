@@ -1,0 +1,77 @@
+"""``spackcache module refresh`` and ``spackcache module use``: environment modules.
+
+Modulefiles are written with every install and removed with every uninstall; ``refresh``
+rewrites them all after a configuration change (another format, another root, all nodes), and
+``use`` prints the line that makes them visible to ``module avail`` in a shell profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from collections.abc import Mapping
+
+from ..config import MODULE_FORMATS, Config
+from ..errors import ConfigError
+from ..modules import sync_modules
+from ..session import Session
+from .render import print_json
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("module", help="environment modules (Lmod, Tcl) for installed stacks")
+    msub = p.add_subparsers(dest="module_command", metavar="ACTION", required=True)
+    r = msub.add_parser("refresh", help="rewrite every modulefile from what is installed")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(handler=_refresh)
+    u = msub.add_parser("use", help="print the `module use` line for a shell profile")
+    u.add_argument(
+        "--format",
+        choices=MODULE_FORMATS,
+        help="lmod or tcl (default: the module system of this shell)",
+    )
+    u.set_defaults(handler=_use)
+
+
+def _refresh(session: Session, args: argparse.Namespace) -> int:
+    result = sync_modules(session.config, session.store)
+    enabled = session.config.modules.enable
+    if args.json:
+        print_json(
+            {
+                "formats": {fmt: str(session.config.module_root(fmt)) for fmt in enabled},
+                "modules": sorted(result.names.values()),
+                "written": [str(p) for p in result.written],
+                "removed": [str(p) for p in result.removed],
+            }
+        )
+        return 0
+    if not enabled:
+        print("modules are turned off (modules.enable is empty)")
+    for fmt in enabled:
+        print(f"{fmt}: {len(result.names)} module(s) in {session.config.module_root(fmt)}")
+    print(f"{len(result.written)} file(s) written, {len(result.removed)} removed")
+    return 0
+
+
+def _use(session: Session, args: argparse.Namespace) -> int:
+    fmt = args.format or shell_format(session.config, os.environ)
+    print(f"module use {shlex.quote(str(session.config.module_root(fmt)))}")
+    return 0
+
+
+def shell_format(config: Config, env: Mapping[str, str]) -> str:
+    """The enabled format this shell's module system reads best: Lmod's own, else Tcl."""
+    enabled = config.modules.enable
+    if not enabled:
+        raise ConfigError(
+            "modules are turned off (modules.enable is empty)",
+            hint="enable a format in config.yaml, e.g. `modules: {enable: [lmod]}`",
+        )
+    lmod = "LMOD_CMD" in env or "LMOD_VERSION" in env
+    if lmod and "lmod" in enabled:
+        return "lmod"
+    if "tcl" in enabled:
+        return "tcl"  # Environment Modules reads only Tcl; Lmod reads both
+    return enabled[0]
