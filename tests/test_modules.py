@@ -3,6 +3,7 @@ interpreters), the settings, and the writer's sync against a real store."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -235,3 +236,47 @@ def test_module_roots_inside_an_upstream_are_refused(tmp_path: Path) -> None:
         assert not upstream.exists()
     finally:
         store.close()
+
+
+# ---- which root a shell or jupyter-lmod uses ---------------------------------------------------
+
+
+def test_preferred_format_and_modulepath(tmp_path: Path) -> None:
+    from jupyter_spackcache.modules.use import preferred_format, prepend_modulepath
+
+    config = _config(tmp_path)
+    assert preferred_format(config, {"LMOD_CMD": "/x/lmod"}) == "lmod"
+    assert preferred_format(config, {"MODULES_CMD": "/x/modulecmd.tcl"}) == "tcl"
+    lmod_only = _config(tmp_path, site="modules: {enable: [lmod]}\n")
+    assert preferred_format(lmod_only, {}) == "lmod"  # Lmod reads it; nothing else to offer
+    env = {"LMOD_CMD": "/x/lmod", "MODULEPATH": "/site/modules"}
+    root = prepend_modulepath(config, env)
+    assert root == config.module_root("lmod") and root.is_dir()
+    assert env["MODULEPATH"] == f"{root}:/site/modules"
+    assert prepend_modulepath(config, env) == root and env["MODULEPATH"].count(str(root)) == 1
+    off = _config(tmp_path, site="modules: {enable: []}\n")
+    assert prepend_modulepath(off, env) is None
+    with pytest.raises(ConfigError, match="turned off"):
+        preferred_format(off, {})
+
+
+def test_jupyter_lmod_setting_turns_the_modulepath_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from jupyter_spackcache.server.routes import _modules_for_jupyter_lmod
+
+    pytest.importorskip("jupyterlmod", reason="pip install jupyterlmod")
+    monkeypatch.setenv("MODULEPATH", "/site/modules")
+    for var in ("LMOD_CMD", "LMOD_VERSION"):  # a login shell under Debian's lmod sets them
+        monkeypatch.delenv(var, raising=False)
+
+    class App:
+        log = logging.getLogger("test")
+
+    _modules_for_jupyter_lmod(App(), _config(tmp_path, site="modules: {jupyter_lmod: false}\n"))
+    assert os.environ["MODULEPATH"] == "/site/modules"
+    config = _config(tmp_path)
+    _modules_for_jupyter_lmod(App(), config)
+    assert os.environ["MODULEPATH"].split(":")[0] == str(config.module_root("tcl"))

@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-from collections.abc import Mapping
 
-from ..config import MODULE_FORMATS, Config
-from ..errors import ConfigError
+from ..config import MODULE_FORMATS
 from ..modules import sync_modules
+from ..modules.use import preferred_format
 from ..session import Session
 from .render import print_json
 
@@ -56,22 +55,6 @@ def _refresh(session: Session, args: argparse.Namespace) -> int:
 
 
 def _use(session: Session, args: argparse.Namespace) -> int:
-    fmt = args.format or shell_format(session.config, os.environ)
+    fmt = args.format or preferred_format(session.config, os.environ)
     print(f"module use {shlex.quote(str(session.config.module_root(fmt)))}")
     return 0
-
-
-def shell_format(config: Config, env: Mapping[str, str]) -> str:
-    """The enabled format this shell's module system reads best: Lmod's own, else Tcl."""
-    enabled = config.modules.enable
-    if not enabled:
-        raise ConfigError(
-            "modules are turned off (modules.enable is empty)",
-            hint="enable a format in config.yaml, e.g. `modules: {enable: [lmod]}`",
-        )
-    lmod = "LMOD_CMD" in env or "LMOD_VERSION" in env
-    if lmod and "lmod" in enabled:
-        return "lmod"
-    if "tcl" in enabled:
-        return "tcl"  # Environment Modules reads only Tcl; Lmod reads both
-    return enabled[0]

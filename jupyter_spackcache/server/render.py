@@ -107,7 +107,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def record_json(r: InstalledRecord) -> dict[str, Any]:
+def record_json(r: InstalledRecord, module: str | None = None) -> dict[str, Any]:
+    """An installed node; ``module`` is its environment module's name, if it has one."""
     return {
         "hash": r.hash,
         "name": r.name,
@@ -120,6 +121,7 @@ def record_json(r: InstalledRecord) -> dict[str, Any]:
         "explicit": r.explicit,
         "installed_at": r.installed_at,
         "dependencies": [e.hash for e in r.node.runtime_edges()],
+        "module": module,
     }
 
 

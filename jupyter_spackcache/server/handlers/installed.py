@@ -13,13 +13,16 @@ from jupyter_server.auth.decorator import authorized
 
 from ...install.installed import garbage, removal_order
 from ...kernels import Removal, remove_packages
+from ...modules import installed_module_names
 from ...session import Session
 from ..render import record_json
 from .base import ApiError, SpackCacheHandler
 
 
 def installed_payload(session: Session) -> list[dict[str, Any]]:
-    return [record_json(r) for r in session.store.installed()]
+    records = session.store.installed()
+    modules = installed_module_names(records, session.config)
+    return [record_json(r, modules.get(r.hash)) for r in records]
 
 
 def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> dict[str, Any]:
