@@ -19,6 +19,7 @@ import pytest
 from jupyter_spackcache.cli import main as cli
 from jupyter_spackcache.demo.build import DemoMirror
 from tests.modtools import LMOD_INIT
+from tests.test_server_api import wait_finished
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.slow
@@ -65,10 +66,9 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, process_env: None) -> 
 
 @pytest.fixture
 def installed(home: Path, signed_demo: DemoMirror) -> Path:
-    """demo-tool installed with the CLI before the server starts."""
+    """The demo mirror, added and trusted with the CLI before the server starts."""
     for argv in (["mirror", "add", "demo", str(signed_demo.path)],
-                 ["keys", "trust", "--mirror", "demo", "--yes"],
-                 ["install", "demo-tool", "--yes"]):  # fmt: skip
+                 ["keys", "trust", "--mirror", "demo", "--yes"]):  # fmt: skip
         assert cli(argv) == 0
     return home
 
@@ -89,6 +89,10 @@ async def test_jupyter_lmod_lists_and_loads_installed_stacks(
 ) -> None:
     root = installed / "modules" / "lmod"
     assert (await _get(jp_fetch, "module", "paths"))[0] == str(root)
+    # installed as the panel does: a background task of this extension
+    task = await _get(jp_fetch, "spackcache", "api", "installs", method="POST",
+                      payload={"specs": ["demo-tool"]})  # fmt: skip
+    assert (await wait_finished(jp_fetch, task["id"]))["state"] == "done"
     assert "demo-tool/1.0.0" in await _get(jp_fetch, "module", "modules")
 
     records = {r["name"]: r for r in await _get(jp_fetch, "spackcache", "api", "installed")}
