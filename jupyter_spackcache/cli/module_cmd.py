@@ -14,8 +14,8 @@ import shlex
 from ..config import MODULE_FORMATS
 from ..modules import sync_modules
 from ..modules.use import preferred_format
+from ..present import print_json
 from ..session import Session
-from .render import print_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
