@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from .config import MirrorConfig
+from .config import Config, MirrorConfig
 from .errors import SpackCacheError, SpecSyntaxError
 from .host import Host
 from .resolve import Candidate, Resolution
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .install.plan import Plan, PlannedNode
     from .kernels import KernelInfo
     from .mirrors.base import SpecRecord
+    from .modules import ModuleSync
     from .ops.removal import Removal
     from .session import Listing
     from .store.db import InstalledRecord
@@ -425,3 +426,27 @@ def removal_text(removal: Removal, verb: str) -> str:
         f"  kernel '{k.name}' (\"{k.display_name}\"), which needs them" for k in removal.kernels
     ]
     return "\n".join(lines)
+
+
+# ---- environment modules ------------------------------------------------------------------------
+
+
+def module_sync_json(result: ModuleSync, config: Config) -> dict[str, Any]:
+    """``spackcache module refresh --json``."""
+    return {
+        "formats": {fmt: str(config.module_root(fmt)) for fmt in config.modules.enable},
+        "modules": sorted(result.names.values()),
+        "written": [str(p) for p in result.written],
+        "removed": [str(p) for p in result.removed],
+    }
+
+
+def module_sync_text(result: ModuleSync, config: Config) -> str:
+    lines = [] if config.modules.enable else ["modules are turned off (modules.enable is empty)"]
+    lines += [
+        f"{fmt}: {len(result.names)} module(s) in {config.module_root(fmt)}"
+        for fmt in config.modules.enable
+    ]
+    lines.append(f"{len(result.written)} file(s) written, {len(result.removed)} removed")
+    return "\n".join(lines)
+

@@ -184,3 +184,27 @@ def test_lmod_spider_and_every_node_with_depends_on(
     before = json.loads((tmp_path / "before.json").read_text())
     after = json.loads((tmp_path / "after.json").read_text())
     assert _user_env(after) == _user_env(before)
+
+
+def test_refresh_follows_a_settings_change(signed_demo: DemoMirror, run: Run, home: Path) -> None:
+    site = Path(os.environ["SPACKCACHE_SITE_CONFIG"])
+    site.write_text("modules:\n  enable: [lmod]\n")
+    _install(run, signed_demo, "demo-tool")
+    lmod_file = home / "modules" / "lmod" / "demo-tool" / "1.0.0.lua"
+    assert lmod_file.is_file()
+    code, out, err = run("module", "use")
+    assert code == 0 and out.strip() == f"module use {home}/modules/lmod", err
+    site.write_text("modules:\n  enable: [tcl]\n  all_nodes: true\n")  # the site switches
+    code, out, err = run("module", "refresh", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["formats"] == {"tcl": str(home / "modules" / "tcl")}
+    assert result["modules"] == ["demo-tool/1.0.0", "libdemo-base/1.2.0", "libdemo-mid/2.0.1"]
+    assert result["removed"] == [str(lmod_file)] and not lmod_file.parent.exists()
+    assert len(result["written"]) == 3
+    site.write_text("modules:\n  enable: []\n")
+    code, out, _ = run("module", "refresh")
+    assert out.splitlines()[0] == "modules are turned off (modules.enable is empty)"
+    assert not list((home / "modules").rglob("*/*/*"))
+    code, _, err = run("module", "use")
+    assert code == 1 and "modules are turned off" in err

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 
 from ..config import MODULE_FORMATS
-from ..modules import sync_modules
-from ..modules.use import preferred_format
-from ..present import print_json
+from ..ops.modules import refresh, use_line
+from ..present import module_sync_json, module_sync_text, print_json
 from ..session import Session
 
 
@@ -34,27 +32,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _refresh(session: Session, args: argparse.Namespace) -> int:
-    result = sync_modules(session.config, session.store)
-    enabled = session.config.modules.enable
+    result = refresh(store=session.store, config=session.config)
     if args.json:
-        print_json(
-            {
-                "formats": {fmt: str(session.config.module_root(fmt)) for fmt in enabled},
-                "modules": sorted(result.names.values()),
-                "written": [str(p) for p in result.written],
-                "removed": [str(p) for p in result.removed],
-            }
-        )
-        return 0
-    if not enabled:
-        print("modules are turned off (modules.enable is empty)")
-    for fmt in enabled:
-        print(f"{fmt}: {len(result.names)} module(s) in {session.config.module_root(fmt)}")
-    print(f"{len(result.written)} file(s) written, {len(result.removed)} removed")
+        print_json(module_sync_json(result, session.config))
+    else:
+        print(module_sync_text(result, session.config))
     return 0
 
 
 def _use(session: Session, args: argparse.Namespace) -> int:
-    fmt = args.format or preferred_format(session.config, os.environ)
-    print(f"module use {shlex.quote(str(session.config.module_root(fmt)))}")
+    print(use_line(session.config, os.environ, args.format))
     return 0

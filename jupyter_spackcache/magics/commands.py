@@ -25,8 +25,8 @@ from ..install.installed import one_installed
 from ..install.pipeline import InstallResult
 from ..install.plan import Plan
 from ..install.workers import default_jobs
-from ..modules import installed_module_names
 from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
+from ..ops.modules import module_names
 from ..present import plan_json, plan_text, print_json, result_json, result_text
 from ..session import Session
 from ..spec.parser import parse_specs
@@ -196,7 +196,7 @@ def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecor
     attachment = hotattach.attach(roots, store=session.store)
     state.remember(roots)
     print(hotattach.describe(attachment, [f"{r.name}@{r.version}" for r in roots]))
-    modules = installed_module_names(session.store.installed(), session.config)
+    modules = module_names(session.store.installed(), session.config)
     named = [modules[r.hash] for r in roots if r.hash in modules]
     if named:  # the same software outside the notebook: terminals, batch jobs
         print(f"in a terminal or a batch job: module load {' '.join(named)}")

@@ -78,15 +78,12 @@ def load(server_app: Any) -> ServerState:
 def _modules_for_jupyter_lmod(server_app: Any, config: Config) -> None:
     """With jupyter-lmod in this server, its panel lists (and its kernels load) what was
     installed here: the user's module root goes first in the server's ``MODULEPATH``."""
-    import importlib.util
     import os
 
-    from ..modules.use import prepend_modulepath
+    from ..ops.modules import expose_to_jupyter_lmod
 
-    if not config.modules.jupyter_lmod or importlib.util.find_spec("jupyterlmod") is None:
-        return
     try:
-        root = prepend_modulepath(config, os.environ)
+        root = expose_to_jupyter_lmod(config, os.environ)
     except (OSError, SpackCacheError) as exc:
         server_app.log.warning("spackcache: module root not added to MODULEPATH: %s", exc)
         return

@@ -11,7 +11,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...modules import installed_module_names
+from ...ops.modules import module_names
 from ...ops.removal import gc_order, remove, uninstall_order
 from ...present import installed_json, removal_json
 from ...session import Session
@@ -20,7 +20,7 @@ from .base import ApiError, SpackCacheHandler
 
 def installed_payload(session: Session) -> list[dict[str, Any]]:
     records = session.store.installed()
-    modules = installed_module_names(records, session.config)
+    modules = module_names(records, session.config)
     return [installed_json(r, modules.get(r.hash)) for r in records]
 
 
