@@ -345,6 +345,7 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "installed": [r.hash for r in result.installed],
         "reused": list(result.reused),
         "external": list(result.external),
+        "warnings": list(result.warnings),
     }
 
 
@@ -371,7 +372,8 @@ def plan_text(plan: Plan) -> str:
 
 
 def result_text(result: InstallResult) -> str:
-    return f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
+    done = f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
+    return "\n".join([done, *(f"warning: {w}" for w in result.warnings)])
 
 
 # ---- what is installed -----------------------------------------------------------------------
@@ -416,6 +418,7 @@ def removal_json(removal: Removal) -> dict[str, Any]:
     return {
         "removed": [installed_json(r) for r in removal.packages],
         "kernels_removed": [k.name for k in removal.kernels],
+        "warning": removal.warning,
     }
 
 

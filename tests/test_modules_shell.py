@@ -208,3 +208,28 @@ def test_refresh_follows_a_settings_change(signed_demo: DemoMirror, run: Run, ho
     assert not list((home / "modules").rglob("*/*/*"))
     code, _, err = run("module", "use")
     assert code == 1 and "modules are turned off" in err
+
+
+def test_unwritable_modules_warn_but_install_and_uninstall_succeed(
+    signed_demo: DemoMirror, run: Run, home: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    Path(os.environ["SPACKCACHE_SITE_CONFIG"]).write_text(
+        f"modules:\n  roots: {{lmod: {blocker}/lmod}}\n"
+    )
+    for argv in (("mirror", "add", "demo", str(signed_demo.path)),
+                 ("keys", "trust", "--mirror", "demo", "--yes")):  # fmt: skip
+        assert run(*argv)[0] == 0
+    code, out, err = run("install", "demo-tool", "demo-scripts", "--yes", "--json")
+    assert code == 0, err
+    warnings = json.loads(out)["result"]["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith("modulefiles not updated: ")
+    assert warnings[0].endswith("(run `spackcache module refresh`)")
+    # the other format was still written, and the install is complete
+    assert (home / "modules" / "tcl" / "demo-tool" / "1.0.0").is_file()
+    assert {r["name"] for r in json.loads(run("find", "--json")[1])} >= {"demo-tool"}
+    code, out, err = run("uninstall", "demo-scripts", "--yes")
+    assert code == 0 and "uninstalled 1 package(s)" in out
+    assert "warning: modulefiles not updated" in err  # demo-tool's Lmod file cannot be written
+    assert not (home / "modules" / "tcl" / "demo-scripts").exists()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -68,17 +67,23 @@ def sync_modules(config: Config, store: StoreDB) -> ModuleSync:
         files = module_files(chosen, names, store.get) if chosen else []
         written: list[Path] = []
         removed: list[Path] = []
-        for fmt in MODULE_FORMATS:
-            root = config.module_root(fmt)
-            _refuse_upstream(root, config)
-            wanted: dict[Path, str] = {}
-            if fmt in config.modules.enable:
-                render, suffix = _RENDERERS[fmt]
-                wanted = {root / f"{m.name}{suffix}": render(m) for m in files}
-            for path, text in wanted.items():
-                if _write_if_changed(path, text):
-                    written.append(path)
-            removed += _remove_unwanted(root, set(wanted))
+        failure: Exception | None = None
+        for fmt in MODULE_FORMATS:  # one format failing (its root unwritable) spares the other
+            try:
+                root = config.module_root(fmt)
+                _refuse_upstream(root, config)
+                wanted: dict[Path, str] = {}
+                if fmt in config.modules.enable:
+                    render, suffix = _RENDERERS[fmt]
+                    wanted = {root / f"{m.name}{suffix}": render(m) for m in files}
+                for path, text in wanted.items():
+                    if _write_if_changed(path, text):
+                        written.append(path)
+                removed += _remove_unwanted(root, set(wanted))
+            except (OSError, ConfigError) as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         return ModuleSync(tuple(written), tuple(removed), names)
 
 
@@ -158,7 +163,5 @@ def sync_after_change(config: Config, store: StoreDB) -> str | None:
         sync_modules(config, store)
     except Exception as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        message = f"modulefiles not updated: {first} (run `spackcache module refresh`)"
-        logging.getLogger("jupyter_spackcache").warning(message)
-        return message
+        return f"modulefiles not updated: {first} (run `spackcache module refresh`)"
     return None

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..install.pipeline import InstallResult, install
 from ..install.plan import Plan, make_plan
-from ..install.progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
+from ..install.progress import ProgressCallback, ignore_progress
 from ..modules import sync_after_change
 from ..resolve import Resolution, resolve
 from ..spec.abstract import AbstractSpec
@@ -128,7 +128,8 @@ def run_plan(
 ) -> InstallResult:
     """Carry out ``plan`` (its prechecks must pass); raises the first failure, having left
     every unfinished node exactly as before. The modulefiles follow what got installed
-    (``config.modules``); failing to write them is a warning event, never a failed install."""
+    (``config.modules``); failing to write them is one of the result's ``warnings``, never a
+    failed install."""
     try:
         result = install(
             plan,
@@ -143,6 +144,4 @@ def run_plan(
         sync_after_change(config, store)  # what was committed before the failure stays
         raise
     warning = sync_after_change(config, store)
-    if warning is not None:
-        progress(ProgressEvent("", "modules", "", Stage.DONE, message=f"warning: {warning}"))
-    return result
+    return result if warning is None else replace(result, warnings=(*result.warnings, warning))
