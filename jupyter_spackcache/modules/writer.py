@@ -61,10 +61,11 @@ def installed_module_names(records: list[InstalledRecord], config: Config) -> di
 def sync_modules(config: Config, store: StoreDB) -> ModuleSync:
     """Write, rewrite and remove modulefiles until the roots match the store."""
     with _sync_lock(config):
-        records = store.installed()
+        records = store.installed() if config.modules.enable else []
         chosen = with_modules(records, config)
         names = module_names(r.node for r in chosen)
-        files = module_files(chosen, names, store.get) if chosen else []
+        by_hash = {r.hash: r for r in records}  # one read of the store, no query per edge
+        files = module_files(chosen, names, by_hash.get) if chosen else []
         written: list[Path] = []
         removed: list[Path] = []
         failure: Exception | None = None
