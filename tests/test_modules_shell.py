@@ -85,23 +85,27 @@ def _expected_prepends(spec: str) -> dict[str, tuple[str, ...]]:
     return {name: change.prepend for name, change in changes.items()}
 
 
-@pytest.mark.parametrize("system", ["lmod", "tcl"])
+@pytest.mark.parametrize(
+    ("system", "fmt"),
+    [("lmod", "lmod"), ("tcl", "tcl"), ("lmod", "tcl")],  # Lmod reads Tcl modulefiles too
+    ids=["lmod", "tcl", "lmod-reads-tcl"],
+)
 def test_load_run_unload_in_a_clean_shell(
-    system: str, signed_demo: DemoMirror, run: Run, home: Path, tmp_path: Path
+    system: str, fmt: str, signed_demo: DemoMirror, run: Run, home: Path, tmp_path: Path
 ) -> None:
     init = _system(system)
     _install(run, signed_demo, "demo-tool", "demo-scripts")
-    root = home / "modules" / system
-    suffix = ".lua" if system == "lmod" else ""
+    root = home / "modules" / fmt
+    suffix = ".lua" if fmt == "lmod" else ""
     assert (root / "demo-scripts" / f"0.3.0{suffix}").is_file()
     assert (root / "demo-tool" / f"1.0.0{suffix}").is_file()
     assert not (root / "libdemo-mid").exists()  # only roots, by default
-    code, use_line, _ = run("module", "use", "--format", system)
+    code, use_line, _ = run("module", "use", "--format", fmt)
     assert code == 0 and use_line.strip() == f"module use {root}"
 
     work = tmp_path / "w"
     work.mkdir()
-    lister = "module spider demo-scripts" if system == "lmod" else "module whatis demo-scripts"
+    lister = "module spider demo-scripts" if fmt == "lmod" else "module whatis demo-scripts"
     clean_shell(
         f"""{init}
         {use_line.strip()}
