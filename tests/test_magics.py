@@ -228,6 +228,8 @@ def test_load_attaches_and_kernel_add(mirror: Path, run: Run, home: Path,
     spack("load --json demo-tool", state)  # explicit shell output: like the CLI
     assert json.loads(capsys.readouterr().out)["PATH"].startswith(f"{prefix}/bin")
     assert list(state.used.values()) == ["demo-tool@1.0.0"]
+    spack("module use --format tcl")  # the CLI's module commands, in the kernel too
+    assert capsys.readouterr().out == f"module use {home}/modules/tcl\n"
 
     spack("kernel add demo-tool --name nbtools")
     assert "kernel 'nbtools' ready" in capsys.readouterr().out

@@ -79,9 +79,10 @@ def build_parser(state: KernelState) -> MagicParser:
                parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     for module in (mirror_cmd, keys_cmd, query_cmd, install_cmd):
         module.register(sub)
-    from ..cli import kernel_cmd
+    from ..cli import kernel_cmd, module_cmd
 
     kernel_cmd.register(sub)
+    module_cmd.register(sub)
     sub.choices["install"].set_defaults(handler=partial(_install, state))
     load = sub.choices["load"]
     load.set_defaults(handler=partial(_load, state, load.get_default("handler")), shell=None)
