@@ -280,3 +280,19 @@ def test_jupyter_lmod_setting_turns_the_modulepath_off(
     config = _config(tmp_path)
     _modules_for_jupyter_lmod(App(), config)
     assert os.environ["MODULEPATH"].split(":")[0] == str(config.module_root("tcl"))
+
+
+def test_python_and_r_libraries_and_man_pages_are_in_the_module(tmp_path: Path) -> None:
+    app = _record(tmp_path, _node("py-app"))
+    prefix = Path(app.prefix)
+    for sub in ("lib/python3.12/site-packages", "rlib/R/library", "share/man", "lib/pkgconfig"):
+        (prefix / sub).mkdir(parents=True)
+    names = module_names([app.node])
+    (module,) = module_files([app], names, {app.hash: app}.get)
+    prepend = dict(module.prepend)
+    assert prepend["PYTHONPATH"] == (f"{prefix}/lib/python3.12/site-packages",)
+    assert prepend["R_LIBS"] == (f"{prefix}/rlib/R/library",)
+    assert prepend["MANPATH"] == (f"{prefix}/share/man",)
+    assert prepend["PKG_CONFIG_PATH"] == (f"{prefix}/lib/pkgconfig",)
+    assert prepend["CMAKE_PREFIX_PATH"] == (str(prefix),)
+    assert dict(module.setenv) == {"PY_APP_ROOT": str(prefix)}

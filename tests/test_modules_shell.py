@@ -136,6 +136,8 @@ def test_load_run_unload_in_a_clean_shell(
     assert loaded["DEMO_TOOL_ROOT"] == prefixes["demo-tool"]  # loaded through depends_on
     assert f"{prefixes['libdemo-base']}/lib/pkgconfig" in loaded["PKG_CONFIG_PATH"].split(":")
     assert "demo-tool/1.0.0" in (work / "list.txt").read_text()
+    load = json.loads(run("load", "--json", "demo-scripts")[1])  # `spackcache load` sets it too
+    assert load["DEMO_SCRIPTS_ROOT"] == loaded["DEMO_SCRIPTS_ROOT"]
 
     # the tools run from PATH alone (demo-hello runs demo-tool from its own dependency)
     assert "demo-scripts prefix: " in (work / "hello.txt").read_text()
