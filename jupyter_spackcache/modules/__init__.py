@@ -8,6 +8,7 @@ On an HPC system the same software must work in a terminal and in batch jobs, wh
 * :mod:`.content` — the :class:`ModuleFile` value, built from installed records.
 * :mod:`.lmod`, :mod:`.tcl` — render a :class:`ModuleFile` as text (pure).
 * :mod:`.writer` — keep the module roots in step with the store (atomic writes).
+* :mod:`.use` — which root a shell or jupyter-lmod should ``module use``.
 """
 
 from __future__ import annotations
