@@ -18,7 +18,16 @@ from .. import __version__
 from ..errors import SpackCacheError
 from ..present import error_text
 from ..session import Session
-from . import demo_cmd, install_cmd, kernel_cmd, keys_cmd, mirror_cmd, push_cmd, query_cmd
+from . import (
+    demo_cmd,
+    install_cmd,
+    kernel_cmd,
+    keys_cmd,
+    mirror_cmd,
+    module_cmd,
+    push_cmd,
+    query_cmd,
+)
 
 Handler = Callable[[Session, argparse.Namespace], int]
 
@@ -37,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     install_cmd.register(sub)
     kernel_cmd.register(sub)
     push_cmd.register(sub)
+    module_cmd.register(sub)
     return parser
 
 
