@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from .kernels import KernelInfo
     from .mirrors.base import SpecRecord
     from .modules import ModuleSync
+    from .ops.query import Listing
     from .ops.removal import Removal
-    from .session import Listing
     from .store.db import InstalledRecord
     from .trust import KeyInfo
 

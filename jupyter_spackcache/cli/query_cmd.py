@@ -7,6 +7,7 @@ import sys
 
 from ..errors import ResolveError
 from ..mirrors.catalog import MirrorProblem
+from ..ops.query import listing, package_metadata, resolve_specs
 from ..present import (
     host_json,
     node_json,
@@ -48,7 +49,9 @@ def warn_problems(problems: list[MirrorProblem]) -> None:
 
 def _list(session: Session, args: argparse.Namespace) -> int:
     query = " ".join(args.spec) or None
-    items, problems = session.listing(query, all_targets=args.all_targets)
+    items, problems = listing(
+        query, catalog=session.catalog, checks=session.host_checks, all_targets=args.all_targets
+    )
     warn_problems(problems)
     if args.json:
         print_json(
@@ -83,9 +86,10 @@ def _list(session: Session, args: argparse.Namespace) -> int:
 
 def _info(session: Session, args: argparse.Namespace) -> int:
     text = " ".join(args.spec)
-    resolutions = session.resolve_many(text)
+    resolutions = resolve_specs(text, catalog=session.catalog, host=session.host)
     metadata = [
-        session.package_metadata(r.chosen) if r.chosen is not None else {} for r in resolutions
+        package_metadata(r.chosen, catalog=session.catalog) if r.chosen is not None else {}
+        for r in resolutions
     ]
     if args.json:
         print_json([resolution_json(r, m) for r, m in zip(resolutions, metadata, strict=True)])

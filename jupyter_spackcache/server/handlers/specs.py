@@ -19,6 +19,7 @@ from ...errors import SpackCacheError
 from ...install.plan import Plan
 from ...mirrors.indexcache import MirrorIndex
 from ...ops.install import InstallRequest, plan_install
+from ...ops.query import listing
 from ...present import dag_json, group_listing, plan_json
 from ...resolve import host_problem
 from ...session import Session
@@ -58,7 +59,9 @@ class Page:
 
 
 def listing_groups(session: Session, query: str, *, exact: bool = False) -> list[dict[str, Any]]:
-    items, _problems = session.listing(query, refresh=False, exact=exact)
+    items, _problems = listing(
+        query, catalog=session.catalog, checks=session.host_checks, refresh=False, exact=exact
+    )
     return group_listing(items)
 
 
