@@ -21,9 +21,9 @@ from jupyter_spackcache.errors import (
     NotFoundError,
     SignatureError,
 )
+from jupyter_spackcache.formats.v2layout import spec_basename, tarball_path
 from jupyter_spackcache.mirrors.detect import open_reader
 from jupyter_spackcache.mirrors.indexcache import IndexCache, MirrorIndex
-from jupyter_spackcache.mirrors.v2 import spec_basename, tarball_path
 from jupyter_spackcache.trust import Keyring
 from tests.fixtures import FIXTURES
 
