@@ -50,6 +50,8 @@ FORBIDDEN = {
     ("mirrors", "store"): "readers know nothing of the install database",
     ("mirrors", "push"): "readers and writers share formats, not each other",
     ("push", "mirrors"): "readers and writers share formats, not each other",
+    ("push", "install"): "writers package what the store holds, not the install pipeline",
+    ("install", "push"): "the install pipeline reads caches, it does not write them",
     ("spec", "formats"): "spec values know nothing of files",
 }
 
