@@ -41,6 +41,7 @@ from jupyter_spackcache.formats.specfile import (
     make_specfile,
     package_hash,
 )
+from jupyter_spackcache.formats.v3layout import TARBALL_MEDIA_PREFIX, parse_manifest
 from jupyter_spackcache.push import V3MirrorWriter, create_tarball, make_buildinfo
 from jupyter_spackcache.trust import Keyring
 
@@ -381,12 +382,9 @@ def tarball_paths(mirror: Path) -> list[Path]:
     """The package tarballs the mirror's spec manifests list, largest first."""
     found = []
     for manifest in mirror.rglob("*.spec.manifest.json"):
-        text = manifest.read_text(encoding="utf-8")
-        document = json.loads(strip_clearsign(text))
-        for blob in document["data"]:
-            if blob["mediaType"].endswith(".tar+gzip"):
-                digest = blob["checksum"]
-                found.append(mirror / "blobs" / "sha256" / digest[:2] / digest)
+        text = strip_clearsign(manifest.read_text(encoding="utf-8"))
+        record = parse_manifest(text, what=manifest.name).first(TARBALL_MEDIA_PREFIX, what="")
+        found.append(mirror / record.path)
     return sorted(found, key=lambda p: p.stat().st_size, reverse=True)
 
 
