@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, SignatureError
 from ..formats.clearsign import strip_clearsign
-from ..formats.specfile import LATEST_SPEC_VERSION
 from ..formats.v3layout import (
     INDEX_MEDIA_PREFIX,
     KEY_INDEX_MANIFEST_PATH,
@@ -122,6 +121,8 @@ class V3Reader:
 
 
 def _check_spec_media(record: BlobRecord, node: ConcreteNode) -> None:
+    from ..formats.specfile import LATEST_SPEC_VERSION  # the spec package is not needed sooner
+
     version = spec_media_version(record.media_type)
     if version is not None and version > LATEST_SPEC_VERSION:
         raise LayoutError(
