@@ -19,10 +19,10 @@ from jupyter_spackcache.formats.noderow import node_to_row, row_to_node
 from jupyter_spackcache.formats.specfile import decode_specfile, make_node, make_specfile
 from jupyter_spackcache.formats.v2layout import KEY_INDEX_PATH, key_path, spec_path, tarball_path
 from jupyter_spackcache.formats.v3layout import (
-    INDEX_MEDIA_PREFIX,
     LAYOUT_PATH,
-    SPEC_MEDIA_PREFIX,
-    TARBALL_MEDIA_PREFIX,
+    MEDIA_INDEX_PREFIX,
+    MEDIA_SPEC_PREFIX,
+    MEDIA_TARBALL_PREFIX,
     BlobRecord,
     decode_blob,
     decode_object,
@@ -56,14 +56,14 @@ def test_v3_spec_manifest_parses_renders_and_names_itself(manifest: Path) -> Non
     assert render_manifest(list(parsed.records)) == text  # byte for byte, as Spack wrote it
     for record in parsed.records:
         assert (V3 / record.path).is_file()
-    spec = parsed.first(SPEC_MEDIA_PREFIX, what="fixture")
+    spec = parsed.first(MEDIA_SPEC_PREFIX, what="fixture")
     assert spec_media_version(spec.media_type) == 5
     document = decode_object(decode_blob(spec, (V3 / spec.path).read_bytes(), what="spec"), what="")
     dag = decode_specfile(document)
     root = dag.nodes[dag.root_hash]
     relative = manifest.relative_to(V3).as_posix()
     assert spec_manifest_path(root.name, root.version, root.hash) == relative
-    tarball = parsed.first(TARBALL_MEDIA_PREFIX, what="fixture")
+    tarball = parsed.first(MEDIA_TARBALL_PREFIX, what="fixture")
     assert tarball.compression == "gzip" and tarball.checksum_algorithm == "sha256"
 
 
@@ -71,7 +71,7 @@ def test_v3_index_and_layout_paths_match_spacks_tree() -> None:
     assert (V3 / index_manifest_path()).is_file()
     assert index_manifest_path("gpu") == "v3/manifests/index/gpu/index.manifest.json"
     manifest = parse_manifest((V3 / index_manifest_path()).read_text(), what="index")
-    record = manifest.first(INDEX_MEDIA_PREFIX, what="index")
+    record = manifest.first(MEDIA_INDEX_PREFIX, what="index")
     assert manifest.find("application/vnd.spack.nothing") is None
     db = decode_object(decode_blob(record, (V3 / record.path).read_bytes(), what="index"), what="")
     assert db["database"]["version"] == "8"
@@ -172,7 +172,7 @@ def test_buildinfo_dump_parses_back() -> None:
 def test_node_rows_round_trip() -> None:
     nodes: list[ConcreteNode] = []
     for manifest in _spec_manifests():
-        spec = parse_manifest(manifest.read_text(), what="").first(SPEC_MEDIA_PREFIX, what="")
+        spec = parse_manifest(manifest.read_text(), what="").first(MEDIA_SPEC_PREFIX, what="")
         blob = decode_blob(spec, (V3 / spec.path).read_bytes(), what="")
         nodes.extend(decode_specfile(decode_object(blob, what="")).nodes.values())
     dep = make_node("dep", "1", platform="linux", os="debian12", target="x86_64")

@@ -20,7 +20,6 @@ from jupyter_spackcache.errors import MirrorError, SignatureError
 from jupyter_spackcache.formats.clearsign import strip_clearsign
 from jupyter_spackcache.formats.specfile import root_node
 from jupyter_spackcache.formats.v3layout import (
-    INDEX_MEDIA_PREFIX,
     INDEX_MEDIA_TYPE,
     KEY_INDEX_MANIFEST_PATH,
     KEY_INDEX_MEDIA_TYPE,
@@ -29,9 +28,10 @@ from jupyter_spackcache.formats.v3layout import (
     KEY_MEDIA_TYPE,
     LAYOUT_JSON,
     LAYOUT_PATH,
+    MEDIA_INDEX_PREFIX,
+    MEDIA_SPEC_PREFIX,
     SPEC_MANIFEST_SUFFIX,
     SPEC_MANIFESTS_DIR,
-    SPEC_MEDIA_PREFIX,
     SPEC_MEDIA_TYPE,
     TARBALL_MEDIA_TYPE,
     BlobRecord,
@@ -211,7 +211,7 @@ class V3MirrorWriter:
     def read_specfile(self, manifest: Path) -> dict[str, Any]:
         """The spec file a spec manifest points to."""
         what = f"spec in {manifest}"
-        record = self._read_manifest(manifest).first(SPEC_MEDIA_PREFIX, what=str(manifest))
+        record = self._read_manifest(manifest).first(MEDIA_SPEC_PREFIX, what=str(manifest))
         return decode_object(self._read_blob(record, what), what=what)
 
     # -- keys -----------------------------------------------------------------------------
@@ -244,7 +244,7 @@ class V3MirrorWriter:
         if not path.exists():
             return {}
         what = f"index in {self.root}"
-        record = self._read_manifest(path).find(INDEX_MEDIA_PREFIX)
+        record = self._read_manifest(path).find(MEDIA_INDEX_PREFIX)
         if record is None:
             return {}
         try:
