@@ -193,3 +193,26 @@ def test_node_rows_round_trip() -> None:
         row = node_to_row(node, in_buildcache=False)
         assert row[11] == 0
         assert row_to_node(row) == node
+
+
+@pytest.mark.parametrize(
+    ("text", "refers"),
+    [
+        (b"-L/opt/store/lib", True),
+        (b"prefix=/opt/store\n", True),
+        (b"#!/opt/store/bin/perl -w\n", True),
+        (b"x-/opt/store", True),
+        (b"/opt/storehouse/and/opt/store", True),
+        (b"/home/opt/store/lib", False),
+        (b"a/b-/opt/store", False),
+        (b"nothing here", False),
+    ],
+)
+def test_what_push_lists_is_what_relocation_rewrites(text: bytes, refers: bool) -> None:
+    """The writer picks text files by the same prefix rule the installer rewrites with."""
+    from jupyter_spackcache.install.relocate.text import TextRelocator
+    from jupyter_spackcache.push.tarball import prefix_regex
+
+    listed = prefix_regex(["/opt/store"]).search(text) is not None
+    rewritten = TextRelocator.from_map([("/opt/store", "/new/root")]).apply(text) != text
+    assert listed == rewritten == refers
