@@ -7,6 +7,7 @@ manifests, v3 and v2 paths from one module, buildinfo and the node row both ways
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -15,8 +16,19 @@ import pytest
 from jupyter_spackcache.errors import IntegrityError, LayoutError, SignatureError
 from jupyter_spackcache.formats.buildinfo import dump_buildinfo, parse_buildinfo
 from jupyter_spackcache.formats.clearsign import parse_cleartext, strip_clearsign
+from jupyter_spackcache.formats.indexstream import (
+    IndexHeader,
+    iter_index_records,
+    merge_index,
+    render_index,
+)
 from jupyter_spackcache.formats.noderow import node_to_row, row_to_node
-from jupyter_spackcache.formats.specfile import decode_specfile, make_node, make_specfile
+from jupyter_spackcache.formats.specfile import (
+    decode_index_record,
+    decode_specfile,
+    make_node,
+    make_specfile,
+)
 from jupyter_spackcache.formats.v2layout import KEY_INDEX_PATH, key_path, spec_path, tarball_path
 from jupyter_spackcache.formats.v3layout import (
     LAYOUT_PATH,
@@ -117,6 +129,28 @@ def test_v2_names_match_spacks_tree(signed: bool) -> None:
         index = json.loads((root / KEY_INDEX_PATH).read_text())
         for fingerprint in index["keys"]:
             assert (root / key_path(fingerprint)).is_file()
+
+
+# ---- the binary index ---------------------------------------------------------------------
+
+
+def test_an_index_we_write_streams_back_and_decodes() -> None:
+    dep = make_node("dep", "1", platform="linux", os="debian12", target="x86_64")
+    top = make_node(
+        "top",
+        "2",
+        platform="linux",
+        os="debian12",
+        target="x86_64",
+        deps=[("dep", dep["hash"], ("link",), ())],
+    )
+    installs = merge_index({}, [make_specfile([top, dep])], {top["hash"]})
+    header = IndexHeader()
+    records = dict(iter_index_records(io.BytesIO(render_index(installs)), header, chunk=64))
+    assert header.version == "8" and records == installs
+    assert records[dep["hash"]]["ref_count"] == 1 and not records[dep["hash"]]["in_buildcache"]
+    node = decode_index_record(records[top["hash"]]["spec"], header.version)
+    assert (node.name, node.version, [e.hash for e in node.edges]) == ("top", "2", [dep["hash"]])
 
 
 # ---- clear-signed text ----------------------------------------------------------------------
