@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,7 +135,8 @@ def test_v2_names_match_spacks_tree(signed: bool) -> None:
 # ---- the binary index ---------------------------------------------------------------------
 
 
-def test_an_index_we_write_streams_back_and_decodes() -> None:
+def _top_and_dep() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A two-node DAG with every kind of field the encoder writes."""
     dep = make_node("dep", "1", platform="linux", os="debian12", target="x86_64")
     top = make_node(
         "top",
@@ -142,8 +144,15 @@ def test_an_index_we_write_streams_back_and_decodes() -> None:
         platform="linux",
         os="debian12",
         target="x86_64",
-        deps=[("dep", dep["hash"], ("link",), ())],
+        variants={"mpi": True, "flags": ["-O2", "-g"]},
+        deps=[("dep", dep["hash"], ("build", "link", "run", "test"), ("c",))],
+        external="/usr",
     )
+    return top, dep
+
+
+def test_an_index_we_write_streams_back_and_decodes() -> None:
+    top, dep = _top_and_dep()
     installs = merge_index({}, [make_specfile([top, dep])], {top["hash"]})
     header = IndexHeader()
     records = dict(iter_index_records(io.BytesIO(render_index(installs)), header, chunk=64))
@@ -209,17 +218,7 @@ def test_node_rows_round_trip() -> None:
         spec = parse_manifest(manifest.read_text(), what="").first(MEDIA_SPEC_PREFIX, what="")
         blob = decode_blob(spec, (V3 / spec.path).read_bytes(), what="")
         nodes.extend(decode_specfile(decode_object(blob, what="")).nodes.values())
-    dep = make_node("dep", "1", platform="linux", os="debian12", target="x86_64")
-    top = make_node(
-        "top",
-        "2",
-        platform="linux",
-        os="debian12",
-        target="x86_64",
-        variants={"mpi": True, "flags": ["-O2", "-g"]},
-        deps=[("dep", dep["hash"], ("build", "link", "run", "test"), ("c",))],
-        external="/usr",
-    )
+    top, dep = _top_and_dep()
     made = decode_specfile(make_specfile([top, dep]))
     nodes.extend(made.nodes.values())
     assert any(n.edges for n in nodes) and any(n.external for n in nodes)
