@@ -61,16 +61,6 @@ def test_route_table_is_below_base_url() -> None:
     assert all(path.startswith("/a%40b/spackcache/api/") for path in paths), paths
 
 
-def test_load_ipython_extension_without_magics_says_so(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(sys.modules, "jupyter_spackcache.magics", None)  # import now fails
-    jupyter_spackcache.load_ipython_extension(object())
-    assert capsys.readouterr().out.strip() == (
-        "jupyter_spackcache: the %spack magics are not available in this version yet."
-    )
-
-
 def test_load_ipython_extension_registers_magics(monkeypatch: pytest.MonkeyPatch) -> None:
     shells: list[object] = []
     fake = types.ModuleType("jupyter_spackcache.magics")

@@ -13,10 +13,10 @@ import sys
 
 from ..env import apply, load_environment, render, root_variables
 from ..errors import InstallCancelled
-from ..install.installed import match_installed, one_installed
+from ..install.installed import find_installed, one_installed
 from ..install.plan import Plan
-from ..install.unpacker import UnpackerPool
-from ..install.workers import default_jobs
+from ..install.procpool import UnpackerPool
+from ..install.threadpool import default_jobs
 from ..ops.install import InstallRequest, plan_install, run_plan
 from ..ops.removal import Removal, gc_order, remove, uninstall_order
 from ..present import (
@@ -74,8 +74,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _install(session: Session, args: argparse.Namespace) -> int:
     if args.dry_run:
         return _plan_only(session, args)
-    # the unpacking processes start up (~0.1 s of imports each) on a core that is idle while
-    # this one resolves and plans, rather than when the downloads begin
+    # the unpacking processes start up (their imports take a while) on a core that is idle
+    # while this one resolves and plans, rather than when the downloads begin
     with UnpackerPool(args.jobs) as unpackers:
         return _install_with(session, args, unpackers)
 
@@ -123,7 +123,7 @@ def _renderer(plan: Plan, *, quiet: bool) -> BarProgress | LineProgress:
 
 
 def _find(session: Session, args: argparse.Namespace) -> int:
-    records = match_installed(session.store, " ".join(args.spec) or None)
+    records = find_installed(session.store, " ".join(args.spec) or None)
     if args.json:
         print_json([installed_node_json(r) for r in records])
         return 0

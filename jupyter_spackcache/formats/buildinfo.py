@@ -22,7 +22,7 @@ from jupyter_spackcache.errors import InstallError
 BUILDINFO_PARTS = (".spack", "binary_distribution")
 BUILDINFO_PATH = "/".join(BUILDINFO_PARTS)
 
-#: the C loader (when libyaml is there) is ~10x faster on the long file lists of big packages
+#: the C loader (when libyaml is there): the file lists of big packages are long
 _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
     yaml, "CSafeLoader", yaml.SafeLoader
 )

@@ -220,7 +220,7 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
                                etag TEXT, db_version TEXT, fetched_at REAL, checked_at REAL,
                                nodes INTEGER);
             -- a rowid table: rows append in arrival order and pages stay full (WITHOUT ROWID
-            -- would keep rows of ~3 KB in random hash order: a cache 1.7x larger and slower)
+            -- would keep rows of a few KB in random hash order: a larger, slower cache)
             CREATE TABLE nodes (hash TEXT PRIMARY KEY, name TEXT, version TEXT, namespace TEXT,
                                 platform TEXT, os TEXT, target TEXT, compiler TEXT,
                                 variants BLOB, edges BLOB, external TEXT,

@@ -45,8 +45,9 @@ class TextRelocator:
 
     @cached_property
     def pattern(self) -> re.Pattern[bytes]:
-        """Spack's rule as a regex. Compiling an alternation of long padded prefixes costs
-        ~10 ms, so it is built only for maps with a prefix not starting with ``/``."""
+        """Spack's rule as a regex. Compiling an alternation of long padded prefixes is slow
+        next to relocating a small package, so it is built only for maps with a prefix not
+        starting with ``/``."""
         return prefix_reference_regex(self.olds)
 
     def apply(self, data: bytes) -> bytes:
