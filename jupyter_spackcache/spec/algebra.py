@@ -202,7 +202,10 @@ def _node_satisfies(a: AbstractSpec, b: AbstractSpec) -> bool:
         want, have = getattr(b, attr), getattr(a, attr)
         if want is not None and have != want and (want != ANY_VALUE or have is None):
             return False
-    if b.target is not None and (a.target is None or not _targets_meet(a.target, b.target)):
+    if b.target is not None and b.target != ANY_VALUE:
+        if a.target in (None, ANY_VALUE) or not _targets_meet(a.target, b.target):
+            return False
+    elif b.target == ANY_VALUE and a.target is None:
         return False
     mine = a.variant_map
     for key, _ in b.variants:
@@ -234,7 +237,8 @@ def satisfies(a: AbstractSpec, b: AbstractSpec) -> bool:
         if not any(_edge_satisfies(have, want) for have in a.direct):
             return False
     for want in b.dependencies:
-        if not any(_edge_satisfies(have, want) for have in a.dependencies):
+        # a direct dependency (``%x``) is also somewhere in the DAG (``^x``)
+        if not any(_edge_satisfies(have, want) for have in (*a.dependencies, *a.direct)):
             return False
     return _not_contradicted(b, a) and _not_contradicted(a, b)
 
