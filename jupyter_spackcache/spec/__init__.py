@@ -16,13 +16,6 @@ from jupyter_spackcache.spec.satisfies import (
     satisfies,
     target_matches,
 )
-from jupyter_spackcache.spec.specfile import (
-    decode_index_record,
-    decode_node,
-    decode_specfile,
-    spec_version_for_db,
-    specfile_version,
-)
 from jupyter_spackcache.spec.version import (
     Version,
     VersionConstraint,
@@ -44,9 +37,6 @@ __all__ = [
     "VersionRange",
     "abstract_satisfies",
     "constrain",
-    "decode_index_record",
-    "decode_node",
-    "decode_specfile",
     "explain_dag_mismatch",
     "explain_mismatch",
     "intersects",
@@ -54,7 +44,5 @@ __all__ = [
     "parse_spec",
     "parse_specs",
     "satisfies",
-    "spec_version_for_db",
-    "specfile_version",
     "target_matches",
 ]
