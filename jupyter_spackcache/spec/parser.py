@@ -1,15 +1,17 @@
 """Parse Spack spec syntax (``gromacs@2023 +mpi ^openmpi``) into :class:`AbstractSpec` values.
 
-A hand-written scanner turns the text into tokens in one left-to-right pass (no regular
-expressions, so no backtracking blow-ups on hostile input); a small recursive-descent parser
-then follows Spack 1.x's grammar (``lib/spack/spack/spec_parser.py``):
+:mod:`.scanner` cuts the text into tokens; this recursive-descent parser then follows Spack
+1.x's grammar (``lib/spack/spack/spec_parser.py``) and its rules for what the tokens mean:
 
 * ``name`` (``[A-Za-z0-9_][A-Za-z0-9_-]*``, optionally ``namespace.name``; ``*`` = anonymous)
 * ``@versions`` -- ``@1.2``, ``@=1.2``, ``@1.2:1.4``, ``@1.2,1.4:``, ``@git.ref=1.2``
 * ``+x`` / ``~x`` / ``-x`` and propagating ``++x``, ``~~x``, ``--x``
 * ``key=value``, ``key=a,b``, ``key=*`` (any value), ``key:=a,b`` (exactly these values),
-  ``key==value`` (propagating), quoted values; compiler flags (``cflags=...``) accumulate
-* ``arch=platform-os-target``, ``platform=``, ``os=``, ``target=``, ``namespace=``
+  ``key==value`` (propagating), quoted values; ``true``/``false`` are booleans; compiler
+  flags (``cflags=...``) accumulate and ``''`` adds none
+* ``arch=platform-os-target`` (``None`` leaves a part open, one word is a target),
+  ``platform=``, ``os=``, ``target=``, ``namespace=`` -- reserved: never variants, never
+  propagated, never given twice
 * ``/hashprefix``
 * ``^dep ...`` (somewhere in the DAG) and ``%dep ...`` / ``%%dep`` (direct dependency of the
   node before it), with ``^[virtuals=mpi deptypes=link when='+mpi'] dep`` or ``%c,cxx=gcc``
@@ -21,8 +23,8 @@ spec, so ``zlib cmake@3.20`` is two specs. A dependency named twice with the sam
 attributes is one dependency with both sets of constraints (``x ^y@2 ^y+z`` is
 ``x ^y@2+z``); if they contradict, the spec is an error.
 
-Shell metacharacters are rejected outright; every error is a :class:`SpecSyntaxError` with
-the 1-based column Spack's own error would point at.
+Every error is a :class:`SpecSyntaxError` with the 1-based column Spack's own error would
+point at.
 """
 
 from __future__ import annotations
