@@ -77,7 +77,7 @@ COMPATIBLE = [
     ("foo %gcc@4.7.3", "%gcc@4.7", True, False, "foo %gcc@4.7.3"),
     ("^mpich@3.2", "^mpich@:4.0+foo", False, False, "^mpich@3.2+foo"),
     ("%mpich", "^mpich", True, False, "%mpich"),
-    ("x %clang", "x %llvm@16", False, True, "x %clang@16"),
+    ("x %clang", "x %llvm@16", False, True, "x %llvm@16"),
     ("x %[deptypes=build] y", "x %[deptypes=link] y", False, False, "x %[deptypes=build,link] y"),
     ("x %[when='%c' virtuals=c] gcc", "%[when='%c' virtuals=c] gcc@10", False, False,
      "x %[when='%c'] c=gcc@10"),

@@ -317,7 +317,7 @@ def _constrain_node(a: AbstractSpec, b: AbstractSpec) -> AbstractSpec:
     versions = a.versions.intersection(b.versions)
     assert versions is not None  # checked by intersects
     return AbstractSpec(
-        name=a.name or b.name,
+        name=_package(a.name) if a.name and b.name and a.name != b.name else a.name or b.name,
         versions=versions,
         variants=tuple(sorted(variants.items())),
         namespace=a.namespace or b.namespace,
