@@ -12,7 +12,7 @@ import random
 import pytest
 
 from jupyter_spackcache.errors import SpecSyntaxError
-from jupyter_spackcache.spec import AbstractSpec, parse_spec, parse_specs
+from jupyter_spackcache.spec import AbstractSpec, join_argv, parse_spec, parse_specs
 
 # (input, Spack's canonical text) -- one row per rule of the grammar
 CANONICAL = [
@@ -282,3 +282,35 @@ def test_print_then_parse_is_identity() -> None:
         assert again == spec, (text, printed, str(again))
         assert str(again) == printed
     assert accepted > 1500  # the generator mostly writes valid specs
+
+
+# -- command-line words: the shell took the quotes, so key=value words keep their value -----
+
+
+@pytest.mark.parametrize(
+    ("argv", "printed"),
+    [
+        (["zlib", "cflags=-O3 -g", "+bar", "baz"], "zlib cflags='-O3 -g' +bar baz"),
+        (["zlib", "cflags==-O3 -g", "+bar", "baz"], "zlib cflags=='-O3 -g' +bar baz"),
+        (["zlib cflags='-O3 -g' +bar baz"], "zlib cflags='-O3 -g' +bar baz"),
+        (["zlib cflags=-O3 -g +bar baz"], "zlib cflags=-O3 +bar~g baz"),
+        (["zlib", "cflags=-O3 -g +bar baz"], "zlib cflags='-O3 -g +bar baz'"),
+        (["zlib", " cflags=-O3 -g +bar baz"], "zlib cflags=-O3 +bar~g baz"),
+        (["zlib", 'cflags="-O3 -g" +bar baz'], """zlib cflags='"-O3 -g" +bar baz'"""),
+        (["zlib", "ldflags=", "+pic"], "zlib+pic"),
+        (["zlib", "ldflags= +pic"], "zlib ldflags='+pic'"),
+        (["zlib", "foo= +pic"], "zlib foo=' +pic'"),
+        (["zlib", "languages:=c,c++"], "zlib languages:='c,c++'"),
+        ([" ldflags='' +pic"], "+pic"),
+        (["zlib ldflags='' +pic"], "zlib+pic"),
+        (["hdf5", "@1.14", "+mpi", "^zlib"], "hdf5@1.14+mpi ^zlib"),
+    ],
+)
+def test_command_line_words_join_as_spack_joins_them(argv: list[str], printed: str) -> None:
+    assert " ".join(str(s) for s in parse_specs(join_argv(argv))) == printed
+
+
+@pytest.mark.parametrize("argv", [[" ldflags= +pic"], [" ldflags=", "+pic"], ["x", "f=$(id)"]])
+def test_command_line_words_that_stay_errors(argv: list[str]) -> None:
+    with pytest.raises(SpecSyntaxError):
+        parse_specs(join_argv(argv))

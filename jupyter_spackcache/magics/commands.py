@@ -28,7 +28,7 @@ from ..install.workers import default_jobs
 from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
 from ..present import plan_json, plan_text, print_json, result_json, result_text
 from ..session import Session
-from ..spec.parser import parse_specs
+from ..spec.parser import join_argv, parse_specs
 from ..store.db import InstalledRecord
 from . import hotattach, lock
 from .lockbridge import LockBridge
@@ -74,8 +74,10 @@ Handler = Callable[[Session, argparse.Namespace], int]
 
 def build_parser(state: KernelState) -> MagicParser:
     parser = MagicParser(prog="%spack", description="Spack binaries in this kernel.")
-    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
-               parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
+    )
     for module in (mirror_cmd, keys_cmd, query_cmd, install_cmd):
         module.register(sub)
     from ..cli import kernel_cmd
@@ -91,8 +93,11 @@ def build_parser(state: KernelState) -> MagicParser:
     lk.set_defaults(handler=partial(_lock, state))
 
     rs = sub.add_parser("restore", help="install the builds a notebook lock records")
-    rs.add_argument("--file", help="lock file (default: the notebook's metadata, else "
-                                   "NOTEBOOK.spack-lock.json beside it)")
+    rs.add_argument(
+        "--file",
+        help="lock file (default: the notebook's metadata, else "
+        "NOTEBOOK.spack-lock.json beside it)",
+    )
     rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     rs.add_argument("-j", "--jobs", type=int, default=default_jobs())
     rs.set_defaults(handler=partial(_restore, state))
@@ -122,16 +127,27 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
-    plan = plan_install(request, catalog=session.catalog, store=session.store,
-                        host=session.host, upstreams=session.upstreams)
-    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
-                              json_out=args.json)
+    request = InstallRequest((join_argv(args.spec),), session.config.store_root)
+    plan = plan_install(
+        request,
+        catalog=session.catalog,
+        store=session.store,
+        host=session.host,
+        upstreams=session.upstreams,
+    )
+    return install_and_attach(
+        state, session, plan, dry_run=args.dry_run, jobs=args.jobs, json_out=args.json
+    )
 
 
 def install_and_attach(
-    state: KernelState, session: Session, plan: Plan, *,
-    dry_run: bool = False, jobs: int | None = None, json_out: bool = False,
+    state: KernelState,
+    session: Session,
+    plan: Plan,
+    *,
+    dry_run: bool = False,
+    jobs: int | None = None,
+    json_out: bool = False,
 ) -> int:
     """Show ``plan``, install it (unless ``dry_run``) and attach its roots to this kernel."""
     if not json_out:
@@ -158,8 +174,14 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
 
     def work() -> None:
         try:
-            outcome["result"] = run_plan(plan, catalog=session.catalog, store=session.store,
-                                         jobs=jobs, progress=progress, cancel=cancel)
+            outcome["result"] = run_plan(
+                plan,
+                catalog=session.catalog,
+                store=session.store,
+                jobs=jobs,
+                progress=progress,
+                cancel=cancel,
+            )
         except BaseException as exc:  # handed to the kernel's thread below
             outcome["error"] = exc
 
@@ -179,11 +201,12 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
     return result
 
 
-def _load(state: KernelState, shell_code: Handler, session: Session,
-          args: argparse.Namespace) -> int:
+def _load(
+    state: KernelState, shell_code: Handler, session: Session, args: argparse.Namespace
+) -> int:
     if args.shell is not None:  # explicitly asked for shell code: behave like the CLI
         return shell_code(session, args)
-    records = [one_installed(session.store, str(s)) for s in parse_specs(" ".join(args.spec))]
+    records = [one_installed(session.store, str(s)) for s in parse_specs(join_argv(args.spec))]
     _attach(state, session, records)
     return 0
 
@@ -202,25 +225,29 @@ def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecor
 def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     store = session.store
     if args.spec:
-        roots = [one_installed(store, str(s)) for s in parse_specs(" ".join(args.spec))]
+        roots = [one_installed(store, str(s)) for s in parse_specs(join_argv(args.spec))]
     else:
         roots = [r for r in (store.get(h) for h in state.used) if r is not None]
     if not roots:
         raise ConfigError(
             "this notebook has not installed or loaded anything with %spack yet",
             hint="run `%spack install SPEC` or `%spack load SPEC` first, or name them: "
-                 "`%spack lock SPEC...`",
+            "`%spack lock SPEC...`",
         )
     path = lock.resolve_lock_file(args.file, os.environ, state.user_ns)
-    notebook_lock = lock.make_lock(roots, closure(roots, store=store), session.config.mirrors,
-                                   session.host)
+    notebook_lock = lock.make_lock(
+        roots, closure(roots, store=store), session.config.mirrors, session.host
+    )
     lock.write_lock(path, notebook_lock)
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
     in_metadata = state.bridge.confirmed
     state.bridge.offer(lock.lock_to_json(notebook_lock))
     names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
-    where = (f"recorded in the notebook's metadata ({lock.METADATA_KEY}.lock) and in {path}"
-             if in_metadata else f"in {path}")
+    where = (
+        f"recorded in the notebook's metadata ({lock.METADATA_KEY}.lock) and in {path}"
+        if in_metadata
+        else f"in {path}"
+    )
     print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) {where}")
     return 0
 
@@ -234,6 +261,11 @@ def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> 
         print(f"substituted {s.text()}")
     if not substitutions:
         print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {source}")
-    plan = plan_resolved(resolutions, catalog=session.catalog, store=session.store,
-                         install_root=session.config.store_root, upstreams=session.upstreams)
+    plan = plan_resolved(
+        resolutions,
+        catalog=session.catalog,
+        store=session.store,
+        install_root=session.config.store_root,
+        upstreams=session.upstreams,
+    )
     return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)

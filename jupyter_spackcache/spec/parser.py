@@ -29,14 +29,21 @@ point at.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
 from jupyter_spackcache.errors import SpackCacheError, SpecSyntaxError
-from jupyter_spackcache.spec.abstract import ANY_VALUE, FLAG_NAMES, AbstractSpec, sort_edges
+from jupyter_spackcache.spec.abstract import (
+    ANY_VALUE,
+    FLAG_NAMES,
+    AbstractSpec,
+    quote_if_needed,
+    sort_edges,
+)
 from jupyter_spackcache.spec.algebra import constrain
 from jupyter_spackcache.spec.concrete import VariantValue
-from jupyter_spackcache.spec.scanner import NAME_CHARS, Kind, Scanner, Token, syntax_error
+from jupyter_spackcache.spec.scanner import ALNUM, NAME_CHARS, Kind, Scanner, Token, syntax_error
 from jupyter_spackcache.spec.version import VersionConstraint
 
 _ARCH_KEYS = {"platform": "platform", "os": "os", "operating_system": "os", "target": "target"}
@@ -294,6 +301,26 @@ def _variant_value(raw: str, parser: _Parser, tok: Token) -> VariantValue:
         parser.fail(f"empty item in value of '{tok.key}'", tok)
     unique = sorted(set(parts))
     return unique[0] if len(unique) == 1 else tuple(unique)
+
+
+def _quote_pair(word: str) -> str:
+    """``key=value`` with the value quoted if it needs it; other words unchanged."""
+    eq = word.find("=")
+    key = word[: eq - 1] if eq > 0 and word[eq - 1] == ":" else word[:eq]
+    if eq <= 0 or not key or key[0] not in ALNUM or not set(key) <= NAME_CHARS:
+        return word
+    value_at = eq + 2 if word.startswith("=", eq + 1) else eq + 1
+    return word[:value_at] + quote_if_needed(word[value_at:])
+
+
+def join_argv(argv: Sequence[str]) -> str:
+    """Command-line words as one spec text, joined the way ``spack`` joins them.
+
+    The shell has already removed the user's quotes, so a word that is a whole
+    ``key=value`` gets its value quoted back: ``cflags="-O2 -g"`` stays one flag list
+    instead of becoming ``cflags=-O2`` and a variant ``~g``.
+    """
+    return " ".join(_quote_pair(word) for word in argv)
 
 
 def parse_specs(text: str) -> list[AbstractSpec]:
