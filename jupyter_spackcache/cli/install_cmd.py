@@ -38,13 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("install", help="install SPEC... and their runtime dependencies")
     p.add_argument("spec", nargs="+")
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
-    p.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=default_jobs(),
-        help="parallel downloads and installs (default: one per CPU, 2 to 8)",
-    )
+    p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                   help="parallel downloads and installs (default: one per CPU, 2 to 8)")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_install)
@@ -57,9 +52,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     u = sub.add_parser("uninstall", help="remove an installed package")
     u.add_argument("spec", nargs="+")
     u.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    u.add_argument(
-        "--dependents", action="store_true", help="also remove the installed packages that need it"
-    )
+    u.add_argument("--dependents", action="store_true",
+                   help="also remove the installed packages that need it")
     u.set_defaults(handler=_uninstall)
 
     g = sub.add_parser("gc", help="remove dependencies no explicitly installed package needs")
@@ -95,13 +89,8 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
 
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
     request = InstallRequest((join_argv(args.spec),), session.config.store_root)
-    plan = plan_install(
-        request,
-        catalog=session.catalog,
-        store=session.store,
-        host=session.host,
-        upstreams=session.upstreams,
-    )
+    plan = plan_install(request, catalog=session.catalog, store=session.store,
+                        host=session.host, upstreams=session.upstreams)
     if not args.json:
         print(plan_text(plan))
     return plan
@@ -113,14 +102,8 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
         raise InstallCancelled("install cancelled; nothing was changed")
     renderer = _renderer(plan, quiet=args.json)
     try:
-        result = run_plan(
-            plan,
-            catalog=session.catalog,
-            store=session.store,
-            jobs=args.jobs,
-            progress=renderer,
-            unpackers=unpackers,
-        )
+        result = run_plan(plan, catalog=session.catalog, store=session.store, jobs=args.jobs,
+                          progress=renderer, unpackers=unpackers)
     finally:
         renderer.close()
     if args.json:
@@ -146,10 +129,8 @@ def _find(session: Session, args: argparse.Namespace) -> int:
     if not records:
         print("nothing installed" + (f" matches '{' '.join(args.spec)}'" if args.spec else ""))
         return 0
-    rows = [
-        [r.name, r.version, r.hash[:7], "explicit" if r.explicit else "dependency", r.prefix]
-        for r in records
-    ]
+    rows = [[r.name, r.version, r.hash[:7], "explicit" if r.explicit else "dependency", r.prefix]
+            for r in records]
     print(table(rows, ["name", "version", "hash", "installed as", "prefix"]))
     return 0
 
@@ -157,9 +138,8 @@ def _find(session: Session, args: argparse.Namespace) -> int:
 def _uninstall(session: Session, args: argparse.Namespace) -> int:
     store = session.store
     targets = [one_installed(store, text) for text in _split(args.spec)]
-    removal = uninstall_order(
-        targets, store=store, config=session.config, dependents=args.dependents
-    )
+    removal = uninstall_order(targets, store=store, config=session.config,
+                              dependents=args.dependents)
     return _remove(session, removal, yes=args.yes, verb="uninstall", done="uninstalled")
 
 
@@ -185,10 +165,8 @@ def _remove(
     if not yes and sys.stdin.isatty() and not _confirm(f"{verb.capitalize()}?"):
         raise InstallCancelled(f"{what or verb} cancelled; nothing was changed")
     removed = remove(removal, store=session.store, config=session.config)
-    print(
-        f"{done} {len(removed.packages)} package(s)"
-        + (f" and {len(removed.kernels)} kernel(s)" if removed.kernels else "")
-    )
+    print(f"{done} {len(removed.packages)} package(s)"
+          + (f" and {len(removed.kernels)} kernel(s)" if removed.kernels else ""))
     return 0
 
 

@@ -74,10 +74,8 @@ Handler = Callable[[Session, argparse.Namespace], int]
 
 def build_parser(state: KernelState) -> MagicParser:
     parser = MagicParser(prog="%spack", description="Spack binaries in this kernel.")
-    sub = cast(
-        "argparse._SubParsersAction[argparse.ArgumentParser]",
-        parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
-    )
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+               parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     for module in (mirror_cmd, keys_cmd, query_cmd, install_cmd):
         module.register(sub)
     from ..cli import kernel_cmd
@@ -93,11 +91,8 @@ def build_parser(state: KernelState) -> MagicParser:
     lk.set_defaults(handler=partial(_lock, state))
 
     rs = sub.add_parser("restore", help="install the builds a notebook lock records")
-    rs.add_argument(
-        "--file",
-        help="lock file (default: the notebook's metadata, else "
-        "NOTEBOOK.spack-lock.json beside it)",
-    )
+    rs.add_argument("--file", help="lock file (default: the notebook's metadata, else "
+                                   "NOTEBOOK.spack-lock.json beside it)")
     rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     rs.add_argument("-j", "--jobs", type=int, default=default_jobs())
     rs.set_defaults(handler=partial(_restore, state))
@@ -128,26 +123,15 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     request = InstallRequest((join_argv(args.spec),), session.config.store_root)
-    plan = plan_install(
-        request,
-        catalog=session.catalog,
-        store=session.store,
-        host=session.host,
-        upstreams=session.upstreams,
-    )
-    return install_and_attach(
-        state, session, plan, dry_run=args.dry_run, jobs=args.jobs, json_out=args.json
-    )
+    plan = plan_install(request, catalog=session.catalog, store=session.store,
+                        host=session.host, upstreams=session.upstreams)
+    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
+                              json_out=args.json)
 
 
 def install_and_attach(
-    state: KernelState,
-    session: Session,
-    plan: Plan,
-    *,
-    dry_run: bool = False,
-    jobs: int | None = None,
-    json_out: bool = False,
+    state: KernelState, session: Session, plan: Plan, *,
+    dry_run: bool = False, jobs: int | None = None, json_out: bool = False,
 ) -> int:
     """Show ``plan``, install it (unless ``dry_run``) and attach its roots to this kernel."""
     if not json_out:
@@ -174,14 +158,8 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
 
     def work() -> None:
         try:
-            outcome["result"] = run_plan(
-                plan,
-                catalog=session.catalog,
-                store=session.store,
-                jobs=jobs,
-                progress=progress,
-                cancel=cancel,
-            )
+            outcome["result"] = run_plan(plan, catalog=session.catalog, store=session.store,
+                                         jobs=jobs, progress=progress, cancel=cancel)
         except BaseException as exc:  # handed to the kernel's thread below
             outcome["error"] = exc
 
@@ -201,9 +179,8 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
     return result
 
 
-def _load(
-    state: KernelState, shell_code: Handler, session: Session, args: argparse.Namespace
-) -> int:
+def _load(state: KernelState, shell_code: Handler, session: Session,
+          args: argparse.Namespace) -> int:
     if args.shell is not None:  # explicitly asked for shell code: behave like the CLI
         return shell_code(session, args)
     records = [one_installed(session.store, str(s)) for s in parse_specs(join_argv(args.spec))]
@@ -232,22 +209,18 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
         raise ConfigError(
             "this notebook has not installed or loaded anything with %spack yet",
             hint="run `%spack install SPEC` or `%spack load SPEC` first, or name them: "
-            "`%spack lock SPEC...`",
+                 "`%spack lock SPEC...`",
         )
     path = lock.resolve_lock_file(args.file, os.environ, state.user_ns)
-    notebook_lock = lock.make_lock(
-        roots, closure(roots, store=store), session.config.mirrors, session.host
-    )
+    notebook_lock = lock.make_lock(roots, closure(roots, store=store), session.config.mirrors,
+                                   session.host)
     lock.write_lock(path, notebook_lock)
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
     in_metadata = state.bridge.confirmed
     state.bridge.offer(lock.lock_to_json(notebook_lock))
     names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
-    where = (
-        f"recorded in the notebook's metadata ({lock.METADATA_KEY}.lock) and in {path}"
-        if in_metadata
-        else f"in {path}"
-    )
+    where = (f"recorded in the notebook's metadata ({lock.METADATA_KEY}.lock) and in {path}"
+             if in_metadata else f"in {path}")
     print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) {where}")
     return 0
 
@@ -261,11 +234,6 @@ def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> 
         print(f"substituted {s.text()}")
     if not substitutions:
         print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {source}")
-    plan = plan_resolved(
-        resolutions,
-        catalog=session.catalog,
-        store=session.store,
-        install_root=session.config.store_root,
-        upstreams=session.upstreams,
-    )
+    plan = plan_resolved(resolutions, catalog=session.catalog, store=session.store,
+                         install_root=session.config.store_root, upstreams=session.upstreams)
     return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)
