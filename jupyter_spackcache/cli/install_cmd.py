@@ -30,7 +30,7 @@ from ..present import (
     table,
 )
 from ..session import Session
-from ..spec.parser import parse_specs
+from ..spec.parser import join_argv, parse_specs
 from .progress import BarProgress, LineProgress
 
 
@@ -88,7 +88,7 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
 
 
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
-    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
+    request = InstallRequest((join_argv(args.spec),), session.config.store_root)
     plan = plan_install(request, catalog=session.catalog, store=session.store,
                         host=session.host, upstreams=session.upstreams)
     if not args.json:
@@ -123,7 +123,7 @@ def _renderer(plan: Plan, *, quiet: bool) -> BarProgress | LineProgress:
 
 
 def _find(session: Session, args: argparse.Namespace) -> int:
-    records = find_installed(session.store, " ".join(args.spec) or None)
+    records = find_installed(session.store, join_argv(args.spec) or None)
     if args.json:
         print_json([installed_node_json(r) for r in records])
         return 0
@@ -184,7 +184,7 @@ def _load(session: Session, args: argparse.Namespace) -> int:
 
 def _split(argv: list[str]) -> list[str]:
     """The separate specs in the words ``argv`` (``zlib @1.3 cmake`` is two specs)."""
-    return [str(spec) for spec in parse_specs(" ".join(argv))]
+    return [str(spec) for spec in parse_specs(join_argv(argv))]
 
 
 def _confirm(question: str) -> bool:

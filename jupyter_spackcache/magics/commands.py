@@ -29,7 +29,7 @@ from ..ops.lock import lock_roots, lock_to_json, missing_mirrors, plan_restore, 
 from ..ops.modules import module_names
 from ..present import plan_json, plan_text, print_json, result_json, result_text
 from ..session import Session
-from ..spec.parser import parse_specs
+from ..spec.parser import join_argv, parse_specs
 from ..store.db import InstalledRecord
 from . import hotattach, lockfile
 from .lockbridge import LockBridge
@@ -124,7 +124,7 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
+    request = InstallRequest((join_argv(args.spec),), session.config.store_root)
     plan = plan_install(request, catalog=session.catalog, store=session.store,
                         host=session.host, upstreams=session.upstreams)
     return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
@@ -186,7 +186,7 @@ def _load(state: KernelState, shell_code: Handler, session: Session,
           args: argparse.Namespace) -> int:
     if args.shell is not None:  # explicitly asked for shell code: behave like the CLI
         return shell_code(session, args)
-    records = [one_installed(session.store, str(s)) for s in parse_specs(" ".join(args.spec))]
+    records = [one_installed(session.store, str(s)) for s in parse_specs(join_argv(args.spec))]
     _attach(state, session, records)
     return 0
 
@@ -209,7 +209,7 @@ def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecor
 def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     store = session.store
     if args.spec:
-        roots = [one_installed(store, str(s)) for s in parse_specs(" ".join(args.spec))]
+        roots = [one_installed(store, str(s)) for s in parse_specs(join_argv(args.spec))]
     else:
         roots = [r for r in (store.get(h) for h in state.used) if r is not None]
     if not roots:
