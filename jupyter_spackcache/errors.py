@@ -114,3 +114,15 @@ class InstallCancelled(InstallError):
     """The user cancelled; everything done so far was rolled back."""
 
     code = "cancelled"
+
+
+class EnvFileError(ConfigError):
+    """A ``spack.lock``/``spack.yaml`` (or notebook lock) that cannot be read as one."""
+
+    code = "env-file"
+
+
+class LockedBuildMissing(ResolveError):
+    """A build an environment lock names by hash is in no configured mirror."""
+
+    code = "locked-build-missing"

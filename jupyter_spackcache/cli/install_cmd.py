@@ -11,16 +11,19 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..env import apply, load_environment, render
-from ..errors import InstallCancelled
+from ..errors import ConfigError, InstallCancelled
+from ..install.envfiles import env_resolutions, read_env_file
 from ..install.installed import garbage, match_installed, one_installed, removal_order
 from ..install.pipeline import InstallResult, install
 from ..install.plan import Plan, make_plan
 from ..install.unpacker import UnpackerPool
 from ..install.workers import default_jobs
 from ..kernels import KernelInfo, kernels_using, remove_packages
+from ..resolve import Resolution
 from ..session import Session
 from ..spec.parser import parse_specs
 from ..store.db import InstalledRecord
@@ -30,7 +33,10 @@ from .render import human_size, node_json, print_json, table
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("install", help="install SPEC... and their runtime dependencies")
-    p.add_argument("spec", nargs="+")
+    p.add_argument("spec", nargs="*")
+    p.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="install a Spack environment: a spack.lock exactly (by hash), the specs "
+                        "of a spack.yaml, or a jupyter-spackcache notebook lock")
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
                    help="parallel downloads and installs (default: one per CPU, 2 to 8)")
@@ -81,8 +87,28 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
     return 0 if plan.ok else 1
 
 
+def install_resolutions(session: Session, args: argparse.Namespace) -> list[Resolution]:
+    """The resolutions of ``install SPEC...`` or ``install --from FILE`` (notes printed)."""
+    if args.from_file and args.spec:
+        raise ConfigError("give either SPEC... or --from FILE, not both")
+    if not args.from_file:
+        if not args.spec:
+            raise ConfigError("install what? give SPEC... or --from FILE",
+                              hint="e.g. `spackcache install zlib` or "
+                                   "`spackcache install --from spack.lock`")
+        return session.resolve_install(" ".join(args.spec))
+    env = read_env_file(Path(args.from_file).expanduser())
+    wanted = env_resolutions(session, env)
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout
+    for note in wanted.notes:
+        print(f"note: {note}", file=out)
+    how = "exactly, by hash" if wanted.exact else "resolved from its specs"
+    print(f"installing the {env.kind} {env.source} ({how})", file=out)
+    return wanted.resolutions
+
+
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
-    resolutions = session.resolve_install(" ".join(args.spec))
+    resolutions = install_resolutions(session, args)
     for r in resolutions:
         r.raise_if_unresolved()
     plan = make_plan(session, resolutions, store=session.store)

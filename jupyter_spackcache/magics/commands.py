@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from ..cli import install_cmd, keys_cmd, mirror_cmd, query_cmd
@@ -23,6 +24,15 @@ from ..cli.install_cmd import plan_json, plan_text, result_json
 from ..cli.render import print_json
 from ..env import closure
 from ..errors import ConfigError, SpackCacheError
+from ..formats.notebook_lock import METADATA_KEY, lock_to_json
+from ..install.envfiles import (
+    env_resolutions,
+    lock_from_documents,
+    notebook_roots,
+    read_env_file,
+    signed_documents,
+    write_text_atomic,
+)
 from ..install.installed import one_installed
 from ..install.pipeline import InstallResult, install
 from ..install.plan import Plan, make_plan
@@ -89,11 +99,14 @@ def build_parser(state: KernelState) -> MagicParser:
     lk = sub.add_parser("lock", help="record the exact builds this notebook uses")
     lk.add_argument("spec", nargs="*", help="installed packages (default: those used here)")
     lk.add_argument("--file", help="lock file (default: NOTEBOOK.spack-lock.json beside it)")
+    lk.add_argument("--spack-lock", metavar="FILE",
+                    help="also write the locked roots as a spack.lock for Spack users")
     lk.set_defaults(handler=partial(_lock, state))
 
     rs = sub.add_parser("restore", help="install the builds a notebook lock records")
     rs.add_argument("--file", help="lock file (default: the notebook's metadata, else "
-                                   "NOTEBOOK.spack-lock.json beside it)")
+                                   "NOTEBOOK.spack-lock.json beside it); a spack.lock or "
+                                   "spack.yaml is installed as `install --from` does")
     rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     rs.add_argument("-j", "--jobs", type=int, default=default_jobs())
     rs.set_defaults(handler=partial(_restore, state))
@@ -123,7 +136,7 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    resolutions = session.resolve_install(" ".join(args.spec))
+    resolutions = install_cmd.install_resolutions(session, args)
     return install_and_attach(state, session, resolutions, dry_run=args.dry_run,
                               jobs=args.jobs, json_out=args.json)
 
@@ -217,17 +230,32 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
     notebook_lock = lock.make_lock(roots, closure(roots, store=store), session.config.mirrors,
                                    session.host)
     lock.write_lock(path, notebook_lock)
+    if args.spack_lock:
+        spack_lock = Path(args.spack_lock).expanduser().absolute()
+        text = lock_from_documents(notebook_roots(notebook_lock), signed_documents(session))
+        write_text_atomic(spack_lock, text)
+        print(f"wrote the Spack lockfile {spack_lock}")
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
     in_metadata = state.bridge.confirmed
-    state.bridge.offer(lock.lock_to_json(notebook_lock))
+    state.bridge.offer(lock_to_json(notebook_lock))
     names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
-    where = (f"recorded in the notebook's metadata ({lock.METADATA_KEY}.lock) and in {path}"
+    where = (f"recorded in the notebook's metadata ({METADATA_KEY}.lock) and in {path}"
              if in_metadata else f"in {path}")
     print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) {where}")
     return 0
 
 
 def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
+    if args.file:
+        env = read_env_file(Path(args.file).expanduser().absolute())
+        if env.notebook is None:  # a spack.lock or spack.yaml: as `install --from` does
+            wanted = env_resolutions(session, env)
+            for note in wanted.notes:
+                print(f"note: {note}")
+            how = "exactly, by hash" if wanted.exact else "resolved from its specs"
+            print(f"installing the {env.kind} {env.source} ({how})")
+            return install_and_attach(state, session, wanted.resolutions,
+                                      dry_run=args.dry_run, jobs=args.jobs)
     notebook_lock, source = lock.find_lock(args.file, os.environ, state.user_ns)
     for note in lock.missing_mirrors(notebook_lock, session.config.mirrors):
         print(f"note: {note}")

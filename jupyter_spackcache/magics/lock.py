@@ -21,6 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, ResolveError
+from ..formats.notebook_lock import (
+    LockedNode,
+    NotebookLock,
+    lock_from_json,
+    lock_in_notebook,
+    lock_to_json,
+)
 from ..resolve import Resolution
 from ..store.db import InstalledRecord
 
@@ -29,36 +36,7 @@ if TYPE_CHECKING:
     from ..host import Host
     from ..session import Session
 
-LOCK_FORMAT = "jupyter-spackcache-lock"
-LOCK_VERSION = 1
 LOCK_SUFFIX = ".spack-lock.json"
-#: ``metadata[METADATA_KEY]["lock"]`` of a notebook holds its lock (written by the labextension)
-METADATA_KEY = "spackcache"
-
-
-@dataclass(frozen=True, slots=True)
-class LockedNode:
-    name: str
-    version: str
-    hash: str
-    target: str
-    mirror: str | None
-    #: requested by the notebook (not only a dependency)
-    root: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NotebookLock:
-    nodes: tuple[LockedNode, ...]
-    #: (name, url) of the mirrors the builds came from
-    mirrors: tuple[tuple[str, str], ...]
-    #: the host the lock was made on: "platform-os-target"
-    host: str
-    created: float
-
-    @property
-    def roots(self) -> tuple[LockedNode, ...]:
-        return tuple(n for n in self.nodes if n.root)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,42 +80,6 @@ def make_lock(
     return NotebookLock(nodes, urls, where, time.time() if now is None else now)
 
 
-def lock_to_json(lock: NotebookLock) -> dict[str, Any]:
-    return {
-        "format": LOCK_FORMAT,
-        "version": LOCK_VERSION,
-        "created": lock.created,
-        "host": lock.host,
-        "mirrors": [{"name": n, "url": u} for n, u in lock.mirrors],
-        "nodes": [
-            {"name": n.name, "version": n.version, "hash": n.hash, "target": n.target,
-             "mirror": n.mirror, "root": n.root}
-            for n in lock.nodes
-        ],
-    }
-
-
-def lock_from_json(doc: Any, source: str) -> NotebookLock:
-    """Parse a lock document; a one-line error naming ``source`` when it is not one."""
-    if not isinstance(doc, dict) or doc.get("format") != LOCK_FORMAT:
-        raise ConfigError(f"{source} is not a jupyter-spackcache lock")
-    if doc.get("version") != LOCK_VERSION:
-        raise ConfigError(f"{source} has lock version {doc.get('version')!r}; "
-                          f"this version reads {LOCK_VERSION}",
-                          hint="upgrade jupyter-spackcache")
-    try:
-        nodes = tuple(
-            LockedNode(str(n["name"]), str(n["version"]), str(n["hash"]), str(n["target"]),
-                       n.get("mirror"), bool(n.get("root")))
-            for n in doc["nodes"]
-        )
-        mirrors = tuple((str(m["name"]), str(m["url"])) for m in doc.get("mirrors", ()))
-        return NotebookLock(nodes, mirrors, str(doc.get("host", "")),
-                            float(doc.get("created", 0)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{source} is damaged: missing or bad field {exc}") from None
-
-
 # ---- where the lock lives -----------------------------------------------------------------------
 
 
@@ -168,15 +110,6 @@ def resolve_lock_file(explicit: str | None, env: Mapping[str, str],
             hint="name the lock file: `%spack lock --file NAME.spack-lock.json`",
         )
     return lock_path_for(notebook)
-
-
-def lock_in_notebook(doc: Any, source: str) -> NotebookLock | None:
-    """The lock kept in a notebook document's metadata, or None when it has none."""
-    metadata = doc.get("metadata") if isinstance(doc, dict) else None
-    kept = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
-    if not isinstance(kept, dict) or "lock" not in kept:
-        return None
-    return lock_from_json(kept["lock"], f"the metadata of {source}")
 
 
 def read_notebook_lock(notebook: Path) -> NotebookLock | None:
