@@ -296,3 +296,20 @@ def test_notebook_and_own_lock_are_told_apart() -> None:
     assert env.notebook is not None and env.notebook.roots[0].hash == "a" * 32
     with pytest.raises(EnvFileError, match="a notebook without a jupyter-spackcache lock"):
         parse_env_text(json.dumps({"nbformat": 4, "metadata": {}}), "b.ipynb")
+
+
+@pytest.mark.parametrize(
+    ("how", "spack_says"),
+    [
+        ("dangling", "KeyError: 'jr3yipyxyjulcdvckwwwjrrumis7glpa'"),
+        ("legacy-in-v6", "The 'compiler' option is unexpected in specfiles at v5 or greater"),
+    ],
+)
+def test_spack_refuses_what_we_refuse(
+    spack_lib: Path, tmp_path: Path, how: str, spack_says: str
+) -> None:
+    doc = _break(lock_like_spack([spack_written(M1_LIBDWARF)], 6), how)
+    with pytest.raises(EnvFileError):
+        parse_spack_lock(doc, "spack.lock")
+    with pytest.raises(AssertionError, match=spack_says):
+        spack_view(spack_lib, json.dumps(doc), tmp_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..env import apply, load_environment, render
-from ..errors import ConfigError, InstallCancelled
+from ..errors import InstallCancelled
 from ..install.envfiles import env_resolutions, read_env_file
 from ..install.installed import garbage, match_installed, one_installed, removal_order
 from ..install.pipeline import InstallResult, install
@@ -33,10 +33,11 @@ from .render import human_size, node_json, print_json, table
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("install", help="install SPEC... and their runtime dependencies")
-    p.add_argument("spec", nargs="*")
-    p.add_argument("--from", dest="from_file", metavar="FILE",
-                   help="install a Spack environment: a spack.lock exactly (by hash), the specs "
-                        "of a spack.yaml, or a jupyter-spackcache notebook lock")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("spec", nargs="*", default=[])
+    what.add_argument("--from", dest="from_file", metavar="FILE",
+                      help="install a Spack environment: a spack.lock exactly (by hash), the specs "
+                           "of a spack.yaml, or a jupyter-spackcache notebook lock")
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
                    help="parallel downloads and installs (default: one per CPU, 2 to 8)")
@@ -89,13 +90,7 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
 
 def install_resolutions(session: Session, args: argparse.Namespace) -> list[Resolution]:
     """The resolutions of ``install SPEC...`` or ``install --from FILE`` (notes printed)."""
-    if args.from_file and args.spec:
-        raise ConfigError("give either SPEC... or --from FILE, not both")
-    if not args.from_file:
-        if not args.spec:
-            raise ConfigError("install what? give SPEC... or --from FILE",
-                              hint="e.g. `spackcache install zlib` or "
-                                   "`spackcache install --from spack.lock`")
+    if not args.from_file:  # argparse saw to it that exactly one of the two was given
         return session.resolve_install(" ".join(args.spec))
     env = read_env_file(Path(args.from_file).expanduser())
     wanted = env_resolutions(session, env)

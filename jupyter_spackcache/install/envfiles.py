@@ -111,6 +111,24 @@ def read_env_file(path: Path) -> EnvFile:
     return parse_env_text(text, str(path))
 
 
+def spack_env_file(path: Path) -> EnvFile | None:
+    """The ``spack.lock``/``spack.yaml`` at ``path``; None when the file is missing or is not
+    a Spack environment file (a notebook lock, say), so the caller's own reader can explain."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return None
+        if not looks_like_spack_lock(doc):
+            return None
+        return EnvFile("spack.lock", str(path), lock=parse_spack_lock(doc, str(path)))
+    return EnvFile("spack.yaml", str(path), manifest=parse_spack_manifest(text, str(path)))
+
+
 # ---- installing ---------------------------------------------------------------------------------
 
 

@@ -29,8 +29,8 @@ from ..install.envfiles import (
     env_resolutions,
     lock_from_documents,
     notebook_roots,
-    read_env_file,
     signed_documents,
+    spack_env_file,
     write_text_atomic,
 )
 from ..install.installed import one_installed
@@ -246,16 +246,15 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
 
 
 def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    if args.file:
-        env = read_env_file(Path(args.file).expanduser().absolute())
-        if env.notebook is None:  # a spack.lock or spack.yaml: as `install --from` does
-            wanted = env_resolutions(session, env)
-            for note in wanted.notes:
-                print(f"note: {note}")
-            how = "exactly, by hash" if wanted.exact else "resolved from its specs"
-            print(f"installing the {env.kind} {env.source} ({how})")
-            return install_and_attach(state, session, wanted.resolutions,
-                                      dry_run=args.dry_run, jobs=args.jobs)
+    env = spack_env_file(Path(args.file).expanduser().absolute()) if args.file else None
+    if env is not None:  # a spack.lock or spack.yaml: as `install --from` does
+        wanted = env_resolutions(session, env)
+        for note in wanted.notes:
+            print(f"note: {note}")
+        how = "exactly, by hash" if wanted.exact else "resolved from its specs"
+        print(f"installing the {env.kind} {env.source} ({how})")
+        return install_and_attach(state, session, wanted.resolutions,
+                                  dry_run=args.dry_run, jobs=args.jobs)
     notebook_lock, source = lock.find_lock(args.file, os.environ, state.user_ns)
     for note in lock.missing_mirrors(notebook_lock, session.config.mirrors):
         print(f"note: {note}")
