@@ -94,7 +94,9 @@ def looks_like_spack_lock(doc: Any) -> bool:
     if not isinstance(doc, dict):
         return False
     meta = doc.get("_meta")
-    if isinstance(meta, dict) and meta.get("file-type") == LOCKFILE_TYPE:
+    if isinstance(meta, dict) and (
+        meta.get("file-type") == LOCKFILE_TYPE or "lockfile-version" in meta
+    ):
         return True
     return "roots" in doc and "concrete_specs" in doc
 

@@ -201,6 +201,14 @@ def exact_resolutions(
     return out
 
 
+def task_specs(env: EnvFile, wanted: EnvInstall) -> list[str]:
+    """Spec strings that install the same thing in another process: each locked root by its
+    full DAG hash (which fixes its whole DAG), or the specs of a ``spack.yaml``."""
+    if env.manifest is not None:
+        return list(env.manifest.specs)
+    return [f"/{r.raise_if_unresolved().root.hash}" for r in wanted.resolutions]
+
+
 def _manifest_resolutions(session: Session, manifest: SpackManifest, source: str) -> EnvInstall:
     if not manifest.specs:
         raise EnvFileError(f"{source} lists no specs", hint="add them under 'spack: specs:'")
