@@ -112,7 +112,8 @@ def test_reads_a_v5_lock_with_legacy_compiler_nodes() -> None:
     assert lockfile_version_for(lock.nodes.values()) == 5
 
 
-def test_include_concrete_roots_are_merged() -> None:
+def included_lock() -> dict[str, Any]:
+    """A v6 lock of the m1 libdwarf that includes a concrete environment of the core2 one."""
     outer = lock_like_spack([spack_written(M1_LIBDWARF)], 6)
     inner = lock_like_spack([spack_written(CORE2_LIBDWARF)], 6)
     for node in inner["concrete_specs"].values():  # a v6 file may not carry legacy nodes
@@ -120,7 +121,11 @@ def test_include_concrete_roots_are_merged() -> None:
     outer["include_concrete"] = {
         "/envs/base": {"roots": inner["roots"], "concrete_specs": inner["concrete_specs"]}
     }
-    lock = parse_spack_lock(outer, "spack.lock")
+    return outer
+
+
+def test_include_concrete_roots_are_merged() -> None:
+    lock = parse_spack_lock(included_lock(), "spack.lock")
     assert [r.spec for r in lock.roots] == ["libdwarf", "libdwarf"]
     assert lock.included == ("/envs/base",)
     assert "sk2gqqz4n5njmvktycnd25wq25jxiqkr" in lock.nodes
@@ -313,3 +318,15 @@ def test_spack_refuses_what_we_refuse(
         parse_spack_lock(doc, "spack.lock")
     with pytest.raises(AssertionError, match=spack_says):
         spack_view(spack_lib, json.dumps(doc), tmp_path)
+
+
+def test_spack_reads_include_concrete_as_we_do(spack_lib: Path, tmp_path: Path) -> None:
+    doc = included_lock()
+    seen = spack_view(spack_lib, json.dumps(doc), tmp_path)
+    ours = parse_spack_lock(doc, "spack.lock")
+    # Spack's concrete roots are the file's own; the included ones come on top (ours merges)
+    assert seen["roots"] == [doc["roots"][0]["hash"]]
+    assert [r.hash for r in ours.roots] == [
+        doc["roots"][0]["hash"],
+        doc["include_concrete"]["/envs/base"]["roots"][0]["hash"],
+    ]

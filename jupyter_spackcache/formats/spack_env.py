@@ -123,6 +123,12 @@ def parse_spack_lock(doc: Any, source: str) -> SpackLock:
     roots, nodes = _lock_body(doc, source, version)
     included: list[str] = []
     _include(doc.get(INCLUDE_CONCRETE), source, version, roots, nodes, included)
+    for i, root in enumerate(roots):  # included roots may use nodes of other included envs
+        if root.hash not in nodes:
+            raise EnvFileError(
+                f"{source}: root {root.spec or '?'} /{root.hash} is not in concrete_specs"
+            )
+        roots[i] = LockRoot(root.hash, root.spec or str(nodes[root.hash]["name"]))
     for dag_hash in nodes:
         for dep in _dependency_hashes(nodes[dag_hash], f"{source}: node {dag_hash}"):
             if dep not in nodes:
@@ -164,11 +170,7 @@ def _lock_body(
     for i, root in enumerate(raw_roots):
         if not isinstance(root, dict) or not isinstance(root.get("hash"), str):
             raise EnvFileError(f"{source}: roots[{i}] has no hash")
-        if root["hash"] not in nodes:
-            raise EnvFileError(
-                f"{source}: root {root.get('spec', '?')} /{root['hash']} is not in concrete_specs"
-            )
-        roots.append(LockRoot(root["hash"], str(root.get("spec") or nodes[root["hash"]]["name"])))
+        roots.append(LockRoot(root["hash"], str(root.get("spec") or "")))
     return roots, nodes
 
 
