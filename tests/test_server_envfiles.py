@@ -1,5 +1,6 @@
 """``POST /installs/from-file``: a real Jupyter server, the signed demo mirror over HTTP, and
-environment files in the server's file tree (what the file browser's context menu sends)."""
+environment files in the server's file tree (what the file browser's context menu sends).
+Every answer is checked against docs/openapi.yaml (the ``jp_fetch`` of ``test_server_api``)."""
 
 # ruff: noqa: F811  (pytest fixtures imported from another test module)
 from __future__ import annotations
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from jupyter_spackcache.cli.install_cmd import env_sources
 from jupyter_spackcache.demo.build import DemoMirror
-from jupyter_spackcache.install.envfiles import lock_from_documents, signed_documents
+from jupyter_spackcache.ops.environments import lock_from_documents, signed_documents
 from jupyter_spackcache.session import Session
 from tests.servers import StaticServer
 from tests.test_server_api import (  # noqa: F401
@@ -21,6 +23,7 @@ from tests.test_server_api import (  # noqa: F401
     body,
     demo,
     home,
+    jp_fetch,
     jp_server_config,
     refused,
     served,
@@ -39,7 +42,7 @@ async def demo_lock(jp_fetch: Fetch, demo: DemoMirror, served: StaticServer) -> 
     listing = await api(jp_fetch, "specs", params={"q": "demo-tool"})
     root = listing["items"][0]["builds"][0]["hash"]
     with Session() as session:  # the same SPACKCACHE_HOME as the server's
-        text = lock_from_documents([(root, "demo-tool")], signed_documents(session))
+        text = lock_from_documents([(root, "demo-tool")], signed_documents(env_sources(session)))
     return root, text
 
 

@@ -25,7 +25,7 @@ from jupyter_spackcache.formats.spack_env import (
     parse_spack_manifest,
     render_spack_lock,
 )
-from jupyter_spackcache.install.envfiles import lock_from_documents, parse_env_text
+from jupyter_spackcache.ops.environments import lock_from_documents, parse_env_text
 from tests.spackreader import spack_available, spack_reads, unpack_spack
 from tests.test_mirror_readers import UPSTREAM
 

@@ -20,24 +20,22 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from ..cli import install_cmd, keys_cmd, mirror_cmd, query_cmd
-from ..cli.install_cmd import plan_json, plan_text, result_json
-from ..cli.render import print_json
 from ..env import closure
 from ..errors import ConfigError, SpackCacheError
 from ..formats.notebook_lock import METADATA_KEY, lock_to_json
-from ..install.envfiles import (
-    env_resolutions,
+from ..install.installed import one_installed
+from ..install.pipeline import InstallResult
+from ..install.plan import Plan
+from ..install.workers import default_jobs
+from ..ops.environments import (
     lock_from_documents,
     notebook_roots,
     signed_documents,
     spack_env_file,
     write_text_atomic,
 )
-from ..install.installed import one_installed
-from ..install.pipeline import InstallResult, install
-from ..install.plan import Plan, make_plan
-from ..install.workers import default_jobs
-from ..resolve import Resolution
+from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
+from ..present import plan_json, plan_text, print_json, result_json, result_text
 from ..session import Session
 from ..spec.parser import parse_specs
 from ..store.db import InstalledRecord
@@ -136,18 +134,21 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    resolutions = install_cmd.install_resolutions(session, args)
-    return install_and_attach(state, session, resolutions, dry_run=args.dry_run,
-                              jobs=args.jobs, json_out=args.json)
+    if args.from_file:
+        plan = install_cmd.plan_from_file(session, args.from_file)
+    else:
+        request = InstallRequest((" ".join(args.spec),), session.config.store_root)
+        plan = plan_install(request, catalog=session.catalog, store=session.store,
+                            host=session.host, upstreams=session.upstreams)
+    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
+                              json_out=args.json)
 
 
 def install_and_attach(
-    state: KernelState, session: Session, resolutions: Sequence[Resolution], *,
+    state: KernelState, session: Session, plan: Plan, *,
     dry_run: bool = False, jobs: int | None = None, json_out: bool = False,
 ) -> int:
-    for r in resolutions:
-        r.raise_if_unresolved()
-    plan = make_plan(session, resolutions, store=session.store)
+    """Show ``plan``, install it (unless ``dry_run``) and attach its roots to this kernel."""
     if not json_out:
         print(plan_text(plan))
     if dry_run:
@@ -158,8 +159,7 @@ def install_and_attach(
     if json_out:
         print_json({**plan_json(plan), "result": result_json(result)})
     else:
-        print(f"installed {len(result.installed)} package(s), "
-              f"{len(result.reused)} already installed")
+        print(result_text(result))
     roots = [r for r in (session.store.get(h) for h in plan.roots) if r is not None]
     _attach(state, session, roots)
     return 0
@@ -173,8 +173,8 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
 
     def work() -> None:
         try:
-            outcome["result"] = install(session, plan, jobs=jobs, progress=progress,
-                                        cancel=cancel)
+            outcome["result"] = run_plan(plan, catalog=session.catalog, store=session.store,
+                                         jobs=jobs, progress=progress, cancel=cancel)
         except BaseException as exc:  # handed to the kernel's thread below
             outcome["error"] = exc
 
@@ -232,7 +232,8 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
     lock.write_lock(path, notebook_lock)
     if args.spack_lock:
         spack_lock = Path(args.spack_lock).expanduser().absolute()
-        text = lock_from_documents(notebook_roots(notebook_lock), signed_documents(session))
+        text = lock_from_documents(notebook_roots(notebook_lock),
+                                   signed_documents(install_cmd.env_sources(session)))
         write_text_atomic(spack_lock, text)
         print(f"wrote the Spack lockfile {spack_lock}")
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
@@ -248,13 +249,8 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
 def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     env = spack_env_file(Path(args.file).expanduser().absolute()) if args.file else None
     if env is not None:  # a spack.lock or spack.yaml: as `install --from` does
-        wanted = env_resolutions(session, env)
-        for note in wanted.notes:
-            print(f"note: {note}")
-        how = "exactly, by hash" if wanted.exact else "resolved from its specs"
-        print(f"installing the {env.kind} {env.source} ({how})")
-        return install_and_attach(state, session, wanted.resolutions,
-                                  dry_run=args.dry_run, jobs=args.jobs)
+        plan = install_cmd.plan_from_file(session, env.source)
+        return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)
     notebook_lock, source = lock.find_lock(args.file, os.environ, state.user_ns)
     for note in lock.missing_mirrors(notebook_lock, session.config.mirrors):
         print(f"note: {note}")
@@ -263,4 +259,6 @@ def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> 
         print(f"substituted {s.text()}")
     if not substitutions:
         print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {source}")
-    return install_and_attach(state, session, resolutions, dry_run=args.dry_run, jobs=args.jobs)
+    plan = plan_resolved(resolutions, catalog=session.catalog, store=session.store,
+                         install_root=session.config.store_root, upstreams=session.upstreams)
+    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)

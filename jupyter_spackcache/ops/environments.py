@@ -1,5 +1,9 @@
 """Spack environments in and out: install a ``spack.lock``/``spack.yaml``, export a ``spack.lock``.
 
+The use case beside :mod:`.install`, for the three front doors (``spackcache install --from`` and
+``lock export``, ``%spack restore --file``/``%spack lock --spack-lock``, ``POST
+/installs/from-file``).
+
 In: a ``spack.lock`` (or the project's own notebook lock) is installed *exactly*: its roots by
 DAG hash with the DAGs the hashes fix, from the configured mirrors, without resolving anything;
 if any build it needs is in no mirror, the error names every such hash and nothing is
@@ -23,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._version import __version__
-from ..errors import EnvFileError, LockedBuildMissing, ResolveError
+from ..errors import ConfigError, EnvFileError, LockedBuildMissing, ResolveError
 from ..formats.notebook_lock import LOCK_FORMAT, NotebookLock, lock_from_json, lock_in_notebook
 from ..formats.spack_env import (
     LockRoot,
@@ -36,14 +40,49 @@ from ..formats.spack_env import (
 )
 from ..resolve import BUILD_ONLY, Resolution
 from ..spec.concrete import RUNTIME_DEPTYPES
+from ..spec.parser import parse_spec
+from .install import requested_specs, resolve_install
 
 if TYPE_CHECKING:
-    from ..session import Session
-    from ..store.db import InstalledRecord
+    from ..host import Host
+    from ..mirrors.catalog import Catalog
+    from ..store.db import StoreDB
+    from ..store.upstream import UpstreamStore
 
 EnvKind = Literal["spack.lock", "spack.yaml", "notebook lock"]
 #: the oldest spec-file format a Spack 1.x lockfile can carry (lockfile version 5 reads format 4)
 OLDEST_LOCKABLE_SPECFILE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Where builds come from and what is already here (the parts ``ops.install`` takes)."""
+
+    catalog: Catalog
+    store: StoreDB
+    host: Host
+    upstreams: Sequence[UpstreamStore] = ()
+
+    def resolve(self, texts: Sequence[str], *, refresh: bool) -> list[Resolution]:
+        return resolve_install(
+            requested_specs(texts),
+            catalog=self.catalog,
+            store=self.store,
+            host=self.host,
+            upstreams=self.upstreams,
+            refresh=refresh,
+        )
+
+    def resolve_hash(self, dag_hash: str, *, refresh: bool) -> Resolution:
+        """The build with exactly this full DAG hash, if this host can install it."""
+        return resolve_install(
+            [parse_spec(f"/{dag_hash}")],
+            catalog=self.catalog,
+            store=self.store,
+            host=self.host,
+            upstreams=self.upstreams,
+            refresh=refresh,
+        )[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +171,11 @@ def spack_env_file(path: Path) -> EnvFile | None:
 # ---- installing ---------------------------------------------------------------------------------
 
 
-def env_resolutions(session: Session, env: EnvFile) -> EnvInstall:
+def env_resolutions(sources: Sources, env: EnvFile) -> EnvInstall:
     """The resolutions that install ``env``; raises before anything is installed when the
     mirrors cannot provide every locked build, or a spec of a ``spack.yaml`` has no fit."""
     if env.manifest is not None:
-        return _manifest_resolutions(session, env.manifest, env.source)
+        return _manifest_resolutions(sources, env.manifest, env.source)
     if env.lock is not None:
         lock = env.lock
         needed = lock.closure([r.hash for r in lock.roots], deptypes=RUNTIME_DEPTYPES)
@@ -156,11 +195,11 @@ def env_resolutions(session: Session, env: EnvFile) -> EnvInstall:
         notes = []
     else:  # pragma: no cover - EnvFile always holds one of the three
         raise EnvFileError(f"{env.source} holds nothing to install")
-    return EnvInstall(exact_resolutions(session, roots, required, env.source), True, notes)
+    return EnvInstall(exact_resolutions(sources, roots, required, env.source), True, notes)
 
 
 def exact_resolutions(
-    session: Session,
+    sources: Sources,
     roots: Sequence[tuple[str, str]],
     required: Sequence[tuple[str, str]],
     source: str,
@@ -169,8 +208,8 @@ def exact_resolutions(
     build the install needs. Every missing one is named at once, before anything happens."""
     if not roots:
         raise EnvFileError(f"{source} has no roots to install")
-    indices, _problems = session.indices(refresh=True)
-    store, upstreams = session.store, session.upstreams
+    indices, _problems = sources.catalog.indices(refresh=True)
+    store, upstreams = sources.store, sources.upstreams
 
     def available(h: str) -> bool:
         return (
@@ -189,7 +228,7 @@ def exact_resolutions(
         )
     out: list[Resolution] = []
     for h, label in roots:
-        resolution = session.resolve_install(f"/{h}", refresh=False)[0]
+        resolution = sources.resolve_hash(h, refresh=False)
         chosen = resolution.chosen
         if chosen is None or chosen.root.hash != h:
             raise ResolveError(
@@ -209,18 +248,16 @@ def task_specs(env: EnvFile, wanted: EnvInstall) -> list[str]:
     return [f"/{r.raise_if_unresolved().root.hash}" for r in wanted.resolutions]
 
 
-def _manifest_resolutions(session: Session, manifest: SpackManifest, source: str) -> EnvInstall:
+def _manifest_resolutions(sources: Sources, manifest: SpackManifest, source: str) -> EnvInstall:
     if not manifest.specs:
         raise EnvFileError(f"{source} lists no specs", hint="add them under 'spack: specs:'")
     notes = [
         f"{source}: ignored section '{name}' (line {line}); a binary install only uses 'specs'"
         for name, line in manifest.ignored
     ]
-    resolutions: list[Resolution] = []
-    for i, text in enumerate(manifest.specs):
-        resolution = session.resolve_install(text, refresh=i == 0)[0]
+    resolutions = sources.resolve(manifest.specs, refresh=True)
+    for resolution in resolutions:
         resolution.raise_if_unresolved()
-        resolutions.append(resolution)
     return EnvInstall(resolutions, False, notes)
 
 
@@ -269,29 +306,32 @@ def lock_from_documents(
     )
 
 
-def installed_roots(session: Session) -> list[tuple[str, str]]:
+def installed_roots(store: StoreDB) -> list[tuple[str, str]]:
     """(hash, spec) of every explicitly installed package, by name."""
-    return [(r.hash, f"{r.name}@{r.version}") for r in session.store.installed() if r.explicit]
+    return [(r.hash, f"{r.name}@{r.version}") for r in store.installed() if r.explicit]
 
 
 def notebook_roots(lock: NotebookLock) -> list[tuple[str, str]]:
     return [(n.hash, f"{n.name}@{n.version}") for n in lock.roots]
 
 
-def signed_documents(session: Session) -> DocumentSource:
+def signed_documents(sources: Sources) -> DocumentSource:
     """Spec files as the mirror signed them: from the install database when the build is
     installed here, else fetched from a configured mirror and verified."""
 
     def document(h: str) -> dict[str, Any]:
-        record: InstalledRecord | None = session.store.get(h)
+        record = sources.store.get(h)
         if record is not None:
             return record.spec
-        resolution = session.resolve_install(f"/{h}")[0]
+        resolution = sources.resolve_hash(h, refresh=True)
         for candidate in resolution.candidates:
             if candidate.root.hash != h or candidate.source == "installed":
                 continue
-            mirror = session.config.mirror(candidate.source)
-            return session.catalog.reader(mirror).fetch_spec(candidate.root, candidate.dag).document
+            try:
+                reader = sources.catalog.reader_named(candidate.source)
+            except ConfigError:  # an upstream Spack store, not a mirror: no signed spec file
+                continue
+            return reader.fetch_spec(candidate.root, candidate.dag).document
         raise LockedBuildMissing(
             f"the build /{h} is neither installed nor in a configured mirror",
             hint="add the mirror it came from (see the notebook lock's mirrors)",
@@ -300,10 +340,10 @@ def signed_documents(session: Session) -> DocumentSource:
     return document
 
 
-def export_lock(session: Session, notebook: NotebookLock | None = None) -> str:
+def export_lock(sources: Sources, notebook: NotebookLock | None = None) -> str:
     """The ``spack.lock`` text of the installed roots, or of ``notebook``'s roots."""
-    roots = notebook_roots(notebook) if notebook is not None else installed_roots(session)
-    return lock_from_documents(roots, signed_documents(session))
+    roots = notebook_roots(notebook) if notebook is not None else installed_roots(sources.store)
+    return lock_from_documents(roots, signed_documents(sources))
 
 
 def write_text_atomic(path: Path, text: str) -> None:
