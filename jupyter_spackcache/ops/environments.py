@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._version import __version__
+from .. import __version__
 from ..errors import ConfigError, EnvFileError, LockedBuildMissing, ResolveError
 from ..formats.notebook_lock import LOCK_FORMAT, NotebookLock, lock_from_json, lock_in_notebook
 from ..formats.spack_env import (
