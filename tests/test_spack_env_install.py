@@ -244,6 +244,7 @@ def test_spack_yaml_is_resolved_and_other_sections_noted(
     mirror: Path,
     run: Run,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     manifest = tmp_path / "spack.yaml"
     manifest.write_text("spack:\n  specs:\n  - demo-tool\n  view: true\n")
@@ -256,6 +257,12 @@ def test_spack_yaml_is_resolved_and_other_sections_noted(
     assert set(installed(run).values()) == {"demo-tool", "libdemo-mid", "libdemo-base"}
     with pytest.raises(SystemExit):  # argparse: "--from: not allowed with argument spec"
         run("install", "demo-tool", "--from", str(manifest))
+    # the magic takes the same option; everything is installed already, so it only reuses
+    capsys.readouterr()
+    spack(f"install --from {manifest}")
+    out = capsys.readouterr().out
+    assert f"installing the spack.yaml {manifest} (resolved from its specs)" in out
+    assert "installed 0 package(s), 3 already installed" in out
 
 
 def test_notebook_lock_exports_and_magics_offer_both_directions(
