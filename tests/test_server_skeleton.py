@@ -81,6 +81,7 @@ async def test_status_reports_version(jp_fetch: Any) -> None:
     assert json.loads(response.body) == {"version": jupyter_spackcache.__version__, "ok": True}
 
 
+@pytest.mark.slow
 def test_every_verb_is_decorated_authenticated(tmp_path: Path) -> None:
     """Jupyter Server's own check: it warns about verbs lacking @tornado.web.authenticated."""
     probe = textwrap.dedent(

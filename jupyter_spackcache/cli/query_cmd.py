@@ -18,6 +18,7 @@ from ..present import (
     variants_text,
 )
 from ..session import Session
+from ..spec.parser import join_argv
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,7 +49,7 @@ def warn_problems(problems: list[MirrorProblem]) -> None:
 
 
 def _list(session: Session, args: argparse.Namespace) -> int:
-    query = " ".join(args.spec) or None
+    query = join_argv(args.spec) or None
     items, problems = listing(
         query, catalog=session.catalog, checks=session.host_checks, all_targets=args.all_targets
     )
@@ -85,7 +86,7 @@ def _list(session: Session, args: argparse.Namespace) -> int:
 
 
 def _info(session: Session, args: argparse.Namespace) -> int:
-    text = " ".join(args.spec)
+    text = join_argv(args.spec)
     resolutions = resolve_specs(text, catalog=session.catalog, host=session.host)
     metadata = [
         package_metadata(r.chosen, catalog=session.catalog) if r.chosen is not None else {}

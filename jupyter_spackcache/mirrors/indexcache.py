@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from .base import IndexFetch
 
 SCHEMA = 2
-SUPPORTED_DB_VERSIONS = {"5", "6", "7", "8"}
 _BATCH = 4096
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -209,7 +208,7 @@ class IndexCache:
 
 
 def _build(path: Path, stream: Any) -> tuple[int, str]:
-    from ..formats.specfile import decode_index_record
+    from ..formats.specfile import decode_index_record, spec_version_for_db
 
     db = sqlite3.connect(path)
     try:
@@ -245,11 +244,7 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
         version = header.version
         if version is None:
             raise MirrorError("the binary index has no database version")
-        if version not in SUPPORTED_DB_VERSIONS:
-            raise MirrorError(
-                f"the binary index has database version {version}; this client reads 5 to 8",
-                hint="upgrade jupyter-spackcache" if version > "8" else None,
-            )
+        spec_version_for_db(version)  # refuses a database version this client cannot read
         batch.extend(_row(h, r, version, decode_index_record) for h, r in pending)
         db.executemany(insert, batch)
         count += len(batch)

@@ -145,9 +145,9 @@ def _is_bare_name(request: AbstractSpec) -> bool:
 def _matches(
     request: AbstractSpec, node: ConcreteNode, index: MirrorIndex, *, substring: bool
 ) -> bool:
-    """Root-only constraints need no DAG; ``^dep`` and ``%dep`` do."""
+    """Root-only constraints need no DAG; ``^dep``, ``%dep`` and ``++x`` (all nodes) do."""
     if substring and _is_bare_name(request):
         return True  # the name search already chose the candidates
-    if request.dependencies or request.direct:
+    if request.dependencies or request.direct or request.propagated:
         return satisfies(request, index.dag(node.hash))
     return node_satisfies(request, node)
