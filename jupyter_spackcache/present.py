@@ -267,6 +267,16 @@ def kernel_json(k: KernelInfo, *, missing: int | None = None) -> dict[str, Any]:
 # ---- listings --------------------------------------------------------------------------------
 
 
+def listing_json(item: Listing) -> dict[str, Any]:
+    """``spackcache list --json``: the whole node, where it is and whether it runs here."""
+    return {
+        **node_json(item.node),
+        "mirror": item.mirror,
+        "compatible": item.compatible,
+        "reason": item.reason,
+    }
+
+
 def build_json(item: Listing) -> dict[str, Any]:
     n = item.node
     return {
@@ -347,6 +357,11 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "external": list(result.external),
         "warnings": list(result.warnings),
     }
+
+
+def install_json(plan: Plan, result: InstallResult) -> dict[str, Any]:
+    """``spackcache install --json`` and ``%spack install --json``: the plan and what it did."""
+    return {**plan_json(plan), "result": result_json(result)}
 
 
 def plan_text(plan: Plan) -> str:

@@ -10,7 +10,7 @@ from ..mirrors.catalog import MirrorProblem
 from ..ops.query import listing, package_metadata, resolve_specs
 from ..present import (
     host_json,
-    node_json,
+    listing_json,
     print_json,
     resolution_json,
     resolution_text,
@@ -55,17 +55,7 @@ def _list(session: Session, args: argparse.Namespace) -> int:
     )
     warn_problems(problems)
     if args.json:
-        print_json(
-            [
-                {
-                    **node_json(i.node),
-                    "mirror": i.mirror,
-                    "compatible": i.compatible,
-                    "reason": i.reason,
-                }
-                for i in items
-            ]
-        )
+        print_json([listing_json(i) for i in items])
         return 0
     if not items:
         where = f" matching '{query}'" if query else ""
