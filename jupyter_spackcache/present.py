@@ -467,4 +467,3 @@ def module_sync_text(result: ModuleSync, config: Config) -> str:
     ]
     lines.append(f"{len(result.written)} file(s) written, {len(result.removed)} removed")
     return "\n".join(lines)
-
