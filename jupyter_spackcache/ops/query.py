@@ -1,21 +1,22 @@
 """List and info: what the mirrors offer this host, and how a spec would resolve.
 
 ``spackcache list``, ``GET /specs`` and ``%spack list`` share :func:`listing`; ``spackcache
-info`` uses :func:`resolve_specs` and :func:`package_metadata`. Checking a build against the host
+info`` uses :func:`resolve_specs` and :func:`package_metadata`, ``GET /specs/{hash}``
+:func:`describe_build`. Checking a build against the host
 walks its DAG, so the answers are memoised per index content (:class:`HostChecks`), which the
 server keeps for as long as its query session lives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import SpackCacheError
-from ..resolve import BUILD_ONLY, Candidate, HostCheck, Resolution, resolve
+from ..resolve import BUILD_ONLY, Candidate, HostCheck, Resolution, host_problem, resolve
 from ..spec.abstract import AbstractSpec
-from ..spec.concrete import ConcreteNode
+from ..spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 from ..spec.parser import parse_spec, parse_specs
 from ..spec.satisfies import node_satisfies, satisfies
 from ..spec.version import Version
@@ -50,6 +51,40 @@ class HostChecks:
         if check is None or check.source is not index:
             check = self._checks[key] = HostCheck(index, self.host)
         return check
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    """One DAG of a mirror with the verified metadata of its nodes (``GET /specs/{hash}``)."""
+
+    mirror: str
+    dag: ConcreteDAG
+    #: the runtime nodes, the root first
+    nodes: tuple[ConcreteNode, ...]
+    #: per node in the build cache (externals have none): its metadata, or why it failed
+    metadata: Mapping[str, SpecRecord | SpackCacheError]
+    #: why this host cannot run it (None: it can)
+    problem: str | None
+
+
+def describe_build(index: MirrorIndex, dag_hash: str, *, catalog: Catalog, host: Host) -> Build:
+    """The build ``dag_hash`` of ``index``, its nodes' tarball sizes and signers included.
+
+    Indices do not record sizes, so this costs one metadata request per node: fine for one
+    DAG, which is why listings carry no sizes and this view does.
+    """
+    dag = index.dag(dag_hash)
+    nodes = tuple(dag.traverse(RUNTIME_DEPTYPES))
+    reader = catalog.reader_named(index.name)
+    metadata: dict[str, SpecRecord | SpackCacheError] = {}
+    for node in nodes:
+        if node.is_external or not index.in_buildcache(node.hash):
+            continue
+        try:
+            metadata[node.hash] = reader.fetch_spec(node, dag)
+        except SpackCacheError as exc:
+            metadata[node.hash] = exc
+    return Build(index.name, dag, nodes, metadata, host_problem(dag, index, host))
 
 
 def resolve_specs(
