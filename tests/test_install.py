@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_spackcache.cli import install_cmd
-from jupyter_spackcache.cli.progress import BarProgress, LineProgress
+from jupyter_spackcache.commands import install as install_command
+from jupyter_spackcache.commands.progress import BarProgress, LineProgress
 from jupyter_spackcache.demo import broken
 from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.errors import InstallCancelled
@@ -180,13 +180,13 @@ def test_the_cli_starts_unpackers_early_and_leaves_none_behind(
 ) -> None:
     _add_demo(run, http_mirror(demo.path).url)
     seen: list[list[int]] = []
-    real_plan = install_cmd.plan_install
+    real_plan = install_command.plan_install
 
     def planning(*args: Any, **kwargs: Any) -> Any:
         seen.append(_unpacker_children())  # already started while the plan is made
         return real_plan(*args, **kwargs)
 
-    monkeypatch.setattr(install_cmd, "plan_install", planning)
+    monkeypatch.setattr(install_command, "plan_install", planning)
     assert run("install", "demo-tool", "--yes")[0] == 0
     assert _unpacker_children() == []
     assert run("install", "no-such-package", "--yes")[0] == 1  # fails after they started

@@ -131,26 +131,27 @@ def test_only_front_doors_import_front_doors(door: str) -> None:
     assert users == []
 
 
-def test_server_and_magics_import_no_other_front_door() -> None:
-    """The server answers with ops results and present.py; it shares nothing with the CLI.
-
-    The magics are the CLI's command set run in a kernel (same parsers, same text), so they
-    may use the CLI; neither the CLI nor the magics use the server.
-    """
+def test_front_doors_import_no_other_front_door() -> None:
+    """Each front door uses ops/, present.py and, for the command line and the kernel, the
+    shared command set of commands/; none uses another front door."""
     crossing = sorted(
         (module, m)
         for module, imported in GRAPH.items()
         for m in imported
-        if (room(module), room(m))
-        in {
-            ("server", "cli"),
-            ("server", "magics"),
-            ("magics", "server"),
-            ("cli", "server"),
-            ("cli", "magics"),
-        }
+        if room(module) in FRONT_DOORS and room(m) in FRONT_DOORS and room(m) != room(module)
     )
     assert crossing == []
+
+
+def test_only_the_cli_and_the_magics_use_the_command_set() -> None:
+    """commands/ is argparse and terminal text: the server answers HTTP, so it never needs it."""
+    users = sorted(
+        module
+        for module, imported in GRAPH.items()
+        if room(module) not in {"commands", "cli", "magics"}
+        and any(room(m) == "commands" for m in imported)
+    )
+    assert users == []
 
 
 def test_the_core_loads_no_web_framework() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from jupyter_spackcache.cli.install_cmd import env_sources
 from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.ops.environments import lock_from_documents, signed_documents
 from jupyter_spackcache.session import Session
@@ -42,7 +41,10 @@ async def demo_lock(jp_fetch: Fetch, demo: DemoMirror, served: StaticServer) -> 
     listing = await api(jp_fetch, "specs", params={"q": "demo-tool"})
     root = listing["items"][0]["builds"][0]["hash"]
     with Session() as session:  # the same SPACKCACHE_HOME as the server's
-        text = lock_from_documents([(root, "demo-tool")], signed_documents(env_sources(session)))
+        text = lock_from_documents(
+            [(root, "demo-tool")],
+            signed_documents(catalog=session.catalog, store=session.store, host=session.host),
+        )
     return root, text
 
 

@@ -1,10 +1,11 @@
 """``spackcache``: the command-line front door.
 
-Argument parsing and dispatch only; each sub-command lives in a small module, calls a use case
-of :mod:`jupyter_spackcache.ops` with the parts a :class:`~jupyter_spackcache.session.Session`
-holds, and prints its result with :mod:`jupyter_spackcache.present`. Every failure the user
-can cause ends in one ``error:`` line (plus a ``hint:`` line saying what to do) and exit
-status 1.
+Parsing and dispatch only: the sub-commands (grammar and handlers) are the command set of
+:mod:`jupyter_spackcache.commands`, which the ``%spack`` magics share; each calls a use case of
+:mod:`jupyter_spackcache.ops` with the parts a :class:`~jupyter_spackcache.session.Session`
+holds and prints its result with :mod:`jupyter_spackcache.present`. What is the CLI's own:
+every failure the user can cause ends in one ``error:`` line (plus a ``hint:`` line saying what
+to do) and exit status 1.
 """
 
 from __future__ import annotations
@@ -12,25 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from .. import __version__
+from ..commands import Handler, demo, install, kernel, keys, lock, mirror, module, push, query
 from ..errors import SpackCacheError
 from ..present import error_text
 from ..session import Session
-from . import (
-    demo_cmd,
-    install_cmd,
-    kernel_cmd,
-    keys_cmd,
-    lock_cmd,
-    mirror_cmd,
-    module_cmd,
-    push_cmd,
-    query_cmd,
-)
-
-Handler = Callable[[Session, argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,15 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    mirror_cmd.register(sub)
-    keys_cmd.register(sub)
-    query_cmd.register(sub)
-    demo_cmd.register(sub)
-    install_cmd.register(sub)
-    kernel_cmd.register(sub)
-    push_cmd.register(sub)
-    module_cmd.register(sub)
-    lock_cmd.register(sub)
+    mirror.register(sub)
+    keys.register(sub)
+    query.register(sub)
+    demo.register(sub)
+    install.register(sub)
+    kernel.register(sub)
+    push.register(sub)
+    module.register(sub)
+    lock.register(sub)
     return parser
 
 

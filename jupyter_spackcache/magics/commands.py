@@ -1,7 +1,8 @@
-"""``%spack ...``: the CLI's own parsers and handlers, with kernel-aware install and load.
+"""``%spack ...``: the command set the CLI runs, with kernel-aware install and load.
 
-The sub-commands are registered by the same ``register(sub)`` functions the CLI uses, so the
-arguments, help and messages are identical. Four handlers differ because a kernel is not a
+The sub-commands are registered by the ``register(sub)`` functions of
+:mod:`jupyter_spackcache.commands` that the CLI uses too, so the arguments, help and messages
+are identical. Four handlers differ because a kernel is not a
 shell: ``install`` shows widget bars and then attaches the software to this kernel, ``load``
 attaches instead of printing shell code, and ``lock``/``restore`` exist only here (the lock
 goes to a file beside the notebook and, through JupyterLab, into the notebook's metadata).
@@ -19,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
-from ..cli import install_cmd, keys_cmd, mirror_cmd, query_cmd
+from ..commands import Handler, install, kernel, keys, mirror, module, query
 from ..errors import ConfigError, SpackCacheError
 from ..formats.notebook_lock import METADATA_KEY, lock_to_json
 from ..install.installed import one_installed
@@ -79,19 +80,12 @@ class KernelState:
             self.used[r.hash] = f"{r.name}@{r.version}"
 
 
-Handler = Callable[[Session, argparse.Namespace], int]
-
-
 def build_parser(state: KernelState) -> MagicParser:
     parser = MagicParser(prog="%spack", description="Spack binaries in this kernel.")
     sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
                parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    for module in (mirror_cmd, keys_cmd, query_cmd, install_cmd):
-        module.register(sub)
-    from ..cli import kernel_cmd, module_cmd
-
-    kernel_cmd.register(sub)
-    module_cmd.register(sub)
+    for group in (mirror, keys, query, install, kernel, module):
+        group.register(sub)
     sub.choices["install"].set_defaults(handler=partial(_install, state))
     load = sub.choices["load"]
     load.set_defaults(handler=partial(_load, state, load.get_default("handler")), shell=None)
@@ -137,7 +131,7 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     if args.from_file:
-        plan = install_cmd.plan_from_file(session, args.from_file)
+        plan = install.plan_from_file(session, args.from_file)
     else:
         request = InstallRequest((join_argv(args.spec),), session.config.store_root)
         plan = plan_install(request, catalog=session.catalog, store=session.store,
@@ -239,8 +233,9 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
     write_lock(path, notebook_lock)
     if args.spack_lock:
         spack_lock = Path(args.spack_lock).expanduser().absolute()
-        text = lock_from_documents(notebook_roots(notebook_lock),
-                                   signed_documents(install_cmd.env_sources(session)))
+        documents = signed_documents(catalog=session.catalog, store=session.store,
+                                     host=session.host, upstreams=session.upstreams)
+        text = lock_from_documents(notebook_roots(notebook_lock), documents)
         write_text_atomic(spack_lock, text)
         print(f"wrote the Spack lockfile {spack_lock}")
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
@@ -256,7 +251,7 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
 def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     env = spack_env_file(Path(args.file).expanduser().absolute()) if args.file else None
     if env is not None:  # a spack.lock or spack.yaml: as `install --from` does
-        plan = install_cmd.plan_from_file(session, env.source)
+        plan = install.plan_from_file(session, env.source)
         return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)
     notebook_lock, source = lockfile.find_lock(args.file, os.environ, state.user_ns)
     for note in missing_mirrors(notebook_lock, session.config.mirrors):

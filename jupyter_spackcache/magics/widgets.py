@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..cli.progress import LineProgress, describe
+from ..commands.progress import LineProgress, describe
 from ..install.plan import PlannedNode
 from ..install.progress import ProgressEvent, Stage
 from ..present import human_size

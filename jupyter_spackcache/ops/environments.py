@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,6 +40,7 @@ from ..formats.spack_env import (
     render_spack_lock,
 )
 from ..resolve import BUILD_ONLY, Resolution
+from ..spec.abstract import AbstractSpec
 from ..spec.concrete import RUNTIME_DEPTYPES
 from ..spec.parser import parse_spec
 from .install import requested_specs, resolve_install
@@ -52,37 +54,6 @@ if TYPE_CHECKING:
 EnvKind = Literal["spack.lock", "spack.yaml", "notebook lock"]
 #: the oldest spec-file format a Spack 1.x lockfile can carry (lockfile version 5 reads format 4)
 OLDEST_LOCKABLE_SPECFILE = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Sources:
-    """Where builds come from and what is already here (the parts ``ops.install`` takes)."""
-
-    catalog: Catalog
-    store: StoreDB
-    host: Host
-    upstreams: Sequence[UpstreamStore] = ()
-
-    def resolve(self, texts: Sequence[str], *, refresh: bool) -> list[Resolution]:
-        return resolve_install(
-            requested_specs(texts),
-            catalog=self.catalog,
-            store=self.store,
-            host=self.host,
-            upstreams=self.upstreams,
-            refresh=refresh,
-        )
-
-    def resolve_hash(self, dag_hash: str, *, refresh: bool) -> Resolution:
-        """The build with exactly this full DAG hash, if this host can install it."""
-        return resolve_install(
-            [parse_spec(f"/{dag_hash}")],
-            catalog=self.catalog,
-            store=self.store,
-            host=self.host,
-            upstreams=self.upstreams,
-            refresh=refresh,
-        )[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +142,26 @@ def spack_env_file(path: Path) -> EnvFile | None:
 # ---- installing ---------------------------------------------------------------------------------
 
 
-def env_resolutions(sources: Sources, env: EnvFile) -> EnvInstall:
+def env_resolutions(
+    env: EnvFile,
+    *,
+    catalog: Catalog,
+    store: StoreDB,
+    host: Host,
+    upstreams: Sequence[UpstreamStore] = (),
+) -> EnvInstall:
     """The resolutions that install ``env``; raises before anything is installed when the
     mirrors cannot provide every locked build, or a spec of a ``spack.yaml`` has no fit."""
     if env.manifest is not None:
-        return _manifest_resolutions(sources, env.manifest, env.source)
+        resolve = partial(
+            resolve_install,
+            catalog=catalog,
+            store=store,
+            host=host,
+            upstreams=upstreams,
+            refresh=True,
+        )
+        return _manifest_resolutions(env.manifest, env.source, resolve)
     if env.lock is not None:
         lock = env.lock
         needed = lock.closure([r.hash for r in lock.roots], deptypes=RUNTIME_DEPTYPES)
@@ -195,21 +181,27 @@ def env_resolutions(sources: Sources, env: EnvFile) -> EnvInstall:
         notes = []
     else:  # pragma: no cover - EnvFile always holds one of the three
         raise EnvFileError(f"{env.source} holds nothing to install")
-    return EnvInstall(exact_resolutions(sources, roots, required, env.source), True, notes)
+    resolutions = exact_resolutions(
+        roots, required, env.source, catalog=catalog, store=store, host=host, upstreams=upstreams
+    )
+    return EnvInstall(resolutions, True, notes)
 
 
 def exact_resolutions(
-    sources: Sources,
     roots: Sequence[tuple[str, str]],
     required: Sequence[tuple[str, str]],
     source: str,
+    *,
+    catalog: Catalog,
+    store: StoreDB,
+    host: Host,
+    upstreams: Sequence[UpstreamStore] = (),
 ) -> list[Resolution]:
     """Resolve each root by its full DAG hash; ``required`` are the (hash, label) of every
     build the install needs. Every missing one is named at once, before anything happens."""
     if not roots:
         raise EnvFileError(f"{source} has no roots to install")
-    indices, _problems = sources.catalog.indices(refresh=True)
-    store, upstreams = sources.store, sources.upstreams
+    indices, _problems = catalog.indices(refresh=True)
 
     def available(h: str) -> bool:
         return (
@@ -228,7 +220,9 @@ def exact_resolutions(
         )
     out: list[Resolution] = []
     for h, label in roots:
-        resolution = sources.resolve_hash(h, refresh=False)
+        resolution = resolve_hash(
+            h, catalog=catalog, store=store, host=host, upstreams=upstreams, refresh=False
+        )
         chosen = resolution.chosen
         if chosen is None or chosen.root.hash != h:
             raise ResolveError(
@@ -248,17 +242,41 @@ def task_specs(env: EnvFile, wanted: EnvInstall) -> list[str]:
     return [f"/{r.raise_if_unresolved().root.hash}" for r in wanted.resolutions]
 
 
-def _manifest_resolutions(sources: Sources, manifest: SpackManifest, source: str) -> EnvInstall:
+def _manifest_resolutions(
+    manifest: SpackManifest,
+    source: str,
+    resolve: Callable[[Sequence[AbstractSpec]], list[Resolution]],
+) -> EnvInstall:
     if not manifest.specs:
         raise EnvFileError(f"{source} lists no specs", hint="add them under 'spack: specs:'")
     notes = [
         f"{source}: ignored section '{name}' (line {line}); a binary install only uses 'specs'"
         for name, line in manifest.ignored
     ]
-    resolutions = sources.resolve(manifest.specs, refresh=True)
+    resolutions = resolve(requested_specs(manifest.specs))
     for resolution in resolutions:
         resolution.raise_if_unresolved()
     return EnvInstall(resolutions, False, notes)
+
+
+def resolve_hash(
+    dag_hash: str,
+    *,
+    catalog: Catalog,
+    store: StoreDB,
+    host: Host,
+    upstreams: Sequence[UpstreamStore] = (),
+    refresh: bool,
+) -> Resolution:
+    """The build with exactly this full DAG hash, if this host can install it."""
+    return resolve_install(
+        [parse_spec(f"/{dag_hash}")],
+        catalog=catalog,
+        store=store,
+        host=host,
+        upstreams=upstreams,
+        refresh=refresh,
+    )[0]
 
 
 def _label(node: Mapping[str, Any], h: str) -> str:
@@ -315,20 +333,28 @@ def notebook_roots(lock: NotebookLock) -> list[tuple[str, str]]:
     return [(n.hash, f"{n.name}@{n.version}") for n in lock.roots]
 
 
-def signed_documents(sources: Sources) -> DocumentSource:
+def signed_documents(
+    *,
+    catalog: Catalog,
+    store: StoreDB,
+    host: Host,
+    upstreams: Sequence[UpstreamStore] = (),
+) -> DocumentSource:
     """Spec files as the mirror signed them: from the install database when the build is
     installed here, else fetched from a configured mirror and verified."""
 
     def document(h: str) -> dict[str, Any]:
-        record = sources.store.get(h)
+        record = store.get(h)
         if record is not None:
             return record.spec
-        resolution = sources.resolve_hash(h, refresh=True)
+        resolution = resolve_hash(
+            h, catalog=catalog, store=store, host=host, upstreams=upstreams, refresh=True
+        )
         for candidate in resolution.candidates:
             if candidate.root.hash != h or candidate.source == "installed":
                 continue
             try:
-                reader = sources.catalog.reader_named(candidate.source)
+                reader = catalog.reader_named(candidate.source)
             except ConfigError:  # an upstream Spack store, not a mirror: no signed spec file
                 continue
             return reader.fetch_spec(candidate.root, candidate.dag).document
@@ -340,10 +366,18 @@ def signed_documents(sources: Sources) -> DocumentSource:
     return document
 
 
-def export_lock(sources: Sources, notebook: NotebookLock | None = None) -> str:
+def export_lock(
+    notebook: NotebookLock | None = None,
+    *,
+    catalog: Catalog,
+    store: StoreDB,
+    host: Host,
+    upstreams: Sequence[UpstreamStore] = (),
+) -> str:
     """The ``spack.lock`` text of the installed roots, or of ``notebook``'s roots."""
-    roots = notebook_roots(notebook) if notebook is not None else installed_roots(sources.store)
-    return lock_from_documents(roots, signed_documents(sources))
+    roots = notebook_roots(notebook) if notebook is not None else installed_roots(store)
+    documents = signed_documents(catalog=catalog, store=store, host=host, upstreams=upstreams)
+    return lock_from_documents(roots, documents)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -17,7 +17,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import ensure_async, url_path_join
 
-from ...ops.environments import EnvFile, Sources, env_resolutions, parse_env_text, task_specs
+from ...ops.environments import EnvFile, env_resolutions, parse_env_text, task_specs
 from ...session import Session
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str
 
@@ -27,8 +27,8 @@ MAX_FILE_CHARS = 64 * 1024 * 1024
 
 def checked_specs(session: Session, env: EnvFile) -> dict[str, Any]:
     """The task's specs and what to tell the user, once the mirrors proved they can do it."""
-    sources = Sources(session.catalog, session.store, session.host, session.upstreams)
-    wanted = env_resolutions(sources, env)
+    wanted = env_resolutions(env, catalog=session.catalog, store=session.store,
+                             host=session.host, upstreams=session.upstreams)
     return {"specs": task_specs(env, wanted), "exact": wanted.exact, "notes": wanted.notes}
 
 

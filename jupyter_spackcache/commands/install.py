@@ -1,4 +1,4 @@
-"""``spackcache install``, ``find``, ``uninstall``, ``gc`` and ``load``.
+"""``install``, ``find``, ``uninstall``, ``gc`` and ``load``.
 
 ``install`` always shows its plan first. On a terminal it asks before going on unless
 ``--yes``; without a terminal (scripts, CI) it proceeds, as Spack does, since nobody could
@@ -19,7 +19,7 @@ from ..install.installed import find_installed, one_installed
 from ..install.plan import Plan
 from ..install.procpool import UnpackerPool
 from ..install.threadpool import default_jobs
-from ..ops.environments import Sources, env_resolutions, read_env_file
+from ..ops.environments import env_resolutions, read_env_file
 from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
 from ..ops.removal import Removal, gc_order, remove, uninstall_order
 from ..present import (
@@ -94,17 +94,13 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
     return 0 if plan.ok else 1
 
 
-def env_sources(session: Session) -> Sources:
-    """The session's parts that the environment use cases take."""
-    return Sources(session.catalog, session.store, session.host, session.upstreams)
-
-
 def plan_from_file(session: Session, path: str, *, out: TextIO | None = None) -> Plan:
     """``install --from FILE``: the plan of a spack.lock (exact), spack.yaml or notebook lock;
     what it says about the file goes to ``out`` (default: the current stdout)."""
     out = out or sys.stdout
     env = read_env_file(Path(path).expanduser())
-    wanted = env_resolutions(env_sources(session), env)
+    wanted = env_resolutions(env, catalog=session.catalog, store=session.store,
+                             host=session.host, upstreams=session.upstreams)
     for note in wanted.notes:
         print(f"note: {note}", file=out)
     how = "exactly, by hash" if wanted.exact else "resolved from its specs"

@@ -13,7 +13,6 @@ from pathlib import Path
 from ..errors import EnvFileError
 from ..ops.environments import export_lock, read_env_file, write_text_atomic
 from ..session import Session
-from .install_cmd import env_sources
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +41,8 @@ def _export(session: Session, args: argparse.Namespace) -> int:
                 hint="--from takes a NOTEBOOK.spack-lock.json or a notebook",
             )
         notebook = env.notebook
-    text = export_lock(env_sources(session), notebook)
+    text = export_lock(notebook, catalog=session.catalog, store=session.store,
+                       host=session.host, upstreams=session.upstreams)
     dest = Path(args.file).expanduser()
     write_text_atomic(dest, text)
     print(f"wrote {dest}; use it with `spack env create NAME {dest}`")
