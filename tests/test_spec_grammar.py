@@ -248,7 +248,8 @@ _ATTRS = [
 ]  # fmt: skip
 _EDGES = [
     "^", "%", "%%", "^[virtuals=mpi] ", "^mpi=", "%c,cxx=", "^[deptypes=build,link] ",
-    "%[when='%c' virtuals=c] ", "^[when='+mpi'] ", "^*",
+    "%[when='%c' virtuals=c] ", "^[when='+mpi'] ", "^*", "^[when='^openmpi +cuda'] ",
+    "%[when=\"cflags='-O2 -g'\"] ", "%%[when='%c'] c=",
 ]  # fmt: skip
 
 
