@@ -95,6 +95,8 @@ CANONICAL = [
     # virtual assignment and edge attributes
     ("^[virtuals=mpi] openmpi", "^mpi=openmpi"),
     ("zlib %[virtuals=c,cxx] gcc@14", "zlib %c,cxx=gcc@14"),
+    ("zlib %cxx,c,cxx=gcc", "zlib %c,cxx=gcc"),
+    ("zlib ^[virtuals=mpi] openmpi ^[virtuals=blas] openmpi", "zlib ^blas,mpi=openmpi"),
     ("zlib %fortran=gcc@14.1 %c,cxx=clang", "zlib %fortran=gcc@14.1 %c,cxx=clang"),
     ("^[virtuals=mpi] openmpi+foo ^[virtuals=lapack] openmpi+bar", "^lapack,mpi=openmpi+bar+foo"),
     ("%foo=bar", "%foo=bar"),

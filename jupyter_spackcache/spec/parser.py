@@ -97,7 +97,7 @@ class _Node:
             hash_prefix=self.hash_prefix,
             dependencies=_merged(self.dependencies, text),
             direct=_merged(self.direct, text),
-            virtuals=edge.virtuals if edge else (),
+            virtuals=tuple(sorted(set(edge.virtuals))) if edge else (),
             deptypes=edge.deptypes if edge else (),
             propagated=frozenset(self.propagated) if self.propagated else _NO_NAMES,
             exact=frozenset(self.exact) if self.exact else _NO_NAMES,
