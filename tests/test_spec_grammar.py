@@ -56,6 +56,7 @@ CANONICAL = [
     ("gcc languages:==c", "gcc languages:==c"),
     ("x languages='c,c++'", "x languages='c,c++'"),
     ('x foo="it\'s"', 'x foo="it\'s"'),
+    ("x foo='[a]'", "x foo='[a]'"),
     # flags come first, accumulate, normalise spaces; empty quoted flags set nothing
     ("x +a cflags=-O3", "x cflags=-O3 +a"),
     ("x cflags=-O3 cflags=-g", "x cflags='-O3 -g'"),
@@ -79,6 +80,8 @@ CANONICAL = [
     ("/abcde", "/abcde"),
     ("foo/abcde", "foo/abcde"),
     ("x foo=bar /abcde", "x foo=bar /abcde"),
+    ("/c@git.main", "@git.main /c"),
+    ("x@1,:", "x"),
     # dependencies: sorted by name, repeated ones merged
     ("mvapich ^stackwalker ^_openmpi", "mvapich ^_openmpi ^stackwalker"),
     ("x ^y@foo ^y@foo", "x ^y@foo"),
@@ -220,6 +223,11 @@ ERRORS = [
     ("x ^[deptypes=nope] y", 5, "unknown dependency type 'nope'"),
     ("x ^[virtuals=mpi", 17, "unterminated edge attributes"),
     ("x ^", 3, "expected a package or constraint after '^'"),
+    # values that could not be printed back
+    ("x os=''", 3, "invalid os ''"),
+    ("x target='~/a'", 3, "invalid target '~/a'"),
+    ("x namespace=git.", 3, "invalid namespace 'git.'"),
+    ("x ^[virtuals=a=b] y", 5, "invalid virtuals 'a=b'"),
     # security: no shell metacharacters anywhere
     ("zlib; rm -rf /", 5, "character ';' is not allowed"),
     ("x cflags='$(id)'", 11, "character '$' is not allowed"),
