@@ -325,3 +325,23 @@ def test_command_line_words_join_as_spack_joins_them(argv: list[str], printed: s
 def test_command_line_words_that_stay_errors(argv: list[str]) -> None:
     with pytest.raises(SpecSyntaxError):
         parse_specs(join_argv(argv))
+
+
+def test_any_text_is_refused_cleanly_or_reads_back() -> None:
+    """Character soup from the grammar's own pieces: never a crash, never a lossy print."""
+    pieces = [*"abcxyz019_-.@:,=+~^%*/[]' \"", "when=", "virtuals=", "deptypes=", "git.", "arch="]
+    pieces += ["os=", "target=", "cflags=", "++", "~~", ":=", "==", "%%", "^[", "None", "link"]
+    pieces += ["namespace=", "'%c'", "true"]
+    rng = random.Random(2718)
+    accepted = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 16)))
+        try:
+            specs = parse_specs(text)
+        except SpecSyntaxError:
+            continue
+        accepted += 1
+        for spec in specs:
+            printed = str(spec)
+            assert (parse_spec(printed) if printed else AbstractSpec()) == spec, (text, printed)
+    assert accepted > 1000
