@@ -1,4 +1,4 @@
-"""``%spack``: the CLI in a notebook, attached to the running kernel.
+"""``%spack``: the ``spackcache`` command set in a notebook, attached to the running kernel.
 
 ``%load_ext jupyter_spackcache`` calls :func:`register`; kernels made by ``spackcache kernel
 add`` load it at start. Errors show as the CLI's ``error:`` line and hint, with no traceback,
@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import SpackCacheError
 from ..present import error_text
-from .commands import KernelState, run
+from .line import KernelState, run
 
 
 class SpackMagicError(Exception):

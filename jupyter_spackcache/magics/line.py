@@ -1,11 +1,11 @@
-"""``%spack ...``: the command set the CLI runs, with kernel-aware install and load.
+"""One ``%spack ...`` line: the command set the CLI runs, with kernel-aware install and load.
 
 The sub-commands are registered by the ``register(sub)`` functions of
 :mod:`jupyter_spackcache.commands` that the CLI uses too, so the arguments, help and messages
-are identical. Four handlers differ because a kernel is not a
-shell: ``install`` shows widget bars and then attaches the software to this kernel, ``load``
-attaches instead of printing shell code, and ``lock``/``restore`` exist only here (the lock
-goes to a file beside the notebook and, through JupyterLab, into the notebook's metadata).
+are identical. Four handlers differ because a kernel is not a shell: ``install`` shows widget
+bars and then attaches the software to this kernel, ``load`` attaches instead of printing
+shell code, and ``lock``/``restore`` exist only here (the lock goes to a file beside the
+notebook and, through JupyterLab, into the notebook's metadata).
 """
 
 from __future__ import annotations
