@@ -41,5 +41,5 @@ def _refresh(session: Session, args: argparse.Namespace) -> int:
 
 
 def _use(session: Session, args: argparse.Namespace) -> int:
-    print(use_line(session.config, os.environ, args.format))
+    print(use_line(os.environ, args.format, config=session.config))
     return 0

@@ -206,7 +206,7 @@ def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecor
     attachment = hotattach.attach(roots, store=session.store)
     state.remember(roots)
     print(hotattach.describe(attachment, [f"{r.name}@{r.version}" for r in roots]))
-    modules = module_names(session.store.installed(), session.config)
+    modules = module_names(session.store.installed(), config=session.config)
     named = [modules[r.hash] for r in roots if r.hash in modules]
     if named:  # the same software outside the notebook: terminals, batch jobs
         print(f"in a terminal or a batch job: module load {' '.join(named)}")

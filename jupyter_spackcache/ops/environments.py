@@ -324,7 +324,7 @@ def lock_from_documents(
     )
 
 
-def installed_roots(store: StoreDB) -> list[tuple[str, str]]:
+def installed_roots(*, store: StoreDB) -> list[tuple[str, str]]:
     """(hash, spec) of every explicitly installed package, by name."""
     return [(r.hash, f"{r.name}@{r.version}") for r in store.installed() if r.explicit]
 
@@ -375,7 +375,7 @@ def export_lock(
     upstreams: Sequence[UpstreamStore] = (),
 ) -> str:
     """The ``spack.lock`` text of the installed roots, or of ``notebook``'s roots."""
-    roots = notebook_roots(notebook) if notebook is not None else installed_roots(store)
+    roots = notebook_roots(notebook) if notebook is not None else installed_roots(store=store)
     documents = signed_documents(catalog=catalog, store=store, host=host, upstreams=upstreams)
     return lock_from_documents(roots, documents)
 

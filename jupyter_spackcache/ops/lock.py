@@ -58,9 +58,9 @@ class Substitution:
 def make_lock(
     roots: Sequence[InstalledRecord],
     records: Sequence[InstalledRecord],
+    *,
     mirrors: Sequence[MirrorConfig],
     host: Host,
-    *,
     now: float | None = None,
 ) -> NotebookLock:
     """The lock for ``roots``; ``records`` is their runtime closure (roots included)."""
@@ -118,7 +118,7 @@ def lock_roots(
     host: Host,
 ) -> NotebookLock:
     """The lock of installed ``roots`` and their runtime closure."""
-    return make_lock(roots, closure(roots, store=store), mirrors, host)
+    return make_lock(roots, closure(roots, store=store), mirrors=mirrors, host=host)
 
 
 def plan_restore(

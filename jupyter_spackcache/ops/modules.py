@@ -26,18 +26,18 @@ def refresh(*, store: StoreDB, config: Config) -> ModuleSync:
     return sync_modules(config, store)
 
 
-def use_line(config: Config, env: Mapping[str, str], fmt: str | None = None) -> str:
+def use_line(env: Mapping[str, str], fmt: str | None = None, *, config: Config) -> str:
     """``module use ROOT`` for ``fmt``, by default the format this shell's module system reads."""
     root = config.module_root(fmt or preferred_format(config, env))
     return f"module use {shlex.quote(str(root))}"
 
 
-def module_names(records: Sequence[InstalledRecord], config: Config) -> dict[str, str]:
+def module_names(records: Sequence[InstalledRecord], *, config: Config) -> dict[str, str]:
     """DAG hash -> module name of every record that has a module (for listings)."""
     return installed_module_names(list(records), config)
 
 
-def expose_to_jupyter_lmod(config: Config, env: MutableMapping[str, str]) -> Path | None:
+def expose_to_jupyter_lmod(env: MutableMapping[str, str], *, config: Config) -> Path | None:
     """With jupyter-lmod importable and ``modules.jupyter_lmod`` on, put the user's module root
     first in ``env["MODULEPATH"]``; the root added, or None."""
     if not config.modules.jupyter_lmod or importlib.util.find_spec("jupyterlmod") is None:

@@ -85,7 +85,7 @@ def _modules_for_jupyter_lmod(server_app: Any, config: Config) -> None:
     from ..ops.modules import expose_to_jupyter_lmod
 
     try:
-        root = expose_to_jupyter_lmod(config, os.environ)
+        root = expose_to_jupyter_lmod(os.environ, config=config)
     except (OSError, SpackCacheError) as exc:
         server_app.log.warning("spackcache: module root not added to MODULEPATH: %s", exc)
         return

@@ -20,7 +20,7 @@ from .base import ApiError, SpackCacheHandler
 
 def installed_payload(session: Session) -> list[dict[str, Any]]:
     records = session.store.installed()
-    modules = module_names(records, session.config)
+    modules = module_names(records, config=session.config)
     return [installed_json(r, modules.get(r.hash)) for r in records]
 
 
