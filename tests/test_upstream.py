@@ -84,14 +84,21 @@ def _spack_db_from(store_db: Path, root: Path) -> None:
             for node in record.spec["spec"]["nodes"]:
                 if node["hash"] == record.hash:
                     installs[record.hash] = {
-                        "spec": node, "path": record.prefix, "installed": True,
-                        "explicit": record.explicit, "ref_count": 0,
+                        "spec": node,
+                        "path": record.prefix,
+                        "installed": True,
+                        "explicit": record.explicit,
+                        "ref_count": 0,
                         "installation_time": time.time(),
                     }
                 elif "external" in node and node["hash"] not in installs:
                     installs[node["hash"]] = {
-                        "spec": node, "path": node["external"]["path"], "installed": True,
-                        "explicit": False, "ref_count": 1, "installation_time": time.time(),
+                        "spec": node,
+                        "path": node["external"]["path"],
+                        "installed": True,
+                        "explicit": False,
+                        "ref_count": 1,
+                        "installation_time": time.time(),
                     }
     finally:
         db.close()
@@ -113,8 +120,13 @@ def test_install_reuses_an_upstream_tree_and_never_writes_it(
         out, err = capsys.readouterr()
         return code, out, err
 
-    for var in ("SPACKCACHE_PLATFORM", "SPACKCACHE_OS", "SPACKCACHE_TARGET", "SPACKCACHE_LIBC",
-                "SPACKCACHE_INSTALL_ROOT"):
+    for var in (
+        "SPACKCACHE_PLATFORM",
+        "SPACKCACHE_OS",
+        "SPACKCACHE_TARGET",
+        "SPACKCACHE_LIBC",
+        "SPACKCACHE_INSTALL_ROOT",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "none.yaml"))
     url = http_mirror(signed_demo.path).url
@@ -142,10 +154,17 @@ def test_install_reuses_an_upstream_tree_and_never_writes_it(
     assert code == 0, err
     code, out, _ = run("find", "--json")
     assert [r["name"] for r in json.loads(out)] == ["demo-scripts"]  # only what was downloaded
+    # again, on top of the upstream: nothing to do, and success (issue 12)
+    code, out, err = run("install", "demo-scripts", "--dry-run", "--json")
+    assert code == 0, err
+    assert {n["action"] for n in json.loads(out)["nodes"]} <= {"reuse", "external"}
+    code, out, err = run("install", "demo-scripts", "--yes")
+    assert code == 0, err
 
     (scripts,) = (user / "opt").glob("*/demo-scripts-*")
-    hello = subprocess.run([scripts / "bin" / "demo-hello", "3"], capture_output=True,
-                           text=True, check=True)
+    hello = subprocess.run(
+        [scripts / "bin" / "demo-hello", "3"], capture_output=True, text=True, check=True
+    )
     (tool,) = (site / "opt").glob("*/demo-tool-*")
     printed = re.sub("/+", "/", hello.stdout)  # embedded paths keep Spack's '/' padding
     assert f"demo-tool prefix: {tool}" in printed  # it runs the upstream's demo-tool
