@@ -114,3 +114,9 @@ class InstallCancelled(InstallError):
     """The user cancelled; everything done so far was rolled back."""
 
     code = "cancelled"
+
+
+class PolicyError(ConfigError):
+    """The site policy forbids this (a mirror, a key): not a mistake the user can fix alone."""
+
+    code = "policy"

@@ -168,7 +168,9 @@ class Session:
                 f"mirror '{mirror_name}' publishes no public keys",
                 hint="get the key from its maintainers and run `spackcache keys import FILE`",
             )
-        wanted = {f.replace(" ", "").upper() for f in fingerprints}
+        from .trust.keys import normalize_fingerprint
+
+        wanted = {normalize_fingerprint(f) for f in fingerprints}
         pinned = set(mirror.fingerprints)
         if pinned:
             outside = (wanted or set()) - pinned

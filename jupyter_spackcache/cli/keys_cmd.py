@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import SignatureError, SpackCacheError
 from ..session import Session
 from ..trust import KeyInfo
+from ..trust.keys import normalize_fingerprint
 from .render import print_json, table
 
 
@@ -110,7 +111,7 @@ def _trust(session: Session, args: argparse.Namespace) -> int:
             f"mirror '{args.mirror}' publishes no public keys",
             hint="get the key from its maintainers and import it with `spackcache keys import`",
         )
-    wanted = [f.replace(" ", "").upper() for f in args.fingerprints]
+    wanted = [normalize_fingerprint(f) for f in args.fingerprints]
     shown = [k for k in offered if not wanted or k.fingerprint in wanted]
     if not args.json:
         print(f"mirror '{args.mirror}' publishes:")
@@ -136,7 +137,7 @@ def _trust(session: Session, args: argparse.Namespace) -> int:
 
 
 def _untrust(session: Session, args: argparse.Namespace) -> int:
-    fingerprint = args.fingerprint.replace(" ", "").upper()
+    fingerprint = normalize_fingerprint(args.fingerprint)
     session.keyring.remove(fingerprint)
     print(f"removed key {fingerprint}")
     return 0

@@ -7,12 +7,13 @@ the core library, so the server, the CLI and the magics behave the same. See
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from jupyter_server.utils import url_path_join
 from tornado.web import Application
 
-from .app import SpackCache
+from .app import SpackCache, export_settings, user_config_mirrors
 from .events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
 from .handlers.mirrors import KeysHandler, MirrorHandler, MirrorsHandler, TrustHandler
@@ -62,9 +63,15 @@ def setup_handlers(web_app: Application, state: ServerState | None = None) -> No
 
 def load(server_app: Any) -> ServerState:
     """Read ``c.SpackCache``, open the task history, register the routes and kernel dirs."""
+    from jupyter_core.paths import ENV_CONFIG_PATH, SYSTEM_CONFIG_PATH
+
     from ..kernels import add_kernel_dirs
 
-    settings = SpackCache(parent=server_app).site_settings()
+    users = user_config_mirrors(
+        server_app.loaded_config_files, [*ENV_CONFIG_PATH, *SYSTEM_CONFIG_PATH]
+    )
+    settings = SpackCache(parent=server_app).site_settings(users)
+    export_settings(settings, os.environ)
     state = create_state(settings, server_app.io_loop.asyncio_loop)
     setup_handlers(server_app.web_app, state)
     add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 STATUS_BY_CODE: dict[str, int] = {
     "spec-syntax": 400,
     "config": 400,
+    "policy": 403,
     "resolve": 404,
     "not-found": 404,
     "signature": 400,

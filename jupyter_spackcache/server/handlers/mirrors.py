@@ -7,7 +7,6 @@ input a 400, both with the core's one-line message.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import tornado.web
@@ -15,8 +14,7 @@ from jupyter_server.auth.decorator import authorized
 
 from ...cli.keys_cmd import key_json
 from ...cli.render import mirror_json
-from ...config import MirrorConfig, Policy, normalize_url, validate_new_mirror
-from ...errors import ConfigError
+from ...config import MirrorConfig, normalize_url, validate_new_mirror
 from ...session import Session
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
 
@@ -30,13 +28,9 @@ def mirrors_payload(session: Session) -> list[dict[str, Any]]:
 
 
 def check_new_mirror(session: Session, name: str, url: str, unsigned: bool) -> None:
-    """400 for a malformed request, 403 when only the site policy stands in the way."""
+    """400 for a malformed request (ConfigError), 403 when the site policy forbids (PolicyError)."""
     mirror = MirrorConfig(name=name, url=normalize_url(url), unsigned=unsigned)
-    validate_new_mirror(replace(session.config, policy=Policy()), mirror)
-    try:
-        validate_new_mirror(session.config, mirror)
-    except ConfigError as exc:
-        raise ApiError(403, "policy", exc.message, hint=exc.hint) from exc
+    validate_new_mirror(session.config, mirror)
 
 
 def add_mirror(session: Session, name: str, url: str, unsigned: bool) -> dict[str, Any]:
@@ -117,7 +111,9 @@ class TrustHandler(SpackCacheHandler):
         fingerprints = require_str_list(body, "fingerprints", allow_empty=True)
         if not fingerprints:  # the explicit list is the user's confirmation
             raise ApiError(
-                400, "bad-request", "name the fingerprints to trust",
+                400,
+                "bad-request",
+                "name the fingerprints to trust",
                 hint="ask with preview: true first, check them, then send them back",
             )
         imported = await self.state.core.run(
