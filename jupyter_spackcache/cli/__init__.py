@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from .. import __version__
 from ..errors import SpackCacheError
 from ..session import Session
-from . import demo_cmd, keys_cmd, mirror_cmd, query_cmd
+from . import config_cmd, demo_cmd, keys_cmd, mirror_cmd, query_cmd
 from .render import error_text
 
 Handler = Callable[[Session, argparse.Namespace], int]
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_cmd.register(sub)
     query_cmd.register(sub)
     demo_cmd.register(sub)
+    config_cmd.register(sub)
     _register_optional(sub)
     return parser
 
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
+        if not getattr(args, "needs_session", True):  # e.g. checking a broken config
+            return args.handler(None, args)
         with Session() as session:
             return handler(session, args)
     except SpackCacheError as exc:
