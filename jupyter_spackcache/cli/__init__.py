@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         if not getattr(args, "needs_session", True):  # e.g. checking a broken config
-            return args.handler(None, args)
+            code: int = args.handler(None, args)
+            return code
         with Session() as session:
             return handler(session, args)
     except SpackCacheError as exc:
