@@ -88,6 +88,20 @@ class Policy:
                 return f"this site does not allow mirrors on {host}"
         return None
 
+    def redirect_refusal(self, url: str) -> str | None:
+        """Why a redirect (from any mirror, the site's too) may not be followed to ``url``.
+
+        Only the denied hosts apply: a site mirror may redirect to a CDN the allow list does
+        not name, but no mirror may send this client to a metadata service.
+        """
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            return f"redirects to {parts.scheme}:// are not followed"
+        host = (parts.hostname or "").lower()
+        if any(host_matches(host, rule) for rule in self.denied_hosts):
+            return f"this site does not allow connections to {host}"
+        return None
+
 
 def host_matches(host: str, rule: str) -> bool:
     """``host`` (a name or an IP literal) against one rule: a network, an address or a glob."""

@@ -52,6 +52,9 @@ class Session:
     def __init__(self, config: Config | None = None, env: Mapping[str, str] | None = None) -> None:
         self.config = config or load_config(env)
         self._checks: dict[tuple[str, str], HostCheck] = {}
+        from .mirrors.redirects import install_guard
+
+        install_guard(self.config.policy.redirect_refusal)
 
     # ---- lazily built parts --------------------------------------------------------------
 

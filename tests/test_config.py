@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -340,3 +341,33 @@ def test_config_check_prints_values_and_where_they_came_from(
     user_file(env).write_text("install_rot: /x\n")  # even a broken user file can be checked
     assert main(["config", "check"]) == 1
     assert "did you mean 'install_root'?" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("target", "site", "refused"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "", "connections to 169.254.169.254"),
+        ("http://127.0.0.2:9/x", "policy: {denied_hosts: [127.0.0.2/32]}\n", "127.0.0.2"),
+        ("file:///etc/passwd", "", "redirects to file://"),
+    ],
+)
+def test_redirects_never_lead_to_denied_hosts(
+    system: Path,
+    env: dict[str, str],
+    tmp_path: Path,
+    http_mirror: Any,
+    target: str,
+    site: str,
+    refused: str,
+) -> None:
+    from jupyter_spackcache.session import Session
+
+    system.write_text(site)
+    (tmp_path / "cache" / "v3").mkdir(parents=True)
+    server = http_mirror(tmp_path / "cache")
+    server.fault("*", redirect=target)
+    with Session(load_config(env)) as session, pytest.raises(PolicyError) as err:
+        session.add_mirror("m", server.url)
+    assert " redirects to " in str(err.value) and refused in str(err.value)
+    assert not user_file(env).exists()  # nothing saved
