@@ -55,6 +55,9 @@ class Session:
         from .mirrors.redirects import install_guard
 
         install_guard(self.config.policy.redirect_refusal)
+        from .statedir import private_dir
+
+        private_dir(self.config.home)  # a home made 755 by an older version is narrowed too
 
     # ---- lazily built parts --------------------------------------------------------------
 
