@@ -116,6 +116,13 @@ class InstallCancelled(InstallError):
     code = "cancelled"
 
 
+class UnsatisfiableSpecError(SpackCacheError):
+    """Two spec constraints no build could meet at once (``x ^y@1 ^y@2``, ``+mpi`` and
+    ``~mpi``): raised when specs are combined, never when matching builds."""
+
+    code = "unsatisfiable-spec"
+
+
 class PolicyError(ConfigError):
     """The site policy forbids this (a mirror, a key): not a mistake the user can fix alone."""
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from ..config import Config, load_config, site_layers
 from ..configschema import read_located, validate
+from ..present import print_json
 from ..session import Session
-from .render import print_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,9 +12,8 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...cli.keys_cmd import key_json
-from ...cli.render import mirror_json
 from ...config import MirrorConfig, normalize_url, validate_new_mirror
+from ...present import key_json, mirror_json
 from ...session import Session
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
 
