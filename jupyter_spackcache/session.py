@@ -52,6 +52,7 @@ class Session:
     def __init__(self, config: Config | None = None, env: Mapping[str, str] | None = None) -> None:
         self.config = config or load_config(env)
         self._checks: dict[tuple[str, str], HostCheck] = {}
+        self.warnings: list[str] = []
         from .mirrors.redirects import install_guard
 
         install_guard(self.config.policy.redirect_refusal)
@@ -67,10 +68,32 @@ class Session:
 
     @cached_property
     def upstreams(self) -> list[UpstreamStore]:
-        """The site's read-only Spack stores (``upstreams`` in config), reused, never written."""
+        """The site's read-only Spack stores (``upstreams`` in config), reused, never written.
+
+        One that is missing or unmounted (an automounter that timed out, a typo) is skipped
+        with a warning rather than failing every install of every user: its packages are
+        simply downloaded instead.
+        """
         from .store.upstream import UpstreamStore
 
-        return [UpstreamStore(root) for root in self.config.upstreams]
+        usable = []
+        for root in self.config.upstreams:
+            store = UpstreamStore(root)
+            try:
+                store.names()
+            except ConfigError as exc:
+                self.warn(f"{exc.message}; skipped")
+                continue
+            usable.append(store)
+        return usable
+
+    def warn(self, message: str) -> None:
+        """Something the user should know that did not stop the command (shown by the CLI,
+        logged by the server)."""
+        import logging
+
+        self.warnings.append(message)
+        logging.getLogger("jupyter_spackcache").warning("%s", message)
 
     @cached_property
     def keyring(self) -> Keyring:

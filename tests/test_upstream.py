@@ -169,3 +169,18 @@ def test_install_reuses_an_upstream_tree_and_never_writes_it(
     printed = re.sub("/+", "/", hello.stdout)  # embedded paths keep Spack's '/' padding
     assert f"demo-tool prefix: {tool}" in printed  # it runs the upstream's demo-tool
     assert _tree_digest(site / "opt") == before  # the upstream tree was never written
+
+
+def test_a_missing_upstream_is_a_warning_and_is_skipped(
+    upstream: UpstreamStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_spackcache.config import Config
+    from jupyter_spackcache.session import Session
+
+    gone = tmp_path / "unmounted"
+    config = Config(home=tmp_path / "home", upstreams=(gone, upstream.root))
+    with Session(config) as session:
+        assert [u.root for u in session.upstreams] == [upstream.root]
+        (warning,) = session.warnings
+    assert str(gone) in warning and warning.endswith("; skipped") and "\n" not in warning
+    assert capsys.readouterr().err == ""  # the library itself prints nothing

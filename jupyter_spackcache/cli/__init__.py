@@ -60,7 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = args.handler(None, args)
             return code
         with Session() as session:
-            return handler(session, args)
+            try:
+                return handler(session, args)
+            finally:
+                for warning in session.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ the core library, so the server, the CLI and the magics behave the same. See
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -70,6 +71,8 @@ def load(server_app: Any) -> ServerState:
     users = user_config_mirrors(
         server_app.loaded_config_files, [*ENV_CONFIG_PATH, *SYSTEM_CONFIG_PATH]
     )
+    # our warnings go to the server log, as jupyter_server routes tornado's loggers
+    logging.getLogger("jupyter_spackcache").parent = server_app.log
     settings = SpackCache(parent=server_app).site_settings(users)
     export_settings(settings, os.environ)
     state = create_state(settings, server_app.io_loop.asyncio_loop)
