@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,47 +67,6 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     assert "\n" not in str(err.value) and ".spack-db" in (err.value.hint or "")
 
 
-def _spack_db_from(store_db: Path, root: Path) -> None:
-    """Write a Spack ``.spack-db/index.json`` describing what our store installed in ``root``.
-
-    Stands in for a site's shared Spack tree: same format Spack 1.x writes (DB v8, records with
-    ``path``/``installed``/``explicit``), externals included as Spack records them.
-    """
-    import json
-    import time
-
-    from jupyter_spackcache.store.db import StoreDB
-
-    db = StoreDB(store_db)
-    installs: dict[str, object] = {}
-    try:
-        for record in db.installed():
-            for node in record.spec["spec"]["nodes"]:
-                if node["hash"] == record.hash:
-                    installs[record.hash] = {
-                        "spec": node,
-                        "path": record.prefix,
-                        "installed": True,
-                        "explicit": record.explicit,
-                        "ref_count": 0,
-                        "installation_time": time.time(),
-                    }
-                elif "external" in node and node["hash"] not in installs:
-                    installs[node["hash"]] = {
-                        "spec": node,
-                        "path": node["external"]["path"],
-                        "installed": True,
-                        "explicit": False,
-                        "ref_count": 1,
-                        "installation_time": time.time(),
-                    }
-    finally:
-        db.close()
-    (root / ".spack-db").mkdir()
-    doc = {"database": {"version": "8", "installs": installs}}
-    (root / ".spack-db" / "index.json").write_text(json.dumps(doc))
-
-
 def test_install_reuses_an_upstream_tree_and_never_writes_it(
     signed_demo, http_mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -137,7 +97,9 @@ def test_install_reuses_an_upstream_tree_and_never_writes_it(
     assert run("keys", "trust", "--mirror", "demo", "--yes")[0] == 0
     code, _, err = run("install", "demo-tool", "--yes")
     assert code == 0, err
-    _spack_db_from(site / "store.sqlite", site / "opt")
+    code, out, err = run("spack-db")  # the admin makes the tree an upstream
+    assert code == 0, err
+    assert_like_spacks_database(site / "opt" / ".spack-db" / "index.json", site / "opt")
     before = _tree_digest(site / "opt")
 
     user = Path(tempfile.mkdtemp(prefix="us", dir="/tmp"))  # a user with the site as upstream
@@ -184,3 +146,74 @@ def test_a_missing_upstream_is_a_warning_and_is_skipped(
         (warning,) = session.warnings
     assert str(gone) in warning and warning.endswith("; skipped") and "\n" not in warning
     assert capsys.readouterr().err == ""  # the library itself prints nothing
+
+
+def assert_like_spacks_database(index: Path, root: Path) -> None:
+    """Same shape as the database real Spack wrote (fixture): keys, types, rules of §8."""
+    real = json.loads(gzip.decompress(DB.read_bytes()))["database"]
+    ours = json.loads(index.read_text())["database"]
+    assert set(ours) == set(real) and ours["version"] == real["version"] == "8"
+    real_record = next(iter(real["installs"].values()))
+    installs = ours["installs"]
+    for dag_hash, record in installs.items():
+        assert list(record) == list(real_record)  # same fields, same order
+        for key in ("ref_count", "installed", "explicit", "installation_time"):
+            assert type(record[key]) is type(real_record[key]), key
+        node = record["spec"]
+        assert node["hash"] == dag_hash and {"name", "version", "arch"} <= set(node)
+        if "external" in node:
+            assert record["installed"] and record["path"] == node["external"]["path"]
+        elif record["installed"]:
+            prefix = Path(record["path"])
+            assert prefix.parent.parent == root and (prefix / ".spack").is_dir()
+        for dep in node.get("dependencies", []):
+            assert dep["hash"] in installs  # every dependency has its record
+    dependents = {h: 0 for h in installs}
+    for record in installs.values():
+        for dep in {d["hash"] for d in record["spec"].get("dependencies", [])}:
+            dependents[dep] += 1
+    assert {h: r["ref_count"] for h, r in installs.items()} == dependents
+    assert [r["spec"]["name"] for r in installs.values() if r["explicit"]] == ["demo-tool"]
+    assert (index.parent / "index_verifier").read_text().strip()
+    assert not list(index.parent.glob("*.temp"))
+
+
+def test_build_only_dependencies_are_recorded_not_installed() -> None:
+    from jupyter_spackcache.formats.spackdb import Installed, database_records
+
+    def node(name: str, *deps: tuple[str, str], external: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": name, "version": "1", "hash": name * 4}
+        if deps:
+            out["dependencies"] = [
+                {"name": d, "hash": d * 4, "parameters": {"deptypes": [t], "virtuals": []}}
+                for d, t in deps
+            ]
+        if external:
+            out["external"] = {"path": external, "module": None, "extra_attributes": {}}
+        return out
+
+    nodes = [
+        node("app", ("lib", "link"), ("make", "build"), ("libc", "link")),
+        node("lib", ("libc", "link")),
+        node("make"),
+        node("libc", external="/usr"),
+    ]
+    spec = {"spec": {"_meta": {"version": 5}, "nodes": nodes}}
+    records = database_records(
+        [
+            Installed(spec, "app" * 4, "/t/app", True, 2.0),
+            Installed(spec, "lib" * 4, "/t/lib", False, 1.0),
+        ],
+        path_for=lambda n: f"/t/{n['name']}",
+    )
+    state = {
+        r["spec"]["name"]: (r["installed"], r["path"], r["ref_count"], r["explicit"])
+        for r in records.values()
+    }
+    assert state == {
+        "app": (True, "/t/app", 0, True),
+        "lib": (True, "/t/lib", 1, False),
+        "make": (False, "/t/make", 1, False),  # never installed, but Spack records it
+        "libc": (True, "/usr", 2, False),
+    }
+    assert records["make" * 4]["installation_time"] == 2.0

@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import SpackCacheError
 from ..present import error_text
 from ..session import Session
-from . import config_cmd, demo_cmd, keys_cmd, mirror_cmd, query_cmd
+from . import config_cmd, demo_cmd, keys_cmd, mirror_cmd, query_cmd, spackdb_cmd
 
 Handler = Callable[[Session, argparse.Namespace], int]
 
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     query_cmd.register(sub)
     demo_cmd.register(sub)
     config_cmd.register(sub)
+    spackdb_cmd.register(sub)
     _register_optional(sub)
     return parser
 
