@@ -20,7 +20,7 @@ from .config import (
     save_user_mirrors,
     validate_new_mirror,
 )
-from .errors import ConfigError, SignatureError, SpackCacheError
+from .errors import ConfigError, PolicyError, SignatureError, SpackCacheError
 from .host import Host, detect_host
 from .mirrors.catalog import Catalog, MirrorProblem
 from .resolve import BUILD_ONLY, Candidate, HostCheck, Resolution, resolve
@@ -155,7 +155,7 @@ class Session:
     def remove_mirror(self, name: str) -> MirrorConfig:
         mirror = self.config.mirror(name)
         if mirror.origin == "site":
-            raise ConfigError(
+            raise PolicyError(
                 f"mirror '{name}' is defined by the site configuration and cannot be removed",
                 hint="ask your administrators, or simply ignore it",
             )
@@ -204,7 +204,7 @@ class Session:
         if pinned:
             outside = (wanted or set()) - pinned
             if outside:
-                raise SignatureError(
+                raise PolicyError(
                     f"key(s) {', '.join(sorted(outside))} are not among the fingerprints pinned "
                     f"for mirror '{mirror_name}'",
                     hint="the site or your config pins this mirror's keys; trust only those",

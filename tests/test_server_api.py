@@ -350,17 +350,29 @@ ADMIN_FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
       "mirrors": [{"name": "site", "url": "https://cache.example.org/v3",
                    "fingerprints": [ADMIN_FPR]}]}],
 )
-async def test_policy_refuses_user_mirrors(jp_fetch: Fetch, home: Path) -> None:
-    code, error = await refused(jp_fetch, "mirrors", method="POST",
-                                payload={"name": "mine", "url": "https://example.org/m"})
+async def test_policy_refuses_user_mirrors(
+    jp_fetch: Fetch, jp_serverapp: ServerApp, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    jp_serverapp.log.addHandler(caplog.handler)  # the server's own log, as an admin reads it
+    try:
+        code, error = await refused(jp_fetch, "mirrors", method="POST",
+                                    payload={"name": "mine", "url": "https://example.org/m"})
+    finally:
+        jp_serverapp.log.removeHandler(caplog.handler)
     assert (code, error["code"]) == (403, "policy")
     assert error["message"] == "this site does not allow user-defined mirrors"
+    assert "spackcache" not in (error["hint"] or "")  # REST hints quote no CLI command
     assert not (home / "config.yaml").exists()  # nothing saved
+    (line,) = {r.getMessage() for r in caplog.records if "spackcache refused" in r.getMessage()}
+    assert line.startswith("spackcache refused: user=") and "route=POST /" in line
+    assert line.endswith(
+        "status=403 code=policy message=this site does not allow user-defined mirrors"
+    )
 
     [site] = await api(jp_fetch, "mirrors")
     assert site["origin"] == "site" and site["pinned_keys"] == [ADMIN_FPR]
     code, error = await refused(jp_fetch, "mirrors", "site", method="DELETE")
-    assert code == 400
+    assert (code, error["code"]) == (403, "policy")
     assert error["message"] == (
         "mirror 'site' is defined by the site configuration and cannot be removed"
     )
