@@ -208,6 +208,27 @@ def site_layers(env: Mapping[str, str]) -> list[Path]:
     return paths
 
 
+def config_stamp(env: Mapping[str, str] | None = None) -> tuple[Any, ...]:
+    """What the configuration files look like now (identity, size, modification time).
+
+    A long-running reader (the Jupyter server) compares stamps before each request and
+    re-reads everything when one changed, so every route sees an edit at the same time.
+    """
+    env = os.environ if env is None else env
+    paths = [*SYSTEM_SITE_FILES, spackcache_home(env) / "config.yaml"]
+    if env.get("SPACKCACHE_SITE_CONFIG"):
+        paths.append(Path(env["SPACKCACHE_SITE_CONFIG"]))
+    stamp: list[Any] = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            stamp.append((str(path), None))
+            continue
+        stamp.append((str(path), info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """Read the site files, the user file and the environment into one :class:`Config`."""
     env = os.environ if env is None else env

@@ -421,3 +421,30 @@ async def test_host_reports_target_libc_and_free_space(jp_fetch: Fetch, tmp_path
     assert host["install_root"]["path"] == str(tmp_path / "opt")
     space = host["install_root"]
     assert 0 < space["free_bytes"] <= space["total_bytes"] == shutil.disk_usage(tmp_path).total
+
+
+async def test_site_yaml_edits_reach_every_route_at_once(
+    jp_fetch: Fetch, tmp_path: Path, home: Path
+) -> None:
+    """The chosen rule: the server re-reads the YAML files when they change (docs/admin-guide)."""
+    site = tmp_path / "no-site.yaml"  # the layer the ``home`` fixture names
+    site.write_text("mirrors: [{name: centre, url: 'https://cache.example.org/v3'}]\n")
+    assert [m["name"] for m in await api(jp_fetch, "mirrors")] == ["centre"]
+    site.write_text("mirrors: []\n")
+    assert await api(jp_fetch, "mirrors") == []  # no refresh needed
+
+    site.write_text("mirrors: []\ninstall_rot: /x\n")
+    for parts, method, payload in (
+        (("mirrors",), "GET", None),
+        (("specs",), "GET", None),
+        (("plan",), "POST", {"specs": ["zlib"]}),
+        (("installs",), "POST", {"specs": ["zlib"]}),
+    ):
+        code, error = await refused(jp_fetch, *parts, method=method, payload=payload)
+        assert (code, error["code"]) == (400, "config"), parts
+        assert error["message"] == f"{site}:2: unknown key 'install_rot'", parts
+        assert error["hint"] == "did you mean 'install_root'?"
+    assert (await api(jp_fetch, "status"))["version"]  # the extension itself stays up
+
+    site.write_text("mirrors: []\n")
+    assert await api(jp_fetch, "mirrors") == []

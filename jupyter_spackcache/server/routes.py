@@ -14,6 +14,7 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 from tornado.web import Application
 
+from ..errors import SpackCacheError
 from .app import SpackCache, export_settings, user_config_mirrors
 from .events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
@@ -74,10 +75,16 @@ def load(server_app: Any) -> ServerState:
     # our warnings go to the server log, as jupyter_server routes tornado's loggers
     logging.getLogger("jupyter_spackcache").parent = server_app.log
     settings = SpackCache(parent=server_app).site_settings(users)
-    export_settings(settings, os.environ)
+    try:
+        export_settings(settings, os.environ)
+    except SpackCacheError as exc:  # e.g. $WORK unset: every route reports it too
+        server_app.log.error("spackcache: %s", exc)
     state = create_state(settings, server_app.io_loop.asyncio_loop)
     setup_handlers(server_app.web_app, state)
-    add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
+    try:
+        add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
+    except SpackCacheError as exc:  # every route reports it; the extension stays up
+        server_app.log.error("spackcache: %s", exc)
     state.core.warm_up()
     return state
 
