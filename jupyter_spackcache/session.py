@@ -16,7 +16,7 @@ from .config import (
     Config,
     MirrorConfig,
     load_config,
-    normalize_url,
+    mirror_from_mapping,
     save_user_mirrors,
     validate_new_mirror,
 )
@@ -137,13 +137,9 @@ class Session:
         s3_endpoint: str | None = None,
         view: str | None = None,
     ) -> MirrorConfig:
-        mirror = MirrorConfig(
-            name=name,
-            url=normalize_url(url),
-            unsigned=unsigned,
-            s3_endpoint=s3_endpoint,
-            view=view,
-        )
+        raw: dict[str, object] = {"name": name, "url": url, "unsigned": unsigned}
+        raw.update({k: v for k, v in (("s3_endpoint", s3_endpoint), ("view", view)) if v})
+        mirror = mirror_from_mapping(raw, "user", "the new mirror")
         validate_new_mirror(self.config, mirror)
         candidate = replace(self.config, mirrors=(*self.config.mirrors, mirror))
         if check:  # prove it is a readable build cache before saving anything

@@ -12,7 +12,6 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...config import MirrorConfig, normalize_url, validate_new_mirror
 from ...present import key_json, mirror_json
 from ...session import Session
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
@@ -26,14 +25,8 @@ def mirrors_payload(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def check_new_mirror(session: Session, name: str, url: str, unsigned: bool) -> None:
-    """400 for a malformed request (ConfigError), 403 when the site policy forbids (PolicyError)."""
-    mirror = MirrorConfig(name=name, url=normalize_url(url), unsigned=unsigned)
-    validate_new_mirror(session.config, mirror)
-
-
 def add_mirror(session: Session, name: str, url: str, unsigned: bool) -> dict[str, Any]:
-    check_new_mirror(session, name, url, unsigned)
+    """A malformed mirror is a 400 (ConfigError), one the site forbids a 403 (PolicyError)."""
     mirror = session.add_mirror(name, url, unsigned=unsigned)
     meta = session.catalog.cache.meta(mirror)
     return mirror_json(mirror, meta.layout if meta else None, meta.nodes if meta else None)
