@@ -29,7 +29,14 @@ from typing import Any
 
 import yaml
 
-from .configschema import Located, check_mirror_entry, expand_path, read_located, validate
+from .configschema import (
+    MODULE_FORMATS,
+    Located,
+    check_mirror_entry,
+    expand_path,
+    read_located,
+    validate,
+)
 from .errors import ConfigError, PolicyError
 from .fingerprint import Fingerprint, fingerprints
 from .policy import DEFAULT_DENIED_HOSTS, Policy
@@ -55,10 +62,12 @@ ENV_VARIABLES = {
 
 __all__ = [
     "DEFAULT_SITE_CONFIG",
+    "MODULE_FORMATS",
     "SYSTEM_SITE_FILES",
     "Config",
     "HostOverrides",
     "MirrorConfig",
+    "ModulesConfig",
     "Policy",
     "load_config",
     "mirror_from_mapping",
@@ -124,6 +133,22 @@ class HostOverrides:
 
 
 @dataclass(frozen=True, slots=True)
+class ModulesConfig:
+    """Environment modules for installed stacks (the ``modules:`` section).
+
+    ``enable`` lists the formats written ("lmod", "tcl"; empty turns modules off); ``roots``
+    overrides where a format's files go (default ``$SPACKCACHE_HOME/modules/<format>``).
+    """
+
+    enable: tuple[str, ...] = MODULE_FORMATS
+    roots: tuple[tuple[str, Path], ...] = ()
+    #: a modulefile for every installed node, not only the explicitly installed ones
+    all_nodes: bool = False
+    #: add the Lmod root to the Jupyter server's MODULEPATH when jupyter-lmod is installed
+    jupyter_lmod: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     home: Path
     mirrors: tuple[MirrorConfig, ...] = ()
@@ -138,6 +163,7 @@ class Config:
     site_files: tuple[Path, ...] = ()
     #: where each setting came from ("install_root", "policy.allow_unsigned", "mirrors.NAME")
     sources: Mapping[str, str] = field(default_factory=dict)
+    modules: ModulesConfig = field(default_factory=ModulesConfig)
 
     # state locations, all under ``home``
     @property
@@ -155,6 +181,10 @@ class Config:
     @property
     def store_root(self) -> Path:
         return self.install_root or self.home / "opt"
+
+    def module_root(self, fmt: str) -> Path:
+        """Where modulefiles of format ``fmt`` ("lmod" or "tcl") are written."""
+        return dict(self.modules.roots).get(fmt) or self.home / "modules" / fmt
 
     @property
     def site_config(self) -> Path | None:
@@ -266,8 +296,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         for key in ("install_root", "upstreams", "auto_kernels"):
             if key in layer.data:
                 values[key] = (layer.data[key], layer.at(key))
-        for key, value in layer.section("host").items():
-            values[f"host.{key}"] = (value, layer.at("host", key))
+        for section in ("host", "modules"):
+            for key, value in layer.section(section).items():
+                values[f"{section}.{key}"] = (value, layer.at(section, key))
     for key, variable in ENV_VARIABLES.items():
         if env.get(variable):
             raw_value: Any = env[variable]
@@ -310,9 +341,27 @@ def _build(
             expand_path(str(p), values["upstreams"][1], env) for p in value("upstreams") or ()
         ),
         auto_kernels=bool(value("auto_kernels")),
+        modules=_modules(values, env),
         site_files=site_files,
         sources=sources,
     )
+
+
+def _modules(values: Mapping[str, tuple[Any, str]], env: Mapping[str, str]) -> ModulesConfig:
+    """The ``modules:`` section, each key from the last layer that set it (user over site)."""
+    out = ModulesConfig()
+    if "modules.enable" in values:
+        raw = values["modules.enable"][0]
+        items = [] if raw in (None, False) else [raw] if isinstance(raw, str) else raw
+        out = replace(out, enable=tuple(dict.fromkeys(items)))
+    if "modules.roots" in values:
+        raw, where = values["modules.roots"]
+        roots = tuple((fmt, expand_path(str(p), where, env)) for fmt, p in raw.items())
+        out = replace(out, roots=roots)
+    for key in ("all_nodes", "jupyter_lmod"):
+        if f"modules.{key}" in values:
+            out = replace(out, **{key: values[f"modules.{key}"][0]})
+    return out
 
 
 def _read_layer(path: Path, kind: str) -> _Layer:

@@ -22,6 +22,8 @@ from .errors import ConfigError
 from .fingerprint import Fingerprint, FingerprintError
 from .policy import SCHEMES, check_host_rule
 
+#: the modulefile formats this project writes, by the names Spack uses for them
+MODULE_FORMATS = ("lmod", "tcl")
 _VARIABLE = re.compile(r"\$(\w+)|\$\{([^}]*)\}")
 
 
@@ -144,6 +146,29 @@ POLICY_KEYS: dict[str, Check] = {
     "allowed_hosts": _host_rules,
     "denied_hosts": _host_rules,
 }
+def _module_formats(value: Any) -> str | None:
+    if value is None or value is False:
+        return None  # modules off
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list) and all(i in MODULE_FORMATS for i in items):
+        return None
+    return f"must list formats among {', '.join(MODULE_FORMATS)} (or be [] for none)"
+
+
+def _module_roots(value: Any) -> str | None:
+    if not isinstance(value, dict) or any(k not in MODULE_FORMATS for k in value):
+        return f"must map {' or '.join(MODULE_FORMATS)} to a directory"
+    if not all(isinstance(v, str) and v.strip() for v in value.values()):
+        return "must map each format to a directory path"
+    return None
+
+
+MODULES_KEYS: dict[str, Check] = {
+    "enable": _module_formats,
+    "roots": _module_roots,
+    "all_nodes": _is_bool,
+    "jupyter_lmod": _is_bool,
+}
 HOST_KEYS: dict[str, Check] = {
     "platform": _is_str,
     "os": _is_str,
@@ -159,6 +184,7 @@ TOP_KEYS: dict[str, bool] = {
     "upstreams": True,
     "auto_kernels": True,
     "host": True,
+    "modules": True,
 }
 
 
@@ -176,9 +202,11 @@ def validate(data: Located, where: str, *, site: bool) -> None:
         if key == "mirrors":
             _check_mirrors(value, at, where)
         elif key == "policy":
-            _check_section(value, at, where, POLICY_KEYS)
+            _check_section(value, at, where, POLICY_KEYS, key)
         elif key == "host":
-            _check_section(value, at, where, HOST_KEYS)
+            _check_section(value, at, where, HOST_KEYS, key)
+        elif key == "modules":
+            _check_section(value, at, where, MODULES_KEYS, key)
         elif key == "pinned_keys":
             _check_pins(value, at, where)
         elif key == "auto_kernels":
@@ -211,14 +239,16 @@ def _check_mirrors(value: Any, at: str, where: str) -> None:
         check_mirror_entry(raw, where)
 
 
-def _check_section(value: Any, at: str, where: str, keys: Mapping[str, Check]) -> None:
+def _check_section(
+    value: Any, at: str, where: str, keys: Mapping[str, Check], section: str = ""
+) -> None:
     if not isinstance(value, dict):
-        raise ConfigError(f"{at}: must be a mapping")
+        raise ConfigError(f"{at}: '{section}' must be a mapping")
     for key, item in value.items():
         inner = _at(where, value, key)
         if key not in keys:
-            raise _unknown(inner, key, keys)
-        _raise_if(keys[key](item), inner, key)
+            raise _unknown(inner, key, keys, section)
+        _raise_if(keys[key](item), inner, f"{section}.{key}")
 
 
 def _check_pins(value: Any, at: str, where: str) -> None:
@@ -238,10 +268,11 @@ def _raise_if(problem: str | None, at: str, key: str) -> None:
         raise ConfigError(f"{at}: '{key}' {problem}")
 
 
-def _unknown(at: str, key: Any, known: Mapping[str, Any]) -> ConfigError:
+def _unknown(at: str, key: Any, known: Mapping[str, Any], section: str = "") -> ConfigError:
     close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(known)}"
-    return ConfigError(f"{at}: unknown key '{key}'", hint=hint)
+    name = f"{section}.{key}" if section else str(key)
+    return ConfigError(f"{at}: unknown key '{name}'", hint=hint)
 
 
 # ---- paths ------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_keys_trust_shows_fingerprints_then_verifies(run: Run, home: Path) -> No
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("info", "libdwarf@@1"), "column 10"),
+        (("info", "libdwarf@@1"), "column 9"),
         (("info", "zlib; rm -rf /"), "column"),
         (("mirror", "remove", "nope"), "unknown mirror 'nope'"),
         (("keys", "trust", "--mirror", "nope"), "unknown mirror 'nope'"),

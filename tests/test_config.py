@@ -130,8 +130,9 @@ def test_site_mirrors_win_over_user_mirrors_of_the_same_name(
         (f"pinned_key: {{a: [{FPR}]}}\n", 1, "unknown key 'pinned_key'", "'pinned_keys'"),
         ("auto_kernels: true\ninstall_rot: /x\n", 2, "unknown key 'install_rot'", "'install_root'"),
         ("upstream: [/apps]\n", 1, "unknown key 'upstream'", "'upstreams'"),
-        ("policy:\n  allow_unsigned: 'no'\n", 2, "'allow_unsigned' must be true or false", None),
-        ("policy:\n  alow_unsigned: false\n", 2, "unknown key 'alow_unsigned'", "'allow_unsigned'"),
+        ("policy:\n  allow_unsigned: 'no'\n", 2, "'policy.allow_unsigned' must be true or false",
+         None),
+        ("policy:\n  alow_unsigned: false\n", 2, "unknown key 'policy.alow_unsigned'", "'allow_unsigned'"),
         ("upstreams: /apps\n", 1, "'upstreams' must be a list of strings", None),
         (
             "mirrors:\n  - {name: a, url: 'https://a', fingerprints: [ABC]}\n",
@@ -337,7 +338,7 @@ def test_config_check_prints_values_and_where_they_came_from(
     candidate.write_text("policy:\n  allow_unsigned: false\n  fingerprint: []\n")
     assert main(["config", "check", str(candidate)]) == 1
     err = capsys.readouterr().err
-    assert f"{candidate}:3: unknown key 'fingerprint'" in err
+    assert f"{candidate}:3: unknown key 'policy.fingerprint'" in err
     user_file(env).write_text("install_rot: /x\n")  # even a broken user file can be checked
     assert main(["config", "check"]) == 1
     assert "did you mean 'install_root'?" in capsys.readouterr().err

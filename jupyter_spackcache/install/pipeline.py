@@ -58,6 +58,8 @@ class InstallResult:
     installed: tuple[InstalledRecord, ...]
     reused: tuple[str, ...]
     external: tuple[str, ...]
+    #: what went wrong around a successful install (e.g. modulefiles not written)
+    warnings: tuple[str, ...] = ()
 
 
 def install(

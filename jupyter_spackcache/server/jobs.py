@@ -63,13 +63,16 @@ def run_install(
         )
         if cancel.is_set():
             raise InstallCancelled("install cancelled before anything was downloaded")
-        run_plan(
+        result = run_plan(
             plan,
             catalog=session.catalog,
             store=session.store,
+            config=session.config,
             jobs=INSTALL_JOBS,
             progress=progress,
             cancel=cancel,
         )
+        for warning in result.warnings:  # the task's events are all its client sees
+            progress(ProgressEvent("", "modules", "", Stage.DONE, message=f"warning: {warning}"))
         if kernel or session.config.auto_kernels:
             make_kernel(session, plan, progress)

@@ -14,6 +14,7 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 from tornado.web import Application
 
+from ..config import Config
 from ..errors import SpackCacheError
 from .app import SpackCache, export_settings, user_config_mirrors
 from .events import EventsHandler
@@ -82,11 +83,30 @@ def load(server_app: Any) -> ServerState:
     state = create_state(settings, server_app.io_loop.asyncio_loop)
     setup_handlers(server_app.web_app, state)
     try:
-        add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
+        config = state.core.config()
     except SpackCacheError as exc:  # every route reports it; the extension stays up
         server_app.log.error("spackcache: %s", exc)
+    else:
+        add_kernel_dirs(server_app.kernel_spec_manager, config)
+        _modules_for_jupyter_lmod(server_app, config)
     state.core.warm_up()
     return state
+
+
+def _modules_for_jupyter_lmod(server_app: Any, config: Config) -> None:
+    """With jupyter-lmod in this server, its panel lists (and its kernels load) what was
+    installed here: the user's module root goes first in the server's ``MODULEPATH``."""
+    import os
+
+    from ..ops.modules import expose_to_jupyter_lmod
+
+    try:
+        root = expose_to_jupyter_lmod(config, os.environ)
+    except (OSError, SpackCacheError) as exc:
+        server_app.log.warning("spackcache: module root not added to MODULEPATH: %s", exc)
+        return
+    if root is not None:
+        server_app.log.info("spackcache: %s added to MODULEPATH for jupyter-lmod", root)
 
 
 __all__ = ["API_PREFIX", "ROUTES", "SpackCache", "load", "route_table", "setup_handlers"]
