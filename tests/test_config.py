@@ -18,7 +18,7 @@ from jupyter_spackcache.config import MirrorConfig, load_config, validate_new_mi
 from jupyter_spackcache.errors import ConfigError, PolicyError
 from jupyter_spackcache.fingerprint import Fingerprint, FingerprintError
 from jupyter_spackcache.policy import Policy
-from jupyter_spackcache.server.app import SpackCache, effective_config, user_config_mirrors
+from jupyter_spackcache.server.site_policy import SpackCache, effective_config, user_config_mirrors
 
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
 OTHER = "89ABCDEF0123456789ABCDEF0123456789ABCDEF"
@@ -212,7 +212,7 @@ def test_values_site_then_user_then_environment_then_server(
 
 
 def test_the_server_exports_its_values_to_terminals_and_kernels(env: dict[str, str]) -> None:
-    from jupyter_spackcache.server.app import export_settings
+    from jupyter_spackcache.server.site_policy import export_settings
 
     site = SpackCache(config=_traits(install_root="$WORK/sw", upstreams=["/apps"]))
     child_env = {**env, "WORK": "/w"}
@@ -362,6 +362,7 @@ def test_redirects_never_lead_to_denied_hosts(
     site: str,
     refused: str,
 ) -> None:
+    from jupyter_spackcache.ops.mirrors import MirrorRequest, add_mirror
     from jupyter_spackcache.session import Session
 
     system.write_text(site)
@@ -369,6 +370,6 @@ def test_redirects_never_lead_to_denied_hosts(
     server = http_mirror(tmp_path / "cache")
     server.fault("*", redirect=target)
     with Session(load_config(env)) as session, pytest.raises(PolicyError) as err:
-        session.add_mirror("m", server.url)
+        add_mirror(MirrorRequest("m", server.url), config=session.config, keyring=None)
     assert " redirects to " in str(err.value) and refused in str(err.value)
     assert not user_file(env).exists()  # nothing saved

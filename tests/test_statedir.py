@@ -17,7 +17,7 @@ import pytest
 
 from jupyter_spackcache import statedir
 from jupyter_spackcache.config import Config
-from jupyter_spackcache.server.taskdb import TaskDB
+from jupyter_spackcache.server.tasks.db import TaskDB
 from jupyter_spackcache.session import Session
 from jupyter_spackcache.store.db import StoreDB
 from jupyter_spackcache.store.lock import NodeLock

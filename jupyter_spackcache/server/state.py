@@ -7,18 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import Config, config_stamp, spackcache_home
-from .app import SiteSettings, effective_config
-from .childproc import child_runner
-from .core import CoreRunner
 from .events import EventHub
-from .taskdb import TaskDB, default_tasks_path
-from .tasks import TaskManager
+from .querythread import QueryThread
+from .site_policy import SiteSettings, effective_config
+from .tasks.child import child_runner
+from .tasks.db import TaskDB, default_tasks_path
+from .tasks.manager import TaskManager
 
 
 @dataclass(frozen=True, slots=True)
 class ServerState:
     site: SiteSettings
-    core: CoreRunner
+    core: QueryThread
     events: EventHub
     tasks: TaskManager
 
@@ -38,5 +38,5 @@ def create_state(
     home = spackcache_home(env)  # not config(): a broken YAML must not stop the extension
     hub = EventHub(loop)
     tasks = TaskManager(TaskDB(default_tasks_path(home)), hub, child_runner(config))
-    core = CoreRunner(config, stamp=lambda: config_stamp(env))
+    core = QueryThread(config, stamp=lambda: config_stamp(env))
     return ServerState(site=site, core=core, events=hub, tasks=tasks)

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from .taskmodel import Task, TaskState, with_state
+from .model import Task, TaskState, with_state
 
 SCHEMA_VERSION = 1
 _SCHEMA = (
@@ -33,7 +33,7 @@ class TaskDB:
     """Thread-safe: the manager writes from install threads, handlers read from the loop."""
 
     def __init__(self, path: Path) -> None:
-        from ..statedir import journal_mode, private_dir, private_files
+        from ...statedir import journal_mode, private_dir, private_files
 
         private_dir(path.parent)
         self._lock = threading.Lock()
