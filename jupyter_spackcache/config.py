@@ -6,8 +6,8 @@ Two kinds of setting, two rules (docs/admin-guide.md, "Where settings come from"
   from site layers, and each layer can only make it stricter: the system files
   (``sys.prefix/etc/spackcache/config.yaml``, then ``/etc/spackcache/config.yaml``) always
   apply; ``$SPACKCACHE_SITE_CONFIG`` adds one more layer, never replaces them; the Jupyter
-  server's ``c.SpackCache.*`` traitlets add one more (``server/site_policy.py``). Site mirrors cannot be
-  removed or redefined by users.
+  server's ``c.SpackCache.*`` traitlets add one more (``server/site_policy.py``). Site
+  mirrors cannot be removed or redefined by users.
 * **Values** (``install_root``, ``upstreams``, ``auto_kernels``, ``host``): built-in defaults <
   site files < user ``config.yaml`` < environment variables (and, in the Jupyter server, the
   traitlets, which it exports to its terminals and kernels as the same variables).

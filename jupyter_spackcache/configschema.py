@@ -146,6 +146,8 @@ POLICY_KEYS: dict[str, Check] = {
     "allowed_hosts": _host_rules,
     "denied_hosts": _host_rules,
 }
+
+
 def _module_formats(value: Any) -> str | None:
     if value is None or value is False:
         return None  # modules off

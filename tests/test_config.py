@@ -130,9 +130,18 @@ def test_site_mirrors_win_over_user_mirrors_of_the_same_name(
         (f"pinned_key: {{a: [{FPR}]}}\n", 1, "unknown key 'pinned_key'", "'pinned_keys'"),
         ("auto_kernels: true\ninstall_rot: /x\n", 2, "unknown key 'install_rot'", "'install_root'"),
         ("upstream: [/apps]\n", 1, "unknown key 'upstream'", "'upstreams'"),
-        ("policy:\n  allow_unsigned: 'no'\n", 2, "'policy.allow_unsigned' must be true or false",
-         None),
-        ("policy:\n  alow_unsigned: false\n", 2, "unknown key 'policy.alow_unsigned'", "'allow_unsigned'"),
+        (
+            "policy:\n  allow_unsigned: 'no'\n",
+            2,
+            "'policy.allow_unsigned' must be true or false",
+            None,
+        ),
+        (
+            "policy:\n  alow_unsigned: false\n",
+            2,
+            "unknown key 'policy.alow_unsigned'",
+            "'allow_unsigned'",
+        ),
         ("upstreams: /apps\n", 1, "'upstreams' must be a list of strings", None),
         (
             "mirrors:\n  - {name: a, url: 'https://a', fingerprints: [ABC]}\n",
