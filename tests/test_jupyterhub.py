@@ -286,15 +286,13 @@ def _site_tree(base: Path, mirror_url: str) -> Path:
     env = {
         **os.environ,
         "SPACKCACHE_HOME": str(base / "site-home"),
-        "SPACKCACHE_INSTALL_ROOT": str(root),
         "SPACKCACHE_SITE_CONFIG": str(base / "none.yaml"),
         "PYTHONPATH": str(REPO),
     }
     for argv in (
         ["mirror", "add", "centre", mirror_url],
         ["keys", "trust", "--mirror", "centre", "--yes"],
-        ["install", "--yes", "demo-tool"],
-        ["spack-db"],
+        ["install", "--yes", "--root", str(root), "demo-tool"],  # writes .spack-db too
     ):
         done = _run([sys.executable, "-m", "jupyter_spackcache.cli", *argv], env=env)
         assert done.returncode == 0, (argv, done.stderr)

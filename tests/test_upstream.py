@@ -95,11 +95,18 @@ def test_install_reuses_an_upstream_tree_and_never_writes_it(
     monkeypatch.setenv("SPACKCACHE_HOME", str(site))
     assert run("mirror", "add", "demo", url)[0] == 0
     assert run("keys", "trust", "--mirror", "demo", "--yes")[0] == 0
-    code, _, err = run("install", "demo-tool", "--yes")
+    # the admin builds the tree with --root, which makes it an upstream at once
+    code, _, err = run("install", "demo-tool", "--yes", "--root", str(site / "opt"))
     assert code == 0, err
-    code, out, err = run("spack-db")  # the admin makes the tree an upstream
-    assert code == 0, err
-    assert_like_spacks_database(site / "opt" / ".spack-db" / "index.json", site / "opt")
+    index = site / "opt" / ".spack-db" / "index.json"
+    assert_like_spacks_database(index, site / "opt")
+    verifier = (index.parent / "index_verifier").read_text()
+    code, _, err = run("install", "demo-tool", "--yes", "--root", str(site / "opt"))
+    assert code == 0, err  # nothing new, but the database is rewritten after every install
+    assert (index.parent / "index_verifier").read_text() != verifier
+    code, out, err = run("spack-db", "--root", str(site / "opt"))  # the explicit command
+    assert code == 0 and str(index) in out, err
+    assert_like_spacks_database(index, site / "opt")
     before = _tree_digest(site / "opt")
 
     user = Path(tempfile.mkdtemp(prefix="us", dir="/tmp"))  # a user with the site as upstream

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from ..env import apply, load_environment, render, root_variables
 from ..errors import InstallCancelled
@@ -42,6 +43,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="parallel downloads and installs (default: one per CPU, 2 to 8)")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="install into DIR instead of the configured install_root, and write DIR's Spack "
+        "database so the tree can be an upstream (for other users and Spack 1.x)",
+    )
     p.set_defaults(handler=_install)
 
     f = sub.add_parser("find", help="list installed packages (explicit ones first)")
@@ -88,7 +95,7 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
 
 
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
-    request = InstallRequest((join_argv(args.spec),), session.config.store_root)
+    request = InstallRequest((join_argv(args.spec),), _root(session, args))
     plan = plan_install(request, catalog=session.catalog, store=session.store,
                         host=session.host, upstreams=session.upstreams)
     if not args.json:
@@ -107,11 +114,23 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
                           progress=renderer, unpackers=unpackers)
     finally:
         renderer.close()
+    if args.root:  # an admin building a site tree: make it an upstream right away
+        from ..store.spackdb import write_spack_db
+
+        write_spack_db(plan.install_root, session.store.installed(plan.install_root))
     if args.json:
         print_json({**plan_json(plan), "result": result_json(result)})
     else:
         print(result_text(result))
     return 0
+
+
+def _root(session: Session, args: argparse.Namespace) -> Path:
+    if args.root:
+        from ..configschema import expand_path
+
+        return expand_path(args.root, "--root")
+    return session.config.store_root
 
 
 def _renderer(plan: Plan, *, quiet: bool) -> BarProgress | LineProgress:

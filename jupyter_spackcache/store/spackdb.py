@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import SpackCacheError
 from ..formats.spackdb import Installed, database_records, render_database
-from .db import InstalledRecord
+from .db import InstalledRecord, StoreDB
 from .layout import projection
 from .lock import FileLock
 
@@ -54,3 +54,15 @@ def write_spack_db(root: Path, records: Iterable[InstalledRecord]) -> Path:
             temp.unlink(missing_ok=True)
         (db_dir / "index_verifier").write_text(str(uuid.uuid4()))
     return index
+
+
+def refresh_spack_db(root: Path, store: StoreDB) -> str | None:
+    """Rewrite ``root``'s Spack database if it has one (a tree made into an upstream stays
+    current after each install and uninstall); a warning when that failed, else None."""
+    if not (root / DB_DIR / "index.json").is_file():
+        return None
+    try:
+        write_spack_db(root, store.installed(root))
+    except (OSError, SpackCacheError) as exc:
+        return f"the Spack database of {root} was not updated: {exc}"
+    return None
