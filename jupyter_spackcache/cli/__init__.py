@@ -24,6 +24,7 @@ from . import (
     install_cmd,
     kernel_cmd,
     keys_cmd,
+    lock_cmd,
     mirror_cmd,
     module_cmd,
     push_cmd,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     module_cmd.register(sub)
     config_cmd.register(sub)
     spackdb_cmd.register(sub)
+    lock_cmd.register(sub)
     return parser
 
 
