@@ -216,3 +216,15 @@ def test_hub_keeps_order_across_threads_and_replays_per_task() -> None:
     assert replay([*backlog, *live], task="a", after=None) == [backlog[0], live[-1]]
     assert replay([*backlog, *live], task=None, after=live[-2].id) == [live[-1]]
     assert live[-1].encode().startswith(f"id: {live[-1].id}\nevent: task\ndata: ".encode())
+
+
+def test_task_hints_quote_no_cli_command() -> None:
+    """A panel user has no terminal: a hint naming a CLI command points to the guide instead."""
+    from jupyter_spackcache.errors import SignatureError
+
+    quoting = SignatureError("not trusted", hint="run `spackcache keys trust --mirror m`")
+    assert TaskError.from_exception(quoting).hint == (
+        "see the troubleshooting guide, section 'signature'"
+    )
+    plain = ResolveError("no zlib", hint="available versions: 1.3")
+    assert TaskError.from_exception(plain).hint == "available versions: 1.3"

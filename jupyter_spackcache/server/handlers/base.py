@@ -14,6 +14,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
 from ...errors import SpackCacheError
+from ...present import rest_hint
 
 if TYPE_CHECKING:
     from ..state import ServerState
@@ -53,15 +54,6 @@ def status_for(error: SpackCacheError) -> int:
 
 def error_json(error: SpackCacheError) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message, "hint": rest_hint(error)}}
-
-
-def rest_hint(error: SpackCacheError) -> str | None:
-    """The hint, unless it quotes a CLI command (a panel or API user has no terminal at hand):
-    then where the troubleshooting guide explains this kind of failure."""
-    hint = error.hint
-    if hint and "`spackcache" in hint:
-        return f"see the troubleshooting guide, section '{error.code}'"
-    return hint
 
 
 class SpackCacheHandler(APIHandler):
