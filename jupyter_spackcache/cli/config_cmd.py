@@ -83,6 +83,14 @@ def effective_rows(config: Config, env: dict[str, str]) -> list[dict[str, Any]]:
     add("install_root", str(config.store_root), "default ($SPACKCACHE_HOME/opt)")
     add("upstreams", ", ".join(map(str, config.upstreams)) or "none")
     add("auto_kernels", str(config.auto_kernels).lower())
+    modules = config.modules
+    add("modules.enable", ", ".join(modules.enable) or "none")
+    set_roots = dict(modules.roots)
+    for fmt in modules.enable:
+        origin = src.get("modules.roots", "default") if fmt in set_roots else "default"
+        add(f"modules.roots.{fmt}", str(config.module_root(fmt)), origin)
+    add("modules.all_nodes", str(modules.all_nodes).lower())
+    add("modules.jupyter_lmod", str(modules.jupyter_lmod).lower())
     for key in ("platform", "os", "target", "libc"):
         value = getattr(config.host, key)
         add(f"host.{key}", value or "detected", "detected")
