@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import os
 import stat
 from collections.abc import Callable
@@ -37,12 +37,22 @@ NETWORK_FILESYSTEMS: dict[int, str] = {
 }
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library already loaded in this process (no ``find_library`` subprocess)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.statfs  # noqa: B018 - present on Linux; absent elsewhere
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
 def _statfs_type(path: str) -> int | None:
     """The filesystem type magic of ``path`` (Linux ``statfs``), None when unknown."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    libc = _libc()
+    if libc is None:
         return None
-    libc = ctypes.CDLL(name, use_errno=True)
     buffer = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit Linux
     if libc.statfs(os.fsencode(path), buffer) != 0:
         return None
