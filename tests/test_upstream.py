@@ -107,6 +107,7 @@ def test_install_reuses_an_upstream_tree_and_never_writes_it(
     code, out, err = run("spack-db", "--root", str(site / "opt"))  # the explicit command
     assert code == 0 and str(index) in out, err
     assert_like_spacks_database(index, site / "opt")
+    assert_spack_reads_it(site / "opt")
     before = _tree_digest(site / "opt")
 
     user = Path(tempfile.mkdtemp(prefix="us", dir="/tmp"))  # a user with the site as upstream
@@ -224,3 +225,55 @@ def test_build_only_dependencies_are_recorded_not_installed() -> None:
         "libc": (True, "/usr", 2, False),
     }
     assert records["make" * 4]["installation_time"] == 2.0
+
+
+SPACK_GIT = Path("/work/.mirror/vjranagit+spack/repo")
+_SPACK_READER = """
+import json, sys
+sys.path[:0] = [sys.argv[1] + "/lib/spack", sys.argv[1] + "/lib/spack/external",
+                sys.argv[1] + "/lib/spack/external/_vendoring"]
+import spack.database
+db = spack.database.Database(sys.argv[2], is_upstream=True)
+db._read()  # how Spack reads an upstream: no lock, the file as it is
+print(json.dumps({h: [r.spec.name, r.installed, r.path, r.ref_count, r.explicit]
+                  for h, r in db._data.items()}))
+"""
+
+
+def assert_spack_reads_it(root: Path) -> None:
+    """Spack 1.1's own Database class reads the tree as an upstream, without a warning."""
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+
+    if not SPACK_GIT.is_dir():
+        return  # the Spack sources are not on this machine; the shape check above still ran
+    with tempfile.TemporaryDirectory() as checkout:
+        archive = subprocess.run(
+            ["git", "-C", str(SPACK_GIT), "archive", "v1.1.0", "lib"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+            tar.extractall(checkout, filter="data")
+        read = subprocess.run(
+            [sys.executable, "-c", _SPACK_READER, checkout, str(root)],
+            capture_output=True,
+            text=True,
+            env={"HOME": checkout, "PATH": "/usr/bin:/bin"},
+        )
+    assert read.returncode == 0, read.stderr
+    assert "Warning" not in read.stderr and "Error" not in read.stderr, read.stderr
+    seen = json.loads(read.stdout)
+    ours = json.loads((root / ".spack-db" / "index.json").read_text())["database"]["installs"]
+    assert set(seen) == set(ours)
+    for dag_hash, (name, installed, path, refs, explicit) in seen.items():
+        record = ours[dag_hash]
+        assert (name, installed, path, refs, explicit) == (
+            record["spec"]["name"],
+            record["installed"],
+            record["path"],
+            record["ref_count"],
+            record["explicit"],
+        )
