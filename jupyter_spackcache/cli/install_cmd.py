@@ -124,10 +124,10 @@ def plan_from_file(
 
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
     if args.from_file:  # argparse saw to it that it comes without SPEC...
-        plan = plan_from_file(session, args.from_file, install_root=_root(session, args),
+        plan = plan_from_file(session, args.from_file, install_root=install_root_for(session, args),
                               out=sys.stderr if args.json else sys.stdout)
     else:
-        request = InstallRequest((join_argv(args.spec),), _root(session, args))
+        request = InstallRequest((join_argv(args.spec),), install_root_for(session, args))
         plan = plan_install(request, catalog=session.catalog, store=session.store,
                             host=session.host, upstreams=session.upstreams)
     if not args.json:
@@ -146,10 +146,7 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
                           progress=renderer, unpackers=unpackers)
     finally:
         renderer.close()
-    if args.root:  # an admin building a site tree: make it an upstream right away
-        from ..store.spackdb import write_spack_db
-
-        write_spack_db(plan.install_root, session.store.installed(plan.install_root))
+    write_root_database(session, args, plan)
     if args.json:
         print_json(install_json(plan, result))
     else:
@@ -157,7 +154,16 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
     return 0
 
 
-def _root(session: Session, args: argparse.Namespace) -> Path:
+def write_root_database(session: Session, args: argparse.Namespace, plan: Plan) -> None:
+    """With ``--root`` (an admin building a site tree), make the tree an upstream at once."""
+    if args.root:
+        from ..store.spackdb import write_spack_db
+
+        write_spack_db(plan.install_root, session.store.installed(plan.install_root))
+
+
+def install_root_for(session: Session, args: argparse.Namespace) -> Path:
+    """``--root DIR`` (absolute after expansion), else the configured install root."""
     if args.root:
         from ..configschema import expand_path
 
