@@ -16,7 +16,20 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..commands import Handler, demo, install, kernel, keys, lock, mirror, module, push, query
+from ..commands import (
+    Handler,
+    config,
+    demo,
+    install,
+    kernel,
+    keys,
+    lock,
+    mirror,
+    module,
+    push,
+    query,
+    spackdb,
+)
 from ..errors import SpackCacheError
 from ..present import error_text
 from ..session import Session
@@ -37,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     kernel.register(sub)
     push.register(sub)
     module.register(sub)
+    config.register(sub)
+    spackdb.register(sub)
     lock.register(sub)
     return parser
 
@@ -46,8 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
+        if not getattr(args, "needs_session", True):  # e.g. checking a broken config
+            code: int = args.handler(None, args)
+            return code
         with Session() as session:
-            return handler(session, args)
+            try:
+                return handler(session, args)
+            finally:
+                for warning in session.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1
