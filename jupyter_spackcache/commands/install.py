@@ -118,14 +118,19 @@ def plan_from_file(
                          upstreams=session.upstreams)
 
 
-def _plan(session: Session, args: argparse.Namespace) -> Plan:
+def plan_for(session: Session, args: argparse.Namespace, *, out: TextIO | None = None) -> Plan:
+    """The plan of ``install``'s arguments: SPEC... or ``--from FILE``, into ``--root DIR`` or
+    the configured root; what it says about a file goes to ``out`` (default: stdout)."""
+    root = install_root_for(session, args)
     if args.from_file:  # argparse saw to it that it comes without SPEC...
-        plan = plan_from_file(session, args.from_file, install_root=install_root_for(session, args),
-                              out=sys.stderr if args.json else sys.stdout)
-    else:
-        request = InstallRequest((join_argv(args.spec),), install_root_for(session, args))
-        plan = plan_install(request, catalog=session.catalog, store=session.store,
-                            host=session.host, upstreams=session.upstreams)
+        return plan_from_file(session, args.from_file, out=out, install_root=root)
+    request = InstallRequest((join_argv(args.spec),), root)
+    return plan_install(request, catalog=session.catalog, store=session.store,
+                        host=session.host, upstreams=session.upstreams)
+
+
+def _plan(session: Session, args: argparse.Namespace) -> Plan:
+    plan = plan_for(session, args, out=sys.stderr if args.json else sys.stdout)
     if not args.json:
         print(plan_text(plan))
     return plan

@@ -34,7 +34,7 @@ from ..ops.environments import (
     spack_env_file,
     write_text_atomic,
 )
-from ..ops.install import InstallRequest, plan_install, run_plan
+from ..ops.install import run_plan
 from ..ops.lock import lock_roots, missing_mirrors, plan_restore, write_lock
 from ..ops.modules import module_names
 from ..present import install_json, plan_json, plan_text, print_json, result_text
@@ -130,13 +130,7 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    root = install.install_root_for(session, args)
-    if args.from_file:
-        plan = install.plan_from_file(session, args.from_file, install_root=root)
-    else:
-        request = InstallRequest((join_argv(args.spec),), root)
-        plan = plan_install(request, catalog=session.catalog, store=session.store,
-                            host=session.host, upstreams=session.upstreams)
+    plan = install.plan_for(session, args)
     code = install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
                               json_out=args.json)
     if code == 0 and not args.dry_run:
