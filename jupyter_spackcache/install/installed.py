@@ -17,7 +17,7 @@ from ..spec.satisfies import satisfies
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
 from ..store.lock import NodeLock
-from .stage import uninstall_record
+from .staging import uninstall_record
 
 LOCK_TIMEOUT = 60.0
 

@@ -36,7 +36,7 @@ from .plan import Plan, PlannedNode, ReaderFor, precheck
 from .procpool import NO_UNPACKERS, UnpackerPool
 from .progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
 from .schedule import urgency
-from .stage import (
+from .staging import (
     Unpacked,
     clean_staging,
     commit_node,
