@@ -27,13 +27,7 @@ from ..install.installed import one_installed
 from ..install.pipeline import InstallResult
 from ..install.plan import Plan
 from ..install.threadpool import default_jobs
-from ..ops.environments import (
-    lock_from_documents,
-    notebook_roots,
-    signed_documents,
-    spack_env_file,
-    write_text_atomic,
-)
+from ..ops.environments import export_lock, spack_env_file, write_text_atomic
 from ..ops.install import run_plan
 from ..ops.lock import lock_roots, missing_mirrors, plan_restore, write_lock
 from ..ops.modules import module_names
@@ -231,9 +225,8 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
     write_lock(path, notebook_lock)
     if args.spack_lock:
         spack_lock = Path(args.spack_lock).expanduser().absolute()
-        documents = signed_documents(catalog=session.catalog, store=session.store,
-                                     host=session.host, upstreams=session.upstreams)
-        text = lock_from_documents(notebook_roots(notebook_lock), documents)
+        text = export_lock(notebook_lock, catalog=session.catalog, store=session.store,
+                           host=session.host, upstreams=session.upstreams)
         write_text_atomic(spack_lock, text)
         print(f"wrote the Spack lockfile {spack_lock}")
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
