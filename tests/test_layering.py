@@ -154,6 +154,12 @@ def test_only_the_cli_and_the_magics_use_the_command_set() -> None:
     assert users == []
 
 
+def test_the_cli_is_only_its_entry_point() -> None:
+    """A sub-command goes into commands/ (``register`` + handlers), where the magics can use it."""
+    cli = sorted(name for name in MODULES if name.startswith(f"{PACKAGE}.cli."))
+    assert cli == [f"{PACKAGE}.cli.__main__"], "move sub-commands into commands/"
+
+
 def test_the_core_loads_no_web_framework() -> None:
     """The CLI, kernels and the install child process pay for no web framework at start."""
     code = (
