@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .limits import DEFAULT_LIMITS, Limits, parse_limits
 
 DEFAULT_SITE_CONFIG = "/etc/spackcache/config.yaml"
 _MIRROR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -89,6 +90,8 @@ class Config:
     #: whether installed stacks become Jupyter kernels automatically
     auto_kernels: bool = False
     site_config: Path | None = None
+    #: bounds on what untrusted input may cost (``limits:`` in config files)
+    limits: Limits = DEFAULT_LIMITS
 
     # state locations, all under ``home``
     @property
@@ -172,6 +175,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         upstreams=upstreams,
         auto_kernels=bool(merged.get("auto_kernels", False)),
         site_config=site_path if site else None,
+        limits=parse_limits(merged.get("limits"), str(home / "config.yaml")),
     )
 
 

@@ -114,3 +114,36 @@ class InstallCancelled(InstallError):
     """The user cancelled; everything done so far was rolled back."""
 
     code = "cancelled"
+
+
+class SignedSpecMismatch(SignatureError):
+    """The signed spec of a binary says something else than the (unsigned) index entry.
+
+    Only signed data may decide what gets installed: a relabelled binary is refused.
+    """
+
+    code = "signed-mismatch"
+
+
+class DependencyCycle(MirrorError):
+    """A DAG from a mirror has a dependency cycle or a self-loop: it cannot be installed."""
+
+    code = "dependency-cycle"
+
+
+class DuplicateHash(MirrorError):
+    """An index or spec document lists one DAG hash twice with different content."""
+
+    code = "duplicate-hash"
+
+
+class TooLarge(SpackCacheError):
+    """Input from a mirror or a client is bigger or deeper than the configured bound."""
+
+    code = "too-large"
+
+
+class StateError(SpackCacheError):
+    """Local state (databases, caches under ``$SPACKCACHE_HOME``) is damaged or unwritable."""
+
+    code = "state"

@@ -29,14 +29,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO, cast
 
-from jupyter_spackcache.errors import InstallError
+from jupyter_spackcache.errors import InstallError, TooLarge
 from jupyter_spackcache.install.buildinfo import BuildInfo, parse_buildinfo
+from jupyter_spackcache.install.rmtree import remove_tree
 from jupyter_spackcache.install.tarheader import FastTarInfo
 
 BUILDINFO_PARTS = (".spack", "binary_distribution")
 #: the private directory, inside the staging directory, that members are streamed into
 SCRATCH = ".spackcache-unpack"
 _COPY_CHUNK = 1 << 20
+#: directory levels a member name may have: a padded build root has a few dozen, a package
+#: tree a few more; more is a hostile tarball (no walk over it may recurse, see rmtree.py)
+MAX_DEPTH = 256
 _HINT = "the tarball is damaged or malicious; do not install it"
 #: what a damaged archive raises while it is read (``BadGzipFile`` is an ``OSError``)
 _CORRUPT: tuple[type[BaseException], ...] = (
@@ -164,6 +168,11 @@ def _member_parts(member: tarfile.TarInfo) -> RelPath:
         raise _refuse(member, "has a NUL byte in its name")
     if not parts and not member.isdir():
         raise _refuse(member, "has an empty name")
+    if len(parts) > MAX_DEPTH:
+        raise TooLarge(
+            f"tarball member {name[:80]!r}... is nested more than {MAX_DEPTH} directories deep",
+            hint=_HINT,
+        )
     return parts
 
 
@@ -403,11 +412,13 @@ class _Writer:
         return os.path.join(self._scratch, *parts[len(self._base) :])
 
     def _make_dirs(self, parts: RelPath) -> None:
-        if len(parts) <= len(self._base) or parts in self._dirs:
-            return
-        self._make_dirs(parts[:-1])
-        os.mkdir(self._path(parts))
-        self._dirs.add(parts)
+        missing: list[RelPath] = []
+        while len(parts) > len(self._base) and parts not in self._dirs:
+            missing.append(parts)
+            parts = parts[:-1]
+        for parts in reversed(missing):  # outermost first
+            os.mkdir(self._path(parts))
+            self._dirs.add(parts)
 
 
 def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> None:
@@ -458,7 +469,7 @@ def _adopt_root(scratch: Path, root: Path, dest: Path) -> None:
         scratch = aside
     for name in names:
         os.rename(root / name, dest / name)
-    shutil.rmtree(scratch)  # only the now empty root, and maybe some of its parents, are left
+    remove_tree(scratch)  # only the now empty root, and maybe some of its parents, are left
 
 
 def _set_directory_modes(plan: ExtractionPlan, dest: Path) -> None:
@@ -494,7 +505,4 @@ def _empty_directory(dest: Path) -> None:
     if not dest.is_dir():
         return
     for child in dest.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+        remove_tree(child)

@@ -69,21 +69,28 @@ def removal_order(store: StoreDB, targets: Sequence[InstalledRecord], *,
 
 
 def _dependents_first(records: dict[str, InstalledRecord]) -> list[InstalledRecord]:
+    """Post-order over "is needed by", iterative (the store decides how deep it goes)."""
+    needed_by: dict[str, list[InstalledRecord]] = {h: [] for h in records}
+    for other in records.values():
+        for e in other.node.edges:
+            if e.hash in needed_by and not e.deptypes.isdisjoint(RUNTIME_DEPTYPES):
+                needed_by[e.hash].append(other)
     order: list[InstalledRecord] = []
     seen: set[str] = set()
-
-    def visit(record: InstalledRecord) -> None:  # post-order over "is needed by"
-        if record.hash in seen:
-            return
-        seen.add(record.hash)
-        for other in records.values():
-            if any(e.hash == record.hash and not e.deptypes.isdisjoint(RUNTIME_DEPTYPES)
-                   for e in other.node.edges):
-                visit(other)
-        order.append(record)
-
-    for record in sorted(records.values(), key=lambda r: r.hash):
-        visit(record)
+    for start in sorted(records.values(), key=lambda r: r.hash):
+        if start.hash in seen:
+            continue
+        seen.add(start.hash)
+        stack = [(start, iter(needed_by[start.hash]))]
+        while stack:
+            record, parents = stack[-1]
+            parent = next((p for p in parents if p.hash not in seen), None)
+            if parent is not None:
+                seen.add(parent.hash)
+                stack.append((parent, iter(needed_by[parent.hash])))
+                continue
+            stack.pop()
+            order.append(record)
     return order
 
 

@@ -21,6 +21,7 @@ from ..mirrors.base import MirrorReader, SpecRecord
 from ..resolve import Resolution
 from ..spec.concrete import ConcreteDAG, ConcreteNode
 from ..store.layout import StoreLayout
+from .signedcheck import check_signed_node
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -149,6 +150,7 @@ def plan_nodes(
     fetches: list[tuple[str, _Fetch]] = []
     for resolution in resolutions:
         chosen = resolution.raise_if_unresolved()
+        chosen.dag.post_order()  # refuses a dependency cycle before anything is fetched
         for node in chosen.runtime:
             if node.hash in planned:
                 continue
@@ -212,6 +214,7 @@ class _Fetch:
 
     def run(self, layout: StoreLayout, peek: PeekPrefix | None) -> PlannedNode:
         record = self.reader.fetch_spec(self.node, self.dag)
+        check_signed_node(self.node, record.document)  # the index may not relabel a binary
         build_prefix = peek(self.reader, record) if peek is not None else None
         return PlannedNode(
             self.node, "download", layout.prefix(self.node), record.tarball.size, self.source,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from .extract import read_buildinfo, safe_extract
 from .faults import fault_point, fault_requested, open_tarball
 from .plan import PlannedNode
 from .relocate import build_prefix_map, check_prefix_lengths, install_sbang, relocate
+from .rmtree import remove_tree
 from .unpacker import UnpackerProcess
 
 DOWNLOADS = "downloads"
@@ -53,7 +53,7 @@ class Unpacked:
 
     def discard(self) -> None:
         """Drop the staging directory (the install of this node is abandoned)."""
-        shutil.rmtree(self.staging, ignore_errors=True)
+        remove_tree(self.staging, ignore_errors=True)
 
 
 def unpack_node(
@@ -80,7 +80,7 @@ def unpack_node(
             with open_tarball(tarball, planned.node.name) as raw:
                 buildinfo = safe_extract(raw, staging)
     except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging, ignore_errors=True)
         raise _as_install_error(planned, exc) from exc
     return Unpacked(planned, staging, buildinfo)
 
@@ -125,7 +125,7 @@ def commit_node(
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, final)
     except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging, ignore_errors=True)
         _remove_empty(final.parent)
         raise _as_install_error(planned, exc) from exc
     install_sbang(layout.root)  # shared by every prefix; after the rename, so no crash before
@@ -219,15 +219,8 @@ def remove_prefix(prefix: Path, layout: StoreLayout) -> None:
 
 
 def _rmtree(path: Path) -> None:
-    """Delete a tree even when the package made directories read-only."""
-
-    def on_error(func: Callable[..., object], target: str, _exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-            func(target)
-
-    shutil.rmtree(path, onerror=on_error)
+    """Delete a tree of any depth, even when the package made directories read-only."""
+    remove_tree(path)
 
 
 def clean_staging(layout: StoreLayout, *, owned: Iterable[str] = ()) -> None:

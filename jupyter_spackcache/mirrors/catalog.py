@@ -39,9 +39,10 @@ class Catalog:
     def reader(self, mirror: MirrorConfig) -> MirrorReader:
         if mirror.name not in self._readers:
             meta = self.cache.meta(mirror)
-            self._readers[mirror.name] = open_reader(
-                mirror, self.keyring, layout=meta.layout if meta else None
-            )
+            reader = open_reader(mirror, self.keyring, layout=meta.layout if meta else None)
+            if hasattr(reader, "max_index_bytes"):  # v2, v3 (OCI lists tags instead)
+                setattr(reader, "max_index_bytes", self.config.limits.max_index_bytes)  # noqa: B010
+            self._readers[mirror.name] = reader
         return self._readers[mirror.name]
 
     def index(self, mirror: MirrorConfig, *, refresh: bool = True) -> MirrorIndex:
@@ -65,7 +66,9 @@ class Catalog:
         if opened is None:
             if fetch.data is None:  # the mirror said "unchanged" but our copy vanished
                 fetch = reader.fetch_index(known_hash=None, etag=None)
-            opened = self.cache.store(mirror, reader.layout, fetch)
+            opened = self.cache.store(
+                mirror, reader.layout, fetch, max_bytes=self.config.limits.max_index_bytes
+            )
         self._indices[mirror.name] = opened
         return opened
 

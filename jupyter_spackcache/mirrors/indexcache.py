@@ -9,7 +9,6 @@ single small request (ETag, ``index.json.hash`` or the v3 manifest checksum).
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import sqlite3
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..errors import MirrorError
+from ..limits import DEFAULT_LIMITS, BoundedIndexStream
 from ..spec.concrete import ConcreteDAG, ConcreteNode, Edge
 from .indexstream import IndexHeader, iter_index_records
 
@@ -178,11 +178,23 @@ class IndexCache:
                 "UPDATE meta SET checked_at = ?, etag = COALESCE(?, etag)", (time.time(), etag)
             )
 
-    def store(self, mirror: MirrorConfig, layout: str, fetch: IndexFetch) -> MirrorIndex:
-        """Build the compact form of a freshly fetched index and swap it in atomically."""
+    def store(
+        self,
+        mirror: MirrorConfig,
+        layout: str,
+        fetch: IndexFetch,
+        *,
+        max_bytes: int = DEFAULT_LIMITS.max_index_bytes,
+    ) -> MirrorIndex:
+        """Build the compact form of a freshly fetched index and swap it in atomically.
+
+        The index is inflated (if gzip'd) and parsed as one stream, refused as soon as it
+        expands past ``max_bytes``.
+        """
         assert fetch.data is not None
+        stream = BoundedIndexStream(fetch.data, limit=max_bytes, mirror=mirror.name)
         return self.store_stream(
-            mirror, layout, io.BytesIO(fetch.data), index_hash=fetch.index_hash, etag=fetch.etag
+            mirror, layout, stream, index_hash=fetch.index_hash, etag=fetch.etag
         )
 
     def store_stream(

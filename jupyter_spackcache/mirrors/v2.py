@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
+from ..limits import DEFAULT_LIMITS
 from .base import IndexFetch, SpecRecord, TarballRef
 from .manifest import MAX_METADATA_BYTES, decode_object, decode_text
 from .v3 import check_document_root
@@ -74,6 +75,8 @@ def tarball_path(node: ConcreteNode, dag: ConcreteDAG) -> str:
 
 
 class V2Reader:
+    #: bound on the index as transferred (the catalog sets it from the configured limits)
+    max_index_bytes: int = DEFAULT_LIMITS.max_index_bytes
     layout = "v2"
 
     def __init__(self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None) -> None:
@@ -84,7 +87,7 @@ class V2Reader:
 
     def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
         if etag and known_hash:
-            result = self.transport.fetch(INDEX, etag=etag)
+            result = self.transport.fetch(INDEX, etag=etag, max_bytes=self.max_index_bytes)
             if result.not_modified:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
             return self._index_from(result.data, result.etag)
@@ -92,7 +95,7 @@ class V2Reader:
             remote = self._remote_hash()
             if remote == known_hash:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-        result = self.transport.fetch(INDEX)
+        result = self.transport.fetch(INDEX, max_bytes=self.max_index_bytes)
         return self._index_from(result.data, result.etag)
 
     def _index_from(self, data: bytes, etag: str | None) -> IndexFetch:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, SignatureError
+from ..limits import DEFAULT_LIMITS
 from .base import IndexFetch, SpecRecord, TarballRef
 from .manifest import (
     MAX_METADATA_BYTES,
@@ -23,6 +24,7 @@ from .manifest import (
     decode_object,
     decode_text,
     parse_manifest,
+    verify_blob,
 )
 from .verify import signed_payload
 
@@ -59,6 +61,8 @@ KEY_INDEX_MANIFEST = "v3/manifests/key/keys.manifest.json"
 
 class V3Reader:
     layout = "v3"
+    #: bound on the stored index (the catalog sets it from the configured limits)
+    max_index_bytes: int = DEFAULT_LIMITS.max_index_bytes
 
     def __init__(self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None) -> None:
         self.transport = transport
@@ -83,7 +87,9 @@ class V3Reader:
         record = parse_manifest(text, what="index").first(MEDIA_INDEX_PREFIX, what="index")
         if known_hash == record.checksum:
             return IndexFetch(changed=False, index_hash=known_hash, etag=result.etag)
-        data = self._blob(record, what="index", limit=None)
+        # stored as is (maybe gzip'd): the index cache inflates it as a bounded stream
+        data = self.transport.fetch(record.path, max_bytes=self.max_index_bytes).data
+        verify_blob(record, data, what="index")
         return IndexFetch(changed=True, index_hash=record.checksum, data=data, etag=result.etag)
 
     # ---- packages ---------------------------------------------------------------------------

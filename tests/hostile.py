@@ -1,0 +1,112 @@
+"""Build hostile inputs from a copy of the real signed demo mirror, for issue #16's tests.
+
+Each helper changes what an attacker who can write to a mirror (but not sign) could change:
+the unsigned index, file names, blobs. Signed manifests stay exactly as the demo pushed them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jupyter_spackcache.push.manifest import (
+    INDEX_MEDIA_TYPE,
+    record_for,
+    render_manifest,
+    strip_clearsign,
+)
+
+INDEX_MANIFEST = Path("v3/manifests/index/index.manifest.json")
+
+
+def read_index(mirror: Path) -> dict[str, Any]:
+    """The decoded ``index.json`` of a v3 mirror."""
+    records = json.loads(strip_clearsign((mirror / INDEX_MANIFEST).read_text()))["data"]
+    (record,) = [r for r in records if r["mediaType"].startswith("application/vnd.spack.db")]
+    blob = mirror / "blobs" / "sha256" / record["checksum"][:2] / record["checksum"]
+    data = blob.read_bytes()
+    if record["compression"] == "gzip":
+        data = gzip.decompress(data)
+    index: dict[str, Any] = json.loads(data)
+    return index
+
+
+def write_index_bytes(mirror: Path, data: bytes, compression: str = "none") -> None:
+    """Publish ``data`` (stored as is) as the mirror's index: an unsigned manifest + blob."""
+    record = record_for(data, INDEX_MEDIA_TYPE, compression)
+    blob = mirror / record.relpath
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(data)
+    (mirror / INDEX_MANIFEST).write_text(render_manifest([record]))
+
+
+def edit_index(mirror: Path, edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Apply ``edit`` to the decoded index (its ``database.installs``) and publish it."""
+    index = read_index(mirror)
+    edit(index["database"]["installs"])
+    write_index_bytes(mirror, json.dumps(index).encode())
+    return index
+
+
+def spec_of(installs: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    """(hash, spec dict) of the one index record named ``name``."""
+    (found,) = [(h, r["spec"]) for h, r in installs.items() if r["spec"]["name"] == name]
+    return found
+
+
+def spec_manifest(mirror: Path, name: str) -> Path:
+    (found,) = sorted((mirror / "v3" / "manifests" / "spec" / name).glob("*.spec.manifest.json"))
+    return found
+
+
+def relabel(
+    mirror: Path, name: str, *, new_name: str | None = None, new_version: str | None = None
+) -> str:
+    """Rename/re-version ``name`` in the index only, and copy its signed manifest to where the
+    new label points (a signed file under another name: no signature is broken)."""
+    holder: dict[str, str] = {}
+
+    def edit(installs: dict[str, Any]) -> None:
+        dag_hash, spec = spec_of(installs, name)
+        spec["name"] = new_name or spec["name"]
+        spec["version"] = new_version or spec["version"]
+        holder["hash"] = dag_hash
+        holder["label"] = f"{spec['name']}-{spec['version']}-{dag_hash}"
+        holder["name"] = spec["name"]
+
+    edit_index(mirror, edit)
+    source = spec_manifest(mirror, name)
+    dest = mirror / "v3" / "manifests" / "spec" / holder["name"]
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, dest / f"{holder['label']}.spec.manifest.json")
+    return holder["hash"]
+
+
+def deep_tarball(depth: int, name: str = "pkg") -> bytes:
+    """A Spack-looking tarball whose package holds ``depth`` nested directories."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+
+        def add_dir(path: str) -> None:
+            info = tarfile.TarInfo(path)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tar.addfile(info)
+
+        add_dir(name)
+        add_dir(f"{name}/.spack")
+        path = f"{name}/d"
+        for _ in range(depth):
+            add_dir(path)
+            path += "/d"
+        body = b"buildpath: /build/pkg\nrelocate_textfiles: []\nhash_to_prefix: {}\n"
+        info = tarfile.TarInfo(f"{name}/.spack/binary_distribution")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    return out.getvalue()

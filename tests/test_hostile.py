@@ -1,0 +1,265 @@
+"""Hostile mirrors and damaged state (issue #16): each test builds its hostile input.
+
+Every refusal must be one ``error:`` line (plus hint and see), and leave the install tree and
+database exactly as before.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_spackcache.demo.build import DemoMirror
+from tests import hostile
+from tests.servers import StaticServer
+from tests.test_install import installed, snapshot
+
+Run = Callable[..., tuple[int, str, str]]
+ServeFn = Callable[[str | Path], StaticServer]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = Path(tempfile.mkdtemp(prefix="sh", dir="/tmp"))
+    monkeypatch.setenv("SPACKCACHE_HOME", str(home))
+    monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "site.yaml"))
+    for var in (
+        "SPACKCACHE_PLATFORM",
+        "SPACKCACHE_OS",
+        "SPACKCACHE_TARGET",
+        "SPACKCACHE_LIBC",
+        "SPACKCACHE_INSTALL_ROOT",
+        "SPACKCACHE_FAULT",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _mirror(demo: DemoMirror, tmp_path: Path) -> Path:
+    dest = tmp_path / "hostile-mirror"
+    shutil.copytree(demo.path, dest)
+    return dest
+
+
+def _add(run: Run, url: str) -> None:
+    assert run("mirror", "add", "demo", url)[0] == 0
+    code, _, err = run("keys", "trust", "--mirror", "demo", "--yes")
+    assert code == 0, err
+
+
+def _refused(err: str, *needles: str) -> None:
+    lines = err.splitlines()
+    assert lines and lines[0].startswith("error: "), err
+    assert len(lines) <= 3, err  # error, hint, see
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+# ---- 1. only signed data decides what is installed -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "request_spec", "needle"),
+    [
+        ({"new_version": "9.9"}, "libdemo-base@9.9", "version '1.2.0', not '9.9'"),
+        ({"new_name": "pwned"}, "pwned", "name 'libdemo-base', not 'pwned'"),
+    ],
+)
+def test_index_cannot_relabel_a_signed_binary(
+    label: dict[str, Any],
+    request_spec: str,
+    needle: str,
+    signed_demo: DemoMirror,
+    http_mirror: ServeFn,
+    run: Run,
+    home: Path,
+    tmp_path: Path,
+) -> None:
+    mirror = _mirror(signed_demo, tmp_path)
+    hostile.relabel(mirror, "libdemo-base", **label)
+    _add(run, http_mirror(mirror).url)
+    before = snapshot(home)
+    code, _, err = run("install", request_spec, "--yes")
+    assert code == 1
+    _refused(err, needle, "signed spec", "hint:")
+    assert snapshot(home) == before
+    assert installed(run) == {}
+
+
+def test_index_cannot_change_variants_or_dependencies(
+    signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path, tmp_path: Path
+) -> None:
+    mirror = _mirror(signed_demo, tmp_path)
+
+    def edit(installs: dict[str, Any]) -> None:
+        _, spec = hostile.spec_of(installs, "libdemo-mid")
+        spec["parameters"]["hostile"] = True
+
+    hostile.edit_index(mirror, edit)
+    _add(run, http_mirror(mirror).url)
+    before = snapshot(home)
+    code, _, err = run("install", "libdemo-mid+hostile", "--yes")
+    assert code == 1
+    _refused(err, "other variants (hostile)")
+    assert snapshot(home) == before
+
+
+# ---- 3. index decompression bomb ------------------------------------------------------------
+
+
+def test_index_bomb_is_refused_and_other_mirrors_still_work(
+    signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path, tmp_path: Path
+) -> None:
+    import gzip
+    import resource
+
+    (home / "config.yaml").write_text("limits:\n  max_index_bytes: 20000000\n")
+    bomb = _mirror(signed_demo, tmp_path)
+    head = b'{"database": {"version": "8", "installs": {}}, "padding": "'
+    compressed = gzip.compress(head + b"0" * 400_000_000 + b'"}', compresslevel=9)
+    assert len(compressed) < 1_000_000  # a small file that inflates to 400 MB
+    hostile.write_index_bytes(bomb, compressed, compression="gzip")
+    _add(run, http_mirror(signed_demo.path).url)
+    assert run("mirror", "add", "bomb", http_mirror(bomb).url)[0] == 0
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _, out, err = run("list")
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert "demo-tool" in out  # the good mirror is listed
+    assert "bomb" in err and "expands to more than 19 MB" in err, err
+    assert "Traceback" not in err
+    assert grown_mb < 100, grown_mb
+
+
+# ---- 2 and 6. cycles and depth in the DAG ---------------------------------------------------
+
+
+def _chain_index(tmp: Path, depth: int, *, loop_to: int | None = None) -> Any:
+    """An index of ``p0 -> p1 -> ... -> p{depth-1}`` (link edges); with ``loop_to``, the last
+    node links back to that one (a cycle; a self-loop when it is the last)."""
+    import hashlib
+    import io
+    import json
+
+    from jupyter_spackcache.config import MirrorConfig
+    from jupyter_spackcache.mirrors.indexcache import IndexCache
+
+    hashes = [hashlib.sha1(f"p{i}".encode()).hexdigest()[:32] for i in range(depth)]
+    installs = {}
+    for i, h in enumerate(hashes):
+        nxt = i + 1 if i + 1 < depth else loop_to
+        spec: dict[str, Any] = {
+            "name": f"p{i}", "version": "1.0", "hash": h, "namespace": "builtin",
+            "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
+            "parameters": {"build_system": "generic"},
+        }
+        if nxt is not None:
+            spec["dependencies"] = [{"name": f"p{nxt}", "hash": hashes[nxt],
+                                     "parameters": {"deptypes": ["link"], "virtuals": []}}]
+        installs[h] = {"spec": spec, "ref_count": 0, "in_buildcache": True}
+    data = json.dumps({"database": {"version": "8", "installs": installs}}).encode()
+    mirror = MirrorConfig(name="chain", url="file:///synthetic/chain", unsigned=True)
+    return IndexCache(tmp).store_stream(mirror, "v3", io.BytesIO(data),
+                                        index_hash=hashlib.sha256(data).hexdigest(), etag=None)
+
+
+def _host() -> Any:
+    from jupyter_spackcache.config import HostOverrides
+    from jupyter_spackcache.host import detect_host
+
+    return detect_host(HostOverrides(platform="linux", os="debian12", target="x86_64",
+                                     libc="none"))
+
+
+def test_a_600_deep_chain_resolves_without_recursion(tmp_path: Path) -> None:
+    import sys
+
+    from jupyter_spackcache.resolve import resolve
+    from jupyter_spackcache.spec.parser import parse_spec
+
+    assert sys.getrecursionlimit() <= 1000 * 5
+    index = _chain_index(tmp_path, 3000)
+    chosen = resolve(parse_spec("p0"), [index], _host()).raise_if_unresolved()
+    assert [n.name for n in chosen.runtime][:2] == ["p2999", "p2998"]
+    assert len(chosen.runtime) == 3000
+
+
+@pytest.mark.parametrize("loop_to", [0, 4])  # a cycle through the root; a self-loop
+def test_dependency_cycles_are_refused_at_plan_time(tmp_path: Path, loop_to: int) -> None:
+    from jupyter_spackcache.errors import ResolveError
+    from jupyter_spackcache.resolve import resolve
+    from jupyter_spackcache.spec.parser import parse_spec
+
+    index = _chain_index(tmp_path, 5, loop_to=loop_to)
+    resolution = resolve(parse_spec("p0"), [index], _host())
+    with pytest.raises(ResolveError, match="dependency cycle") as info:
+        resolution.raise_if_unresolved()
+    assert "p4 -> p" in str(info.value) and len(str(info.value).splitlines()) == 1
+
+
+def test_a_cycle_in_a_real_mirror_fails_fast_in_the_cli(
+    signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path, tmp_path: Path
+) -> None:
+    mirror = _mirror(signed_demo, tmp_path)
+
+    def edit(installs: dict[str, Any]) -> None:
+        tool_hash, _ = hostile.spec_of(installs, "demo-tool")
+        _, base = hostile.spec_of(installs, "libdemo-base")
+        base.setdefault("dependencies", []).append(
+            {"name": "demo-tool", "hash": tool_hash,
+             "parameters": {"deptypes": ["link"], "virtuals": []}})
+
+    hostile.edit_index(mirror, edit)
+    _add(run, http_mirror(mirror).url)
+    before = snapshot(home)
+    code, _, err = run("install", "demo-tool", "--yes")
+    assert code == 1
+    _refused(err, "dependency cycle")
+    assert snapshot(home) == before
+
+
+def test_a_1000_deep_tarball_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    import io
+
+    from jupyter_spackcache.errors import TooLarge
+    from jupyter_spackcache.install.extract import safe_extract
+
+    dest = tmp_path / "staging"
+    dest.mkdir()
+    with pytest.raises(TooLarge, match="nested more than 256 directories deep") as info:
+        safe_extract(io.BytesIO(hostile.deep_tarball(1000)), dest)
+    assert len(str(info.value).splitlines()) == 1
+    assert list(dest.iterdir()) == []
+    # a tree just under the bound unpacks (iteratively)
+    safe_extract(io.BytesIO(hostile.deep_tarball(250)), dest)
+    assert (dest / "d" / "d").is_dir()
+
+
+def test_deep_leftovers_in_staging_are_removed(tmp_path: Path) -> None:
+    """A staging directory left by an older version (1000 levels, read-only) is cleaned."""
+    import os
+
+    from jupyter_spackcache.install.stage import clean_staging
+    from jupyter_spackcache.store.layout import StoreLayout
+
+    layout = StoreLayout(tmp_path / "opt")
+    leftover = layout.staging() / ("a" * 32 + "-x")
+    leftover.mkdir(parents=True)
+    fd = os.open(leftover, os.O_RDONLY)
+    for _ in range(1000):
+        os.mkdir("d", dir_fd=fd)
+        child = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.fchmod(fd, 0o500)
+        os.close(fd)
+        fd = child
+    os.close(fd)
+    clean_staging(layout)
+    assert not leftover.exists()
