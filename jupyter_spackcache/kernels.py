@@ -390,7 +390,7 @@ class Removal:
 
 
 def remove_packages(
-    store: StoreDB, order: Sequence[InstalledRecord], config: Config
+    store: StoreDB, order: Sequence[InstalledRecord], config: Config, *, gc: bool = False
 ) -> Removal:
     """Uninstall ``order`` and remove every kernel that used one of those packages.
 
@@ -399,8 +399,8 @@ def remove_packages(
     """
     from .install.installed import uninstall
 
-    kernels = kernels_using([r.hash for r in order], config)
-    removed = uninstall(store, order)
+    removed = uninstall(store, order, gc=gc)  # gc keeps what became needed meanwhile
+    kernels = kernels_using([r.hash for r in removed], config)
     for kernel in kernels:
         remove_kernel(kernel.name, config)
     return Removal(removed, kernels)

@@ -263,3 +263,39 @@ def test_deep_leftovers_in_staging_are_removed(tmp_path: Path) -> None:
     os.close(fd)
     clean_staging(layout)
     assert not leftover.exists()
+
+
+# ---- 8. gc and uninstall during an install --------------------------------------------------
+
+
+def test_gc_and_uninstall_wait_for_a_running_install(
+    signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from jupyter_spackcache.demo import broken
+
+    server = http_mirror(signed_demo.path)
+    _add(run, server.url)
+    run("list")  # warm the index cache
+    tool = "/" + str(broken.blob_path(signed_demo.path, "demo-tool").relative_to(signed_demo.path))
+    server.fault(tool.lstrip("/"), delay=2.0)  # the root arrives last, its dependencies first
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_spackcache.cli", "install", "demo-tool", "--yes"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        cwd=Path(__file__).parents[1],
+    )
+    deadline = time.monotonic() + 120
+    while "libdemo-mid" not in installed(run):  # committed, not yet needed by a registered root
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    code, _, err = run("gc", "--yes")
+    assert code == 0, err
+    code, _, err = run("uninstall", "libdemo-base", "--yes")
+    assert code == 1 and "needed by" in err  # decided after the install finished
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert set(installed(run)) == {"libdemo-base", "libdemo-mid", "demo-tool"}

@@ -190,7 +190,8 @@ def _gc(session: Session, args: argparse.Namespace) -> int:
     if not order:
         print("nothing to remove: every installed package is needed")
         return 0
-    return _remove(session, order, yes=args.yes, verb="remove", done="removed", what="gc")
+    return _remove(session, order, yes=args.yes, verb="remove", done="removed", what="gc",
+                   gc=True)
 
 
 def _remove(
@@ -201,13 +202,14 @@ def _remove(
     verb: str,
     done: str,
     what: str | None = None,
+    gc: bool = False,
 ) -> int:
     """Show what goes (packages and the kernels that need them), confirm on a TTY, remove."""
     kernels = kernels_using([r.hash for r in order], session.config)
     _show_removal(order, verb, kernels)
     if not yes and sys.stdin.isatty() and not _confirm(f"{verb.capitalize()}?"):
         raise InstallCancelled(f"{what or verb} cancelled; nothing was changed")
-    removal = remove_packages(session.store, order, session.config)
+    removal = remove_packages(session.store, order, session.config, gc=gc)
     print(f"{done} {len(removal.packages)} package(s)"
           + (f" and {len(removal.kernels)} kernel(s)" if removal.kernels else ""))
     return 0

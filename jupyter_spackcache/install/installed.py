@@ -16,7 +16,7 @@ from ..spec.parser import parse_spec
 from ..spec.satisfies import satisfies
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
-from ..store.lock import NodeLock
+from ..store.lock import NodeLock, StoreLock
 from .stage import uninstall_record
 
 LOCK_TIMEOUT = 60.0
@@ -94,8 +94,42 @@ def _dependents_first(records: dict[str, InstalledRecord]) -> list[InstalledReco
     return order
 
 
-def uninstall(store: StoreDB, records: Iterable[InstalledRecord]) -> list[InstalledRecord]:
-    """Remove ``records`` (already ordered dependents first); returns what was removed."""
+def uninstall(
+    store: StoreDB, records: Iterable[InstalledRecord], *, gc: bool = False
+) -> list[InstalledRecord]:
+    """Remove ``records`` (already ordered dependents first); returns what was removed.
+
+    Holds each install root's store lock exclusively, so it waits for running installs
+    (which hold it shared) and none starts meanwhile. With ``gc``, a node that became needed
+    or explicit while waiting is kept instead of refused.
+    """
+    records = list(records)
+    roots = sorted({record.root for record in records})
+    locks = [StoreLock(StoreLayout(Path(root)).locks()) for root in roots]
+    held: list[StoreLock] = []
+    try:
+        for lock, root in zip(locks, roots, strict=True):
+            if not lock.acquire(LOCK_TIMEOUT):
+                raise InstallError(
+                    f"an install into {root} has been running for over {LOCK_TIMEOUT:g}s; "
+                    "nothing was removed",
+                    hint="run the command again when the install has finished",
+                )
+            held.append(lock)
+        keep = _now_needed(store, records) if gc else set()
+        return _remove_each(store, [r for r in records if r.hash not in keep])
+    finally:
+        for lock in held:
+            lock.release()
+
+
+def _now_needed(store: StoreDB, records: list[InstalledRecord]) -> set[str]:
+    """Of ``records`` (garbage when chosen), those that are garbage no longer."""
+    still = {r.hash for r in garbage(store)}
+    return {r.hash for r in records if r.hash not in still}
+
+
+def _remove_each(store: StoreDB, records: list[InstalledRecord]) -> list[InstalledRecord]:
     removed: list[InstalledRecord] = []
     for record in records:
         lock = NodeLock(StoreLayout(Path(record.root)).locks(), record.hash)

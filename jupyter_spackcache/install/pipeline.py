@@ -32,7 +32,7 @@ from ..errors import InstallCancelled, InstallError, SpackCacheError
 from ..mirrors.base import MirrorReader
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
-from ..store.lock import NodeLock
+from ..store.lock import NodeLock, StoreLock
 from .plan import Plan, PlannedNode, precheck
 from .progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
 from .schedule import urgency
@@ -84,9 +84,30 @@ def install(
         for p in plan.downloads
         if p.mirror is not None
     }
-    run = _Run(plan, session.store, StoreLayout(plan.install_root), readers,
-               max(1, jobs), progress, cancel or threading.Event())
-    return run.execute(unpackers)
+    layout = StoreLayout(plan.install_root)
+    cancel = cancel or threading.Event()
+    # shared for the whole run: gc and uninstall (exclusive) wait, so nothing this install
+    # reuses or has committed is removed before its dependents are registered
+    store_lock = StoreLock(layout.locks(), shared=True)
+    while not store_lock.acquire(timeout=_WAIT_SLICE):
+        if cancel.is_set():
+            raise InstallCancelled("install cancelled; nothing was changed")
+    try:
+        _check_reused_present(plan, session.store)
+        run = _Run(plan, session.store, layout, readers, max(1, jobs), progress, cancel)
+        return run.execute(unpackers)
+    finally:
+        store_lock.release()
+
+
+def _check_reused_present(plan: Plan, store: StoreDB) -> None:
+    """A node planned for reuse may have been uninstalled since planning: say so."""
+    for p in plan.nodes:
+        if p.action == "reuse" and not p.upstream and not store.has(p.hash):
+            raise InstallError(
+                f"{p.node.short} was uninstalled after the install was planned",
+                hint="run the install again",
+            )
 
 
 class _Run:

@@ -33,7 +33,7 @@ def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> dict
 
 def collect_garbage(session: Session) -> dict[str, Any]:
     store = session.store
-    return _removal_json(remove_packages(store, garbage(store), session.config))
+    return _removal_json(remove_packages(store, garbage(store), session.config, gc=True))
 
 
 def _removal_json(removal: Removal) -> dict[str, Any]:
