@@ -116,6 +116,13 @@ class InstallCancelled(InstallError):
     code = "cancelled"
 
 
+class UnsatisfiableSpecError(SpackCacheError):
+    """Two spec constraints no build could meet at once (``x ^y@1 ^y@2``, ``+mpi`` and
+    ``~mpi``): raised when specs are combined, never when matching builds."""
+
+    code = "unsatisfiable-spec"
+
+
 class SignedSpecMismatch(SignatureError):
     """The signed spec of a binary says something else than the (unsigned) index entry.
 

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jupyter_spackcache.push.manifest import (
+from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.v3layout import (
     INDEX_MEDIA_TYPE,
+    blob_path,
     record_for,
     render_manifest,
-    strip_clearsign,
 )
 
 INDEX_MANIFEST = Path("v3/manifests/index/index.manifest.json")
@@ -40,7 +41,7 @@ def read_index(mirror: Path) -> dict[str, Any]:
 def write_index_bytes(mirror: Path, data: bytes, compression: str = "none") -> None:
     """Publish ``data`` (stored as is) as the mirror's index: an unsigned manifest + blob."""
     record = record_for(data, INDEX_MEDIA_TYPE, compression)
-    blob = mirror / record.relpath
+    blob = mirror / blob_path(record.checksum)
     blob.parent.mkdir(parents=True, exist_ok=True)
     blob.write_bytes(data)
     (mirror / INDEX_MANIFEST).write_text(render_manifest([record]))

@@ -26,14 +26,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import InstallCancelled, InstallError, SpackCacheError
 from ..mirrors.base import MirrorReader
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
 from ..store.lock import NodeLock, StoreLock
-from .plan import Plan, PlannedNode, precheck
+from .plan import Plan, PlannedNode, ReaderFor, precheck
 from .progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
 from .schedule import urgency
 from .stage import (
@@ -46,9 +45,6 @@ from .stage import (
 )
 from .unpacker import NO_UNPACKERS, UnpackerPool
 from .workers import PriorityPool
-
-if TYPE_CHECKING:
-    from ..session import Session
 
 _WAIT_SLICE = 0.25
 #: pool priorities: commits first (the DAG waits for them), then unpacks, most urgent first
@@ -65,9 +61,10 @@ class InstallResult:
 
 
 def install(
-    session: Session,
     plan: Plan,
     *,
+    store: StoreDB,
+    reader_for: ReaderFor,
     jobs: int = 4,
     progress: ProgressCallback = ignore_progress,
     cancel: threading.Event | None = None,
@@ -79,11 +76,7 @@ def install(
     install starts its own as its downloads begin.
     """
     precheck(plan)
-    readers = {
-        p.mirror: session.catalog.reader(session.config.mirror(p.mirror))
-        for p in plan.downloads
-        if p.mirror is not None
-    }
+    readers = {p.mirror: reader_for(p.mirror) for p in plan.downloads if p.mirror is not None}
     layout = StoreLayout(plan.install_root)
     cancel = cancel or threading.Event()
     # shared for the whole run: gc and uninstall (exclusive) wait, so nothing this install
@@ -93,8 +86,8 @@ def install(
         if cancel.is_set():
             raise InstallCancelled("install cancelled; nothing was changed")
     try:
-        _check_reused_present(plan, session.store)
-        run = _Run(plan, session.store, layout, readers, max(1, jobs), progress, cancel)
+        _check_reused_present(plan, store)
+        run = _InstallRun(plan, store, layout, readers, max(1, jobs), progress, cancel)
         return run.execute(unpackers)
     finally:
         store_lock.release()
@@ -110,7 +103,7 @@ def _check_reused_present(plan: Plan, store: StoreDB) -> None:
             )
 
 
-class _Run:
+class _InstallRun:
     """The state of one install: who is ready, who is done, and the first error."""
 
     def __init__(

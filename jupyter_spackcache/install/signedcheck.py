@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import SignedSpecMismatch
+from ..formats.specfile import decode_node, decode_specfile, specfile_version
 from ..spec.concrete import ConcreteNode, Edge
-from ..spec.specfile import decode_node, decode_specfile, specfile_version
 
 _HINT = (
     "the mirror's index does not match its signed metadata (damaged or tampered with); "

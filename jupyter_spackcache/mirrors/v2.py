@@ -12,9 +12,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
+from ..formats.v3layout import MAX_METADATA_BYTES, decode_object, decode_text
 from ..limits import DEFAULT_LIMITS
 from .base import IndexFetch, SpecRecord, TarballRef
-from .manifest import MAX_METADATA_BYTES, decode_object, decode_text
 from .v3 import check_document_root
 from .verify import signed_payload
 
