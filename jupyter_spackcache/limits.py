@@ -33,15 +33,39 @@ class Limits:
     #: bytes a download whose size is not signed (v2 mirrors) may have
     max_unsigned_download_bytes: int = 16 * GiB
 
-    def unpack_budget(self, download_bytes: int | None, free_bytes: int | None) -> int:
-        """Bytes a tarball of ``download_bytes`` may unpack to on a disk with ``free_bytes``."""
-        budget = self.max_unpack_bytes
+    def unpack_budget(self, download_bytes: int | None, free_bytes: int | None) -> UnpackBudget:
+        """How much a tarball of ``download_bytes`` may unpack to on a disk with ``free_bytes``
+        free, and which bound that is (for the message)."""
+        budget = UnpackBudget(self.max_unpack_bytes, "limits.max_unpack_bytes")
         if download_bytes is not None:
             ratio = max(self.min_unpack_allowance, download_bytes * self.max_unpack_ratio)
-            budget = min(budget, ratio)
-        if free_bytes is not None:
-            budget = min(budget, free_bytes)
+            if ratio < budget.max_bytes:
+                budget = UnpackBudget(
+                    ratio, f"{self.max_unpack_ratio} times its download (limits.max_unpack_ratio)"
+                )
+        if free_bytes is not None and free_bytes < budget.max_bytes:
+            budget = UnpackBudget(free_bytes, "the free space of the install root")
         return budget
+
+
+@dataclass(frozen=True, slots=True)
+class UnpackBudget:
+    max_bytes: int
+    #: which bound it is, for the message
+    bound: str
+
+    def exceeded(self, package: str) -> TooLarge:
+        hint = (
+            "free some space or choose another install_root"
+            if self.bound.startswith("the free space")
+            else "the tarball is a decompression bomb or damaged; raise the limit in config.yaml "
+            "only for a mirror you trust"
+        )
+        return TooLarge(
+            f"{package}'s tarball unpacks to more than {_mb(self.max_bytes)} "
+            f"({self.bound}); nothing of it was kept",
+            hint=hint,
+        )
 
 
 DEFAULT_LIMITS = Limits()

@@ -111,3 +111,36 @@ def deep_tarball(depth: int, name: str = "pkg") -> bytes:
         info.size = len(body)
         tar.addfile(info, io.BytesIO(body))
     return out.getvalue()
+
+
+def bomb_tarball(size: int, name: str = "pkg") -> bytes:
+    """A Spack-looking tarball holding one file of ``size`` zero bytes (compresses ~1000x)."""
+
+    class Zeros(io.RawIOBase):
+        def __init__(self) -> None:
+            self.left = size
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            n = min(len(buffer), self.left)
+            buffer[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz", compresslevel=1) as tar:
+        for d in (name, f"{name}/.spack", f"{name}/share"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tar.addfile(info)
+        body = b"buildpath: /build/pkg\nrelocate_textfiles: []\nhash_to_prefix: {}\n"
+        info = tarfile.TarInfo(f"{name}/.spack/binary_distribution")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+        info = tarfile.TarInfo(f"{name}/share/zeros")
+        info.size = size
+        tar.addfile(info, Zeros())
+    return out.getvalue()

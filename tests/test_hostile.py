@@ -299,3 +299,41 @@ def test_gc_and_uninstall_wait_for_a_running_install(
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert set(installed(run)) == {"libdemo-base", "libdemo-mid", "demo-tool"}
+
+
+# ---- 4. tarball bombs -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("in_worker", [False, True])
+def test_a_tarball_bomb_is_refused_mid_stream(tmp_path: Path, in_worker: bool) -> None:
+    import io
+
+    from jupyter_spackcache.errors import TooLarge
+    from jupyter_spackcache.install.extract import safe_extract
+    from jupyter_spackcache.install.unpacker import UnpackerProcess
+    from jupyter_spackcache.limits import Limits
+
+    data = hostile.bomb_tarball(64 << 20)
+    assert len(data) < 1 << 20  # 64 MB from well under 1 MB
+    budget = Limits(min_unpack_allowance=1 << 20).unpack_budget(len(data), None)
+    dest = tmp_path / "staging"
+    dest.mkdir()
+    with pytest.raises(TooLarge, match="tarball unpacks to more than") as info:
+        if in_worker:
+            (tmp_path / "bomb.tar.gz").write_bytes(data)
+            worker = UnpackerProcess()
+            assert worker.ready(30)
+            try:
+                worker.unpack(tmp_path / "bomb.tar.gz", dest, "pkg", budget)
+            finally:
+                worker.close()
+        else:
+            safe_extract(io.BytesIO(data), dest, budget=budget, package="pkg")
+    assert "100 times its download" in str(info.value) and info.value.hint
+    assert list(dest.iterdir()) == []
+    # the free space is a bound too, and a fitting budget unpacks
+    budget = Limits().unpack_budget(len(data), (64 << 20) - 1)
+    with pytest.raises(TooLarge, match="free space of the install root"):
+        safe_extract(io.BytesIO(data), dest, budget=budget, package="pkg")
+    safe_extract(io.BytesIO(data), dest, budget=Limits().unpack_budget(len(data), None))
+    assert (dest / "share" / "zeros").stat().st_size == 64 << 20

@@ -33,6 +33,7 @@ from jupyter_spackcache.errors import InstallError, TooLarge
 from jupyter_spackcache.formats.buildinfo import BUILDINFO_PARTS, BuildInfo, parse_buildinfo
 from jupyter_spackcache.formats.tarheader import FastTarInfo
 from jupyter_spackcache.install.rmtree import remove_tree
+from jupyter_spackcache.limits import UnpackBudget
 
 #: the private directory, inside the staging directory, that members are streamed into
 SCRATCH = ".spackcache-unpack"
@@ -74,11 +75,15 @@ class ExtractionPlan:
     entries: tuple[Entry, ...]
 
 
-def safe_extract(tarball: Path | BinaryIO, dest: Path) -> BuildInfo:
+def safe_extract(
+    tarball: Path | BinaryIO, dest: Path, *, budget: UnpackBudget | None = None,
+    package: str = "the package",
+) -> BuildInfo:
     """Unpack the package root of ``tarball`` into the empty directory ``dest``.
 
     On any failure ``dest`` is left empty and an :class:`InstallError` names the member and
-    the reason.
+    the reason. With ``budget``, the archive is refused (:class:`TooLarge`) as soon as its
+    member headers announce more bytes than that, before those bytes are written.
     """
     if not dest.is_dir():
         raise InstallError(f"staging directory {dest} does not exist")
@@ -90,7 +95,7 @@ def safe_extract(tarball: Path | BinaryIO, dest: Path) -> BuildInfo:
         with _seekable(tarball) as raw:
             _check_gzip_magic(raw)
             writer = _Writer(scratch)
-            members, refusal = _stream_into(raw, writer)
+            members, refusal = _stream_into(raw, writer, budget, package)
         plan = plan_extraction(members)  # the refusal as worded from the root, if it has one
         if refusal is not None:
             raise refusal
@@ -290,23 +295,29 @@ def _check_gzip_magic(raw: BinaryIO) -> None:
 
 
 def _stream_into(
-    raw: BinaryIO, writer: _Writer
+    raw: BinaryIO, writer: _Writer, budget: UnpackBudget | None = None, package: str = ""
 ) -> tuple[list[tarfile.TarInfo], InstallError | None]:
     """Inflate the archive once, writing every admitted member with ``writer``.
 
     Returns every member header and the first refusal, if any: from then on nothing more is
     written, but the headers are still read so that the refusal can be worded from the root.
-    The gzip stream is read to its end, which checks its CRC and length.
+    The gzip stream is read to its end, which checks its CRC and length. Every member costs
+    its size plus a header block against ``budget``, and so does what follows the archive.
     """
     members: list[tarfile.TarInfo] = []
     refusal: InstallError | None = None
     admission = _Admission()
+    left = budget.max_bytes if budget is not None else None
     try:
         with (
             _open_gzip(raw) as gz,
             tarfile.open(fileobj=gz, mode="r:", tarinfo=FastTarInfo) as tar,
         ):
             for member in tar:
+                if left is not None:
+                    left -= tarfile.BLOCKSIZE + (member.size if member.isreg() else 0)
+                    if left < 0:
+                        raise budget.exceeded(package)  # type: ignore[union-attr]
                 members.append(member)
                 parts = _member_parts(member)
                 if refusal is not None:
@@ -317,8 +328,11 @@ def _stream_into(
                     refusal = exc
                     continue
                 writer.write(tar, member, parts, target)
-            while gz.read(_COPY_CHUNK):
-                pass
+            while tail := gz.read(_COPY_CHUNK):
+                if left is not None:
+                    left -= len(tail)
+                    if left < 0:
+                        raise budget.exceeded(package)  # type: ignore[union-attr]
     except _CORRUPT as exc:
         raise InstallError(f"tarball is truncated or corrupt: {exc}", hint=_HINT) from exc
     return members, refusal

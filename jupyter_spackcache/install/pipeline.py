@@ -293,7 +293,8 @@ class _InstallRun:
         self._emit(p, Stage.EXTRACT)
         try:
             with self.unpackers.lease() as unpacker:
-                unpacked = unpack_node(p, tarball, layout=self.layout, unpacker=unpacker)
+                unpacked = unpack_node(p, tarball, layout=self.layout, unpacker=unpacker,
+                                       limits=self.plan.limits)
         except BaseException as exc:
             self._fail(p, exc)
             return

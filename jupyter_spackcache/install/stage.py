@@ -25,6 +25,7 @@ import orjson
 
 from ..errors import InstallError, SpackCacheError
 from ..formats.buildinfo import BuildInfo
+from ..limits import DEFAULT_LIMITS, Limits
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import METADATA_DIR, StoreLayout
 from ..store.lock import NodeLock
@@ -62,6 +63,7 @@ def unpack_node(
     *,
     layout: StoreLayout,
     unpacker: UnpackerProcess | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Unpacked:
     """Unpack a verified tarball into a new staging directory of the store.
 
@@ -72,13 +74,16 @@ def unpack_node(
     if planned.record is None or planned.prefix is None:
         raise InstallError(f"{planned.node.short} has nothing to install")
     staging = Path(tempfile.mkdtemp(prefix=f"{planned.hash}-", dir=layout.staging()))
+    name = planned.node.name
     try:
+        st = os.statvfs(staging)
+        budget = limits.unpack_budget(tarball.stat().st_size, st.f_bavail * st.f_frsize)
         if unpacker is not None:
-            unpacker.unpack(tarball, staging, planned.node.name)
+            unpacker.unpack(tarball, staging, name, budget)
             buildinfo = read_buildinfo(staging)
         else:
-            with open_tarball(tarball, planned.node.name) as raw:
-                buildinfo = safe_extract(raw, staging)
+            with open_tarball(tarball, name) as raw:
+                buildinfo = safe_extract(raw, staging, budget=budget, package=name)
     except BaseException as exc:
         remove_tree(staging, ignore_errors=True)
         raise _as_install_error(planned, exc) from exc
