@@ -144,3 +144,26 @@ def bomb_tarball(size: int, name: str = "pkg") -> bytes:
         info.size = size
         tar.addfile(info, Zeros())
     return out.getvalue()
+
+
+def world_writable_tarball(name: str = "pkg") -> bytes:
+    """A Spack-looking tarball whose directory and files are all mode 0777 (and one 04777)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for d in (name, f"{name}/.spack", f"{name}/bin"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o777
+            tar.addfile(info)
+        files = {
+            f"{name}/.spack/binary_distribution": (
+                b"buildpath: /build/pkg\nrelocate_textfiles: []\nhash_to_prefix: {}\n", 0o777),
+            f"{name}/bin/tool": (b"#!/bin/sh\necho hi\n", 0o4777),
+            f"{name}/bin/data": (b"data\n", 0o640),
+        }
+        for path, (body, mode) in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(body)
+            info.mode = mode
+            tar.addfile(info, io.BytesIO(body))
+    return out.getvalue()

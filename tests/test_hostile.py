@@ -337,3 +337,88 @@ def test_a_tarball_bomb_is_refused_mid_stream(tmp_path: Path, in_worker: bool) -
         safe_extract(io.BytesIO(data), dest, budget=budget, package="pkg")
     safe_extract(io.BytesIO(data), dest, budget=Limits().unpack_budget(len(data), None))
     assert (dest / "share" / "zeros").stat().st_size == 64 << 20
+
+
+# ---- 5. downloads without a signed size -----------------------------------------------------
+
+
+def test_an_endless_unsigned_download_is_capped_and_leaves_no_part(tmp_path: Path) -> None:
+    import hashlib
+    import http.server
+    import threading
+
+    from jupyter_spackcache.config import MirrorConfig
+    from jupyter_spackcache.errors import TooLarge
+    from jupyter_spackcache.install.fetch import DownloadJob, download_blocking
+    from jupyter_spackcache.mirrors.base import TarballRef
+    from jupyter_spackcache.mirrors.transport import open_transport
+    from jupyter_spackcache.mirrors.v2 import V2Reader
+
+    sent = {"bytes": 0}
+
+    class Endless(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"  # no length: the body ends when the server closes
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            chunk = bytes(1 << 16)
+            try:
+                while sent["bytes"] < 1 << 31:  # 2 GB, "endless" for this test
+                    self.wfile.write(chunk)
+                    sent["bytes"] += len(chunk)
+            except OSError:
+                pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        reader = V2Reader(open_transport(url), MirrorConfig(name="v2", url=url, unsigned=True),
+                          None)
+        ref = TarballRef("build_cache/x.spack", hashlib.sha256(b"x").hexdigest(), None)
+        job = DownloadJob("k", reader, ref, tmp_path / "dl" / "x.tar.gz",
+                          max_unsigned_bytes=5 << 20)
+        with pytest.raises(TooLarge, match="larger than 5242880 bytes and its size is not signed"):
+            download_blocking([job], progress=lambda *a: None)
+        assert sent["bytes"] < 64 << 20  # stopped early, not at the end of the body
+        assert list((tmp_path / "dl").iterdir()) == []  # no .part left
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ---- 11. file modes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("umask", "tool", "data", "bin_dir"),
+                         [(0o022, 0o755, 0o640, 0o755), (0o077, 0o700, 0o600, 0o700)])
+def test_unpacked_modes_follow_the_umask(
+    tmp_path: Path, umask: int, tool: int, data: int, bin_dir: int
+) -> None:
+    import io
+    import os
+    import stat
+
+    from jupyter_spackcache.install.extract import safe_extract
+
+    dest = tmp_path / "staging"
+    dest.mkdir()
+    old = os.umask(umask)
+    try:
+        safe_extract(io.BytesIO(hostile.world_writable_tarball()), dest)
+    finally:
+        os.umask(old)
+
+    def mode(*parts: str) -> int:
+        return stat.S_IMODE(dest.joinpath(*parts).lstat().st_mode)
+
+    assert mode("bin", "tool") == tool  # 04777 in the tarball: no setuid, no write for others
+    assert mode("bin", "data") == data  # never more than the tarball's mode
+    assert mode("bin") == bin_dir
+    assert not any(
+        p.lstat().st_mode & stat.S_IWOTH for p in [dest, *dest.rglob("*")] if not p.is_symlink()
+    )

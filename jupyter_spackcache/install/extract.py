@@ -94,13 +94,14 @@ def safe_extract(
         scratch.mkdir()
         with _seekable(tarball) as raw:
             _check_gzip_magic(raw)
-            writer = _Writer(scratch)
+            allowed = 0o777 & ~current_umask()  # a shared install root stays the user's
+            writer = _Writer(scratch, allowed)
             members, refusal = _stream_into(raw, writer, budget, package)
         plan = plan_extraction(members)  # the refusal as worded from the root, if it has one
         if refusal is not None:
             raise refusal
         _adopt_root(scratch, writer.locate(plan.root), dest)
-        _set_directory_modes(plan, dest)
+        _set_directory_modes(plan, dest, writer.allowed)
         return read_buildinfo(dest)
     except BaseException:
         _empty_directory(dest)
@@ -347,8 +348,10 @@ class _Writer:
     ``base`` moves the tree down under their common parent (:meth:`_lower_base`).
     """
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, allowed: int = 0o777) -> None:
         self._scratch = scratch
+        #: permission bits a file may get: never more than the user's umask lets through
+        self.allowed = allowed
         self._base: RelPath = ()
         self._settled = False  # the leading chain of directories is over
         self._dirs: set[RelPath] = set()  # made under ``base``, as full member names
@@ -373,7 +376,7 @@ class _Writer:
             elif member.issym():
                 os.symlink(member.linkname, path)
             else:
-                _write_file(tar, member, path)
+                _write_file(tar, member, path, self.allowed)
         except _CORRUPT as exc:
             raise InstallError(
                 f"tarball is truncated or corrupt at {member.name!r}: {exc}", hint=_HINT
@@ -434,7 +437,9 @@ class _Writer:
             self._dirs.add(parts)
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> None:
+def _write_file(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, path: str, allowed: int = 0o777
+) -> None:
     """Create ``path`` (never through a symlink, never over a file) with the member's data.
 
     The data is read straight from the archive stream and written with ``os.write``: a
@@ -461,7 +466,7 @@ def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> Non
                     raise tarfile.ReadError("unexpected end of data")
                 _write_all(fd, chunk)
                 left -= len(chunk)
-        os.fchmod(fd, member.mode & 0o777)
+        os.fchmod(fd, member.mode & allowed)  # setuid/setgid/sticky never, umask applied
     finally:
         os.close(fd)
 
@@ -485,7 +490,21 @@ def _adopt_root(scratch: Path, root: Path, dest: Path) -> None:
     remove_tree(scratch)  # only the now empty root, and maybe some of its parents, are left
 
 
-def _set_directory_modes(plan: ExtractionPlan, dest: Path) -> None:
+def current_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` would race other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read it the racy way, once per unpack
+    os.umask(mask)
+    return mask
+
+
+def _set_directory_modes(plan: ExtractionPlan, dest: Path, allowed: int = 0o777) -> None:
     """Directories last, deepest first, so read-only ones do not block their own contents; the
     owner keeps full access because relocation still has to write inside them."""
     directories = [(dest, plan.root_member.mode)]
@@ -493,7 +512,7 @@ def _set_directory_modes(plan: ExtractionPlan, dest: Path) -> None:
         (dest.joinpath(*e.rel), e.member.mode) for e in plan.entries if e.member.isdir()
     ]
     for path, mode in reversed(directories):
-        os.chmod(path, (mode & 0o777) | 0o700)
+        os.chmod(path, (mode & allowed) | 0o700)
 
 
 def _fresh_name(name: str, taken: Sequence[str]) -> str:

@@ -229,7 +229,8 @@ class _InstallRun:
             raise InstallError(f"{p.node.short} has no tarball to download")
         dest.parent.mkdir(parents=True, exist_ok=True)
         return DownloadJob(key=p.hash, reader=self.readers[p.mirror], ref=p.record.tarball,
-                           dest=dest)
+                           dest=dest,
+                           max_unsigned_bytes=self.plan.limits.max_unsigned_download_bytes)
 
     def _download(self, jobs: list[object]) -> None:
         from .fetch import DownloadJob, download_blocking

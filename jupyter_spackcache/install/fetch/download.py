@@ -33,6 +33,7 @@ from jupyter_spackcache.errors import (
     MirrorError,
     NotFoundError,
     SpackCacheError,
+    TooLarge,
 )
 from jupyter_spackcache.install.fetch.bulk import bulk_transport
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
@@ -67,6 +68,9 @@ class DownloadJob:
     reader: MirrorReader
     ref: TarballRef
     dest: Path
+    #: bound on a download whose size is not signed (v2 mirrors), else an endless body fills
+    #: the disk; a signed size is its own bound
+    max_unsigned_bytes: int | None = None
 
     @property
     def part(self) -> Path:
@@ -391,6 +395,15 @@ def _take(job: DownloadJob, part: _Part, chunk: bytes, shown: str) -> None:
     """Append one chunk, refusing to grow past the signed size (an endless body)."""
     if job.ref.size is not None and part.size + len(chunk) > job.ref.size:
         raise _Retry(size_error(shown, part.size + len(chunk), job.ref.size), keep=False)
+    cap = job.max_unsigned_bytes
+    if job.ref.size is None and cap is not None and part.size + len(chunk) > cap:
+        part.discard()
+        raise TooLarge(
+            f"{shown}: the download is larger than {cap} bytes and its size is not signed; "
+            "nothing of it was kept",
+            hint="if the package really is that large, raise "
+            "limits.max_unsigned_download_bytes in config.yaml",
+        )
     part.write(chunk)
 
 
