@@ -422,3 +422,43 @@ def test_unpacked_modes_follow_the_umask(
     assert not any(
         p.lstat().st_mode & stat.S_IWOTH for p in [dest, *dest.rglob("*")] if not p.is_symlink()
     )
+
+
+def test_duplicate_hashes_with_other_content_are_refused(
+    signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from jupyter_spackcache.errors import DuplicateHash
+    from jupyter_spackcache.formats.specfile import decode_specfile
+    from jupyter_spackcache.install.signedcheck import check_signed_node
+
+    # an index whose JSON repeats a hash (the later copy relabelled): not "last wins"
+    mirror = _mirror(signed_demo, tmp_path)
+    index = hostile.read_index(mirror)
+    installs = index["database"]["installs"]
+    dag_hash, spec = hostile.spec_of(installs, "libdemo-base")
+    relabelled = json.dumps({"spec": {**spec, "version": "9.9"}, "in_buildcache": True})
+    text = json.dumps(index)
+    marker = '"installs": {'
+    text = text.replace(marker, f'{marker}"{dag_hash}": {relabelled}, ', 1)
+    hostile.write_index_bytes(mirror, text.encode())
+    _add(run, http_mirror(mirror).url)
+    _, _, err = run("list")
+    assert f"lists {dag_hash} twice with different content" in err, err
+    assert run("install", "libdemo-base", "--yes")[0] == 1
+    assert installed(run) == {}
+    # identical repeats are harmless
+    text = json.dumps(hostile.read_index(signed_demo.path))
+    same = json.dumps({"spec": spec, "ref_count": 1, "in_buildcache": True})
+    hostile.write_index_bytes(mirror, text.replace(marker, f'{marker}"{dag_hash}": {same}, ', 1)
+                              .encode())
+    assert run("list", "libdemo-base")[0] == 0
+
+    # a spec document listing a node twice with different content
+    doc = {"spec": {"_meta": {"version": 5}, "nodes": [
+        {**spec, "dependencies": []}, {**spec, "version": "0.1"}]}}
+    doc["spec"]["nodes"][0].pop("dependencies")
+    node = decode_specfile({"spec": {"_meta": {"version": 5}, "nodes": [spec]}}).root
+    with pytest.raises(DuplicateHash, match="twice with different content"):
+        check_signed_node(node, doc)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import SignedSpecMismatch
+from ..errors import DuplicateHash, SignedSpecMismatch
 from ..formats.specfile import decode_node, decode_specfile, specfile_version
 from ..spec.concrete import ConcreteNode, Edge
 
@@ -33,6 +33,7 @@ def signed_roots(document: Mapping[str, Any]) -> tuple[ConcreteNode, ConcreteNod
     relinked = decode_specfile(document).root
     spec = document["spec"]
     raw = spec if isinstance(spec, list) else spec["nodes"]
+    _refuse_duplicates(raw, relinked)
     as_written = decode_node(raw[0], specfile_version(document))
     return relinked, as_written
 
@@ -74,3 +75,20 @@ def describe_difference(index_node: ConcreteNode, signed: ConcreteNode) -> str |
 
 def _edges(edges: tuple[Edge, ...]) -> set[tuple[str, str, frozenset[str]]]:
     return {(e.name, e.hash, e.deptypes) for e in edges}
+
+
+def _refuse_duplicates(raw: list[Any], root: ConcreteNode) -> None:
+    """One hash, one node: a document listing a hash twice with other content is refused
+    (decoding keeps the last, which would let the second silently replace the first)."""
+    seen: dict[str, Any] = {}
+    for item in raw:
+        body = item if not isinstance(item, dict) or "name" in item else next(iter(item.values()))
+        key = body.get("hash") if isinstance(body, dict) else None
+        if not isinstance(key, str):
+            continue
+        if key in seen and seen[key] != body:
+            raise DuplicateHash(
+                f"the signed spec of {root.short} lists {key} twice with different content",
+                hint="the package's metadata is damaged; ask the mirror's owner to push it again",
+            )
+        seen[key] = body

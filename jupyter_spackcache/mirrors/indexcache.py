@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MirrorError
+from ..errors import DuplicateHash, MirrorError
 from ..formats.indexstream import IndexHeader, iter_index_records
 from ..formats.noderow import NODE_COLUMNS, node_to_row, row_to_node
 from ..limits import DEFAULT_LIMITS, BoundedIndexStream
@@ -244,15 +244,14 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
         pending: list[tuple[str, dict[str, Any]]] = []
         batch: list[tuple[Any, ...]] = []
         count = 0
-        insert = f"INSERT OR REPLACE INTO nodes ({NODE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        insert = f"INSERT OR IGNORE INTO nodes ({NODE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         for dag_hash, record in iter_index_records(stream, header):
             if header.version is None:
                 pending.append((dag_hash, record))  # version after installs: decode at the end
                 continue
             batch.append(_row(dag_hash, record, header.version, decode_index_record))
             if len(batch) >= _BATCH:
-                db.executemany(insert, batch)
-                count += len(batch)
+                count += _insert(db, insert, batch)
                 batch.clear()
         version = header.version
         if version is None:
@@ -263,13 +262,33 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
                 hint="upgrade jupyter-spackcache" if version > "8" else None,
             )
         batch.extend(_row(h, r, version, decode_index_record) for h, r in pending)
-        db.executemany(insert, batch)
-        count += len(batch)
+        count += _insert(db, insert, batch)
         db.execute("CREATE INDEX nodes_by_name ON nodes (name)")
         db.commit()
         return count, version
     finally:
         db.close()
+
+
+def _insert(db: sqlite3.Connection, insert: str, batch: list[tuple[Any, ...]]) -> int:
+    """Insert rows, refusing a hash met before with other content; returns rows added.
+
+    One hash must mean one node: "last wins" would let a later entry silently relabel an
+    earlier one. Identical repeats are harmless and kept once.
+    """
+    before = db.total_changes
+    db.executemany(insert, batch)
+    added = db.total_changes - before
+    if added == len(batch):
+        return added
+    for row in batch:
+        stored = db.execute(f"SELECT {NODE_COLUMNS} FROM nodes WHERE hash = ?", (row[0],))
+        if tuple(stored.fetchone() or ()) != tuple(row):
+            raise DuplicateHash(
+                f"the binary index lists {row[0]} twice with different content",
+                hint="the mirror's index is damaged or hostile; ask its owner to regenerate it",
+            )
+    return added
 
 
 def _row(dag_hash: str, record: dict[str, Any], db_version: str, decode: Any) -> tuple[Any, ...]:
