@@ -8,12 +8,14 @@ in one ``error:`` line (plus a ``hint:`` line saying what to do) and exit status
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from ..errors import SpackCacheError
+from ..errors import SpackCacheError, state_error
 from ..present import error_text
 from ..session import Session
 from . import demo_cmd, keys_cmd, mirror_cmd, query_cmd
@@ -40,7 +42,7 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     """Commands from later parts of the product register themselves when present."""
     import importlib
 
-    for module in ("install_cmd", "kernel_cmd", "push_cmd"):
+    for module in ("install_cmd", "kernel_cmd", "push_cmd", "doctor_cmd"):
         try:
             mod = importlib.import_module(f"{__name__}.{module}")
         except ModuleNotFoundError as exc:
@@ -54,11 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    _show_warnings()
     try:
         with Session() as session:
             return handler(session, args)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
+        return 1
+    except (sqlite3.Error, OSError) as exc:
+        problem = state_error(exc)
+        if problem is None:
+            raise
+        print(error_text(problem), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -66,6 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `spackcache list | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
+
+
+class _Warnings(logging.Handler):
+    """The core's log warnings (a damaged database row skipped, ...) as ``warning:`` lines on
+    the current ``sys.stderr``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("jupyter_spackcache")
+    if not any(isinstance(h, _Warnings) for h in logger.handlers):
+        logger.addHandler(_Warnings(logging.WARNING))
+        logger.propagate = False
 
 
 if __name__ == "__main__":
