@@ -123,6 +123,18 @@ class UnsatisfiableSpecError(SpackCacheError):
     code = "unsatisfiable-spec"
 
 
+class EnvFileError(ConfigError):
+    """A ``spack.lock``/``spack.yaml`` (or notebook lock) that cannot be read as one."""
+
+    code = "env-file"
+
+
+class LockedBuildMissing(ResolveError):
+    """A build an environment lock names by hash is in no configured mirror."""
+
+    code = "locked-build-missing"
+
+
 class SignedSpecMismatch(SignatureError):
     """The signed spec of a binary says something else than the (unsigned) index entry.
 

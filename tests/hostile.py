@@ -18,7 +18,6 @@ from typing import Any
 from jupyter_spackcache.formats.clearsign import strip_clearsign
 from jupyter_spackcache.formats.v3layout import (
     INDEX_MEDIA_TYPE,
-    blob_path,
     record_for,
     render_manifest,
 )
@@ -41,7 +40,7 @@ def read_index(mirror: Path) -> dict[str, Any]:
 def write_index_bytes(mirror: Path, data: bytes, compression: str = "none") -> None:
     """Publish ``data`` (stored as is) as the mirror's index: an unsigned manifest + blob."""
     record = record_for(data, INDEX_MEDIA_TYPE, compression)
-    blob = mirror / blob_path(record.checksum)
+    blob = mirror / record.path
     blob.parent.mkdir(parents=True, exist_ok=True)
     blob.write_bytes(data)
     (mirror / INDEX_MANIFEST).write_text(render_manifest([record]))

@@ -310,7 +310,7 @@ def test_a_tarball_bomb_is_refused_mid_stream(tmp_path: Path, in_worker: bool) -
 
     from jupyter_spackcache.errors import TooLarge
     from jupyter_spackcache.install.extract import safe_extract
-    from jupyter_spackcache.install.unpacker import UnpackerProcess
+    from jupyter_spackcache.install.procpool import UnpackerProcess
     from jupyter_spackcache.limits import Limits
 
     data = hostile.bomb_tarball(64 << 20)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..install.doctor import examine
 from ..present import print_json
 from ..session import Session
-from ..store.doctor import examine
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

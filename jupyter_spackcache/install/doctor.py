@@ -28,9 +28,10 @@ from typing import Any
 import orjson
 
 from ..errors import InstallError, MirrorError
-from .db import InstalledRecord, StoreDB
-from .layout import METADATA_DIR, StoreLayout
-from .lock import NodeLock, StoreLock
+from ..store.db import InstalledRecord, StoreDB
+from ..store.layout import METADATA_DIR, StoreLayout
+from ..store.lock import NodeLock, StoreLock
+from .stage import clean_staging
 
 #: seconds repair waits for running installs to finish
 LOCK_TIMEOUT = 60.0
@@ -85,8 +86,6 @@ def _findings(store: StoreDB, roots: list[Path], *, repair: bool) -> Iterator[Fi
         for prefix, spec in _prefixes(root):
             yield from _check_prefix(store, root, prefix, spec, repair=repair)
         if repair:
-            from ..install.stage import clean_staging
-
             clean_staging(StoreLayout(root))
 
 
