@@ -556,3 +556,62 @@ def test_a_full_spackcache_home_is_one_line(
     finally:
         subprocess.run(["umount", str(point)], check=False)
         shutil.rmtree(point, ignore_errors=True)
+
+
+def test_v2_index_cannot_relabel_a_spec_json(
+    http_mirror: ServeFn, run: Run, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rule on a Spack-written v2 mirror: the index says libelf is 9.9, and the
+    spec file is copied to the name that label points at."""
+    import json
+
+    from tests.servers import V2_UNSIGNED
+
+    for var, value in (("SPACKCACHE_PLATFORM", "test"), ("SPACKCACHE_OS", "debian6"),
+                       ("SPACKCACHE_TARGET", "m1"), ("SPACKCACHE_LIBC", "none")):
+        monkeypatch.setenv(var, value)
+    mirror = tmp_path / "v2"
+    shutil.copytree(V2_UNSIGNED, mirror)
+    index_path = mirror / "build_cache" / "index.json"
+    index = json.loads(index_path.read_text())
+    target = "jr3yipyxyjulcdvckwwwjrrumis7glpa"  # libelf 0.8.13 for m1
+    index["database"]["installs"][target]["spec"]["version"] = "9.9"
+    index_path.write_text(json.dumps(index))
+    (mirror / "build_cache" / "index.json.hash").unlink()
+    (spec_file,) = (mirror / "build_cache").glob(f"*-libelf-0.8.13-{target}.spec.json")
+    forged = spec_file.name.replace("libelf-0.8.13", "libelf-9.9")
+    shutil.copy(spec_file, spec_file.with_name(forged))
+    assert run("mirror", "add", "fx", http_mirror(mirror).url, "--unsigned")[0] == 0
+    before = snapshot(home)
+    code, _, err = run("install", "libelf@9.9", "--yes")
+    assert code == 1
+    _refused(err, "version '0.8.13', not '9.9'", "signed spec")
+    assert snapshot(home) == before
+
+
+def test_an_unsized_download_cut_off_leaves_no_part(
+    http_mirror: ServeFn, tmp_path: Path
+) -> None:
+    """A v2 download (no signed size) that fails for good keeps nothing for later."""
+    import hashlib
+
+    from jupyter_spackcache.config import MirrorConfig
+    from jupyter_spackcache.errors import MirrorError
+    from jupyter_spackcache.install.fetch import DownloadJob, download_blocking
+    from jupyter_spackcache.mirrors.base import TarballRef
+    from jupyter_spackcache.mirrors.transport import open_transport
+    from jupyter_spackcache.mirrors.v2 import V2Reader
+
+    root = tmp_path / "m"
+    (root / "build_cache").mkdir(parents=True)
+    data = bytes(range(256)) * 4096
+    (root / "build_cache" / "x.spack").write_bytes(data)
+    server = http_mirror(root)
+    server.fault("build_cache/x.spack", drop_after=100_000)
+    reader = V2Reader(open_transport(server.url),
+                      MirrorConfig(name="v2", url=server.url, unsigned=True), None)
+    ref = TarballRef("build_cache/x.spack", hashlib.sha256(data).hexdigest(), None)
+    job = DownloadJob("k", reader, ref, tmp_path / "dl" / "x.tar.gz", max_unsigned_bytes=1 << 30)
+    with pytest.raises(MirrorError):
+        download_blocking([job], progress=lambda *a: None, retries=1)
+    assert list((tmp_path / "dl").iterdir()) == []

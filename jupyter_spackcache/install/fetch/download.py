@@ -234,9 +234,10 @@ async def download_all(
     work to other threads itself. ``progress(key, bytes_done, total)`` is called at most ~10
     times a second per job, never decreasing, with a final call where ``bytes_done`` is the
     size. The first failure stops the others. After a MirrorError the ``.part`` files of
-    unfinished jobs are kept, and the next call resumes them; after anything else
-    (IntegrityError, InstallError for a full disk, InstallCancelled when ``cancel`` is set)
-    they are removed. Verified files stay, whatever happens.
+    unfinished jobs with a signed size are kept, and the next call resumes them; after
+    anything else (IntegrityError, InstallError for a full disk, InstallCancelled when
+    ``cancel`` is set), and for unsized jobs always, they are removed. Verified files stay,
+    whatever happens.
     """
     needs_http = any(isinstance(getattr(j.reader, "transport", None), HttpTransport) for j in jobs)
     client = _client(concurrency) if needs_http else None
@@ -269,10 +270,12 @@ async def download_all(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if not isinstance(exc, MirrorError):
-            for job in jobs:
-                if job.key not in finished:
-                    job.part.unlink(missing_ok=True)
+        for job in jobs:
+            # a part is kept for resuming only when its size is signed: an unsized one could
+            # be the start of an endless body, and is never left behind
+            resumable = isinstance(exc, MirrorError) and job.ref.size is not None
+            if job.key not in finished and not resumable:
+                job.part.unlink(missing_ok=True)
         raise
     finally:
         if client is not None:
