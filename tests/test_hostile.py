@@ -615,3 +615,19 @@ def test_an_unsized_download_cut_off_leaves_no_part(
     with pytest.raises(MirrorError):
         download_blocking([job], progress=lambda *a: None, retries=1)
     assert list((tmp_path / "dl").iterdir()) == []
+
+
+def test_limits_are_read_from_config_and_checked(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    from jupyter_spackcache.config import load_config
+
+    (home / "config.yaml").write_text("limits:\n  max_unpack_ratio: 20\n")
+    limits = load_config().limits
+    assert limits.max_unpack_ratio == 20 and limits.max_index_bytes == 4 << 30
+    (home / "config.yaml").write_text("limits:\n  max_unpack_ratio: -1\n")
+    code, _, err = run("find")
+    assert code == 1
+    _refused(err, "'limits.max_unpack_ratio'", "must be a positive whole number")
+    (home / "config.yaml").write_text("limits:\n  max_unpak_ratio: 5\n")
+    _refused(run("find")[2], "unknown setting 'limits.max_unpak_ratio'", "hint: known:")
