@@ -23,12 +23,12 @@ from ..ops.environments import Sources, env_resolutions, read_env_file
 from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
 from ..ops.removal import Removal, gc_order, remove, uninstall_order
 from ..present import (
+    install_json,
     installed_node_json,
     plan_json,
     plan_text,
     print_json,
     removal_text,
-    result_json,
     result_text,
     table,
 )
@@ -138,7 +138,7 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
     finally:
         renderer.close()
     if args.json:
-        print_json({**plan_json(plan), "result": result_json(result)})
+        print_json(install_json(plan, result))
     else:
         print(result_text(result))
     return 0

@@ -36,7 +36,7 @@ from ..ops.environments import (
 from ..ops.install import InstallRequest, plan_install, run_plan
 from ..ops.lock import lock_roots, missing_mirrors, plan_restore, write_lock
 from ..ops.modules import module_names
-from ..present import plan_json, plan_text, print_json, result_json, result_text
+from ..present import install_json, plan_json, plan_text, print_json, result_text
 from ..session import Session
 from ..spec.parser import join_argv, parse_specs
 from ..store.db import InstalledRecord
@@ -159,7 +159,7 @@ def install_and_attach(
         return 0 if plan.ok else 1
     result = install_in_thread(session, plan, jobs=jobs or default_jobs())
     if json_out:
-        print_json({**plan_json(plan), "result": result_json(result)})
+        print_json(install_json(plan, result))
     else:
         print(result_text(result))
     roots = [r for r in (session.store.get(h) for h in plan.roots) if r is not None]
