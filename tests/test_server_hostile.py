@@ -138,3 +138,26 @@ async def test_a_damaged_task_database_is_moved_aside_and_the_extension_works(
     aside = list(home.glob("tasks.sqlite.damaged-*"))
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
     assert (home / "tasks.sqlite").read_bytes().startswith(b"SQLite format 3")
+
+
+# ---- 3. an index bomb on one mirror ---------------------------------------------------------
+
+
+async def test_an_index_bomb_on_one_mirror_leaves_the_others_searchable(
+    jp_fetch: Fetch, home: Path, tmp_path: Path
+) -> None:
+    import gzip
+
+    (home / "config.yaml").write_text("limits:\n  max_index_bytes: 20000000\n")
+    good, bomb = tmp_path / "good", tmp_path / "bomb"
+    _synthetic_mirror(good)
+    _synthetic_mirror(bomb)
+    head = b'{"database": {"version": "8", "installs": {}}, "padding": "'
+    write_index_bytes(bomb, gzip.compress(head + b"0" * 300_000_000 + b'"}', 9), "gzip")
+    for name, root in (("bomb", bomb), ("good", good)):
+        payload = {"name": name, "url": f"file://{root}", "unsigned": True}
+        await jp_fetch("spackcache", "api", "mirrors", method="POST", body=json.dumps(payload))
+    found = await _get(jp_fetch, "specs", q="pkg", per_page="1")
+    assert found["items"][0]["mirrors"] == ["good"]
+    mirrors = await _get(jp_fetch, "mirrors")
+    assert {m["name"] for m in mirrors} == {"bomb", "good"}
