@@ -631,3 +631,33 @@ def test_limits_are_read_from_config_and_checked(
     _refused(err, "'limits.max_unpack_ratio'", "must be a positive whole number")
     (home / "config.yaml").write_text("limits:\n  max_unpak_ratio: 5\n")
     _refused(run("find")[2], "unknown setting 'limits.max_unpak_ratio'", "hint: known:")
+
+
+def test_oci_index_cannot_relabel_an_image(
+    oci_registry: Any, run: Run, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rule on an OCI cache: its index says libelf is 9.9, and the image is tagged
+    again under that label (the tag is all an attacker with push rights needs)."""
+    import json
+
+    from jupyter_spackcache.mirrors import oci
+    from tests import ocicache
+
+    for var, value in (("SPACKCACHE_PLATFORM", "test"), ("SPACKCACHE_OS", "debian6"),
+                       ("SPACKCACHE_TARGET", "m1"), ("SPACKCACHE_LIBC", "none")):
+        monkeypatch.setenv(var, value)
+    target = "jr3yipyxyjulcdvckwwwjrrumis7glpa"  # libelf 0.8.13 for m1
+    entries = ocicache.v2_entries()
+    index = json.loads(ocicache._index_json(entries))
+    index["database"]["installs"][target]["spec"]["version"] = "9.9"
+    url = oci_registry.repo_url(f"hostile/relabel-{home.name.lower()}")
+    ocicache.push_spack_oci_cache(url, entries, index=json.dumps(index).encode())
+    with oci.OciClient(url) as client:
+        manifest, _ = client.get_manifest(oci.oci_tag("libelf", "0.8.13", target))
+        client.put_manifest(oci.oci_tag("libelf", "9.9", target), manifest)
+    assert run("mirror", "add", "reg", url, "--unsigned")[0] == 0
+    before = snapshot(home)
+    code, _, err = run("install", "libelf@9.9", "--yes")
+    assert code == 1
+    _refused(err, "version '0.8.13', not '9.9'", "signed spec")
+    assert snapshot(home) == before
