@@ -122,16 +122,17 @@ class BoundedIndexStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        want = max(1, len(buffer))  # the caller's chunk size: as few rounds as it asks for
         while not self._pending:
             if self._inflate is None:
-                self._pending = self._source.read(self._CHUNK)
+                self._pending = self._source.read(want)
                 if not self._pending:
                     return 0
                 continue
             raw = self._inflate.unconsumed_tail or self._source.read(self._CHUNK)
             try:
                 self._pending = (
-                    self._inflate.decompress(raw, self._CHUNK) if raw else self._inflate.flush()
+                    self._inflate.decompress(raw, want) if raw else self._inflate.flush()
                 )
             except zlib.error:
                 raise MirrorError(
