@@ -32,7 +32,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "cancelled": 409,
     "env-file": 400,
     "locked-build-missing": 404,
-    "too-large": 413,
+    # a mirror's content refused (request bodies that are too large say 413 themselves)
+    "too-large": 502,
+    "signed-mismatch": 502,
+    "dependency-cycle": 502,
+    "duplicate-hash": 502,
 }
 
 
