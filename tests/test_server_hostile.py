@@ -161,3 +161,38 @@ async def test_an_index_bomb_on_one_mirror_leaves_the_others_searchable(
     assert found["items"][0]["mirrors"] == ["good"]
     mirrors = await _get(jp_fetch, "mirrors")
     assert {m["name"] for m in mirrors} == {"bomb", "good"}
+
+
+# ---- 6. a 600-deep dependency chain over REST ------------------------------------------------
+
+
+async def test_a_600_deep_chain_plans_without_a_500(
+    jp_fetch: Fetch, home: Path, tmp_path: Path
+) -> None:
+    depth = 600
+    hashes = [hashlib.sha1(f"c{i}".encode()).hexdigest()[:32] for i in range(depth)]
+    installs = {}
+    for i, h in enumerate(hashes):
+        spec: dict[str, Any] = {
+            "name": f"c{i}", "version": "1.0", "hash": h, "namespace": "builtin",
+            "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
+            "parameters": {"build_system": "generic"},
+        }
+        if i + 1 < depth:
+            spec["dependencies"] = [{"name": f"c{i + 1}", "hash": hashes[i + 1],
+                                     "parameters": {"deptypes": ["link"], "virtuals": []}}]
+        installs[h] = {"spec": spec, "ref_count": 1, "in_buildcache": True}
+    mirror = tmp_path / "chain"
+    (mirror / INDEX_MANIFEST).parent.mkdir(parents=True)
+    (mirror / "v3" / "layout.json").write_text('{"signing": "gpg"}')
+    write_index_bytes(mirror, json.dumps({"database": {"version": "8", "installs": installs}})
+                      .encode())
+    payload = {"name": "chain", "url": f"file://{mirror}", "unsigned": True}
+    await jp_fetch("spackcache", "api", "mirrors", method="POST", body=json.dumps(payload))
+    found = await _get(jp_fetch, "specs", q="c0")
+    assert found["items"][0]["name"] == "c0"
+    # the mirror has an index but no spec files: planning reaches the metadata of the deepest
+    # node and says so in one line, instead of a RecursionError and a 500
+    code, answer = await _refused(jp_fetch, "plan", body=json.dumps({"specs": ["c0"]}).encode())
+    assert code in (404, 502), answer
+    assert "c599" in answer["error"]["message"] or "c0" in answer["error"]["message"]
