@@ -166,3 +166,52 @@ def world_writable_tarball(name: str = "pkg") -> bytes:
             info.mode = mode
             tar.addfile(info, io.BytesIO(body))
     return out.getvalue()
+
+
+def bomb_mirror(root: Path, size: int) -> str:
+    """An unsigned v3 mirror holding one package ``bomb@1.0`` whose tarball unpacks to ``size``
+    zero bytes (a layout-2 tarball under a long build prefix, so every precheck passes)."""
+    from jupyter_spackcache.push.writer import V3MirrorWriter
+
+    dag_hash = "b" * 32
+    build = "build/" + "p" * 180 + f"/linux-x86_64/bomb-1.0-{dag_hash}"
+    body = (f"buildpath: /{build}\nrelative_prefix: linux-x86_64/bomb-1.0-{dag_hash}\n"
+            "relocate_textfiles: []\nhash_to_prefix: {}\n").encode()
+
+    class Zeros(io.RawIOBase):
+        left = size
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            n = min(len(buffer), self.left)
+            buffer[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    tarball = root.parent / "bomb.tar.gz"
+    with tarfile.open(tarball, mode="w:gz", compresslevel=1) as tar:
+        parts = build.split("/")
+        for depth in range(1, len(parts) + 1):
+            info = tarfile.TarInfo("/".join(parts[:depth]))
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        info = tarfile.TarInfo(f"{build}/.spack")
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(info)
+        info = tarfile.TarInfo(f"{build}/.spack/binary_distribution")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+        info = tarfile.TarInfo(f"{build}/zeros")
+        info.size = size
+        tar.addfile(info, Zeros())
+    node = {
+        "name": "bomb", "version": "1.0", "hash": dag_hash, "namespace": "builtin",
+        "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
+        "parameters": {"build_system": "generic"},
+    }
+    writer = V3MirrorWriter(root, keyring=None, signing_key=None)
+    writer.add({"spec": {"_meta": {"version": 5}, "nodes": [node]}}, tarball)
+    writer.write_index()
+    return dag_hash

@@ -661,3 +661,22 @@ def test_oci_index_cannot_relabel_an_image(
     assert code == 1
     _refused(err, "version '0.8.13', not '9.9'", "signed spec")
     assert snapshot(home) == before
+
+
+def test_a_tarball_bomb_from_a_mirror_changes_nothing(
+    http_mirror: ServeFn, run: Run, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in (("SPACKCACHE_PLATFORM", "linux"), ("SPACKCACHE_OS", "debian12"),
+                       ("SPACKCACHE_TARGET", "x86_64"), ("SPACKCACHE_LIBC", "none")):
+        monkeypatch.setenv(var, value)
+    (home / "config.yaml").write_text("limits:\n  min_unpack_allowance: 1048576\n")
+    mirror = tmp_path / "bomb-mirror"
+    hostile.bomb_mirror(mirror, 200 << 20)  # 200 MB from a few hundred KB
+    assert run("mirror", "add", "bomb", http_mirror(mirror).url, "--unsigned")[0] == 0
+    before = snapshot(home)
+    code, out, err = run("install", "bomb", "--yes")
+    assert code == 1, out
+    _refused(err, "bomb's tarball unpacks to more than", "100 times its download", "hint:")
+    assert snapshot(home) == before
+    staging = home / "opt" / ".spackcache" / "staging"
+    assert [p.name for p in staging.iterdir() if p.name != "downloads"] == []
