@@ -135,6 +135,12 @@ class LockedBuildMissing(ResolveError):
     code = "locked-build-missing"
 
 
+class PolicyError(ConfigError):
+    """The site policy forbids this (a mirror, a key): not a mistake the user can fix alone."""
+
+    code = "policy"
+
+
 class SignedSpecMismatch(SignatureError):
     """The signed spec of a binary says something else than the (unsigned) index entry.
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import io
 import zlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError, MirrorError, TooLarge
+from .errors import MirrorError, TooLarge
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -69,26 +69,6 @@ class UnpackBudget:
 
 
 DEFAULT_LIMITS = Limits()
-
-
-def parse_limits(raw: Any, where: str) -> Limits:
-    """The ``limits:`` mapping of a config file (positive integers), over the defaults."""
-    if raw is None:
-        return DEFAULT_LIMITS
-    if not isinstance(raw, dict):
-        raise ConfigError(f"'limits' in {where} must be a mapping")
-    known = {f.name for f in fields(Limits)}
-    values: dict[str, int] = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise ConfigError(
-                f"unknown setting 'limits.{key}' in {where}",
-                hint=f"known: {', '.join(sorted(known))}",
-            )
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"'limits.{key}' in {where} must be a positive whole number")
-        values[key] = value
-    return Limits(**values)
 
 
 def _mb(n: int) -> str:

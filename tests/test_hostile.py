@@ -496,6 +496,7 @@ def test_oci_index_cannot_relabel_an_image(
     """The same rule on an OCI cache: its index says libelf is 9.9, and the image is tagged
     again under that label (the tag is all an attacker with push rights needs)."""
     import json
+    import uuid
 
     from jupyter_spackcache.mirrors import oci
     from tests import ocicache
@@ -507,7 +508,7 @@ def test_oci_index_cannot_relabel_an_image(
     entries = ocicache.v2_entries()
     index = json.loads(ocicache._index_json(entries))
     index["database"]["installs"][target]["spec"]["version"] = "9.9"
-    url = oci_registry.repo_url(f"hostile/relabel-{home.name.lower()}")
+    url = oci_registry.repo_url(f"hostile/relabel-{uuid.uuid4().hex}")  # a valid repo name
     ocicache.push_spack_oci_cache(url, entries, index=json.dumps(index).encode())
     with oci.OciClient(url) as client:
         manifest, _ = client.get_manifest(oci.oci_tag("libelf", "0.8.13", target))

@@ -169,6 +169,6 @@ def test_limits_are_read_from_config_and_checked(
     (home / "config.yaml").write_text("limits:\n  max_unpack_ratio: -1\n")
     code, _, err = run("find")
     assert code == 1
-    _refused(err, "'limits.max_unpack_ratio'", "must be a positive whole number")
+    _refused(err, "config.yaml:2", "limits.max_unpack_ratio", "must be a positive whole number")
     (home / "config.yaml").write_text("limits:\n  max_unpak_ratio: 5\n")
-    _refused(run("find")[2], "unknown setting 'limits.max_unpak_ratio'", "hint: known:")
+    _refused(run("find")[2], "unknown key 'limits.max_unpak_ratio'", "max_unpack_ratio")

@@ -21,6 +21,7 @@ from ..errors import SpackCacheError, state_error
 from ..present import error_text
 from ..session import Session
 from . import (
+    config_cmd,
     demo_cmd,
     doctor_cmd,
     install_cmd,
@@ -31,6 +32,7 @@ from . import (
     module_cmd,
     push_cmd,
     query_cmd,
+    spackdb_cmd,
 )
 
 Handler = Callable[[Session, argparse.Namespace], int]
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     kernel_cmd.register(sub)
     push_cmd.register(sub)
     module_cmd.register(sub)
+    config_cmd.register(sub)
+    spackdb_cmd.register(sub)
     lock_cmd.register(sub)
     doctor_cmd.register(sub)
     return parser
@@ -62,8 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     _show_warnings()
     try:
+        if not getattr(args, "needs_session", True):  # e.g. checking a broken config
+            code: int = args.handler(None, args)
+            return code
         with Session() as session:
-            return handler(session, args)
+            try:
+                return handler(session, args)
+            finally:
+                for warning in session.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1

@@ -37,6 +37,7 @@ from jupyter_spackcache.errors import (
 )
 from jupyter_spackcache.install.fetch.bulk import bulk_transport
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
+from jupyter_spackcache.mirrors.redirects import async_hooks
 from jupyter_spackcache.mirrors.transport import (
     HttpTransport,
     backoff,
@@ -287,7 +288,10 @@ def _client(concurrency: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=max(1, concurrency))
     context = tls_context()
     return httpx.AsyncClient(
-        follow_redirects=True, limits=limits, verify=context,
+        follow_redirects=True,
+        limits=limits,
+        verify=context,
+        event_hooks=async_hooks(),
         transport=bulk_transport(ssl_context=context, limits=limits),
     )
 

@@ -36,7 +36,9 @@ class TaskDB:
     """Thread-safe: the manager writes from install threads, handlers read from the loop."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from ...statedir import private_dir
+
+        private_dir(path.parent)
         self._lock = threading.Lock()
         self.path = path
         try:
@@ -51,9 +53,12 @@ class TaskDB:
             self._db = self._open(path)
 
     def _open(self, path: Path) -> sqlite3.Connection:
+        from ...statedir import journal_mode, private_files
+
         db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA journal_mode={journal_mode(path)}")
+            private_files(path)
             db.execute("PRAGMA busy_timeout=5000")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
