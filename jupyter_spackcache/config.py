@@ -39,6 +39,7 @@ from .configschema import (
 )
 from .errors import ConfigError, PolicyError
 from .fingerprint import Fingerprint, fingerprints
+from .limits import DEFAULT_LIMITS, Limits
 from .policy import DEFAULT_DENIED_HOSTS, Policy
 
 #: The site files that always apply, whatever the environment says. A module-level seam: tests
@@ -164,6 +165,8 @@ class Config:
     #: where each setting came from ("install_root", "policy.allow_unsigned", "mirrors.NAME")
     sources: Mapping[str, str] = field(default_factory=dict)
     modules: ModulesConfig = field(default_factory=ModulesConfig)
+    #: bounds on what untrusted input may cost (``limits:`` in config files)
+    limits: Limits = DEFAULT_LIMITS
 
     # state locations, all under ``home``
     @property
@@ -296,7 +299,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         for key in ("install_root", "upstreams", "auto_kernels"):
             if key in layer.data:
                 values[key] = (layer.data[key], layer.at(key))
-        for section in ("host", "modules"):
+        for section in ("host", "modules", "limits"):
             for key, value in layer.section(section).items():
                 values[f"{section}.{key}"] = (value, layer.at(section, key))
     for key, variable in ENV_VARIABLES.items():
@@ -344,7 +347,17 @@ def _build(
         modules=_modules(values, env),
         site_files=site_files,
         sources=sources,
+        limits=_limits(values),
     )
+
+
+def _limits(values: Mapping[str, tuple[Any, str]]) -> Limits:
+    """The ``limits:`` section over the defaults, each key from the last layer that set it."""
+    chosen = {
+        key.split(".", 1)[1]: value for key, (value, _where) in values.items()
+        if key.startswith("limits.")
+    }
+    return replace(DEFAULT_LIMITS, **chosen) if chosen else DEFAULT_LIMITS
 
 
 def _modules(values: Mapping[str, tuple[Any, str]], env: Mapping[str, str]) -> ModulesConfig:
