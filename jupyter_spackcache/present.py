@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from .install.plan import Plan, PlannedNode
     from .kernels import KernelInfo
     from .mirrors.base import SpecRecord
+    from .nomatch import NoMatch
     from .ops.removal import Removal
     from .session import Listing
     from .store.db import InstalledRecord
     from .trust import KeyInfo
+    from .trust.mirrortrust import MirrorTrust
 
 
 def print_json(data: Any, out: IO[str] | None = None) -> None:
@@ -113,8 +115,15 @@ def node_json(node: ConcreteNode) -> dict[str, Any]:
     }
 
 
-def mirror_json(m: MirrorConfig, layout: str | None, nodes: int | None) -> dict[str, Any]:
-    return {
+def mirror_json(
+    m: MirrorConfig,
+    layout: str | None,
+    nodes: int | None,
+    trust: MirrorTrust | None = None,
+) -> dict[str, Any]:
+    """A mirror; the REST API adds its ``trust`` (the CLI's ``mirror list`` has no keyring
+    look-up per mirror, so there it is left out)."""
+    out: dict[str, Any] = {
         "name": m.name,
         "url": m.url,
         "signed": not m.unsigned,
@@ -122,6 +131,18 @@ def mirror_json(m: MirrorConfig, layout: str | None, nodes: int | None) -> dict[
         "pinned_keys": list(m.fingerprints),
         "layout": layout,
         "nodes": nodes,
+    }
+    if trust is not None:
+        out["trust"] = mirror_trust_json(trust)
+    return out
+
+
+def mirror_trust_json(t: MirrorTrust) -> dict[str, Any]:
+    return {
+        "state": t.state,
+        "keys": list(t.keys),
+        "trusted_keys": list(t.trusted_keys),
+        "problem": t.problem,
     }
 
 
@@ -281,8 +302,12 @@ def build_json(item: Listing) -> dict[str, Any]:
     }
 
 
-def group_listing(items: Iterable[Listing]) -> list[dict[str, Any]]:
-    """Builds grouped by package name (A-Z), newest version first within a group."""
+def group_listing(
+    items: Iterable[Listing], best: Mapping[str, str | None] | None = None
+) -> list[dict[str, Any]]:
+    """Builds grouped by package name (A-Z), newest version first within a group; ``best``
+    maps a name to the hash the resolver would install for it (null when none is listed)."""
+    best = best or {}
     groups: dict[str, list[Listing]] = {}
     for item in items:
         groups.setdefault(item.node.name, []).append(item)
@@ -298,9 +323,35 @@ def group_listing(items: Iterable[Listing]) -> list[dict[str, Any]]:
                 "targets": targets,
                 "mirrors": sorted({b.mirror for b in builds}),
                 "builds": [build_json(b) for b in builds],
+                "best": best.get(name),
             }
         )
     return out
+
+
+def unrunnable_json(item: Listing) -> dict[str, Any]:
+    n = item.node
+    return {
+        "name": n.name,
+        "hash": n.hash,
+        "version": n.version,
+        "target": n.target,
+        "mirror": item.mirror,
+        "reason": item.reason,
+    }
+
+
+def nomatch_json(why: NoMatch) -> dict[str, Any]:
+    """Why ``GET /specs`` found nothing (``NoMatch`` in docs/openapi.yaml)."""
+    return {
+        "kind": why.kind,
+        "message": why.message,
+        "host_target": why.host_target,
+        "suggestions": list(why.suggestions),
+        "targets": list(why.targets),
+        "versions": list(why.versions),
+        "unrunnable": [unrunnable_json(i) for i in why.unrunnable],
+    }
 
 
 def dag_json(root: ConcreteNode, nodes: Iterable[ConcreteNode], mirror: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ the core library, so the server, the CLI and the magics behave the same. See
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from jupyter_server.utils import url_path_join
@@ -20,6 +21,7 @@ from .handlers.specs import PlanHandler, SpecHandler, SpecsHandler
 from .handlers.status import HostHandler, StatusHandler
 from .handlers.tasks import InstallsHandler, TaskHandler, TasksHandler
 from .state import ServerState, create_state
+from .watch import INTERVAL, StateWatch, watched_paths
 
 #: URL namespace of every route this extension registers, below the server's base_url.
 API_PREFIX = ("spackcache", "api")
@@ -69,7 +71,27 @@ def load(server_app: Any) -> ServerState:
     setup_handlers(server_app.web_app, state)
     add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
     state.core.warm_up()
+    watch_changes(state)
     return state
+
+
+def watch_changes(state: ServerState) -> None:
+    """Publish a "changed" event when the store, mirrors or keys change (CLI, magics, tabs)."""
+    from tornado.ioloop import PeriodicCallback
+
+    watch = StateWatch(partial(watched_paths, state.core.config()))
+
+    async def tick() -> None:
+        changed = watch.poll()
+        if not changed:
+            return
+        if "mirrors" in changed or "keys" in changed:  # memoised listings and keys are stale
+            await state.core.run(lambda s: None, invalidate=True)
+        state.events.publish("changed", "", {"what": changed})
+
+    callback = PeriodicCallback(tick, INTERVAL * 1000)
+    callback.start()
+    state.watcher.append(callback)
 
 
 __all__ = ["API_PREFIX", "ROUTES", "SpackCache", "load", "route_table", "setup_handlers"]

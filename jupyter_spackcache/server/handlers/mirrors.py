@@ -8,23 +8,55 @@ input a 400, both with the core's one-line message.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ...config import MirrorConfig, Policy, normalize_url, validate_new_mirror
-from ...errors import ConfigError
+from ...errors import ConfigError, SpackCacheError
 from ...present import key_json, mirror_json
 from ...session import Session
+from ...trust.mirrortrust import MirrorTrust, mirror_trust
+from ..core import CoreRunner
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
 
 
-def mirrors_payload(session: Session) -> list[dict[str, Any]]:
+def published_keys(
+    session: Session, mirror: MirrorConfig
+) -> tuple[tuple[str, ...] | None, str | None]:
+    """Fingerprints the mirror publishes (None and the reason when they cannot be read)."""
+    try:
+        return tuple(k.fingerprint for k in session.mirror_keys(mirror.name)), None
+    except SpackCacheError as exc:
+        return None, exc.message
+
+
+def trust_of(session: Session, mirror: MirrorConfig, core: CoreRunner | None) -> MirrorTrust:
+    """The mirror's own trust state, from its keys and this user's keyring (read now, so a key
+    untrusted from a terminal shows at once); the published keys are remembered per URL."""
+    if mirror.unsigned:
+        return mirror_trust(unsigned=True, pinned=(), published=(), trusted=())
+    read = partial(published_keys, session, mirror)
+    published, problem = (
+        core.memo(("mirror-keys", mirror.name, mirror.url), read) if core else read()
+    )
+    trusted = {k.fingerprint for k in session.keyring.list_keys()}
+    return mirror_trust(
+        unsigned=False, pinned=mirror.fingerprints, published=published, trusted=trusted,
+        problem=problem,
+    )
+
+
+def mirrors_payload(session: Session, core: CoreRunner | None = None) -> list[dict[str, Any]]:
     out = []
     for m in session.config.mirrors:
         meta = session.catalog.cache.meta(m)
-        out.append(mirror_json(m, meta.layout if meta else None, meta.nodes if meta else None))
+        out.append(mirror_json(
+            m, meta.layout if meta else None, meta.nodes if meta else None,
+            trust_of(session, m, core),
+        ))
     return out
 
 
@@ -42,7 +74,10 @@ def add_mirror(session: Session, name: str, url: str, unsigned: bool) -> dict[st
     check_new_mirror(session, name, url, unsigned)
     mirror = session.add_mirror(name, url, unsigned=unsigned)
     meta = session.catalog.cache.meta(mirror)
-    return mirror_json(mirror, meta.layout if meta else None, meta.nodes if meta else None)
+    return mirror_json(
+        mirror, meta.layout if meta else None, meta.nodes if meta else None,
+        trust_of(session, mirror, None),
+    )
 
 
 def remove_mirror(session: Session, name: str) -> dict[str, Any]:
@@ -55,7 +90,8 @@ class MirrorsHandler(SpackCacheHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.state.core.run(mirrors_payload))
+        core = self.state.core
+        self.write_json(await core.run(lambda s: mirrors_payload(s, core)))
 
     @tornado.web.authenticated
     @authorized

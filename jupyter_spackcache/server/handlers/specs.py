@@ -18,8 +18,9 @@ from jupyter_server.auth.decorator import authorized
 from ...errors import SpackCacheError
 from ...install.plan import Plan
 from ...mirrors.indexcache import MirrorIndex
-from ...present import dag_json, group_listing, plan_json
-from ...resolve import host_problem
+from ...nomatch import explain_no_match
+from ...present import dag_json, group_listing, nomatch_json, plan_json
+from ...resolve import host_problem, resolve
 from ...session import Session
 from ...spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 from ...spec.parser import parse_spec
@@ -59,7 +60,34 @@ class Page:
 
 def listing_groups(session: Session, query: str, *, exact: bool = False) -> list[dict[str, Any]]:
     items, _problems = session.listing(query, refresh=False, exact=exact)
-    return group_listing(items)
+    listed: dict[str, set[str]] = {}
+    for item in items:
+        listed.setdefault(item.node.name, set()).add(item.node.hash)
+    return group_listing(items, {name: best_build(session, name, hashes)
+                                 for name, hashes in listed.items()})
+
+
+def best_build(session: Session, name: str, listed: set[str]) -> str | None:
+    """The build ``spackcache install NAME`` would choose, among those listed (a query may
+    have filtered the resolver's first choice out: then its best remaining one)."""
+    resolution = session.resolve(name, refresh=False)
+    return next((c.root.hash for c in resolution.candidates if c.root.hash in listed), None)
+
+
+def why_empty(session: Session, query: str) -> dict[str, Any]:
+    """Why ``query`` lists nothing: no mirror, no such package, other targets or versions."""
+    request = parse_spec(query)
+    indices, _problems = session.indices(refresh=False)
+    names = sorted({name for index in indices for name in index.names()})
+    any_target, _ = session.listing(query, all_targets=True, refresh=False)
+    resolution = None
+    if request.name is not None and request.name in names:
+        resolution = resolve(request, indices, session.host)
+    why = explain_no_match(
+        request, mirrors=len(session.config.mirrors), host_target=session.host.target,
+        names=names, any_target=any_target, resolution=resolution,
+    )
+    return nomatch_json(why)
 
 
 def all_names(session: Session) -> list[str]:
@@ -88,8 +116,21 @@ def browse(session: Session, core: CoreRunner, page: Page) -> dict[str, Any]:
 
 def search(session: Session, core: CoreRunner, query: str | None, page: Page) -> dict[str, Any]:
     if query is None:
-        return browse(session, core, page)
-    return page.slice(core.memo(("specs", query), partial(listing_groups, session, query)))
+        out = browse(session, core, page)
+        empty = out["total"] == 0
+    else:
+        out = page.slice(core.memo(("specs", query), partial(listing_groups, session, query)))
+        empty = out["total"] == 0
+    if empty and query is None and not session.config.mirrors:
+        out["why"] = nomatch_json(explain_no_match(
+            None, mirrors=0, host_target=session.host.target, names=(), any_target=(),
+            resolution=None,
+        ))
+    elif empty and query is not None:
+        out["why"] = core.memo(("why", query), partial(why_empty, session, query))
+    else:
+        out["why"] = None
+    return out
 
 
 def spec_payload(session: Session, hash_prefix: str) -> dict[str, Any]:
