@@ -90,6 +90,22 @@ async function confirmUninstall(
   }
 }
 
+/** Open the Mirrors section and put the cursor in the new mirror's name. */
+function openMirrorForm(): void {
+  const section = document.querySelector<HTMLDetailsElement>(
+    `#${PANEL_ID} details[data-section="mirrors"]`
+  );
+  if (section === null) {
+    return;
+  }
+  section.open = true;
+  const input = section.querySelector<HTMLInputElement>(
+    'input[aria-label="Mirror name"]'
+  );
+  input?.scrollIntoView({ block: 'nearest' });
+  input?.focus();
+}
+
 function PanelBody(props: {
   model: SpackModel;
   state: ISpackState;
@@ -138,6 +154,7 @@ function PanelBody(props: {
         host={state.host}
         mirrors={state.mirrors}
         keys={state.keys}
+        onAddMirror={() => openMirrorForm()}
         trans={trans}
       />
       {(state.plan !== null || state.install !== null) && (
@@ -168,6 +185,7 @@ function PanelBody(props: {
           search={model.search}
           selected={state.selected}
           onSelect={g => void model.select(g)}
+          onAddMirror={() => openMirrorForm()}
           trans={trans}
           renderDetail={() =>
             state.selected && (
@@ -207,6 +225,7 @@ function PanelBody(props: {
           mirrors={state.mirrors}
           keys={state.keys}
           keyPreview={state.keyPreview}
+          addError={state.mirrorError}
           onAdd={(n, u, unsigned) => model.addMirror(n, u, unsigned)}
           onRemove={(m: IMirror) =>
             void confirm(

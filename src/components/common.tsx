@@ -80,3 +80,56 @@ export function ErrorLine(props: {
 export function Muted(props: { children?: React.ReactNode }): JSX.Element {
   return <div className="jp-SpackPanel-muted">{props.children}</div>;
 }
+
+/**
+ * A main action in JupyterLab's own button style (accept: blue, warn: red),
+ * as the Extension Manager draws them. When disabled, `why` is its tooltip:
+ * a pale button alone does not say what is missing.
+ */
+export function ActionButton(props: {
+  kind: 'accept' | 'warn' | 'reject';
+  className?: string;
+  onClick?: () => void;
+  disabled?: boolean;
+  why?: string | null;
+  title?: string;
+  type?: 'button' | 'submit';
+  children?: React.ReactNode;
+}): JSX.Element {
+  const tooltip = props.disabled ? (props.why ?? props.title) : props.title;
+  return (
+    <span className="jp-SpackPanel-actionWrap" title={tooltip ?? undefined}>
+      <button
+        type={props.type ?? 'button'}
+        className={`jp-mod-styled jp-mod-${props.kind} jp-SpackPanel-action ${
+          props.className ?? ''
+        }`}
+        disabled={props.disabled}
+        aria-disabled={props.disabled}
+        data-why={props.disabled ? (props.why ?? undefined) : undefined}
+        onClick={props.onClick}
+      >
+        {props.children}
+      </button>
+    </span>
+  );
+}
+
+/**
+ * Scroll `ref` into view and focus it when `when` becomes true: what a click
+ * made appear (a plan, an error) must not land off-screen.
+ */
+export function useRevealOn(
+  ref: React.RefObject<HTMLElement>,
+  when: boolean
+): void {
+  React.useEffect(() => {
+    const el = ref.current;
+    if (when && el !== null) {
+      if (typeof el.scrollIntoView === 'function') {
+        el.scrollIntoView({ block: 'nearest' });
+      }
+      el.focus({ preventScroll: true });
+    }
+  }, [when]);
+}

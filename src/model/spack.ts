@@ -22,6 +22,7 @@ import {
   ISpecDetail,
   ITask
 } from '../api';
+import { bestBuild } from './builds';
 import { shortSpec } from './format';
 import { IInstallProgress, isActive } from './progress';
 import { SearchModel } from './search';
@@ -66,6 +67,8 @@ export interface ISpackState {
   /** A mirror's keys shown for review before trusting them. */
   keyPreview: IRemote<IMirrorKeys> | null;
   notice: INotice | null;
+  /** Why the last "Add mirror" failed, shown under the form. */
+  mirrorError: IErrorInfo | null;
 }
 
 export interface ISpackOptions {
@@ -106,7 +109,8 @@ export class SpackModel {
       polling: false,
       kernel: options.kernel ?? false,
       keyPreview: null,
-      notice: null
+      notice: null,
+      mirrorError: null
     };
   }
 
@@ -141,6 +145,7 @@ export class SpackModel {
 
   dispose(): void {
     this._disposed = true;
+    this._following?.abort();
     this.search.dispose();
     this._tracker?.stop();
     Signal.clearData(this);
@@ -153,6 +158,7 @@ export class SpackModel {
    * list the first page of what can be installed (before anything is typed).
    */
   async refresh(): Promise<void> {
+    this.followChanges();
     const browse = this.search.state.result === null ? this.search.run() : null;
     await Promise.all([
       this.loadHost(),
@@ -162,6 +168,53 @@ export class SpackModel {
       this.reattach(),
       browse
     ]);
+  }
+
+  /**
+   * Reload what changed elsewhere (a `%spack install`, the CLI, another tab)
+   * as the server reports it; reconnects after a dropped stream.
+   */
+  followChanges(): void {
+    if (this._following !== null || this._disposed) {
+      return;
+    }
+    const abort = new AbortController();
+    this._following = abort;
+    const loop = async (): Promise<void> => {
+      while (!abort.signal.aborted) {
+        try {
+          await api.streamChanges(
+            this._settings,
+            parts => void this.reload(parts),
+            { signal: abort.signal }
+          );
+        } catch {
+          // a dropped stream or an older server: try again a little later
+        }
+        if (!abort.signal.aborted) {
+          await new Promise(resolve => setTimeout(resolve, this.reconnectMs));
+        }
+      }
+    };
+    void loop();
+  }
+
+  /** Milliseconds before the change stream is reopened after it dropped. */
+  reconnectMs = 3000;
+
+  /** Reload the parts that changed (and the results they affect). */
+  async reload(parts: api.ChangedPart[]): Promise<void> {
+    const work: Promise<void>[] = [];
+    if (parts.includes('installed')) {
+      work.push(this.loadInstalled(), this.loadHost());
+    }
+    if (parts.includes('mirrors') || parts.includes('keys')) {
+      work.push(this.loadMirrors(), this.loadKeys());
+    }
+    if (parts.includes('mirrors')) {
+      work.push(this.search.run());
+    }
+    await Promise.all(work);
   }
 
   loadHost(): Promise<void> {
@@ -198,13 +251,14 @@ export class SpackModel {
 
   // ---- choosing -------------------------------------------------------------------------
 
-  /** Open a package from the results; its newest build is chosen. */
+  /** Open a package from the results; the build the resolver would install is chosen. */
   select(group: IPackageGroup | null): Promise<void> {
     this._set({ selected: group, build: null, detail: idle(), plan: null });
-    if (group === null || group.builds.length === 0) {
+    const best = group === null ? null : bestBuild(group);
+    if (best === null) {
       return Promise.resolve();
     }
-    return this.chooseBuild(group.builds[0].hash);
+    return this.chooseBuild(best.hash);
   }
 
   /** Choose one build of the open package and load its details. */
@@ -380,6 +434,7 @@ export class SpackModel {
     url: string,
     unsigned: boolean
   ): Promise<boolean> {
+    this._set({ mirrorError: null });
     try {
       const mirror = await api.addMirror(this._settings, name, url, unsigned);
       this._info(this._trans.__('Added mirror %1', mirror.name));
@@ -389,7 +444,7 @@ export class SpackModel {
       }
       return true;
     } catch (reason) {
-      this._error(reason);
+      this._set({ mirrorError: api.describeError(reason) });
       return false;
     }
   }
@@ -540,5 +595,6 @@ export class SpackModel {
   private readonly _taskFinished = new Signal<this, IInstallProgress>(this);
   private _state: ISpackState;
   private _tracker: TaskTracker | null = null;
+  private _following: AbortController | null = null;
   private _disposed = false;
 }
