@@ -179,6 +179,8 @@ export interface ISpecDetail {
   /** Whether this host can run the build; `reason` says why not. */
   compatible: boolean;
   reason: string | null;
+  /** Bytes of every package tarball in the build (null when one is unknown). */
+  download_bytes?: number | null;
 }
 
 export type PlanAction = 'reuse' | 'download' | 'external';

@@ -204,7 +204,7 @@ def test_nothing_overflows_at_sidebar_width(ui: PanelEnv, width: int) -> None:
     actual = ui.panel().bounding_box()
     assert actual is not None and abs(actual["width"] - width) < 30, actual
     over = ui.panel().evaluate(OVERFLOWING)
-    assert over == [], over
+    assert over == [], "\n".join(over)
     ui.shot(f"width-{width}")
 
 

@@ -8,7 +8,7 @@ import * as React from 'react';
 
 import { IBuild, IPackageGroup, ISpecDetail } from '../api';
 import { bestBuild, buildDifferences } from '../model/builds';
-import { shortSpec, variantsText } from '../model/format';
+import { humanBytes, shortSpec, variantsText } from '../model/format';
 import { IRemote } from '../model/spack';
 import { ActionButton, ErrorLine, Muted } from './common';
 
@@ -104,8 +104,10 @@ export function PackageView(props: {
           <dt>{trans.__('Variants')}</dt>
           <dd>{variantsText(d.root.variants) || trans.__('none')}</dd>
           <dt>{trans.__('Size')}</dt>
-          <dd>
-            {trans.__('shown in the plan, before anything is downloaded')}
+          <dd className="jp-SpackPanel-downloadSize">
+            {d.download_bytes === null || d.download_bytes === undefined
+              ? trans.__('not known until the plan')
+              : trans.__('%1 to download', humanBytes(d.download_bytes))}
           </dd>
           <dt>{trans.__('Mirror')}</dt>
           <dd>{d.mirror}</dd>
@@ -113,7 +115,11 @@ export function PackageView(props: {
           <dd>
             <ul className="jp-SpackPanel-deps">
               {deps.map(n => (
-                <li key={n.hash}>
+                <li
+                  key={n.hash}
+                  className="jp-SpackPanel-cut"
+                  title={`${n.name}@${n.version}/${n.hash}`}
+                >
                   {shortSpec(n.name, n.version, n.hash)}
                   {n.external !== null && (
                     <span className="jp-SpackPanel-muted">
