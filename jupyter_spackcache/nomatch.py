@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from .ops.query import Listing
 from .resolve import Resolution
-from .session import Listing
 from .spec.abstract import AbstractSpec
 
 Kind = Literal["no-mirror", "no-package", "other-targets", "other-versions", "no-match"]

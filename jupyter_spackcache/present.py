@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from .config import MirrorConfig
+from .config import Config, MirrorConfig
 from .errors import SpackCacheError, SpecSyntaxError
 from .host import Host
 from .resolve import Candidate, Resolution
@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from .install.plan import Plan, PlannedNode
     from .kernels import KernelInfo
     from .mirrors.base import SpecRecord
+    from .modules import ModuleSync
     from .nomatch import NoMatch
+    from .ops.query import Build, Listing
     from .ops.removal import Removal
-    from .session import Listing
     from .store.db import InstalledRecord
     from .trust import KeyInfo
     from .trust.mirrortrust import MirrorTrust
@@ -168,10 +169,8 @@ def candidate_json(c: Candidate, metadata: Metadata | None = None) -> dict[str, 
     for n in c.runtime:
         item = node_json(n)
         meta = metadata.get(n.hash)
-        if isinstance(meta, SpackCacheError):
-            item["size"], item["signed_by"], item["problem"] = None, None, meta.message
-        elif meta is not None:
-            item["size"], item["signed_by"] = meta.tarball.size, meta.signed_by
+        if meta is not None:
+            item.update(_metadata_json(meta))
         nodes.append(item)
     return {
         "mirror": c.source,
@@ -181,6 +180,13 @@ def candidate_json(c: Candidate, metadata: Metadata | None = None) -> dict[str, 
         "download_bytes": _total(c, metadata),
         "target_distance": c.target_distance,
     }
+
+
+def _metadata_json(meta: SpecRecord | SpackCacheError) -> dict[str, Any]:
+    """A node's tarball size and signer, or why its metadata could not be verified."""
+    if isinstance(meta, SpackCacheError):
+        return {"size": None, "signed_by": None, "problem": meta.message}
+    return {"size": meta.tarball.size, "signed_by": meta.signed_by}
 
 
 def _total(c: Candidate, metadata: Metadata) -> int | None:
@@ -287,6 +293,16 @@ def kernel_json(k: KernelInfo, *, missing: int | None = None) -> dict[str, Any]:
 # ---- listings --------------------------------------------------------------------------------
 
 
+def listing_json(item: Listing) -> dict[str, Any]:
+    """``spackcache list --json``: the whole node, where it is and whether it runs here."""
+    return {
+        **node_json(item.node),
+        "mirror": item.mirror,
+        "compatible": item.compatible,
+        "reason": item.reason,
+    }
+
+
 def build_json(item: Listing) -> dict[str, Any]:
     n = item.node
     return {
@@ -358,6 +374,27 @@ def dag_json(root: ConcreteNode, nodes: Iterable[ConcreteNode], mirror: str) -> 
     return {"mirror": mirror, "root": node_json(root), "nodes": [node_json(n) for n in nodes]}
 
 
+def build_detail_json(build: Build) -> dict[str, Any]:
+    """``GET /specs/{hash}``: the DAG's runtime nodes with sizes; the total when all are known."""
+    nodes: list[dict[str, Any]] = []
+    total: int | None = 0
+    for node in build.nodes:
+        meta = build.metadata.get(node.hash)
+        item = {**node_json(node), **(_metadata_json(meta) if meta is not None else {"size": None})}
+        if meta is not None:
+            size = item["size"]
+            total = None if total is None or size is None else total + size
+        nodes.append(item)
+    return {
+        "mirror": build.mirror,
+        "root": node_json(build.dag.root),
+        "nodes": nodes,
+        "download_bytes": total,
+        "compatible": build.problem is None,
+        "reason": build.problem,
+    }
+
+
 # ---- plans and installs ----------------------------------------------------------------------
 
 
@@ -395,7 +432,13 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "installed": [r.hash for r in result.installed],
         "reused": list(result.reused),
         "external": list(result.external),
+        "warnings": list(result.warnings),
     }
+
+
+def install_json(plan: Plan, result: InstallResult) -> dict[str, Any]:
+    """``spackcache install --json`` and ``%spack install --json``: the plan and what it did."""
+    return {**plan_json(plan), "result": result_json(result)}
 
 
 def plan_text(plan: Plan) -> str:
@@ -421,16 +464,18 @@ def plan_text(plan: Plan) -> str:
 
 
 def result_text(result: InstallResult) -> str:
-    return f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
+    done = f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
+    return "\n".join([done, *(f"warning: {w}" for w in result.warnings)])
 
 
 # ---- what is installed -----------------------------------------------------------------------
 
 
-def installed_json(r: InstalledRecord) -> dict[str, Any]:
+def installed_json(r: InstalledRecord, module: str | None = None) -> dict[str, Any]:
     """An installed package as the REST API lists it (``Installed`` in docs/openapi.yaml).
 
-    Dependencies are hashes: the panel folds them under their root by hash.
+    Dependencies are hashes: the panel folds them under their root by hash. ``module`` is the
+    name of its environment module, if it has one.
     """
     return {
         "hash": r.hash,
@@ -444,6 +489,7 @@ def installed_json(r: InstalledRecord) -> dict[str, Any]:
         "explicit": r.explicit,
         "installed_at": r.installed_at,
         "dependencies": [e.hash for e in r.node.runtime_edges()],
+        "module": module,
     }
 
 
@@ -464,6 +510,7 @@ def removal_json(removal: Removal) -> dict[str, Any]:
     return {
         "removed": [installed_json(r) for r in removal.packages],
         "kernels_removed": [k.name for k in removal.kernels],
+        "warning": removal.warning,
     }
 
 
@@ -473,4 +520,27 @@ def removal_text(removal: Removal, verb: str) -> str:
     lines += [
         f"  kernel '{k.name}' (\"{k.display_name}\"), which needs them" for k in removal.kernels
     ]
+    return "\n".join(lines)
+
+
+# ---- environment modules ------------------------------------------------------------------------
+
+
+def module_sync_json(result: ModuleSync, config: Config) -> dict[str, Any]:
+    """``spackcache module refresh --json``."""
+    return {
+        "formats": {fmt: str(config.module_root(fmt)) for fmt in config.modules.enable},
+        "modules": sorted(result.names.values()),
+        "written": [str(p) for p in result.written],
+        "removed": [str(p) for p in result.removed],
+    }
+
+
+def module_sync_text(result: ModuleSync, config: Config) -> str:
+    lines = [] if config.modules.enable else ["modules are turned off (modules.enable is empty)"]
+    lines += [
+        f"{fmt}: {len(result.names)} module(s) in {config.module_root(fmt)}"
+        for fmt in config.modules.enable
+    ]
+    lines.append(f"{len(result.written)} file(s) written, {len(result.removed)} removed")
     return "\n".join(lines)

@@ -1,9 +1,9 @@
 /**
  * The JSON shapes of the jupyter-spackcache REST API (`docs/openapi.yaml`).
  *
- * They mirror what the Python handlers write (`jupyter_spackcache/server/render.py`,
- * `cli/render.py`, `server/taskmodel.py`) field for field, snake_case included,
- * so a reader can grep one side for the other.
+ * They mirror what the Python handlers write (`jupyter_spackcache/present.py`,
+ * `server/tasks/model.py`) field for field, snake_case included, so a reader can
+ * grep one side for the other.
  */
 
 /** Body of `GET /status`. */
@@ -268,6 +268,22 @@ export interface ITask {
   log?: string[];
 }
 
+/** What `POST /installs/from-file` read: the environment file behind a task. */
+export interface IEnvFileInfo {
+  /** Path relative to the server root, as sent. */
+  path: string;
+  kind: 'spack.lock' | 'spack.yaml' | 'notebook lock';
+  /** Installed by hash, exactly as locked (false: a spack.yaml's specs, resolved). */
+  exact: boolean;
+  /** e.g. the spack.yaml sections that were ignored. */
+  notes: string[];
+}
+
+/** The task `POST /installs/from-file` started, with the file it read. */
+export interface IFileTask extends ITask {
+  file: IEnvFileInfo;
+}
+
 /** A "progress" event of the task stream. */
 export interface IProgressEvent {
   task: string;
@@ -300,6 +316,8 @@ export interface IInstalledRecord {
   installed_at: number;
   /** Hashes of its runtime dependencies. */
   dependencies: string[];
+  /** Its environment module (`module load` name), or null when it has none. */
+  module?: string | null;
 }
 
 /** Body of `DELETE /installed/{hash}` and `POST /gc`. */

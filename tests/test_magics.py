@@ -27,7 +27,7 @@ from jupyter_spackcache.install.progress import ProgressEvent, Stage
 from jupyter_spackcache.magics import SpackMagicError, spack_line
 from jupyter_spackcache.magics.commands import KernelState
 from jupyter_spackcache.magics.hotattach import apply_attachment, plan_attachment
-from jupyter_spackcache.magics.lock import lock_path_for
+from jupyter_spackcache.magics.lockfile import lock_path_for
 from jupyter_spackcache.magics.widgets import WidgetProgress, widgets_wanted
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode
 
@@ -203,8 +203,9 @@ def test_parser_is_the_clis(mirror: Path, capsys: pytest.CaptureFixture[str]) ->
     spack("mirror list")
     assert "demo" in capsys.readouterr().out
     assert rendered("install") == [
-        "error: %spack install: the following arguments are required: spec",
-        "  hint: usage: %spack install [-h] [--dry-run] [-j JOBS] [-y] [--json] spec [spec ...]",
+        "error: %spack install: one of the arguments spec --from is required",
+        "  hint: usage: %spack install [-h] [--from FILE] [--dry-run] [-j JOBS] [-y] [--json]",
+        "                      [spec ...]",
         "  see: docs/troubleshooting.md#error",
     ]
     assert rendered("info demo-tool@9")[0].startswith("error: nothing installable matches")
@@ -217,13 +218,19 @@ def test_load_attaches_and_kernel_add(mirror: Path, run: Run, home: Path,
     spack("load demo-tool", state)
     out = capsys.readouterr().out
     assert out.startswith("demo-tool@1.0.0 usable in this kernel now (no restart)")
+    assert out.endswith("\nin a terminal or a batch job: module load demo-tool/1.0.0\n")
     prefix = json.loads(run("find", "--json", "demo-tool")[1])[0]["prefix"]
     assert os.environ["PATH"].split(":")[0] == f"{prefix}/bin"
     spack("load demo-tool", state)
-    assert capsys.readouterr().out == "demo-tool@1.0.0 already usable in this kernel\n"
+    assert capsys.readouterr().out == (
+        "demo-tool@1.0.0 already usable in this kernel\n"
+        "in a terminal or a batch job: module load demo-tool/1.0.0\n"
+    )
     spack("load --json demo-tool", state)  # explicit shell output: like the CLI
     assert json.loads(capsys.readouterr().out)["PATH"].startswith(f"{prefix}/bin")
     assert list(state.used.values()) == ["demo-tool@1.0.0"]
+    spack("module use --format tcl")  # the CLI's module commands, in the kernel too
+    assert capsys.readouterr().out == f"module use {home}/modules/tcl\n"
 
     spack("kernel add demo-tool --name nbtools")
     assert "kernel 'nbtools' ready" in capsys.readouterr().out

@@ -15,7 +15,9 @@ import pytest
 
 from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.nomatch import close_names
+from jupyter_spackcache.resolve import resolve
 from jupyter_spackcache.session import Session
+from jupyter_spackcache.spec.parser import parse_spec
 from jupyter_spackcache.trust import Keyring
 from jupyter_spackcache.trust.mirrortrust import mirror_trust
 from tests.servers import StaticServer
@@ -112,7 +114,8 @@ async def test_best_build_and_why_nothing_matches(
     await api(jp_fetch, "mirrors", method="POST", payload={"name": "demo", "url": served.url})
     listing = await api(jp_fetch, "specs", params={"q": "demo-tool"})
     group = listing["items"][0]
-    chosen = Session().resolve("demo-tool").chosen
+    indices, _ = Session().indices(refresh=False)
+    chosen = resolve(parse_spec("demo-tool"), indices, Session().host).chosen
     assert chosen is not None and group["best"] == chosen.root.hash
     assert listing["why"] is None
 

@@ -10,33 +10,40 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+from typing import TextIO
 
-from ..env import apply, load_environment, render
+from ..env import apply, load_environment, render, root_variables
 from ..errors import InstallCancelled
-from ..install.installed import match_installed, one_installed
+from ..install.installed import find_installed, one_installed
 from ..install.plan import Plan
-from ..install.unpacker import UnpackerPool
-from ..install.workers import default_jobs
-from ..ops.install import InstallRequest, plan_install, run_plan
+from ..install.procpool import UnpackerPool
+from ..install.threadpool import default_jobs
+from ..ops.environments import Sources, env_resolutions, read_env_file
+from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
 from ..ops.removal import Removal, gc_order, remove, uninstall_order
 from ..present import (
+    install_json,
     installed_node_json,
     plan_json,
     plan_text,
     print_json,
     removal_text,
-    result_json,
     result_text,
     table,
 )
 from ..session import Session
-from ..spec.parser import parse_specs
+from ..spec.parser import join_argv, parse_specs
 from .progress import BarProgress, LineProgress
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("install", help="install SPEC... and their runtime dependencies")
-    p.add_argument("spec", nargs="+")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("spec", nargs="*", default=[])
+    what.add_argument("--from", dest="from_file", metavar="FILE",
+                      help="install a Spack environment: a spack.lock exactly (by hash), the "
+                           "specs of a spack.yaml, or a jupyter-spackcache notebook lock")
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
                    help="parallel downloads and installs (default: one per CPU, 2 to 8)")
@@ -74,8 +81,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _install(session: Session, args: argparse.Namespace) -> int:
     if args.dry_run:
         return _plan_only(session, args)
-    # the unpacking processes start up (~0.1 s of imports each) on a core that is idle while
-    # this one resolves and plans, rather than when the downloads begin
+    # the unpacking processes start up (their imports take a while) on a core that is idle
+    # while this one resolves and plans, rather than when the downloads begin
     with UnpackerPool(args.jobs) as unpackers:
         return _install_with(session, args, unpackers)
 
@@ -87,10 +94,33 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
     return 0 if plan.ok else 1
 
 
+def env_sources(session: Session) -> Sources:
+    """The session's parts that the environment use cases take."""
+    return Sources(session.catalog, session.store, session.host, session.upstreams)
+
+
+def plan_from_file(session: Session, path: str, *, out: TextIO | None = None) -> Plan:
+    """``install --from FILE``: the plan of a spack.lock (exact), spack.yaml or notebook lock;
+    what it says about the file goes to ``out`` (default: the current stdout)."""
+    out = out or sys.stdout
+    env = read_env_file(Path(path).expanduser())
+    wanted = env_resolutions(env_sources(session), env)
+    for note in wanted.notes:
+        print(f"note: {note}", file=out)
+    how = "exactly, by hash" if wanted.exact else "resolved from its specs"
+    print(f"installing the {env.kind} {env.source} ({how})", file=out)
+    return plan_resolved(wanted.resolutions, catalog=session.catalog, store=session.store,
+                         install_root=session.config.store_root, upstreams=session.upstreams)
+
+
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
-    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
-    plan = plan_install(request, catalog=session.catalog, store=session.store,
-                        host=session.host, upstreams=session.upstreams)
+    if args.from_file:  # argparse saw to it that it comes without SPEC...
+        plan = plan_from_file(session, args.from_file,
+                              out=sys.stderr if args.json else sys.stdout)
+    else:
+        request = InstallRequest((join_argv(args.spec),), session.config.store_root)
+        plan = plan_install(request, catalog=session.catalog, store=session.store,
+                            host=session.host, upstreams=session.upstreams)
     if not args.json:
         print(plan_text(plan))
     return plan
@@ -102,12 +132,13 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
         raise InstallCancelled("install cancelled; nothing was changed")
     renderer = _renderer(plan, quiet=args.json)
     try:
-        result = run_plan(plan, catalog=session.catalog, store=session.store, jobs=args.jobs,
+        result = run_plan(plan, catalog=session.catalog, store=session.store,
+                          config=session.config, jobs=args.jobs,
                           progress=renderer, unpackers=unpackers)
     finally:
         renderer.close()
     if args.json:
-        print_json({**plan_json(plan), "result": result_json(result)})
+        print_json(install_json(plan, result))
     else:
         print(result_text(result))
     return 0
@@ -122,7 +153,7 @@ def _renderer(plan: Plan, *, quiet: bool) -> BarProgress | LineProgress:
 
 
 def _find(session: Session, args: argparse.Namespace) -> int:
-    records = match_installed(session.store, " ".join(args.spec) or None)
+    records = find_installed(session.store, join_argv(args.spec) or None)
     if args.json:
         print_json([installed_node_json(r) for r in records])
         return 0
@@ -167,6 +198,8 @@ def _remove(
     removed = remove(removal, store=session.store, config=session.config)
     print(f"{done} {len(removed.packages)} package(s)"
           + (f" and {len(removed.kernels)} kernel(s)" if removed.kernels else ""))
+    if removed.warning:
+        print(f"warning: {removed.warning}", file=sys.stderr)
     return 0
 
 
@@ -174,13 +207,14 @@ def _load(session: Session, args: argparse.Namespace) -> int:
     store = session.store
     records = [one_installed(store, text) for text in _split(args.spec)]
     values = apply(load_environment(records, store=store), os.environ)
+    values.update(root_variables(records))
     print(render(values, args.shell))
     return 0
 
 
 def _split(argv: list[str]) -> list[str]:
     """The separate specs in the words ``argv`` (``zlib @1.3 cmake`` is two specs)."""
-    return [str(spec) for spec in parse_specs(" ".join(argv))]
+    return [str(spec) for spec in parse_specs(join_argv(argv))]
 
 
 def _confirm(question: str) -> bool:

@@ -16,21 +16,31 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from ..cli import install_cmd, keys_cmd, mirror_cmd, query_cmd
-from ..env import closure
 from ..errors import ConfigError, SpackCacheError
+from ..formats.notebook_lock import METADATA_KEY, lock_to_json
 from ..install.installed import one_installed
 from ..install.pipeline import InstallResult
 from ..install.plan import Plan
-from ..install.workers import default_jobs
-from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
-from ..present import plan_json, plan_text, print_json, result_json, result_text
+from ..install.threadpool import default_jobs
+from ..ops.environments import (
+    lock_from_documents,
+    notebook_roots,
+    signed_documents,
+    spack_env_file,
+    write_text_atomic,
+)
+from ..ops.install import InstallRequest, plan_install, run_plan
+from ..ops.lock import lock_roots, missing_mirrors, plan_restore, write_lock
+from ..ops.modules import module_names
+from ..present import install_json, plan_json, plan_text, print_json, result_text
 from ..session import Session
-from ..spec.parser import parse_specs
+from ..spec.parser import join_argv, parse_specs
 from ..store.db import InstalledRecord
-from . import hotattach, lock
+from . import hotattach, lockfile
 from .lockbridge import LockBridge
 from .widgets import progress_for
 
@@ -78,9 +88,10 @@ def build_parser(state: KernelState) -> MagicParser:
                parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     for module in (mirror_cmd, keys_cmd, query_cmd, install_cmd):
         module.register(sub)
-    from ..cli import kernel_cmd
+    from ..cli import kernel_cmd, module_cmd
 
     kernel_cmd.register(sub)
+    module_cmd.register(sub)
     sub.choices["install"].set_defaults(handler=partial(_install, state))
     load = sub.choices["load"]
     load.set_defaults(handler=partial(_load, state, load.get_default("handler")), shell=None)
@@ -88,11 +99,14 @@ def build_parser(state: KernelState) -> MagicParser:
     lk = sub.add_parser("lock", help="record the exact builds this notebook uses")
     lk.add_argument("spec", nargs="*", help="installed packages (default: those used here)")
     lk.add_argument("--file", help="lock file (default: NOTEBOOK.spack-lock.json beside it)")
+    lk.add_argument("--spack-lock", metavar="FILE",
+                    help="also write the locked roots as a spack.lock for Spack users")
     lk.set_defaults(handler=partial(_lock, state))
 
     rs = sub.add_parser("restore", help="install the builds a notebook lock records")
     rs.add_argument("--file", help="lock file (default: the notebook's metadata, else "
-                                   "NOTEBOOK.spack-lock.json beside it)")
+                                   "NOTEBOOK.spack-lock.json beside it); a spack.lock or "
+                                   "spack.yaml is installed as `install --from` does")
     rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     rs.add_argument("-j", "--jobs", type=int, default=default_jobs())
     rs.set_defaults(handler=partial(_restore, state))
@@ -122,9 +136,12 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
-    plan = plan_install(request, catalog=session.catalog, store=session.store,
-                        host=session.host, upstreams=session.upstreams)
+    if args.from_file:
+        plan = install_cmd.plan_from_file(session, args.from_file)
+    else:
+        request = InstallRequest((join_argv(args.spec),), session.config.store_root)
+        plan = plan_install(request, catalog=session.catalog, store=session.store,
+                            host=session.host, upstreams=session.upstreams)
     return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
                               json_out=args.json)
 
@@ -142,7 +159,7 @@ def install_and_attach(
         return 0 if plan.ok else 1
     result = install_in_thread(session, plan, jobs=jobs or default_jobs())
     if json_out:
-        print_json({**plan_json(plan), "result": result_json(result)})
+        print_json(install_json(plan, result))
     else:
         print(result_text(result))
     roots = [r for r in (session.store.get(h) for h in plan.roots) if r is not None]
@@ -159,7 +176,8 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
     def work() -> None:
         try:
             outcome["result"] = run_plan(plan, catalog=session.catalog, store=session.store,
-                                         jobs=jobs, progress=progress, cancel=cancel)
+                                         config=session.config, jobs=jobs, progress=progress,
+                                         cancel=cancel)
         except BaseException as exc:  # handed to the kernel's thread below
             outcome["error"] = exc
 
@@ -183,7 +201,7 @@ def _load(state: KernelState, shell_code: Handler, session: Session,
           args: argparse.Namespace) -> int:
     if args.shell is not None:  # explicitly asked for shell code: behave like the CLI
         return shell_code(session, args)
-    records = [one_installed(session.store, str(s)) for s in parse_specs(" ".join(args.spec))]
+    records = [one_installed(session.store, str(s)) for s in parse_specs(join_argv(args.spec))]
     _attach(state, session, records)
     return 0
 
@@ -194,6 +212,10 @@ def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecor
     attachment = hotattach.attach(roots, store=session.store)
     state.remember(roots)
     print(hotattach.describe(attachment, [f"{r.name}@{r.version}" for r in roots]))
+    modules = module_names(session.store.installed(), session.config)
+    named = [modules[r.hash] for r in roots if r.hash in modules]
+    if named:  # the same software outside the notebook: terminals, batch jobs
+        print(f"in a terminal or a batch job: module load {' '.join(named)}")
 
 
 # ---- lock and restore ----------------------------------------------------------------------------
@@ -202,7 +224,7 @@ def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecor
 def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     store = session.store
     if args.spec:
-        roots = [one_installed(store, str(s)) for s in parse_specs(" ".join(args.spec))]
+        roots = [one_installed(store, str(s)) for s in parse_specs(join_argv(args.spec))]
     else:
         roots = [r for r in (store.get(h) for h in state.used) if r is not None]
     if not roots:
@@ -211,29 +233,40 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
             hint="run `%spack install SPEC` or `%spack load SPEC` first, or name them: "
                  "`%spack lock SPEC...`",
         )
-    path = lock.resolve_lock_file(args.file, os.environ, state.user_ns)
-    notebook_lock = lock.make_lock(roots, closure(roots, store=store), session.config.mirrors,
-                                   session.host)
-    lock.write_lock(path, notebook_lock)
+    path = lockfile.resolve_lock_file(args.file, os.environ, state.user_ns)
+    notebook_lock = lock_roots(roots, store=store, mirrors=session.config.mirrors,
+                               host=session.host)
+    write_lock(path, notebook_lock)
+    if args.spack_lock:
+        spack_lock = Path(args.spack_lock).expanduser().absolute()
+        text = lock_from_documents(notebook_roots(notebook_lock),
+                                   signed_documents(install_cmd.env_sources(session)))
+        write_text_atomic(spack_lock, text)
+        print(f"wrote the Spack lockfile {spack_lock}")
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
     in_metadata = state.bridge.confirmed
-    state.bridge.offer(lock.lock_to_json(notebook_lock))
+    state.bridge.offer(lock_to_json(notebook_lock))
     names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
-    where = (f"recorded in the notebook's metadata ({lock.METADATA_KEY}.lock) and in {path}"
+    where = (f"recorded in the notebook's metadata ({METADATA_KEY}.lock) and in {path}"
              if in_metadata else f"in {path}")
     print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) {where}")
     return 0
 
 
 def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    notebook_lock, source = lock.find_lock(args.file, os.environ, state.user_ns)
-    for note in lock.missing_mirrors(notebook_lock, session.config.mirrors):
+    env = spack_env_file(Path(args.file).expanduser().absolute()) if args.file else None
+    if env is not None:  # a spack.lock or spack.yaml: as `install --from` does
+        plan = install_cmd.plan_from_file(session, env.source)
+        return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)
+    notebook_lock, source = lockfile.find_lock(args.file, os.environ, state.user_ns)
+    for note in missing_mirrors(notebook_lock, session.config.mirrors):
         print(f"note: {note}")
-    resolutions, substitutions = lock.restore_resolutions(session, notebook_lock)
-    for s in substitutions:
+    restore = plan_restore(notebook_lock, catalog=session.catalog, store=session.store,
+                           host=session.host, install_root=session.config.store_root,
+                           upstreams=session.upstreams)
+    for s in restore.substitutions:
         print(f"substituted {s.text()}")
-    if not substitutions:
+    if not restore.substitutions:
         print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {source}")
-    plan = plan_resolved(resolutions, catalog=session.catalog, store=session.store,
-                         install_root=session.config.store_root, upstreams=session.upstreams)
-    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)
+    return install_and_attach(state, session, restore.plan, dry_run=args.dry_run,
+                              jobs=args.jobs)

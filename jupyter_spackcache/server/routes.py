@@ -13,13 +13,16 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 from tornado.web import Application
 
-from .app import SpackCache
-from .events import EventsHandler
+from ..config import Config
+from ..errors import SpackCacheError
+from .handlers.envfiles import InstallFromFileHandler
+from .handlers.events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
 from .handlers.mirrors import KeysHandler, MirrorHandler, MirrorsHandler, TrustHandler
 from .handlers.specs import PlanHandler, SpecHandler, SpecsHandler
 from .handlers.status import HostHandler, StatusHandler
 from .handlers.tasks import InstallsHandler, TaskHandler, TasksHandler
+from .site_policy import SpackCache
 from .state import ServerState, create_state
 from .watch import INTERVAL, StateWatch, watched_paths
 
@@ -41,6 +44,7 @@ ROUTES: tuple[tuple[str, type[Any]], ...] = (
     (f"specs/{_HASH}", SpecHandler),
     ("plan", PlanHandler),
     ("installs", InstallsHandler),
+    ("installs/from-file", InstallFromFileHandler),
     ("tasks", TasksHandler),
     ("tasks/([0-9a-f]{1,32})", TaskHandler),
     ("events", EventsHandler),
@@ -70,6 +74,7 @@ def load(server_app: Any) -> ServerState:
     state = create_state(settings, server_app.io_loop.asyncio_loop)
     setup_handlers(server_app.web_app, state)
     add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
+    _modules_for_jupyter_lmod(server_app, state.core.config())
     state.core.warm_up()
     watch_changes(state)
     return state
@@ -92,6 +97,22 @@ def watch_changes(state: ServerState) -> None:
     callback = PeriodicCallback(tick, INTERVAL * 1000)
     callback.start()
     state.watcher.append(callback)
+
+
+def _modules_for_jupyter_lmod(server_app: Any, config: Config) -> None:
+    """With jupyter-lmod in this server, its panel lists (and its kernels load) what was
+    installed here: the user's module root goes first in the server's ``MODULEPATH``."""
+    import os
+
+    from ..ops.modules import expose_to_jupyter_lmod
+
+    try:
+        root = expose_to_jupyter_lmod(config, os.environ)
+    except (OSError, SpackCacheError) as exc:
+        server_app.log.warning("spackcache: module root not added to MODULEPATH: %s", exc)
+        return
+    if root is not None:
+        server_app.log.info("spackcache: %s added to MODULEPATH for jupyter-lmod", root)
 
 
 __all__ = ["API_PREFIX", "ROUTES", "SpackCache", "load", "route_table", "setup_handlers"]

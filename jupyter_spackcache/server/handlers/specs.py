@@ -15,17 +15,15 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...errors import SpackCacheError
 from ...install.plan import Plan
-from ...mirrors.indexcache import MirrorIndex
 from ...nomatch import explain_no_match
-from ...present import dag_json, group_listing, nomatch_json, plan_json
-from ...resolve import host_problem, resolve
+from ...ops.install import InstallRequest, plan_install
+from ...ops.query import describe_build, listing
+from ...present import build_detail_json, group_listing, nomatch_json, plan_json
+from ...resolve import resolve
 from ...session import Session
-from ...spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 from ...spec.parser import parse_spec
-from ..core import CoreRunner
-from ..jobs import plan_for
+from ..querythread import QueryThread
 from .base import ApiError, SpackCacheHandler, require_str_list
 
 MAX_PER_PAGE = 500
@@ -59,18 +57,22 @@ class Page:
 
 
 def listing_groups(session: Session, query: str, *, exact: bool = False) -> list[dict[str, Any]]:
-    items, _problems = session.listing(query, refresh=False, exact=exact)
+    items, _problems = listing(
+        query, catalog=session.catalog, checks=session.host_checks, refresh=False, exact=exact
+    )
     listed: dict[str, set[str]] = {}
     for item in items:
         listed.setdefault(item.node.name, set()).add(item.node.hash)
-    return group_listing(items, {name: best_build(session, name, hashes)
-                                 for name, hashes in listed.items()})
+    return group_listing(
+        items, {name: best_build(session, name, hashes) for name, hashes in listed.items()}
+    )
 
 
 def best_build(session: Session, name: str, listed: set[str]) -> str | None:
     """The build ``spackcache install NAME`` would choose, among those listed (a query may
     have filtered the resolver's first choice out: then its best remaining one)."""
-    resolution = session.resolve(name, refresh=False)
+    indices, _problems = session.indices(refresh=False)
+    resolution = resolve(parse_spec(name), indices, session.host)
     return next((c.root.hash for c in resolution.candidates if c.root.hash in listed), None)
 
 
@@ -79,7 +81,10 @@ def why_empty(session: Session, query: str) -> dict[str, Any]:
     request = parse_spec(query)
     indices, _problems = session.indices(refresh=False)
     names = sorted({name for index in indices for name in index.names()})
-    any_target, _ = session.listing(query, all_targets=True, refresh=False)
+    any_target, _ = listing(
+        query, catalog=session.catalog, checks=session.host_checks, all_targets=True,
+        refresh=False,
+    )
     resolution = None
     if request.name is not None and request.name in names:
         resolution = resolve(request, indices, session.host)
@@ -95,7 +100,7 @@ def all_names(session: Session) -> list[str]:
     return sorted({name for index in indices for name in index.names()})
 
 
-def browse(session: Session, core: CoreRunner, page: Page) -> dict[str, Any]:
+def browse(session: Session, core: QueryThread, page: Page) -> dict[str, Any]:
     """Without a query: groups in name order, worked out only as far as the page needs.
 
     Checking every build of a 50k-node index against the host takes minutes, so the first
@@ -114,13 +119,12 @@ def browse(session: Session, core: CoreRunner, page: Page) -> dict[str, Any]:
     return page.slice(groups, complete=scanned == len(names))
 
 
-def search(session: Session, core: CoreRunner, query: str | None, page: Page) -> dict[str, Any]:
+def search(session: Session, core: QueryThread, query: str | None, page: Page) -> dict[str, Any]:
     if query is None:
         out = browse(session, core, page)
-        empty = out["total"] == 0
     else:
         out = page.slice(core.memo(("specs", query), partial(listing_groups, session, query)))
-        empty = out["total"] == 0
+    empty = out["total"] == 0
     if empty and query is None and not session.config.mirrors:
         out["why"] = nomatch_json(explain_no_match(
             None, mirrors=0, host_target=session.host.target, names=(), any_target=(),
@@ -142,43 +146,9 @@ def spec_payload(session: Session, hash_prefix: str) -> dict[str, Any]:
             raise ApiError(400, "ambiguous", f"hash prefix '{hash_prefix}' matches "
                            f"{len(hashes)} builds", hint="give more characters of the hash")
         if hashes:
-            dag = index.dag(hashes[0])
-            nodes = list(dag.traverse(RUNTIME_DEPTYPES))
-            payload = dag_json(dag.root, nodes, index.name)
-            _add_sizes(session, index, dag, nodes, payload)
-            problem = host_problem(dag, index, session.host)
-            return {**payload, "compatible": problem is None, "reason": problem}
+            build = describe_build(index, hashes[0], catalog=session.catalog, host=session.host)
+            return build_detail_json(build)
     raise ApiError(404, "not-found", f"no build with hash '{hash_prefix}' in any mirror")
-
-
-def _add_sizes(
-    session: Session,
-    index: MirrorIndex,
-    dag: ConcreteDAG,
-    nodes: list[ConcreteNode],
-    payload: dict[str, Any],
-) -> None:
-    """Tarball sizes (and signers) from each node's verified metadata.
-
-    Indices do not record sizes, so this costs one metadata request per node: fine for one
-    DAG, which is why search results carry ``size: null`` and this view carries the sizes.
-    """
-    reader = session.catalog.reader(session.config.mirror(index.name))
-    total: int | None = 0
-    for item, node in zip(payload["nodes"], nodes, strict=True):
-        if node.is_external or not index.in_buildcache(node.hash):
-            item["size"] = None
-            continue
-        try:
-            record = reader.fetch_spec(node, dag)
-        except SpackCacheError as exc:
-            item["size"], item["signed_by"], item["problem"] = None, None, exc.message
-            total = None
-            continue
-        size = record.tarball.size
-        item["size"], item["signed_by"] = size, record.signed_by
-        total = None if total is None or size is None else total + size
-    payload["download_bytes"] = total
 
 
 def int_argument(raw: str | None, name: str, default: int, *, high: int) -> int:
@@ -225,6 +195,13 @@ def validated_specs(body: dict[str, Any]) -> list[str]:
     for text in specs:
         parse_spec(text)
     return specs
+
+
+def plan_for(session: Session, specs: Sequence[str]) -> Plan:
+    """What installing ``specs`` would do, with its prechecks (cached indices: a preview)."""
+    request = InstallRequest(tuple(specs), session.config.store_root, refresh=False)
+    return plan_install(request, catalog=session.catalog, store=session.store,
+                        host=session.host, upstreams=session.upstreams)
 
 
 class PlanHandler(SpackCacheHandler):
