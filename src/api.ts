@@ -451,14 +451,15 @@ export async function fetchInstalled(
 export async function uninstall(
   settings: ServerConnection.ISettings,
   hash: string,
-  dependents = false
+  dependents = false,
+  dryRun = false
 ): Promise<IRemoval> {
   return expectObject<IRemoval>(
     await requestAPI(
       `installed/${encodeURIComponent(hash)}`,
       settings,
       { method: 'DELETE' },
-      { dependents: dependents || null }
+      { dependents: dependents || null, dry_run: dryRun || null }
     ),
     ['removed'],
     'uninstall'
@@ -467,10 +468,16 @@ export async function uninstall(
 
 /** `POST /gc`: remove dependencies no explicit package needs. */
 export async function collectGarbage(
-  settings: ServerConnection.ISettings
+  settings: ServerConnection.ISettings,
+  dryRun = false
 ): Promise<IRemoval> {
   return expectObject<IRemoval>(
-    await requestAPI('gc', settings, { method: 'POST', body: '{}' }),
+    await requestAPI(
+      'gc',
+      settings,
+      { method: 'POST', body: '{}' },
+      { dry_run: dryRun || null }
+    ),
     ['removed'],
     'gc'
   );

@@ -323,4 +323,7 @@ export interface IInstalledRecord {
 /** Body of `DELETE /installed/{hash}` and `POST /gc`. */
 export interface IRemoval {
   removed: IInstalledRecord[];
+  /** Kernels that needed a removed package, removed with it. */
+  kernels_removed?: string[];
+  warning?: string | null;
 }

@@ -151,3 +151,30 @@ async def test_an_install_elsewhere_is_pushed(
     assert proc.returncode == 0, err.decode()
     events = await listener
     assert any("installed" in e["what"] for e in events), events
+
+
+@pytest.mark.slow
+async def test_dry_runs_name_what_would_go(
+    jp_fetch: Fetch, demo: DemoMirror, served: StaticServer, home: Path  # noqa: F811
+) -> None:
+    assert demo.fingerprint is not None
+    await api(jp_fetch, "mirrors", method="POST", payload={"name": "demo", "url": served.url})
+    await api(jp_fetch, "keys", "trust", method="POST",
+              payload={"mirror": "demo", "fingerprints": [demo.fingerprint]})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "jupyter_spackcache.cli", "install", "demo-tool",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    before = await api(jp_fetch, "installed")
+    base = next(r["hash"] for r in before if r["name"] == "libdemo-base")
+    would = await api(jp_fetch, "installed", base, method="DELETE",
+                      params={"dependents": "true", "dry_run": "true"})
+    assert {r["name"] for r in would["removed"]} == {"libdemo-base", "libdemo-mid", "demo-tool"}
+    assert await api(jp_fetch, "installed") == before  # nothing removed
+    tool = next(r["hash"] for r in before if r["name"] == "demo-tool")
+    await api(jp_fetch, "installed", tool, method="DELETE")
+    gc = await api(jp_fetch, "gc", method="POST", payload={}, params={"dry_run": "true"})
+    assert {r["name"] for r in gc["removed"]} == {"libdemo-mid", "libdemo-base"}
+    assert len(await api(jp_fetch, "installed")) == 2

@@ -213,3 +213,52 @@ def rgb(css_colour: str) -> str:
         r, g, b = (int(css_colour[i:i + 2], 16) for i in (1, 3, 5))
         return f"rgb({r},{g},{b})"
     return css_colour.replace(" ", "")
+
+
+def wait_task(ui: PanelEnv, task_id: str) -> None:
+    for _ in range(300):
+        if ui.lab.api("GET", f"tasks/{task_id}").json()["state"] not in {"queued", "running"}:
+            return
+        ui.page.wait_for_timeout(100)
+    raise AssertionError(f"task {task_id} did not finish")
+
+
+def test_uninstall_and_gc_name_what_goes_first(ui: PanelEnv) -> None:
+    task = ui.lab.api("POST", "installs", json={"specs": ["demo-tool"], "kernel": True}).json()
+    wait_task(ui, task["id"])
+    tool = ui.panel().locator('.jp-SpackPanel-installedList li[data-package="demo-tool"]')
+    tool.wait_for(timeout=15_000)  # pushed, no reload
+
+    base = ui.panel().locator('.jp-SpackPanel-installedList li[data-package="libdemo-base"]')
+    base.locator(".jp-SpackPanel-installedRow .jp-SpackPanel-uninstall").first.click()
+    dialog = ui.page.locator(".jp-Dialog")
+    dialog.wait_for()
+    listed = dialog.locator(".jp-SpackPanel-removalList li")
+    names = {li.get_attribute("data-package") for li in listed.all()}
+    assert names == {"libdemo-base", "libdemo-mid", "demo-tool"}
+    assert "spack-demo-tool-1.0.0-" in dialog.locator(".jp-SpackPanel-removalKernels").inner_text()
+    # the safe button has the focus: Enter removes nothing
+    focused = ui.page.evaluate("() => document.activeElement?.className ?? ''")
+    assert "jp-mod-reject" in focused, focused
+    ui.shot("uninstall-dialog")
+    ui.page.keyboard.press("Enter")
+    dialog.wait_for(state="detached")
+    installed = {r["name"] for r in ui.lab.api("GET", "installed").json()}
+    assert {"libdemo-base", "libdemo-mid", "demo-tool"} <= installed
+
+    # without demo-tool, libdemo-mid is unneeded: gc lists it before removing anything
+    tool_hash = next(
+        r["hash"] for r in ui.lab.api("GET", "installed").json() if r["name"] == "demo-tool"
+    )
+    ui.lab.api("DELETE", f"installed/{tool_hash}")
+    gc = ui.panel().locator(".jp-SpackPanel-gc")
+    ui.page.wait_for_function(
+        f"() => !document.querySelector('{PANEL} .jp-SpackPanel-gc')?.disabled", timeout=15_000
+    )
+    gc.click()
+    dialog.wait_for()
+    listed = dialog.locator(".jp-SpackPanel-removalList li")
+    assert [li.get_attribute("data-package") for li in listed.all()] == ["libdemo-mid"]
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    ui.panel().locator(".jp-SpackPanel-orphans").wait_for(state="detached")
+    assert "libdemo-mid" not in {r["name"] for r in ui.lab.api("GET", "installed").json()}

@@ -13,7 +13,7 @@ import {
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IInstalledRecord, IMirror } from '../api';
+import { IInstalledRecord, IMirror, IRemoval } from '../api';
 import { spackIcon } from '../icon';
 import { shortSpec } from '../model/format';
 import { dependents } from '../model/installed';
@@ -33,13 +33,15 @@ export const PANEL_ID = 'jupyter-spackcache-panel';
 
 async function confirm(
   title: string,
-  body: string,
+  body: string | React.ReactElement,
   accept: string,
   trans: TranslationBundle
 ): Promise<boolean> {
   const result = await showDialog({
     title,
     body,
+    // the safe choice has the focus: Enter does not delete anything
+    defaultButton: 0,
     buttons: [
       Dialog.cancelButton({ label: trans.__('Cancel') }),
       Dialog.warnButton({ label: accept })
@@ -48,7 +50,46 @@ async function confirm(
   return result.button.accept;
 }
 
-/** Uninstall with the dependents rule: say who still needs it, and offer to remove them too. */
+/** The packages and kernels a removal takes with it, as a dialog body. */
+function RemovalBody(props: {
+  lead: string;
+  removal: IRemoval;
+  record?: IInstalledRecord;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { removal, trans } = props;
+  const kernels = removal.kernels_removed ?? [];
+  return (
+    <div className="jp-SpackPanel-removal">
+      <p>{props.lead}</p>
+      <ul className="jp-SpackPanel-removalList">
+        {removal.removed.map(r => (
+          <li key={r.hash} data-package={r.name} title={r.prefix}>
+            {shortSpec(r.name, r.version, r.hash)}
+            {props.record !== undefined && r.hash !== props.record.hash && (
+              <span className="jp-SpackPanel-muted">
+                {' '}
+                {trans.__('(needs it)')}
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+      {kernels.length > 0 && (
+        <p className="jp-SpackPanel-removalKernels">
+          {trans._n(
+            'The Jupyter kernel %2 goes with it; notebooks using it will need another kernel.',
+            'The Jupyter kernels %2 go with them; notebooks using them will need another kernel.',
+            kernels.length,
+            kernels.join(', ')
+          )}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Uninstall with the dependents rule: name who still needs it and the kernels that go too. */
 async function confirmUninstall(
   model: SpackModel,
   record: IInstalledRecord,
@@ -57,36 +98,65 @@ async function confirmUninstall(
   const all = model.state.installed.value ?? [];
   const needing = dependents(all, record.hash);
   const spec = shortSpec(record.name, record.version, record.hash);
-  if (needing.length === 0) {
-    if (
-      await confirm(
-        trans.__('Uninstall %1?', spec),
-        trans.__('Its files under %1 are deleted.', record.prefix),
-        trans.__('Uninstall'),
-        trans
-      )
-    ) {
-      await model.uninstall(record);
-    }
-    return;
+  const withDependents = needing.length > 0;
+  let removal: IRemoval;
+  try {
+    removal = await model.previewUninstall(record, withDependents);
+  } catch {
+    removal = { removed: [record, ...needing], kernels_removed: [] };
   }
-  const names = needing
-    .map(r => shortSpec(r.name, r.version, r.hash))
-    .join(', ');
-  const body = trans.__(
-    '%1 is still needed by %2. Removing it would break them, so they are removed too.',
-    spec,
-    names
+  const lead = withDependents
+    ? trans.__(
+        '%1 is still needed by %2. Removing it would break them, so they are removed too:',
+        spec,
+        needing.map(r => shortSpec(r.name, r.version, r.hash)).join(', ')
+      )
+    : trans.__('These files are deleted:');
+  const ok = await confirm(
+    withDependents
+      ? trans.__('Uninstall %1 and its dependents?', spec)
+      : trans.__('Uninstall %1?', spec),
+    <RemovalBody lead={lead} removal={removal} record={record} trans={trans} />,
+    withDependents ? trans.__('Uninstall all') : trans.__('Uninstall'),
+    trans
   );
+  if (ok) {
+    await model.uninstall(record, withDependents);
+  }
+}
+
+/** gc: list what it will remove first, then remove exactly that kind of thing. */
+async function confirmGc(
+  model: SpackModel,
+  trans: TranslationBundle
+): Promise<void> {
+  let removal: IRemoval | null = null;
+  try {
+    removal = await model.previewGc();
+  } catch {
+    removal = null;
+  }
+  const body =
+    removal === null ? (
+      trans.__(
+        'Dependencies that no requested package needs any more are deleted.'
+      )
+    ) : (
+      <RemovalBody
+        lead={trans.__('No requested package needs these any more:')}
+        removal={removal}
+        trans={trans}
+      />
+    );
   if (
     await confirm(
-      trans.__('Uninstall %1 and its dependents?', spec),
+      trans.__('Clean up unneeded packages?'),
       body,
-      trans.__('Uninstall all'),
+      trans.__('Clean up'),
       trans
     )
   ) {
-    await model.uninstall(record, true);
+    await model.gc();
   }
 }
 
@@ -207,16 +277,7 @@ function PanelBody(props: {
           installed={state.installed}
           onUninstall={r => void confirmUninstall(model, r, trans)}
           onKernel={r => void model.registerKernel(r)}
-          onGc={() =>
-            void confirm(
-              trans.__('Clean up unneeded packages?'),
-              trans.__(
-                'Dependencies that no requested package needs any more are deleted.'
-              ),
-              trans.__('Clean up'),
-              trans
-            ).then(ok => (ok ? model.gc() : undefined))
-          }
+          onGc={() => void confirmGc(model, trans)}
           trans={trans}
         />
       </Section>

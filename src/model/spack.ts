@@ -414,6 +414,22 @@ export class SpackModel {
     }
   }
 
+  /**
+   * What uninstalling `record` would remove (packages, kernels), removing
+   * nothing: for the confirmation to name the consequences.
+   */
+  previewUninstall(
+    record: IInstalledRecord,
+    dependents = false
+  ): Promise<api.IRemoval> {
+    return api.uninstall(this._settings, record.hash, dependents, true);
+  }
+
+  /** What gc would remove, removing nothing. */
+  previewGc(): Promise<api.IRemoval> {
+    return api.collectGarbage(this._settings, true);
+  }
+
   /** Remove dependencies that no explicitly installed package needs. */
   async gc(): Promise<void> {
     try {
