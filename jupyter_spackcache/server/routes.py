@@ -15,6 +15,7 @@ from tornado.web import Application
 
 from ..config import Config
 from ..errors import SpackCacheError
+from .handlers.docs import TroubleshootingHandler
 from .handlers.envfiles import InstallFromFileHandler
 from .handlers.events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
@@ -51,6 +52,7 @@ ROUTES: tuple[tuple[str, type[Any]], ...] = (
     ("installed", InstalledHandler),
     (f"installed/{_HASH}", InstalledNodeHandler),
     ("gc", GcHandler),
+    ("docs/troubleshooting", TroubleshootingHandler),
 )
 
 

@@ -11,7 +11,7 @@ import { IPlannedNode } from '../api';
 import { displaySpec, humanBytes, shortSpec } from '../model/format';
 import { summarizePlan } from '../model/plan';
 import { IPendingPlan } from '../model/spack';
-import { ActionButton, ErrorLine, Muted, useRevealOn } from './common';
+import { ActionButton, ErrorLine, Hint, Muted, useRevealOn } from './common';
 
 function NodeList(props: {
   title: string;
@@ -119,9 +119,7 @@ export function PlanView(props: {
             {plan.checks.map(c => (
               <li key={c.name} data-ok={c.ok}>
                 <span aria-hidden="true">{c.ok ? '✓' : '✗'}</span> {c.message}
-                {!c.ok && c.hint && (
-                  <div className="jp-SpackPanel-hint">{c.hint}</div>
-                )}
+                {!c.ok && c.hint && <Hint hint={c.hint} />}
               </li>
             ))}
           </ul>

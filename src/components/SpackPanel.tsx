@@ -19,6 +19,7 @@ import { shortSpec } from '../model/format';
 import { dependents } from '../model/installed';
 import { isActive } from '../model/progress';
 import { ISpackState, SpackModel } from '../model/spack';
+import { IPanelActions, PanelActions } from './actions';
 import { ErrorLine, Section } from './common';
 import { HostView } from './HostView';
 import { InstallView } from './InstallView';
@@ -160,8 +161,8 @@ async function confirmGc(
   }
 }
 
-/** Open the Mirrors section and put the cursor in the new mirror's name. */
-function openMirrorForm(): void {
+/** Open the Mirrors section and (unless told not to) put the cursor in the new mirror's name. */
+function openMirrorForm(focusForm = true): void {
   const section = document.querySelector<HTMLDetailsElement>(
     `#${PANEL_ID} details[data-section="mirrors"]`
   );
@@ -169,6 +170,10 @@ function openMirrorForm(): void {
     return;
   }
   section.open = true;
+  if (!focusForm) {
+    section.scrollIntoView({ block: 'nearest' });
+    return;
+  }
   const input = section.querySelector<HTMLInputElement>(
     'input[aria-label="Mirror name"]'
   );
@@ -180,138 +185,162 @@ function PanelBody(props: {
   model: SpackModel;
   state: ISpackState;
   trans: TranslationBundle;
+  openHelp: ((code: string) => void) | null;
 }): JSX.Element {
   const { model, state, trans } = props;
+  const actions: IPanelActions = {
+    reviewKeys: mirror => {
+      openMirrorForm(false);
+      if (mirror !== null) {
+        void model.previewKeys(mirror);
+      }
+    },
+    addMirror: () => openMirrorForm(),
+    openHelp: props.openHelp,
+    trans
+  };
   const installing = state.install !== null && isActive(state.install.state);
   return (
-    <div className="jp-SpackPanel-body">
-      <header className="jp-SpackPanel-header">
-        <spackIcon.react tag="span" className="jp-SpackPanel-logo" />
-        <h2>{trans.__('Spack')}</h2>
-        <ToolbarButtonComponent
-          icon={refreshIcon}
-          tooltip={trans.__('Reload host, mirrors and installed packages')}
-          onClick={() => void model.refresh()}
-        />
-      </header>
-      {state.notice && (
-        <div className="jp-SpackPanel-notice" data-kind={state.notice.kind}>
-          {state.notice.kind === 'error' ? (
-            <ErrorLine
-              error={{
-                code: 'notice',
-                message: state.notice.message,
-                hint: state.notice.hint
-              }}
-              onDismiss={() => model.dismissNotice()}
-              dismissLabel={trans.__('Dismiss')}
-            />
-          ) : (
-            <>
-              <span role="status">{state.notice.message}</span>
-              <button
-                className="jp-SpackPanel-link"
-                onClick={() => model.dismissNotice()}
-                aria-label={trans.__('Dismiss')}
-              >
-                ×
-              </button>
-            </>
-          )}
-        </div>
-      )}
-      <HostView
-        host={state.host}
-        mirrors={state.mirrors}
-        keys={state.keys}
-        onAddMirror={() => openMirrorForm()}
-        trans={trans}
-      />
-      {(state.plan !== null || state.install !== null) && (
-        <Section title={trans.__('Install')} name="install">
-          {state.plan !== null && (
-            <PlanView
-              pending={state.plan}
-              kernel={state.kernel}
-              onKernel={k => model.setKernel(k)}
-              onConfirm={() => void model.confirmInstall()}
-              onDismiss={() => model.dismissPlan()}
-              trans={trans}
-            />
-          )}
-          {state.install !== null && (
-            <InstallView
-              progress={state.install}
-              polling={state.polling}
-              onCancel={() => void model.cancelInstall()}
-              onClose={() => model.clearInstall()}
-              trans={trans}
-            />
-          )}
-        </Section>
-      )}
-      <Section title={trans.__('Search')} name="search">
-        <SearchView
-          search={model.search}
-          selected={state.selected}
-          onSelect={g => void model.select(g)}
-          onAddMirror={() => openMirrorForm()}
-          trans={trans}
-          renderDetail={() =>
-            state.selected && (
-              <PackageView
-                group={state.selected}
-                build={state.build}
-                detail={state.detail}
-                onChoose={h => void model.chooseBuild(h)}
-                onInstall={() => void model.requestPlan()}
-                installing={installing}
-                trans={trans}
+    <PanelActions.Provider value={actions}>
+      <div className="jp-SpackPanel-body">
+        <header className="jp-SpackPanel-header">
+          <spackIcon.react tag="span" className="jp-SpackPanel-logo" />
+          <h2>{trans.__('Spack')}</h2>
+          <ToolbarButtonComponent
+            icon={refreshIcon}
+            tooltip={trans.__('Reload host, mirrors and installed packages')}
+            onClick={() => void model.refresh()}
+          />
+        </header>
+        {state.notice && (
+          <div className="jp-SpackPanel-notice" data-kind={state.notice.kind}>
+            {state.notice.kind === 'error' ? (
+              <ErrorLine
+                error={{
+                  code: state.notice.code ?? 'notice',
+                  message: state.notice.message,
+                  hint: state.notice.hint
+                }}
+                onDismiss={() => model.dismissNotice()}
+                dismissLabel={trans.__('Dismiss')}
               />
-            )
-          }
-        />
-      </Section>
-      <Section title={trans.__('Installed')} name="installed">
-        <InstalledView
-          installed={state.installed}
-          onUninstall={r => void confirmUninstall(model, r, trans)}
-          onKernel={r => void model.registerKernel(r)}
-          onGc={() => void confirmGc(model, trans)}
-          trans={trans}
-        />
-      </Section>
-      <Section title={trans.__('Mirrors and keys')} name="mirrors" open={false}>
-        <MirrorsView
+            ) : (
+              <>
+                <span role="status">{state.notice.message}</span>
+                <button
+                  className="jp-SpackPanel-link"
+                  onClick={() => model.dismissNotice()}
+                  aria-label={trans.__('Dismiss')}
+                >
+                  ×
+                </button>
+              </>
+            )}
+          </div>
+        )}
+        <HostView
+          host={state.host}
           mirrors={state.mirrors}
           keys={state.keys}
-          keyPreview={state.keyPreview}
-          addError={state.mirrorError}
-          onAdd={(n, u, unsigned) => model.addMirror(n, u, unsigned)}
-          onRemove={(m: IMirror) =>
-            void confirm(
-              trans.__('Remove mirror %1?', m.name),
-              trans.__(
-                'Installed packages stay; nothing more is installed from %1.',
-                m.url
-              ),
-              trans.__('Remove'),
-              trans
-            ).then(ok => (ok ? model.removeMirror(m.name) : undefined))
-          }
-          onReviewKeys={m => void model.previewKeys(m)}
-          onTrust={(m, f) => void model.trustKeys(m, f)}
-          onClosePreview={() => model.closeKeyPreview()}
+          onAddMirror={() => openMirrorForm()}
           trans={trans}
         />
-      </Section>
-    </div>
+        {(state.plan !== null || state.install !== null) && (
+          <Section title={trans.__('Install')} name="install">
+            {state.plan !== null && (
+              <PlanView
+                pending={state.plan}
+                kernel={state.kernel}
+                onKernel={k => model.setKernel(k)}
+                onConfirm={() => void model.confirmInstall()}
+                onDismiss={() => model.dismissPlan()}
+                trans={trans}
+              />
+            )}
+            {state.install !== null && (
+              <InstallView
+                progress={state.install}
+                polling={state.polling}
+                onCancel={() => void model.cancelInstall()}
+                onClose={() => model.clearInstall()}
+                trans={trans}
+              />
+            )}
+          </Section>
+        )}
+        <Section title={trans.__('Search')} name="search">
+          <SearchView
+            search={model.search}
+            selected={state.selected}
+            onSelect={g => void model.select(g)}
+            onAddMirror={() => openMirrorForm()}
+            trans={trans}
+            renderDetail={() =>
+              state.selected && (
+                <PackageView
+                  group={state.selected}
+                  build={state.build}
+                  detail={state.detail}
+                  onChoose={h => void model.chooseBuild(h)}
+                  onInstall={() => void model.requestPlan()}
+                  installing={installing}
+                  trans={trans}
+                />
+              )
+            }
+          />
+        </Section>
+        <Section title={trans.__('Installed')} name="installed">
+          <InstalledView
+            installed={state.installed}
+            onUninstall={r => void confirmUninstall(model, r, trans)}
+            onKernel={r => void model.registerKernel(r)}
+            onGc={() => void confirmGc(model, trans)}
+            trans={trans}
+          />
+        </Section>
+        <Section
+          title={trans.__('Mirrors and keys')}
+          name="mirrors"
+          open={false}
+        >
+          <MirrorsView
+            mirrors={state.mirrors}
+            keys={state.keys}
+            keyPreview={state.keyPreview}
+            addError={state.mirrorError}
+            onAdd={(n, u, unsigned) => model.addMirror(n, u, unsigned)}
+            onRemove={(m: IMirror) =>
+              void confirm(
+                trans.__('Remove mirror %1?', m.name),
+                trans.__(
+                  'Installed packages stay; nothing more is installed from %1.',
+                  m.url
+                ),
+                trans.__('Remove'),
+                trans
+              ).then(ok => (ok ? model.removeMirror(m.name) : undefined))
+            }
+            onReviewKeys={m => void model.previewKeys(m)}
+            onTrust={(m, f) => void model.trustKeys(m, f)}
+            onClosePreview={() => model.closeKeyPreview()}
+            trans={trans}
+          />
+        </Section>
+      </div>
+    </PanelActions.Provider>
   );
 }
 
 export class SpackPanel extends ReactWidget {
-  constructor(options: { model: SpackModel; trans: TranslationBundle }) {
+  constructor(options: {
+    model: SpackModel;
+    trans: TranslationBundle;
+    /** Show the troubleshooting guide at an error code's section. */
+    openHelp?: (code: string) => void;
+  }) {
     super();
+    this._openHelp = options.openHelp ?? null;
     this.model = options.model;
     this._trans = options.trans;
     this.id = PANEL_ID;
@@ -338,6 +367,7 @@ export class SpackPanel extends ReactWidget {
             model={this.model}
             state={state ?? this.model.state}
             trans={this._trans}
+            openHelp={this._openHelp}
           />
         )}
       </UseSignal>
@@ -345,4 +375,5 @@ export class SpackPanel extends ReactWidget {
   }
 
   private readonly _trans: TranslationBundle;
+  private readonly _openHelp: ((code: string) => void) | null;
 }

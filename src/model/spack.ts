@@ -47,6 +47,8 @@ export interface INotice {
   kind: 'info' | 'error';
   message: string;
   hint: string | null;
+  /** The error's code (its troubleshooting section), for errors. */
+  code?: string;
 }
 
 export interface ISpackState {
@@ -614,8 +616,8 @@ export class SpackModel {
   }
 
   private _error(reason: unknown): void {
-    const { message, hint } = api.describeError(reason);
-    this._set({ notice: { kind: 'error', message, hint } });
+    const { message, hint, code } = api.describeError(reason);
+    this._set({ notice: { kind: 'error', message, hint, code } });
   }
 
   private _set(patch: Partial<ISpackState>): void {
