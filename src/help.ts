@@ -45,8 +45,10 @@ export class HelpOpener {
     }
     const widget = await this._widget();
     this._app.shell.activateById(widget.id);
+    // Lab's Markdown renderer names headings by `data-jupyter-id` (or `id`)
+    const name = CSS.escape(code);
     const target = widget.content.node.querySelector(
-      `[id="${CSS.escape(code)}"]`
+      `[data-jupyter-id="${name}"], [id="${name}"]`
     );
     target?.scrollIntoView({ block: 'start' });
     widget.content.node.dataset.section = code;

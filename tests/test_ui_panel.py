@@ -67,6 +67,9 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelEnv]:
             page.wait_for_selector("#jupyterlab-splash", state="detached")
             page.wait_for_selector(".jp-LabShell")
             dismiss_toasts(page)
+            # the launcher is restored last and takes the focus: let it, before testing focus
+            page.locator(".jp-LauncherCard").first.wait_for()
+            page.wait_for_timeout(1000)
             open_panel(page)
             out = PanelEnv(lab, server, mirror, page, shots)
             out.env = env
@@ -262,3 +265,43 @@ def test_uninstall_and_gc_name_what_goes_first(ui: PanelEnv) -> None:
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
     ui.panel().locator(".jp-SpackPanel-orphans").wait_for(state="detached")
     assert "libdemo-mid" not in {r["name"] for r in ui.lab.api("GET", "installed").json()}
+
+
+def test_hints_are_buttons_and_link_the_guide(ui: PanelEnv) -> None:
+    fingerprint = ui.lab.api("GET", "keys").json()[0]["fingerprint"]
+    spackcache(ui.env, "keys", "untrust", fingerprint)
+    ui.page.wait_for_function(
+        f"() => document.querySelector('{PANEL} .jp-SpackPanel-mirrorChips "
+        "li[data-mirror=\"demo\"] span')?.dataset.state === 'untrusted'",
+        timeout=15_000,
+    )
+    result = search(ui, "demo-scripts")
+    if result.get_attribute("data-open") != "true":
+        result.locator(".jp-SpackPanel-resultHead").click()
+    result.locator("button.jp-SpackPanel-install").click()
+    plan = ui.panel().locator(".jp-SpackPanel-plan")
+    action = plan.locator("button.jp-SpackPanel-hintAction", has_text="Review keys")
+    action.wait_for()
+    assert "spackcache keys trust" not in plan.inner_text()  # no terminal command
+    ui.shot("hint-actions")
+    # the guide opens in a Lab tab at the error's section
+    link = plan.locator(".jp-SpackPanel-helpLink").first
+    code = link.get_attribute("data-code")
+    link.click()
+    guide = ui.page.locator("#jupyter-spackcache-troubleshooting")
+    guide.wait_for()
+    guide.locator(f'h2[data-jupyter-id="{code}"]').wait_for()
+    assert guide.locator(".jp-SpackPanel-help").get_attribute("data-section") == code
+    tab = ui.page.locator('.lm-TabBar-tab:has-text("Spack troubleshooting")')
+    tab.locator(".lm-TabBar-tabCloseIcon").click()
+    # the button does what the command did: review the mirror's keys, then trust them
+    action.click()
+    preview = ui.panel().locator(".jp-SpackPanel-keyPreview")
+    preview.locator('input[type="checkbox"]').first.check()
+    preview.locator("button.jp-SpackPanel-trust").click()
+    ui.page.wait_for_function(
+        f"() => document.querySelector('{PANEL} .jp-SpackPanel-mirrorChips "
+        "li[data-mirror=\"demo\"] span')?.dataset.state === 'trusted'"
+    )
+    ui.panel().locator('details[data-section="mirrors"] summary').click()
+    ui.panel().locator(".jp-SpackPanel-dismiss").click()

@@ -25,6 +25,13 @@ describe('panelHint', () => {
     expect(panelHint(null)).toEqual({ text: null, actions: [] });
   });
 
+  it('says press, not run, for a button', () => {
+    expect(
+      panelHint('check the key, then run `spackcache keys trust --mirror demo`')
+        .text
+    ).toBe('check the key, then press “Review keys”');
+  });
+
   it('a placeholder mirror name opens every untrusted mirror', () => {
     expect(
       panelHint('run `spackcache keys trust --mirror NAME`').actions

@@ -53,6 +53,7 @@ export function panelHint(hint: string | null): IPanelHint {
   }
   const cleaned = text
     .replace(/pass --dependents to remove them too/, 'uninstall them too')
+    .replace(/\brun (“[^”]+”)/g, 'press $1')
     .trim();
   return { text: cleaned || null, actions };
 }
