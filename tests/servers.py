@@ -97,7 +97,8 @@ class Fault:
     ``status``: answer with this status instead. ``delay``: sleep this long before the headers.
     ``drop_after``: send N body bytes then reset the connection. ``lie_length``: announce
     ``len + lie_length`` as Content-Length, send the true body, close. ``corrupt``: flip one
-    byte. ``times``: apply to this many requests only (None = forever).
+    byte. ``times``: apply to this many requests only (None = forever). ``redirect``: answer
+    302 with this Location.
     """
 
     status: int | None = None
@@ -106,6 +107,7 @@ class Fault:
     lie_length: int = 0
     corrupt: bool = False
     times: int | None = None
+    redirect: str | None = None
 
 
 class _LoggingServer(http.server.ThreadingHTTPServer):
@@ -199,6 +201,8 @@ class _StaticHandler(http.server.BaseHTTPRequestHandler):
     def _respond(self, owner: StaticServer, relpath: str, fault: Fault, *, head: bool) -> int:
         if fault.delay:
             time.sleep(fault.delay)
+        if fault.redirect is not None:
+            return self._send(302, b"", head=head, extra={"Location": fault.redirect})
         if fault.status is not None:
             return self._send(fault.status, b"injected failure\n", head=head)
         path = (owner.root / relpath).resolve()

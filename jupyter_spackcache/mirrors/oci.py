@@ -24,6 +24,7 @@ import httpx
 
 from jupyter_spackcache.errors import IntegrityError, MirrorError, NotFoundError
 from jupyter_spackcache.mirrors.base import IndexFetch, SpecRecord, TarballRef
+from jupyter_spackcache.mirrors.redirects import hooks
 from jupyter_spackcache.mirrors.transport import (
     HINT_URL,
     backoff,
@@ -137,7 +138,9 @@ class OciClient:
         self.repo = parse_oci_url(url)
         self.timeout = timeout
         self.retries = max(0, retries)
-        self._http = httpx.Client(timeout=timeout, follow_redirects=True, verify=tls_context())
+        self._http = httpx.Client(
+            timeout=timeout, follow_redirects=True, verify=tls_context(), event_hooks=hooks()
+        )
         self._tokens: dict[BearerChallenge, str] = {}
         self._token: str | None = None
 

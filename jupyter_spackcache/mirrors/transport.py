@@ -26,6 +26,7 @@ from typing import BinaryIO, Protocol
 import httpx
 
 from jupyter_spackcache.errors import MirrorError, NotFoundError
+from jupyter_spackcache.mirrors.redirects import hooks
 
 #: used for ``s3://`` URLs when neither an argument nor the environment names an endpoint
 DEFAULT_S3_ENDPOINT = "https://s3.amazonaws.com"
@@ -340,7 +341,7 @@ class HttpTransport:
         self.timeout = timeout
         self.retries = max(0, retries)
         self._client = client or httpx.Client(
-            timeout=timeout, follow_redirects=True, verify=tls_context()
+            timeout=timeout, follow_redirects=True, verify=tls_context(), event_hooks=hooks()
         )
 
     def urls(self, relpath: str) -> tuple[str, str]:

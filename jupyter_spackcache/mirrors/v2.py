@@ -22,6 +22,7 @@ from ..formats.v2layout import (
     tarball_path,
 )
 from ..formats.v3layout import MAX_METADATA_BYTES, decode_object, decode_text
+from ..limits import DEFAULT_LIMITS
 from .base import IndexFetch, SpecRecord, TarballRef
 from .v3 import check_document_root
 from .verify import signed_payload
@@ -38,6 +39,8 @@ _HEX64 = re.compile(r"^[a-f0-9]{64}$")
 
 
 class V2Reader:
+    #: bound on the index as transferred (the catalog sets it from the configured limits)
+    max_index_bytes: int = DEFAULT_LIMITS.max_index_bytes
     layout = "v2"
 
     def __init__(self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None) -> None:
@@ -48,7 +51,7 @@ class V2Reader:
 
     def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
         if etag and known_hash:
-            result = self.transport.fetch(INDEX_PATH, etag=etag)
+            result = self.transport.fetch(INDEX_PATH, etag=etag, max_bytes=self.max_index_bytes)
             if result.not_modified:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
             return self._index_from(result.data, result.etag)
@@ -56,7 +59,7 @@ class V2Reader:
             remote = self._remote_hash()
             if remote == known_hash:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-        result = self.transport.fetch(INDEX_PATH)
+        result = self.transport.fetch(INDEX_PATH, max_bytes=self.max_index_bytes)
         return self._index_from(result.data, result.etag)
 
     def _index_from(self, data: bytes, etag: str | None) -> IndexFetch:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..install.installed import garbage, removal_order, uninstall
@@ -30,6 +31,8 @@ class Removal:
     kernels: tuple[KernelInfo, ...]
     #: after removal: why the modulefiles could not follow (the packages are gone all the same)
     warning: str | None = None
+    #: garbage collection: a package that became needed while waiting for installs is kept
+    gc: bool = False
 
 
 def uninstall_order(
@@ -42,19 +45,25 @@ def uninstall_order(
 
 def gc_order(*, store: StoreDB, config: Config) -> Removal:
     """The implicitly installed packages no explicitly installed one needs."""
-    return _with_kernels(garbage(store), config)
+    return _with_kernels(garbage(store), config, gc=True)
 
 
-def _with_kernels(order: Sequence[InstalledRecord], config: Config) -> Removal:
-    return Removal(tuple(order), tuple(kernels_using([r.hash for r in order], config)))
+def _with_kernels(order: Sequence[InstalledRecord], config: Config, *, gc: bool = False) -> Removal:
+    return Removal(tuple(order), tuple(kernels_using([r.hash for r in order], config)), gc=gc)
 
 
 def remove(removal: Removal, *, store: StoreDB, config: Config) -> Removal:
     """Uninstall the packages and remove the kernels that needed them; what was removed."""
+    from ..store.spackdb import refresh_spack_db
+
     try:
-        removed = uninstall(store, removal.packages)
+        removed = uninstall(store, removal.packages, gc=removal.gc)
     finally:  # modulefiles follow the store, even when only part of the removal happened
         warning = sync_after_change(config, store)
-    for kernel in removal.kernels:
+        for root in sorted({Path(r.root) for r in removal.packages}):
+            warning = refresh_spack_db(root, store) or warning
+    gone = {r.hash for r in removed}
+    kernels = tuple(k for k in removal.kernels if gone.intersection(k.hashes))
+    for kernel in kernels:
         remove_kernel(kernel.name, config)
-    return Removal(tuple(removed), removal.kernels, warning)
+    return Removal(tuple(removed), kernels, warning, removal.gc)

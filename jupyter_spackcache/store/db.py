@@ -16,6 +16,7 @@ missing steps, each in one transaction, so concurrent openers cannot apply a ste
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from ..errors import InstallError
+from ..errors import InstallError, MirrorError
 from ..formats.noderow import NODE_COLUMNS, node_to_row, row_to_node
 from ..spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 
@@ -114,6 +115,22 @@ class InstalledRecord:
 
 
 _T = TypeVar("_T")
+_log = logging.getLogger(__name__)
+#: what decoding a damaged row raises
+_DAMAGE = (zlib.error, orjson.JSONDecodeError, ValueError, TypeError, KeyError, MirrorError)
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedRow:
+    """A row of the install database that cannot be decoded."""
+
+    hash: str
+    name: str
+    reason: str
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:120]
 
 
 class StoreDB:
@@ -125,6 +142,7 @@ class StoreDB:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._closed = False
+        self._reported: set[str] = set()
         self._migrate()
 
     # ------------------------------------------------------------------ reading
@@ -134,7 +152,10 @@ class StoreDB:
                 f"SELECT {_RECORD_COLUMNS} FROM installs WHERE hash = ?", (dag_hash,)
             ).fetchone()
         )
-        return None if row is None else _record(row)
+        if row is None:
+            return None
+        found = self._records([row])
+        return found[0] if found else None
 
     def has(self, dag_hash: str) -> bool:
         return (
@@ -156,7 +177,7 @@ class StoreDB:
         rows = self._read(
             lambda db: db.execute(query + " ORDER BY name, version, hash", args).fetchall()
         )
-        return [_record(row) for row in rows]
+        return self._records(rows)
 
     def dependents(self, dag_hash: str) -> list[InstalledRecord]:
         """Installed nodes with a link or run edge to ``dag_hash`` (they break without it)."""
@@ -167,7 +188,37 @@ class StoreDB:
                 (dag_hash,),
             ).fetchall()
         )
-        return [_record(row) for row in rows]
+        return self._records(rows)
+
+    def damaged(self) -> list[DamagedRow]:
+        """Rows that cannot be read back (a damaged file, or written by something else)."""
+        query = f"SELECT {_RECORD_COLUMNS} FROM installs ORDER BY hash"
+        rows = self._read(lambda db: db.execute(query).fetchall())
+        out = []
+        for row in rows:
+            try:
+                _record(row)
+            except _DAMAGE as exc:
+                out.append(DamagedRow(str(row[0]), str(row[1]), _reason(exc)))
+        return out
+
+    def _records(self, rows: Sequence[Any]) -> list[InstalledRecord]:
+        """Decoded rows; a damaged one is reported by name (once per process) and skipped, so
+        one bad row does not make every listing and uninstall fail."""
+        out = []
+        for row in rows:
+            try:
+                out.append(_record(row))
+            except _DAMAGE as exc:
+                key = str(row[0])
+                if key not in self._reported:
+                    self._reported.add(key)
+                    _log.warning(
+                        "the install database %s has a damaged record for %s/%s (%s); it is "
+                        "skipped: run `spackcache doctor --repair`",
+                        self.path, row[1], key[:7], _reason(exc),
+                    )
+        return out
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -306,8 +357,10 @@ class StoreDB:
 
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (we issue BEGIN/COMMIT), WAL journal, patient locks."""
+    from ..statedir import journal_mode, private_dir, private_files
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         db = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
@@ -315,8 +368,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise _db_error(path, exc) from None
     try:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-        _set_wal(db)
+        _set_journal(db, journal_mode(path))
         db.execute("PRAGMA synchronous = NORMAL")
+        private_files(path)
     except sqlite3.DatabaseError as exc:
         db.close()
         raise _db_error(path, exc) from None
@@ -329,20 +383,21 @@ def _rollback(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
 
 
-def _set_wal(db: sqlite3.Connection) -> None:
-    """Switch to WAL; the switch needs a moment alone with the file, so retry while it is busy
-    (WAL is persistent: once one process set it, this is a no-op read)."""
+def _set_journal(db: sqlite3.Connection, wanted: str) -> None:
+    """Switch to ``wanted`` (WAL, or DELETE on a network filesystem: statedir.py); the switch
+    needs a moment alone with the file, so retry while it is busy (the mode is persistent:
+    once one process set it, this is a no-op read)."""
     deadline = time.monotonic() + BUSY_TIMEOUT
     while True:
         try:
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = db.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0]
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
             continue
-        if str(mode).lower() != "wal":
-            raise sqlite3.OperationalError(f"cannot use WAL journal (got {mode})")
+        if str(mode).lower() != wanted.lower():
+            raise sqlite3.OperationalError(f"cannot use {wanted} journal (got {mode})")
         return
 
 
@@ -419,6 +474,9 @@ class InstalledSource:
         for row in rows:
             h = str(row[0])
             if h not in self._memo:
-                self._memo[h] = row_to_node(tuple(row))
+                try:
+                    self._memo[h] = row_to_node(tuple(row))
+                except _DAMAGE:
+                    continue  # reported by name when its record is read
             hashes.append(h)
         return hashes
