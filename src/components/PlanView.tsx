@@ -71,6 +71,12 @@ export function PlanView(props: {
       aria-label={trans.__('Install plan')}
       ref={ref}
       tabIndex={-1}
+      onKeyDown={e => {
+        if (e.key === 'Escape') {
+          e.stopPropagation();
+          props.onDismiss();
+        }
+      }}
     >
       <div className="jp-SpackPanel-planTitle">
         {trans.__('Plan for %1', pending.specs.map(displaySpec).join(' '))}

@@ -253,7 +253,15 @@ function PanelBody(props: {
                 kernel={state.kernel}
                 onKernel={k => model.setKernel(k)}
                 onConfirm={() => void model.confirmInstall()}
-                onDismiss={() => model.dismissPlan()}
+                onDismiss={() => {
+                  model.dismissPlan();
+                  // back where the user was: the Install… button of the open package
+                  document
+                    .querySelector<HTMLButtonElement>(
+                      `#${PANEL_ID} .jp-SpackPanel-install`
+                    )
+                    ?.focus();
+                }}
                 trans={trans}
               />
             )}
