@@ -378,3 +378,20 @@ def test_progress_wording_and_notifications(ui: PanelEnv) -> None:
     toast = ui.page.locator(".Toastify__toast").filter(has_text="cancelled")
     toast.first.wait_for()
     cancelled.locator(".jp-SpackPanel-close").click()
+
+
+def test_installed_builds_are_badged(ui: PanelEnv) -> None:
+    task = ui.lab.api("POST", "installs", json={"specs": ["demo-tool"]}).json()
+    wait_task(ui, task["id"])
+    done = ui.lab.api("GET", f"tasks/{task['id']}").json()
+    assert done["state"] == "done", done
+    result = search(ui, "demo-tool")
+    badge = result.locator('.jp-SpackPanel-installedBadge[data-state="installed"]')
+    badge.wait_for(timeout=15_000)  # the install was pushed to the panel
+    if result.get_attribute("data-open") != "true":
+        result.locator(".jp-SpackPanel-resultHead").click()
+    result.locator('[data-installed="true"]').wait_for()
+    install = result.locator("button.jp-SpackPanel-install")
+    assert install.is_disabled()
+    assert "already installed" in (install.get_attribute("data-why") or "")
+    ui.shot("installed-badge")

@@ -279,6 +279,7 @@ function PanelBody(props: {
         <Section title={trans.__('Search')} name="search">
           <SearchView
             search={model.search}
+            installed={state.installed.value}
             selected={state.selected}
             onSelect={g => void model.select(g)}
             onAddMirror={() => openMirrorForm()}
@@ -287,6 +288,7 @@ function PanelBody(props: {
               state.selected && (
                 <PackageView
                   group={state.selected}
+                  installed={state.installed.value}
                   build={state.build}
                   detail={state.detail}
                   onChoose={h => void model.chooseBuild(h)}
