@@ -332,7 +332,10 @@ def test_mirrors_policy_and_key_review(ui: Env) -> None:
         "() => document.activeElement?.classList.contains('jp-SpackPanel-formError')"
     )
     assert "this site does not allow unsigned mirrors" in notice.inner_text()
-    assert "use a signed mirror" in notice.locator(".jp-SpackPanel-hint").inner_text()
+    hint = notice.locator(".jp-SpackPanel-hint")
+    assert "ask your administrators" in hint.inner_text()
+    # and the guide's section on site policy is one click away
+    assert hint.locator(".jp-SpackPanel-helpLink").get_attribute("data-code") == "policy"
     assert [m["name"] for m in ui.lab.api("GET", "mirrors").json()] == ["demo"]
 
     # a signed mirror is added, and its keys are shown (fingerprint, user ID) for review

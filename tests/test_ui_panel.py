@@ -395,3 +395,22 @@ def test_installed_builds_are_badged(ui: PanelEnv) -> None:
     assert install.is_disabled()
     assert "already installed" in (install.get_attribute("data-why") or "")
     ui.shot("installed-badge")
+
+
+def test_dark_theme_keeps_the_badges_and_actions_readable(ui: PanelEnv) -> None:
+    run_palette_command(ui.page, "Use Theme: JupyterLab Dark")
+    ui.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    ui.page.wait_for_timeout(300)  # theme CSS swap
+    box = ui.panel().locator(".jp-SpackPanel-searchInput input")
+    box.fill("dmeo")
+    why = ui.panel().locator('.jp-SpackPanel-noMatch[data-kind="no-package"]')
+    why.wait_for()
+    # the warning bar and the chips take the theme's colours, not fixed light ones
+    background = why.evaluate("e => getComputedStyle(e).backgroundColor")
+    expected = why.evaluate(
+        "e => getComputedStyle(document.body).getPropertyValue('--jp-layout-color2').trim()"
+    )
+    assert background.replace(" ", "") == rgb(expected)
+    ui.shot("no-result-dark")
+    run_palette_command(ui.page, "Use Theme: JupyterLab Light")
+    ui.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")

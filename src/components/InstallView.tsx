@@ -15,7 +15,7 @@ import {
   isActive,
   overall
 } from '../model/progress';
-import { ErrorLine, ProgressBar } from './common';
+import { ActionButton, ErrorLine, ProgressBar } from './common';
 
 function stageLabel(stage: Stage, trans: TranslationBundle): string {
   switch (stage) {
@@ -187,9 +187,14 @@ export function InstallView(props: {
       )}
       <div className="jp-SpackPanel-actions">
         {active ? (
-          <Button className="jp-SpackPanel-cancel" onClick={props.onCancel}>
+          <ActionButton
+            kind="warn"
+            className="jp-SpackPanel-cancel"
+            onClick={props.onCancel}
+            title={trans.__('Stop and roll back what was done so far')}
+          >
             {trans.__('Cancel install')}
-          </Button>
+          </ActionButton>
         ) : (
           <Button
             minimal
