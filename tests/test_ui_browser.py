@@ -325,6 +325,11 @@ def test_mirrors_policy_and_key_review(ui: Env) -> None:
     form.locator('input[aria-label="Mirror URL"]').fill(ui.server.url)
     form.locator('.jp-SpackPanel-toggle input').check()
     form.locator('button[type="submit"]').click()
+    # an unsigned mirror is confirmed first, with what it means; Cancel has the focus
+    dialog = ui.page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert "not verified" in dialog.inner_text()
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
     # shown under the form, where the user is looking, and focused
     notice = form.locator(".jp-SpackPanel-formError")
     notice.wait_for()

@@ -115,6 +115,11 @@ def test_best_build_is_preselected_and_install_is_an_accept_button(ui: PanelEnv)
     )
     box = plan.bounding_box()
     assert box is not None and box["y"] < 720 and box["y"] + 20 > 0
+    # each package says what it is built for and where it comes from; the size in human units
+    downloads = plan.locator('.jp-SpackPanel-planGroup[data-action="download"]')
+    where = downloads.locator(".jp-SpackPanel-nodeWhere")
+    assert " · demo" in where.first.inner_text()
+    assert "0.0 MB" not in plan.inner_text()
     ui.panel().locator(".jp-SpackPanel-dismiss").click()
 
 
@@ -414,3 +419,19 @@ def test_dark_theme_keeps_the_badges_and_actions_readable(ui: PanelEnv) -> None:
     ui.shot("no-result-dark")
     run_palette_command(ui.page, "Use Theme: JupyterLab Light")
     ui.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+
+
+def test_the_search_box_stays_in_view_when_the_panel_scrolls(ui: PanelEnv) -> None:
+    result = search(ui, "demo-tool")
+    if result.get_attribute("data-open") != "true":
+        result.locator(".jp-SpackPanel-resultHead").click()
+    ui.panel().locator('details[data-section="mirrors"]').evaluate("e => e.open = true")
+    panel = ui.panel()
+    assert panel.evaluate("e => e.scrollHeight > e.clientHeight")  # long enough to scroll
+    panel.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+    ui.page.wait_for_timeout(100)
+    box = panel.locator(".jp-SpackPanel-searchInput").bounding_box()
+    top = panel.bounding_box()
+    assert box is not None and top is not None
+    assert top["y"] - 1 <= box["y"] <= top["y"] + 40, (box, top)
+    panel.evaluate("e => { e.scrollTop = 0; }")
