@@ -50,8 +50,9 @@ describe('PlanView', () => {
       'Download 2 packages, 7.4 KB, into /tmp/sch1/opt'
     );
     expect(texts(node, '[data-action="download"] li')).toEqual([
-      'demo-tool@1.0.0/xtcna5srequested4.0 KB',
-      'libdemo-mid@2.0.1/4pbmksg3.4 KB'
+      // name, then what it is built for and where it comes from, then its size
+      'demo-tool@1.0.0/xtcna5sx86_64 · demorequested4.0 KB',
+      'libdemo-mid@2.0.1/4pbmksgx86_64 · demo3.4 KB'
     ]);
     expect(texts(node, '[data-action="reuse"] li')).toEqual([
       'libdemo-base@1.2.0/chafrhu'
