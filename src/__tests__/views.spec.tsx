@@ -55,10 +55,10 @@ describe('PlanView', () => {
       'libdemo-mid@2.0.1/4pbmksgx86_64 · demo3.4 KB'
     ]);
     expect(texts(node, '[data-action="reuse"] li')).toEqual([
-      'libdemo-base@1.2.0/chafrhu'
+      'libdemo-base@1.2.0/chafrhux86_64 · demo'
     ]);
     expect(texts(node, '[data-action="external"] li')).toEqual([
-      'glibc@2.36/7f2zo3b'
+      'glibc@2.36/7f2zo3bx86_64' // the system's: no mirror
     ]);
     expect(texts(node, '.jp-SpackPanel-checks li')).toHaveLength(2);
     const confirm = node.querySelector<HTMLButtonElement>(
