@@ -10,11 +10,12 @@ status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .. import __version__
 from ..errors import SpackCacheError, state_error
@@ -64,25 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
-    _show_warnings()
     try:
-        if not getattr(args, "needs_session", True):  # e.g. checking a broken config
-            code: int = args.handler(None, args)
-            return code
-        with Session() as session:
-            try:
-                return handler(session, args)
-            finally:
-                for warning in session.warnings:
-                    print(f"warning: {warning}", file=sys.stderr)
+        with _damage_warnings():
+            return _run(handler, args)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
-        return 1
-    except (sqlite3.Error, OSError) as exc:
-        problem = state_error(exc)
-        if problem is None:
-            raise
-        print(error_text(problem), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -90,6 +77,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `spackcache list | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
+    except (sqlite3.Error, OSError) as exc:  # a full disk or a damaged database: one line
+        problem = state_error(exc)
+        if problem is None:
+            raise
+        print(error_text(problem), file=sys.stderr)
+        return 1
+
+
+def _run(handler: Handler, args: argparse.Namespace) -> int:
+    if not getattr(args, "needs_session", True):  # e.g. checking a broken config
+        code: int = args.handler(None, args)
+        return code
+    with Session() as session:
+        try:
+            return handler(session, args)
+        finally:
+            for warning in session.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
 
 
 class _Warnings(logging.Handler):
@@ -100,11 +105,26 @@ class _Warnings(logging.Handler):
         print(f"warning: {record.getMessage()}", file=sys.stderr)
 
 
-def _show_warnings() -> None:
-    logger = logging.getLogger("jupyter_spackcache")
-    if not any(isinstance(h, _Warnings) for h in logger.handlers):
-        logger.addHandler(_Warnings(logging.WARNING))
-        logger.propagate = False
+#: loggers whose warnings say that damaged local state was skipped or rebuilt (the rest of
+#: the core's warnings reach the CLI as ``session.warnings``)
+_DAMAGE_LOGGERS = ("jupyter_spackcache.store.db", "jupyter_spackcache.mirrors.catalog")
+
+
+@contextlib.contextmanager
+def _damage_warnings() -> Iterator[None]:
+    """For one command: those warnings as ``warning:`` lines, then the loggers as they were."""
+    handler = _Warnings(logging.WARNING)
+    loggers = [logging.getLogger(name) for name in _DAMAGE_LOGGERS]
+    saved = [lg.propagate for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.propagate = False
+    try:
+        yield
+    finally:
+        for lg, propagate in zip(loggers, saved, strict=True):
+            lg.removeHandler(handler)
+            lg.propagate = propagate
 
 
 if __name__ == "__main__":
