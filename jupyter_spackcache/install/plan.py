@@ -146,16 +146,22 @@ def plan_nodes(
     for resolution in resolutions:
         roots.append(resolution.raise_if_unresolved().root.hash)
     explicit = set(roots)
+    # a dependency cycle would leave the install waiting on itself: refuse it before anything
+    # is opened or fetched, over the nodes as the plan will know them (the first DAG naming
+    # each: two mirrors may describe one hash with different edges)
+    union: dict[str, ConcreteNode] = {}
+    for resolution in resolutions:
+        for node in resolution.raise_if_unresolved().runtime:
+            union.setdefault(node.hash, node)
+    for root in dict.fromkeys(roots):
+        ConcreteDAG(root, union).post_order()
     planned: dict[str, PlannedNode | None] = {}
     fetches: list[tuple[str, _Fetch]] = []
-    #: every node the install orders, as the plan will know it (the first DAG naming it)
-    union: dict[str, ConcreteNode] = {}
     for resolution in resolutions:
         chosen = resolution.raise_if_unresolved()
         for node in chosen.runtime:
             if node.hash in planned:
                 continue
-            union[node.hash] = node
             sub = ConcreteDAG(node.hash, chosen.dag.nodes)
             is_explicit = node.hash in explicit
             planned[node.hash] = _plan_local(
@@ -164,10 +170,6 @@ def plan_nodes(
             if planned[node.hash] is None:
                 fetch = _Fetch(node, sub, chosen.source, is_explicit, reader_for(chosen.source))
                 fetches.append((node.hash, fetch))
-    # a dependency cycle would leave the install waiting on itself: refuse it before anything
-    # is fetched, over the union (two mirrors may describe one hash with different edges)
-    for root in dict.fromkeys(roots):
-        ConcreteDAG(root, union).post_order()
     # fetching and verifying the signed metadata is network and gpg bound: overlap it; map()
     # yields in order, so the first failing node (in plan order) is the one reported
     with ThreadPoolExecutor(max(1, min(_FETCHERS, len(fetches)))) as pool:
