@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .mirrors.retry import RetryPolicy
 
 DEFAULT_SITE_CONFIG = "/etc/spackcache/config.yaml"
 _MIRROR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -89,6 +90,8 @@ class Config:
     #: whether installed stacks become Jupyter kernels automatically
     auto_kernels: bool = False
     site_config: Path | None = None
+    #: timeouts, retries and the per-operation deadline for every mirror request
+    network: RetryPolicy = field(default_factory=RetryPolicy)
 
     # state locations, all under ``home``
     @property
@@ -172,6 +175,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         upstreams=upstreams,
         auto_kernels=bool(merged.get("auto_kernels", False)),
         site_config=site_path if site else None,
+        network=_network(
+            {**_dict(site, "network", site_path), **_dict(user, "network", home)},
+            home / "config.yaml" if _dict(user, "network", home) else site_path,
+        ),
     )
 
 
@@ -310,3 +317,25 @@ def _mirror(raw: Any, origin: str, where: Path) -> MirrorConfig:
         s3_endpoint=raw.get("s3_endpoint"),
         view=raw.get("view"),
     )
+
+
+_NETWORK_KEYS = {
+    "timeout": "timeout",
+    "attempts": "attempts",
+    "deadline": "deadline",
+    "retry_after_max": "retry_after_cap",
+}
+
+
+def _network(raw: Mapping[str, Any], where: Path) -> RetryPolicy:
+    """The ``network:`` settings: ``timeout`` (s), ``attempts``, ``deadline`` (s),
+    ``retry_after_max`` (s); each a positive number."""
+    values: dict[str, float | int] = {}
+    for key, value in raw.items():
+        if key not in _NETWORK_KEYS:
+            known = ", ".join(sorted(_NETWORK_KEYS))
+            raise ConfigError(f"{where}: unknown key network.{key} (known: {known})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(f"{where}: network.{key} must be a positive number, not {value!r}")
+        values[_NETWORK_KEYS[key]] = int(value) if key == "attempts" else float(value)
+    return replace(RetryPolicy(), **values)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InstallCancelled, InstallError, SpackCacheError
 from ..mirrors.base import MirrorReader
+from ..mirrors.retry import Retrier
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
 from ..store.lock import NodeLock
@@ -62,6 +64,12 @@ class InstallResult:
     installed: tuple[InstalledRecord, ...]
     reused: tuple[str, ...]
     external: tuple[str, ...]
+    #: transient network failures retried on the way (plan and install), per kind of request
+    retries: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def retry_count(self) -> int:
+        return sum(self.retries.values())
 
 
 def install(
@@ -84,9 +92,12 @@ def install(
         for p in plan.downloads
         if p.mirror is not None
     }
+    retrier = session.catalog.retrier
+    retrier.start()
     run = _Run(plan, session.store, StoreLayout(plan.install_root), readers,
-               max(1, jobs), progress, cancel or threading.Event())
-    return run.execute(unpackers)
+               max(1, jobs), progress, cancel or threading.Event(), retrier)
+    result = run.execute(unpackers)
+    return dataclasses.replace(result, retries=dict(retrier.by_kind))
 
 
 class _Run:
@@ -101,8 +112,10 @@ class _Run:
         jobs: int,
         progress: ProgressCallback,
         cancel: threading.Event,
+        retrier: Retrier | None = None,
     ) -> None:
         self.plan, self.store, self.layout, self.readers = plan, store, layout, readers
+        self.retrier = retrier
         self.jobs, self.progress, self.user_cancel = jobs, progress, cancel
         #: set on the first failure, on cancel, or when done: everything still running stops
         self.cancel = threading.Event()
@@ -228,7 +241,7 @@ class _Run:
 
         typed = [j for j in jobs if isinstance(j, DownloadJob)]
         download_blocking(typed, concurrency=self.jobs, progress=on_progress, on_done=on_done,
-                          cancel=self.cancel)
+                          cancel=self.cancel, retrier=self.retrier)
 
     def _verified(self, h: str, dest: Path) -> None:
         p = self.by_hash[h]

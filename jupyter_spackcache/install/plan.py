@@ -115,6 +115,7 @@ def make_plan(
     """Plan installing the chosen candidates: verified metadata only, no tarball downloads."""
     from .fetch import peek_build_prefix
 
+    session.catalog.retrier.begin()  # the operation's network deadline starts here
     root = Path(install_root or session.config.store_root)
     layout = StoreLayout(root)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ..errors import SpackCacheError
 from .detect import open_reader
 from .indexcache import IndexCache, MirrorIndex
+from .retry import Retrier
 
 if TYPE_CHECKING:
     from ..config import Config, MirrorConfig
@@ -33,6 +34,8 @@ class Catalog:
         self.config = config
         self.keyring = keyring
         self.cache = IndexCache(config.cache_dir / "indices")
+        #: one retry policy for every request to every mirror, and the count of retries
+        self.retrier = Retrier(config.network)
         self._readers: dict[str, MirrorReader] = {}
         self._indices: dict[str, MirrorIndex] = {}
 
@@ -40,7 +43,11 @@ class Catalog:
         if mirror.name not in self._readers:
             meta = self.cache.meta(mirror)
             self._readers[mirror.name] = open_reader(
-                mirror, self.keyring, layout=meta.layout if meta else None
+                mirror,
+                self.keyring,
+                layout=meta.layout if meta else None,
+                timeout=self.retrier.policy.timeout,
+                retrier=self.retrier,
             )
         return self._readers[mirror.name]
 
@@ -97,7 +104,5 @@ class Catalog:
             index.close()
         self._indices.clear()
         for reader in self._readers.values():
-            transport = getattr(reader, "transport", None)
-            if transport is not None:
-                transport.close()
+            reader.close()
         self._readers.clear()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..config import MirrorConfig
     from ..trust import Keyring
     from .base import MirrorReader
+    from .retry import Retrier
     from .transport import Transport
 
 LAYOUTS = ("v3", "v2", "oci")
@@ -34,8 +35,12 @@ def open_reader(
     *,
     layout: str | None = None,
     timeout: float = 30.0,
+    retrier: Retrier | None = None,
 ) -> MirrorReader:
-    """A reader for ``mirror``; ``layout`` (from the cache) skips the probe."""
+    """A reader for ``mirror``; ``layout`` (from the cache) skips the probe.
+
+    ``retrier``: the retry policy (and count) shared with the operation's other readers.
+    """
     if is_oci(mirror.url):
         from .oci import OciReader
 
@@ -45,10 +50,12 @@ def open_reader(
                 "never signed",
                 hint="if you trust the registry, add it with --unsigned",
             )
-        return OciReader(mirror.url, timeout=timeout)
+        return OciReader(mirror.url, timeout=timeout, retrier=retrier)
     from .transport import open_transport
 
-    transport = open_transport(mirror.url, timeout=timeout, s3_endpoint=mirror.s3_endpoint)
+    transport = open_transport(
+        mirror.url, timeout=timeout, s3_endpoint=mirror.s3_endpoint, retrier=retrier
+    )
     chosen = layout or detect_layout(transport, mirror)
     if chosen == "v3":
         return V3Reader(transport, mirror, keyring)

@@ -16,9 +16,8 @@ import functools
 import os
 import socket
 import ssl
-import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -26,6 +25,15 @@ from typing import BinaryIO, Protocol
 import httpx
 
 from jupyter_spackcache.errors import MirrorError, NotFoundError
+from jupyter_spackcache.mirrors.base import TarballRequest
+from jupyter_spackcache.mirrors.retry import (
+    Retrier,
+    Transient,
+    parse_retry_after,
+    retrier_for,
+    transient_exception,
+    transient_status,
+)
 
 #: used for ``s3://`` URLs when neither an argument nor the environment names an endpoint
 DEFAULT_S3_ENDPOINT = "https://s3.amazonaws.com"
@@ -58,9 +66,17 @@ class Transport(Protocol):
     url: str
 
     def fetch(
-        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+        self,
+        relpath: str,
+        *,
+        etag: str | None = None,
+        max_bytes: int | None = None,
+        kind: str = "metadata",
     ) -> FetchResult:
-        """The whole file; raises NotFoundError if absent, MirrorError on any other failure."""
+        """The whole file; raises NotFoundError if absent, MirrorError on any other failure.
+
+        ``kind`` names the request in the retry counts (index, metadata, key...).
+        """
         ...
 
     def exists(self, relpath: str) -> bool:
@@ -75,6 +91,14 @@ class Transport(Protocol):
         Not retried: after a failure the caller resumes with ``offset`` = bytes it kept.
         Over HTTP the request is made, and errors are raised, on the first iteration.
         """
+        ...
+
+    def describe(self, relpath: str) -> TarballRequest:
+        """How to download the file (pure: nothing is sent)."""
+        ...
+
+    def read_head(self, relpath: str, length: int) -> bytes:
+        """At most the first ``length`` stored bytes of the file."""
         ...
 
     def close(self) -> None:
@@ -229,14 +253,78 @@ def too_large_error(url: str, limit: int) -> MirrorError:
     )
 
 
-def backoff(attempt: int, base: float = 0.25) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based): 0.25, 0.5, 1, ... capped."""
-    return float(min(base * (2**attempt), 4.0))
+def range_headers(offset: int, end: int | None = None) -> dict[str, str]:
+    """Headers asking for the stored bytes from ``offset`` (to ``end`` inclusive).
+
+    ``identity``: a tarball's checksum is over the stored bytes, and ranges count them.
+    """
+    headers = {"Accept-Encoding": "identity"}
+    if offset or end is not None:
+        headers["Range"] = f"bytes={offset}-{'' if end is None else end}"
+    return headers
 
 
-def retryable_status(status: int) -> bool:
-    """5xx may be transient; 4xx will say the same thing again."""
-    return status >= 500
+def ranged_skip(status: int, offset: int) -> int:
+    """Bytes to drop from a body asked from ``offset``: all of them if the server ignored the
+    ``Range`` (200), none if it honoured it (206)."""
+    return offset if status == 200 else 0
+
+
+def failed_status(shown: str, response: httpx.Response, *, s3: bool = False) -> MirrorError:
+    """The error for a non-success response: :class:`Transient` (raised by the caller) when
+    another attempt may succeed, else the permanent error."""
+    error = status_error(shown, response.status_code, s3=s3)
+    if transient_status(response.status_code):
+        after = parse_retry_after(response.headers.get("retry-after"))
+        raise Transient(error, retry_after=after)
+    return error
+
+
+def failed_request(
+    shown: str, exc: httpx.HTTPError, *, timeout: float | None, error: MirrorError | None = None
+) -> MirrorError:
+    """Raise :class:`Transient` for a failure worth retrying, else return the error."""
+    mapped = error or exception_error(shown, exc, timeout=timeout)
+    if transient_exception(exc):
+        raise Transient(mapped) from None
+    return mapped
+
+
+def read_head_via(
+    retrier: Retrier,
+    shown: str,
+    length: int,
+    send: Callable[[dict[str, str]], httpx.Response],
+    *,
+    s3: bool = False,
+    timeout: float | None = None,
+) -> bytes:
+    """At most the first ``length`` stored bytes of a file, by ``Range`` requests.
+
+    ``send(headers)`` makes one streaming GET. A dropped connection resumes from the bytes
+    that arrived; a server that ignores ``Range`` (200) is cut off after ``length``.
+    """
+    data = bytearray()
+
+    def once() -> bytes:
+        try:
+            response = send(range_headers(len(data), length - 1))
+            try:
+                if response.status_code not in (200, 206):
+                    raise failed_status(shown, response, s3=s3)
+                if response.status_code == 200:
+                    data.clear()
+                for chunk in response.iter_raw():
+                    data.extend(chunk)
+                    if len(data) >= length:
+                        break
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise failed_request(shown, exc, timeout=timeout) from None
+        return bytes(data[:length])
+
+    return retrier.call("peek", once)
 
 
 # --------------------------------------------------------------------------- file transport
@@ -256,7 +344,12 @@ class FileTransport:
         return join_url(self.url, relpath)
 
     def fetch(
-        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+        self,
+        relpath: str,
+        *,
+        etag: str | None = None,
+        max_bytes: int | None = None,
+        kind: str = "metadata",
     ) -> FetchResult:
         path, where = self._path(relpath), self._where(relpath)
         try:
@@ -292,6 +385,18 @@ class FileTransport:
             raise MirrorError(f"{where}: cannot read ({exc.strerror or exc})") from None
         return _iter_file(handle, offset, chunk_size)
 
+    def describe(self, relpath: str) -> TarballRequest:
+        return TarballRequest(shown=self._where(relpath))
+
+    def read_head(self, relpath: str, length: int) -> bytes:
+        chunks = self.iter_bytes(relpath, chunk_size=length)
+        try:
+            return next(iter(chunks), b"")[:length]
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
     def close(self) -> None:
         pass
 
@@ -322,7 +427,8 @@ class HttpTransport:
     """A mirror served over HTTP(S), including S3 buckets read anonymously (path style).
 
     One ``httpx.Client`` per transport keeps connections alive across the many small
-    requests an index refresh or a spec lookup makes.
+    requests an index refresh or a spec lookup makes. Every request goes through the
+    transport's :class:`~.retry.Retrier`.
     """
 
     def __init__(
@@ -330,17 +436,18 @@ class HttpTransport:
         url: str,
         *,
         timeout: float = 30.0,
-        retries: int = 2,
+        retries: int | None = None,
         s3_endpoint_url: str | None = None,
         client: httpx.Client | None = None,
+        retrier: Retrier | None = None,
     ) -> None:
         self.url = url
         self.root = http_root(url, s3_endpoint_url=s3_endpoint_url)
         self.s3 = url.startswith("s3://")
-        self.timeout = timeout
-        self.retries = max(0, retries)
+        self.retrier = retrier or retrier_for(retries, timeout=timeout)
+        self.timeout = self.retrier.policy.timeout
         self._client = client or httpx.Client(
-            timeout=timeout, follow_redirects=True, verify=tls_context()
+            timeout=self.timeout, follow_redirects=True, verify=tls_context()
         )
 
     def urls(self, relpath: str) -> tuple[str, str]:
@@ -348,19 +455,16 @@ class HttpTransport:
         return join_url(self.root, relpath), join_url(self.url, relpath)
 
     def fetch(
-        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+        self,
+        relpath: str,
+        *,
+        etag: str | None = None,
+        max_bytes: int | None = None,
+        kind: str = "metadata",
     ) -> FetchResult:
         target, shown = self.urls(relpath)
         headers = {"If-None-Match": etag} if etag else {}
-        attempt = 0
-        while True:
-            try:
-                return self._fetch_once(target, shown, headers, max_bytes)
-            except _Failure as failure:
-                if attempt >= self.retries or not failure.retry:
-                    raise failure.error from None
-            time.sleep(backoff(attempt))
-            attempt += 1
+        return self.retrier.call(kind, lambda: self._fetch_once(target, shown, headers, max_bytes))
 
     def _fetch_once(
         self, target: str, shown: str, headers: dict[str, str], max_bytes: int | None
@@ -370,29 +474,29 @@ class HttpTransport:
                 if response.status_code == 304:
                     return FetchResult(b"", response.headers.get("etag"), True, shown)
                 if response.status_code != 200:
-                    status = response.status_code
-                    raise _Failure(
-                        status_error(shown, status, s3=self.s3), retryable_status(status)
-                    )
+                    raise failed_status(shown, response, s3=self.s3)
                 announced = content_length(response)
                 if max_bytes is not None and announced is not None and announced > max_bytes:
-                    raise _Failure(too_large_error(shown, max_bytes), retry=False)
+                    raise too_large_error(shown, max_bytes)
                 data = _read_body(response, shown, announced, max_bytes)
                 return FetchResult(data, response.headers.get("etag"), False, shown)
         except httpx.HTTPError as exc:
-            raise _Failure(exception_error(shown, exc, timeout=self.timeout)) from None
+            raise failed_request(shown, exc, timeout=self.timeout) from None
 
     def exists(self, relpath: str) -> bool:
         target, shown = self.urls(relpath)
+        return self.retrier.call("probe", lambda: self._exists_once(target, shown))
+
+    def _exists_once(self, target: str, shown: str) -> bool:
         try:
             response = self._client.head(target)
         except httpx.HTTPError as exc:
-            raise exception_error(shown, exc, timeout=self.timeout) from None
+            raise failed_request(shown, exc, timeout=self.timeout) from None
         if response.status_code == 200:
             return True
         if response.status_code == 404 or (response.status_code == 403 and self.s3):
             return False
-        raise status_error(shown, response.status_code, s3=self.s3)
+        raise failed_status(shown, response, s3=self.s3)
 
     def iter_bytes(
         self, relpath: str, *, offset: int = 0, chunk_size: int = 1 << 20
@@ -400,34 +504,28 @@ class HttpTransport:
         target, shown = self.urls(relpath)
         return self._iter(target, shown, offset, chunk_size)
 
-    def read_head(self, relpath: str, length: int) -> bytes:
-        """At most the first ``length`` stored bytes of a file: one ``Range`` request on the
-        shared connections (a server that ignores ``Range`` is cut off after ``length``)."""
+    def describe(self, relpath: str) -> TarballRequest:
         target, shown = self.urls(relpath)
-        headers = {"Accept-Encoding": "identity", "Range": f"bytes=0-{length - 1}"}
-        data = bytearray()
-        try:
-            with self._client.stream("GET", target, headers=headers) as response:
-                if response.status_code not in (200, 206):
-                    raise status_error(shown, response.status_code, s3=self.s3)
-                for chunk in response.iter_raw():
-                    data += chunk
-                    if len(data) >= length:
-                        break
-        except httpx.HTTPError as exc:
-            raise exception_error(shown, exc, timeout=self.timeout) from None
-        return bytes(data[:length])
+        return TarballRequest(shown=shown, url=target, s3=self.s3, timeout=self.timeout)
+
+    def read_head(self, relpath: str, length: int) -> bytes:
+        """At most the first ``length`` stored bytes of a file: a ``Range`` request on the
+        shared connections, retried and resumed like any other (see :func:`read_head_via`)."""
+        target, shown = self.urls(relpath)
+
+        def send(headers: dict[str, str]) -> httpx.Response:
+            request = self._client.build_request("GET", target, headers=headers)
+            return self._client.send(request, stream=True)
+
+        return read_head_via(self.retrier, shown, length, send, s3=self.s3, timeout=self.timeout)
 
     def _iter(self, target: str, shown: str, offset: int, chunk_size: int) -> Iterator[bytes]:
-        # identity: the stored bytes (a tarball's checksum is over them) and exact byte ranges
-        headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
+        headers = range_headers(offset)
         try:
             with self._client.stream("GET", target, headers=headers) as response:
                 if response.status_code not in (200, 206):
                     raise status_error(shown, response.status_code, s3=self.s3)
-                skip = offset if response.status_code == 200 else 0  # server ignored Range
+                skip = ranged_skip(response.status_code, offset)
                 announced = content_length(response)
                 try:
                     for chunk in response.iter_raw(chunk_size):
@@ -444,15 +542,6 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
-
-
-class _Failure(Exception):
-    """Internal: a mapped error and whether another attempt could succeed."""
-
-    def __init__(self, error: MirrorError, retry: bool = True) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.retry = retry
 
 
 def content_length(response: httpx.Response) -> int | None:
@@ -474,15 +563,16 @@ def _read_body(
         for chunk in response.iter_bytes():
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
-                raise _Failure(too_large_error(shown, max_bytes), retry=False)
+                raise too_large_error(shown, max_bytes)
             parts.append(chunk)
     except httpx.HTTPError as exc:
         received = response.num_bytes_downloaded
-        raise _Failure(body_error(shown, exc, received, announced, None)) from None
+        error = body_error(shown, exc, received, announced, None)
+        raise failed_request(shown, exc, timeout=None, error=error) from None
     received = response.num_bytes_downloaded
     if announced is not None and received != announced:
         # h11 normally reports a short body itself; this guards other code paths
-        raise _Failure(short_body_error(shown, received, announced, dropped=False))
+        raise Transient(short_body_error(shown, received, announced, dropped=False))
     return b"".join(parts)
 
 
@@ -501,14 +591,21 @@ def body_error(
 
 
 def open_transport(
-    url: str, *, timeout: float = 30.0, s3_endpoint: str | None = None, retries: int = 2
+    url: str,
+    *,
+    timeout: float = 30.0,
+    s3_endpoint: str | None = None,
+    retries: int | None = None,
+    retrier: Retrier | None = None,
 ) -> Transport:
     """The transport for a mirror URL: ``file://`` or a path, ``http(s)://``, ``s3://``."""
     scheme = urllib.parse.urlsplit(url).scheme if "://" in url else ""
     if scheme in ("", "file"):
         return FileTransport(url)
     if scheme in ("http", "https", "s3"):
-        return HttpTransport(url, timeout=timeout, retries=retries, s3_endpoint_url=s3_endpoint)
+        return HttpTransport(
+            url, timeout=timeout, retries=retries, s3_endpoint_url=s3_endpoint, retrier=retrier
+        )
     if scheme in ("oci", "oci+http"):
         raise MirrorError(
             f"{url} is an OCI registry, not a file mirror",

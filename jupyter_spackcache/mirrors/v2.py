@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
-from .base import IndexFetch, SpecRecord, TarballRef
+from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from .manifest import MAX_METADATA_BYTES, decode_object, decode_text
 from .v3 import check_document_root
 from .verify import signed_payload
@@ -84,7 +84,7 @@ class V2Reader:
 
     def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
         if etag and known_hash:
-            result = self.transport.fetch(INDEX, etag=etag)
+            result = self.transport.fetch(INDEX, etag=etag, kind="index")
             if result.not_modified:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
             return self._index_from(result.data, result.etag)
@@ -92,7 +92,7 @@ class V2Reader:
             remote = self._remote_hash()
             if remote == known_hash:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-        result = self.transport.fetch(INDEX)
+        result = self.transport.fetch(INDEX, kind="index")
         return self._index_from(result.data, result.etag)
 
     def _index_from(self, data: bytes, etag: str | None) -> IndexFetch:
@@ -104,7 +104,7 @@ class V2Reader:
     def _remote_hash(self) -> str | None:
         """index.json.hash's first 64 bytes, or None when absent or malformed (non-fatal)."""
         try:
-            raw = self.transport.fetch(INDEX_HASH, max_bytes=4096).data[:64]
+            raw = self.transport.fetch(INDEX_HASH, max_bytes=4096, kind="index").data[:64]
         except MirrorError:
             return None
         text = raw.decode("ascii", "replace")
@@ -145,19 +145,29 @@ class V2Reader:
 
     def public_keys(self) -> list[str]:
         try:
-            index = decode_object(self._text(KEY_INDEX, "the key index"), what="the key index")
+            text = self._text(KEY_INDEX, "the key index", "key")
+            index = decode_object(text, what="the key index")
         except MirrorError:
             return []
         out = []
         for fingerprint in index.get("keys", {}):
-            out.append(self._text(f"build_cache/_pgp/{fingerprint}.pub", "a public key"))
+            out.append(self._text(f"build_cache/_pgp/{fingerprint}.pub", "a public key", "key"))
         return out
 
     def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
         return self.transport.iter_bytes(ref.location, offset=offset)
 
-    def _text(self, path: str, what: str) -> str:
-        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data
+    def tarball_request(self, ref: TarballRef) -> TarballRequest:
+        return self.transport.describe(ref.location)
+
+    def read_head(self, ref: TarballRef, length: int) -> bytes:
+        return self.transport.read_head(ref.location, length)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def _text(self, path: str, what: str, kind: str = "metadata") -> str:
+        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES, kind=kind).data
         return decode_text(data, what=what)
 
     def _exists(self, path: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, SignatureError
-from .base import IndexFetch, SpecRecord, TarballRef
+from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from .manifest import (
     MAX_METADATA_BYTES,
     MEDIA_INDEX_PREFIX,
@@ -70,7 +70,10 @@ class V3Reader:
 
     def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
         result = self.transport.fetch(
-            index_manifest_path(self.mirror.view), etag=etag, max_bytes=MAX_METADATA_BYTES
+            index_manifest_path(self.mirror.view),
+            etag=etag,
+            max_bytes=MAX_METADATA_BYTES,
+            kind="index",
         )
         if result.not_modified and known_hash:
             return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
@@ -83,7 +86,7 @@ class V3Reader:
         record = parse_manifest(text, what="index").first(MEDIA_INDEX_PREFIX, what="index")
         if known_hash == record.checksum:
             return IndexFetch(changed=False, index_hash=known_hash, etag=result.etag)
-        data = self._blob(record, what="index", limit=None)
+        data = self._blob(record, what="index", limit=None, kind="index")
         return IndexFetch(changed=True, index_hash=record.checksum, data=data, etag=result.etag)
 
     # ---- packages ---------------------------------------------------------------------------
@@ -113,34 +116,51 @@ class V3Reader:
 
     def public_keys(self) -> list[str]:
         try:
-            index = self._manifest_blob(KEY_INDEX_MANIFEST, MEDIA_KEY_INDEX, "key index")
+            index = self._manifest_blob(KEY_INDEX_MANIFEST, MEDIA_KEY_INDEX, "key index", "key")
         except MirrorError:
             return []
         keys = decode_object(index, what="the key index").get("keys", {})
         out = []
         for fingerprint in keys:
-            blob = self._manifest_blob(key_manifest_path(fingerprint), MEDIA_KEY, "public key")
+            blob = self._manifest_blob(
+                key_manifest_path(fingerprint), MEDIA_KEY, "public key", "key"
+            )
             out.append(blob.decode("ascii", "replace"))
         return out
 
     def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
         return self.transport.iter_bytes(ref.location, offset=offset)
 
+    def tarball_request(self, ref: TarballRef) -> TarballRequest:
+        return self.transport.describe(ref.location)
+
+    def read_head(self, ref: TarballRef, length: int) -> bytes:
+        return self.transport.read_head(ref.location, length)
+
+    def close(self) -> None:
+        self.transport.close()
+
     # ---- helpers ----------------------------------------------------------------------------
 
-    def _manifest_blob(self, path: str, media: str, what: str) -> bytes:
-        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data
+    def _manifest_blob(self, path: str, media: str, what: str, kind: str) -> bytes:
+        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES, kind=kind).data
         text = decode_text(data, what=what)
         from ..trust import clearsigned_payload, is_clearsigned
 
         if is_clearsigned(text):
             text = clearsigned_payload(text)
-        return self._blob(parse_manifest(text, what=what).first(media, what=what), what=what)
+        record = parse_manifest(text, what=what).first(media, what=what)
+        return self._blob(record, what=what, kind=kind)
 
     def _blob(
-        self, record: BlobRecord, *, what: str, limit: int | None = MAX_METADATA_BYTES
+        self,
+        record: BlobRecord,
+        *,
+        what: str,
+        limit: int | None = MAX_METADATA_BYTES,
+        kind: str = "metadata",
     ) -> bytes:
-        data = self.transport.fetch(record.path, max_bytes=limit).data
+        data = self.transport.fetch(record.path, max_bytes=limit, kind=kind).data
         return decode_blob(record, data, what=what)
 
 

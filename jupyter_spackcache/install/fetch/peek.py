@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from jupyter_spackcache.install.tarheader import checksum_matches, number, octal, text
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
-from jupyter_spackcache.mirrors.transport import HttpTransport
 
 #: bytes of the (compressed) tarball read to find the prefix
 HEAD_BYTES = 64 * 1024
@@ -185,33 +184,4 @@ def peek_build_prefix(reader: MirrorReader, ref: TarballRef) -> str | None:
     Over HTTP(S)/S3 one ``Range: bytes=0-65535`` request, for OCI a range on the blob, for
     local mirrors a partial read. Transport failures raise MirrorError like any download.
     """
-    return build_prefix_from_head(read_head(reader, ref, HEAD_BYTES))
-
-
-def read_head(reader: MirrorReader, ref: TarballRef, length: int) -> bytes:
-    """At most the first ``length`` stored bytes of a tarball."""
-    if reader.layout == "oci":  # imported only for OCI mirrors (it is a large module)
-        from jupyter_spackcache.mirrors.oci import OciReader
-
-        assert isinstance(reader, OciReader)
-        return reader.client.read_blob_head(ref.location, length)
-    transport = getattr(reader, "transport", None)
-    if isinstance(transport, HttpTransport):
-        return transport.read_head(ref.location, length)
-    chunks = reader.open_tarball(ref)
-    try:
-        data = b"".join(_until(chunks, length))
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    return data[:length]
-
-
-def _until(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
-    seen = 0
-    for chunk in chunks:
-        yield chunk
-        seen += len(chunk)
-        if seen >= length:
-            return
+    return build_prefix_from_head(reader.read_head(ref, HEAD_BYTES))
