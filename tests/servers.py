@@ -97,7 +97,11 @@ class Fault:
     ``status``: answer with this status instead. ``delay``: sleep this long before the headers.
     ``drop_after``: send N body bytes then reset the connection. ``lie_length``: announce
     ``len + lie_length`` as Content-Length, send the true body, close. ``corrupt``: flip one
-    byte. ``times``: apply to this many requests only (None = forever).
+    byte. ``cut_half``: announce the full length, send half the body, close cleanly (an
+    overloaded proxy). ``retry_after``: a ``Retry-After`` value sent with ``status``.
+    ``trickle``: seconds between two body bytes (a server that crawls). ``times``: apply to
+    this many requests only (None = forever); with ``per_path``, to that many per path.
+    ``whole_only``: only requests for the whole file (no ``Range``), e.g. not a peek.
     """
 
     status: int | None = None
@@ -105,7 +109,12 @@ class Fault:
     drop_after: int | None = None
     lie_length: int = 0
     corrupt: bool = False
+    cut_half: bool = False
+    retry_after: str | None = None
+    trickle: float = 0.0
     times: int | None = None
+    per_path: bool = False
+    whole_only: bool = False
 
 
 class _LoggingServer(http.server.ThreadingHTTPServer):
@@ -194,13 +203,15 @@ class _StaticHandler(http.server.BaseHTTPRequestHandler):
     def _serve(self, *, head: bool) -> None:
         owner: StaticServer = self.server.owner  # type: ignore[attr-defined]
         relpath = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
-        self._respond(owner, relpath, owner.take_fault(relpath), head=head)
+        fault = owner.take_fault(relpath, ranged="Range" in self.headers)
+        self._respond(owner, relpath, fault, head=head)
 
     def _respond(self, owner: StaticServer, relpath: str, fault: Fault, *, head: bool) -> int:
         if fault.delay:
             time.sleep(fault.delay)
         if fault.status is not None:
-            return self._send(fault.status, b"injected failure\n", head=head)
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else None
+            return self._send(fault.status, b"injected failure\n", head=head, extra=extra)
         path = (owner.root / relpath).resolve()
         if owner.root not in path.parents or not path.is_file():
             return self._send(404, b"not found\n", head=head)
@@ -222,6 +233,19 @@ class _StaticHandler(http.server.BaseHTTPRequestHandler):
         if fault.corrupt and body:
             middle = len(body) // 2
             body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
+        if fault.cut_half and not head:
+            self._send_headers(status, len(body), extra, close=True)
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return status
+        if fault.trickle and not head:
+            self._send_headers(status, len(body), extra)
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(fault.trickle)
+            return status
         if fault.drop_after is not None:
             self._send_headers(status, len(body), extra)
             self.wfile.write(body[: fault.drop_after])
@@ -270,6 +294,7 @@ class StaticServer(_BaseServer):
         self.root = Path(root).resolve()
         self._faults: dict[str, Fault] = {}
         self._left: dict[str, int | None] = {}
+        self._left_per_path: dict[tuple[str, str], int] = {}
         super().__init__()
 
     def fault(self, pattern: str, **kwargs: Any) -> None:
@@ -283,16 +308,24 @@ class StaticServer(_BaseServer):
         with self._lock:
             self._faults.clear()
             self._left.clear()
+            self._left_per_path.clear()
 
-    def take_fault(self, relpath: str) -> Fault:
+    def take_fault(self, relpath: str, *, ranged: bool = False) -> Fault:
         """The fault for this request (consuming one of its ``times``), or no fault."""
         with self._lock:
             for pattern, fault in self._faults.items():
-                if not fnmatch.fnmatchcase(relpath, pattern):
+                if not fnmatch.fnmatchcase(relpath, pattern) or (fault.whole_only and ranged):
                     continue
                 left = self._left[pattern]
                 if left is None:
                     return fault
+                if fault.per_path:
+                    key = (pattern, relpath)
+                    left = self._left_per_path.setdefault(key, left)
+                    if left > 0:
+                        self._left_per_path[key] = left - 1
+                        return fault
+                    continue
                 if left > 0:
                     self._left[pattern] = left - 1
                     return fault

@@ -103,8 +103,9 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
     if args.json:
         print_json({**plan_json(plan), "result": result_json(result)})
     else:
+        retried = f" ({result.retry_count} network retries)" if result.retry_count else ""
         print(f"installed {len(result.installed)} package(s), "
-              f"{len(result.reused)} already installed")
+              f"{len(result.reused)} already installed{retried}")
     return 0
 
 
@@ -153,6 +154,8 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "installed": [r.hash for r in result.installed],
         "reused": list(result.reused),
         "external": list(result.external),
+        "retries": result.retry_count,
+        "retries_by_kind": dict(sorted(result.retries.items())),
     }
 
 

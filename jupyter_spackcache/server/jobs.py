@@ -20,6 +20,7 @@ from ..install.plan import Plan, make_plan
 from ..install.progress import ProgressCallback, ProgressEvent, Stage
 from ..resolve import Resolution
 from ..session import Session
+from .taskmodel import NETWORK_EVENT
 
 #: parallel extract/relocate workers per install (the machine's other cores serve Jupyter)
 INSTALL_JOBS = 2
@@ -67,6 +68,13 @@ def run_install(
         plan = make_plan(session, resolutions, store=session.store, install_root=Path(root))
         if cancel.is_set():
             raise InstallCancelled("install cancelled before anything was downloaded")
-        install(session, plan, jobs=INSTALL_JOBS, progress=progress, cancel=cancel)
+        result = install(session, plan, jobs=INSTALL_JOBS, progress=progress, cancel=cancel)
+        if result.retry_count:
+            note = f"{result.retry_count} transient network failure(s) retried"
+            progress(
+                ProgressEvent(
+                    "", NETWORK_EVENT, "", Stage.DONE, done=result.retry_count, message=note
+                )
+            )
         if kernel or session.config.auto_kernels:
             make_kernel(session, plan, progress)
