@@ -202,10 +202,10 @@ def spack_once(work: Path, url: str) -> float | None:
 def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
               profile: Path | None) -> dict[str, float]:
     """Stage times of one install through the Python API, from its progress events."""
-    from jupyter_spackcache.install.pipeline import install
-    from jupyter_spackcache.install.plan import make_plan
     from jupyter_spackcache.install.progress import ProgressEvent, Stage
+    from jupyter_spackcache.ops.install import plan_resolved, resolve_install, run_plan
     from jupyter_spackcache.session import Session
+    from jupyter_spackcache.spec.parser import parse_specs
 
     env = fresh_home(home, url, fingerprint)
     events: list[ProgressEvent] = []
@@ -223,14 +223,16 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
     if profiler:
         profiler.enable()
     with Session(env=env) as session, cpu.watching():
-        resolutions = session.resolve_install(ROOT)
+        resolutions = resolve_install(parse_specs(ROOT), catalog=session.catalog,
+                                      store=session.store, host=session.host)
         t_resolved = time.time()
         cpu_resolved = _process_cpu()
-        plan = make_plan(session, resolutions, store=session.store)
+        plan = plan_resolved(resolutions, catalog=session.catalog, store=session.store,
+                             install_root=session.config.store_root)
         t_planned = time.time()
         cpu_planned = _process_cpu()
         kids_planned = _children_cpu()
-        install(session, plan, jobs=jobs, progress=record)
+        run_plan(plan, catalog=session.catalog, store=session.store, jobs=jobs, progress=record)
     t_end = time.time()
     cpu_end = _process_cpu()
     kids_end = _children_cpu()

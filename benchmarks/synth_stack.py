@@ -34,9 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_spackcache.demo.build import Toolchain, detect_toolchain, padded_root
-from jupyter_spackcache.push import V3MirrorWriter, create_tarball, make_buildinfo, make_node
-from jupyter_spackcache.push.specjson import dag_closure, make_specfile, package_hash
-from jupyter_spackcache.trust import Keyring, clearsigned_payload, is_clearsigned
+from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.specfile import (
+    dag_closure,
+    make_node,
+    make_specfile,
+    package_hash,
+)
+from jupyter_spackcache.push import V3MirrorWriter, create_tarball, make_buildinfo
+from jupyter_spackcache.trust import Keyring
 
 MB = 1024 * 1024
 #: share of incompressible bytes in bulk files
@@ -376,7 +382,7 @@ def tarball_paths(mirror: Path) -> list[Path]:
     found = []
     for manifest in mirror.rglob("*.spec.manifest.json"):
         text = manifest.read_text(encoding="utf-8")
-        document = json.loads(clearsigned_payload(text) if is_clearsigned(text) else text)
+        document = json.loads(strip_clearsign(text))
         for blob in document["data"]:
             if blob["mediaType"].endswith(".tar+gzip"):
                 digest = blob["checksum"]

@@ -114,3 +114,10 @@ class InstallCancelled(InstallError):
     """The user cancelled; everything done so far was rolled back."""
 
     code = "cancelled"
+
+
+class UnsatisfiableSpecError(SpackCacheError):
+    """Two spec constraints no build could meet at once (``x ^y@1 ^y@2``, ``+mpi`` and
+    ``~mpi``): raised when specs are combined, never when matching builds."""
+
+    code = "unsatisfiable-spec"

@@ -122,7 +122,7 @@ def _detected_libc() -> Libc | None:
 
 
 def _interpreter(executable: str) -> str | None:
-    from .install.relocate.elf import ElfError, read_elf_paths
+    from .formats.elf import ElfError, read_elf_paths
 
     try:
         with open(executable, "rb") as fh:

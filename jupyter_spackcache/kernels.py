@@ -27,14 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .env import EnvChange, closure, load_environment
+from .env import EnvChange
 from .errors import ConfigError
 from .store.db import InstalledRecord
 
 if TYPE_CHECKING:
     from .config import Config
-    from .session import Session
-    from .store.db import StoreDB
 
 #: the key under the kernelspec's ``metadata`` that marks kernels made by this project
 METADATA_KEY = "spackcache"
@@ -352,55 +350,3 @@ def _remove_path(path: Path) -> None:
         path.unlink()
     else:
         shutil.rmtree(path)
-
-
-# ---- the operation the CLI, the server and the magics share -----------------------------------
-
-
-def add_kernel(
-    session: Session,
-    specs: Sequence[str],
-    *,
-    name: str | None = None,
-    display_name: str | None = None,
-    python: str = sys.executable,
-) -> KernelInfo:
-    """Make a kernel for installed ``specs`` (each must name exactly one installed package)."""
-    from .install.installed import one_installed
-
-    if name is not None:
-        validate_name(name)
-    store = session.store
-    roots = list({r.hash: r for r in (one_installed(store, text) for text in specs)}.values())
-    records = closure(roots, store=store)
-    launcher = choose_launcher(records, python=python)
-    env = kernel_env(load_environment(roots, store=store), launcher.python)
-    env["SPACKCACHE_HOME"] = str(session.config.home)  # the kernel's magics see the same store
-    doc = kernel_spec(roots, records, launcher, env,
-                      display_name=display_name or default_display_name(roots))
-    return write_kernel(name or default_name(roots), doc, session.config)
-
-
-@dataclass(frozen=True, slots=True)
-class Removal:
-    """What an uninstall or gc took away: the packages and the kernels that needed them."""
-
-    packages: list[InstalledRecord]
-    kernels: list[KernelInfo]
-
-
-def remove_packages(
-    store: StoreDB, order: Sequence[InstalledRecord], config: Config
-) -> Removal:
-    """Uninstall ``order`` and remove every kernel that used one of those packages.
-
-    The one place that ties kernels to uninstalls, so the CLI, the REST API and the magics
-    never leave a kernel pointing at a deleted prefix.
-    """
-    from .install.installed import uninstall
-
-    kernels = kernels_using([r.hash for r in order], config)
-    removed = uninstall(store, order)
-    for kernel in kernels:
-        remove_kernel(kernel.name, config)
-    return Removal(removed, kernels)

@@ -229,19 +229,6 @@ class Session:
                 out[node.hash] = exc
         return out
 
-    def resolve_install(self, text: str, *, refresh: bool = True) -> list[Resolution]:
-        """Like :meth:`resolve_many`, preferring what is installed, then fewest downloads."""
-        requests = parse_specs(text)
-        indices, _problems = self.indices(refresh=refresh)
-        store = self.store
-        upstreams = self.upstreams
-        sources = [store.node_source(), *upstreams, *indices]
-
-        def installed(dag_hash: str) -> bool:
-            return store.has(dag_hash) or any(u.has(dag_hash) for u in upstreams)
-
-        return [resolve(r, sources, self.host, installed=installed) for r in requests]
-
     def listing(
         self,
         query: str | None = None,

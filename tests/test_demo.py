@@ -29,15 +29,15 @@ from jupyter_spackcache.demo.build import (
     push_packages,
 )
 from jupyter_spackcache.errors import InstallError, SignatureError
-from jupyter_spackcache.host import detect_host
-from jupyter_spackcache.push.manifest import (
+from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.v3layout import (
     INDEX_MEDIA_TYPE,
     KEY_INDEX_MEDIA_TYPE,
     KEY_MEDIA_TYPE,
     SPEC_MEDIA_TYPE,
     TARBALL_MEDIA_TYPE,
-    strip_clearsign,
 )
+from jupyter_spackcache.host import detect_host
 from jupyter_spackcache.trust import Keyring
 from tests.fixtures import FIXTURES as SHARED_FIXTURES
 

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from jupyter_spackcache.cli import build_parser
-from jupyter_spackcache.cli.render import error_text
 from jupyter_spackcache.errors import (
     TROUBLESHOOTING,
     SignatureError,
     SpackCacheError,
     SpecSyntaxError,
 )
+from jupyter_spackcache.present import error_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "jupyter_spackcache"
@@ -191,3 +191,31 @@ def test_docs_mention_only_real_cli_commands(name: str) -> None:
     used = set(re.findall(r"(?:^|[`$] ?)spackcache ([a-z][a-z-]+)", text, flags=re.M))
     assert used, name
     assert used <= subcommands, sorted(used - subcommands)
+
+
+def test_openapi_check_refuses_what_the_document_does_not_say() -> None:
+    """The REST tests check every answer with this; it must catch drift both ways."""
+    from tests.openapi import check_response
+
+    mirror = {
+        "name": "m",
+        "url": "file:///m",
+        "signed": True,
+        "origin": "user",
+        "pinned_keys": [],
+        "layout": None,
+        "nodes": None,
+    }
+    check_response("GET", "/mirrors", 200, [mirror])
+    with pytest.raises(AssertionError, match="'extra' was unexpected"):
+        check_response("GET", "/mirrors", 200, [{**mirror, "extra": 1}])
+    with pytest.raises(AssertionError, match="'layout' is a required property"):
+        check_response("GET", "/mirrors", 200, [{k: v for k, v in mirror.items() if k != "layout"}])
+    with pytest.raises(AssertionError, match="None is not of type 'string'"):
+        check_response("GET", "/mirrors", 200, [{**mirror, "url": None}])
+    error = {"error": {"code": "not-found", "message": "no task 'x'", "hint": None}}
+    check_response("GET", "/tasks/x", 404, error)
+    with pytest.raises(LookupError):
+        check_response("GET", "/no-such-route", 200, {})
+    with pytest.raises(LookupError):
+        check_response("GET", "/tasks/x", 418, error)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_spackcache.errors import InstallError
-from jupyter_spackcache.install.buildinfo import parse_buildinfo
+from jupyter_spackcache.formats.buildinfo import parse_buildinfo
 from jupyter_spackcache.install.extract import safe_extract
 from tests.fixtures import FIXTURES as SHARED_FIXTURES
 

@@ -25,6 +25,8 @@ from jupyter_spackcache.config import MirrorConfig
 from jupyter_spackcache.demo.broken import tamper_tarball
 from jupyter_spackcache.demo.build import DemoMirror, build_demo_mirror
 from jupyter_spackcache.errors import InstallCancelled, IntegrityError, MirrorError
+from jupyter_spackcache.formats.prefixpeek import build_prefix_from_head
+from jupyter_spackcache.formats.specfile import decode_specfile
 from jupyter_spackcache.install.fetch import (
     DownloadJob,
     download,
@@ -32,13 +34,11 @@ from jupyter_spackcache.install.fetch import (
     peek_build_prefix,
 )
 from jupyter_spackcache.install.fetch.bulk import READ_SIZE
-from jupyter_spackcache.install.fetch.peek import build_prefix_from_head
 from jupyter_spackcache.mirrors import oci
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
 from jupyter_spackcache.mirrors.detect import open_reader
 from jupyter_spackcache.mirrors.transport import open_transport
 from jupyter_spackcache.mirrors.v3 import V3Reader
-from jupyter_spackcache.spec.specfile import decode_specfile
 from tests import ocicache, servers
 from tests.servers import V2_UNSIGNED, StaticServer
 
@@ -584,7 +584,7 @@ def test_disk_error_is_one_line_and_leaves_nothing(
 
 def test_peek_header_checksums_signed_and_unsigned() -> None:
     """Old tars summed header bytes as signed chars: both sums are accepted, nothing else."""
-    from jupyter_spackcache.install.fetch.peek import _checksum_ok
+    from jupyter_spackcache.formats.prefixpeek import _checksum_ok
 
     header = bytearray(tarfile.TarInfo("opt/caf\u00e9/x").tobuf(tarfile.USTAR_FORMAT)[:512])
     assert _checksum_ok(bytes(header))  # Python writes the unsigned sum

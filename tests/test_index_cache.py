@@ -13,8 +13,8 @@ import pytest
 
 from jupyter_spackcache.config import Config, MirrorConfig
 from jupyter_spackcache.errors import MirrorError
+from jupyter_spackcache.formats.indexstream import IndexHeader, iter_index_records
 from jupyter_spackcache.mirrors.catalog import Catalog
-from jupyter_spackcache.mirrors.indexstream import IndexHeader, iter_index_records
 from tests.test_mirror_readers import UPSTREAM, V3
 
 V2_INDEX = UPSTREAM / "v2_layout/unsigned/build_cache/index.json"

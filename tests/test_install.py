@@ -30,11 +30,11 @@ from jupyter_spackcache.demo import broken
 from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.errors import InstallCancelled
 from jupyter_spackcache.install.extract import read_buildinfo
-from jupyter_spackcache.install.pipeline import install
-from jupyter_spackcache.install.plan import make_plan
 from jupyter_spackcache.install.progress import ProgressEvent, Stage
 from jupyter_spackcache.install.workers import default_jobs
+from jupyter_spackcache.ops.install import InstallRequest, plan_install, run_plan
 from jupyter_spackcache.session import Session
+from tests.openapi import check_response
 from tests.servers import V2_UNSIGNED, V3_UNSIGNED, StaticServer
 
 Run = Callable[..., tuple[int, str, str]]
@@ -180,19 +180,19 @@ def test_the_cli_starts_unpackers_early_and_leaves_none_behind(
 ) -> None:
     _add_demo(run, http_mirror(demo.path).url)
     seen: list[list[int]] = []
-    real_plan = install_cmd.make_plan
+    real_plan = install_cmd.plan_install
 
     def planning(*args: Any, **kwargs: Any) -> Any:
         seen.append(_unpacker_children())  # already started while the plan is made
         return real_plan(*args, **kwargs)
 
-    monkeypatch.setattr(install_cmd, "make_plan", planning)
+    monkeypatch.setattr(install_cmd, "plan_install", planning)
     assert run("install", "demo-tool", "--yes")[0] == 0
     assert _unpacker_children() == []
     assert run("install", "no-such-package", "--yes")[0] == 1  # fails after they started
     assert _unpacker_children() == []
     assert run("install", "libdemo-base", "--dry-run")[0] == 0  # never starts them
-    assert [len(s) for s in seen] == [default_jobs(), 0]
+    assert [len(s) for s in seen] == [default_jobs(), default_jobs(), 0]
 
 
 def test_install_unpacks_in_threads_when_no_worker_process_can_run(
@@ -249,6 +249,9 @@ def test_dry_run_changes_nothing(
     plan = json.loads(out)
     assert {n["name"]: n["action"] for n in plan["nodes"]}["libdemo-base"] == "download"
     assert all(c["ok"] for c in plan["checks"])
+    check_response("POST", "/plan", 200, plan)  # the same document POST /plan answers
+    external = next(n for n in plan["nodes"] if n["action"] == "external")
+    assert external["prefix"]  # where the system provides it
 
 
 def test_find_load_uninstall_gc(
@@ -553,7 +556,9 @@ def test_progress_events_and_cancel_through_the_api(
 ) -> None:
     _add_demo(run, http_mirror(demo.path).url)
     with Session() as session:
-        plan = make_plan(session, session.resolve_install("demo-tool"), store=session.store)
+        request = InstallRequest(("demo-tool",), session.config.store_root)
+        plan = plan_install(request, catalog=session.catalog, store=session.store,
+                            host=session.host)
         assert [p.node.name for p in plan.downloads] == ["libdemo-base", "libdemo-mid",
                                                          "demo-tool"]
         cancel = threading.Event()
@@ -564,11 +569,13 @@ def test_progress_events_and_cancel_through_the_api(
 
         before = snapshot(home)
         with pytest.raises(InstallCancelled, match="install cancelled"):
-            install(session, plan, progress=stop_at_first_extract, cancel=cancel)
+            run_plan(plan, catalog=session.catalog, store=session.store, jobs=4,
+                     progress=stop_at_first_extract, cancel=cancel)
         assert snapshot(home) == before
 
         events: list[ProgressEvent] = []
-        result = install(session, plan, jobs=2, progress=events.append)
+        result = run_plan(plan, catalog=session.catalog, store=session.store, jobs=2,
+                          progress=events.append)
         assert [r.name for r in result.installed] == ["libdemo-base", "libdemo-mid", "demo-tool"]
         stages = [e.stage for e in events if e.name == "libdemo-mid"]
         assert stages[0] is Stage.QUEUED and stages[-1] is Stage.DONE

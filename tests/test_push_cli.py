@@ -32,15 +32,16 @@ from jupyter_spackcache.demo.build import (
     create_demo_key,
 )
 from jupyter_spackcache.errors import SignatureError
-from jupyter_spackcache.push.from_store import local_destination
-from jupyter_spackcache.push.manifest import (
+from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.specfile import decode_specfile, make_node, make_specfile
+from jupyter_spackcache.formats.v3layout import (
     INDEX_MEDIA_TYPE,
     KEY_INDEX_MEDIA_TYPE,
     KEY_MEDIA_TYPE,
     SPEC_MEDIA_TYPE,
     TARBALL_MEDIA_TYPE,
-    strip_clearsign,
 )
+from jupyter_spackcache.push.from_store import local_destination
 from jupyter_spackcache.push.selection import (
     PushError,
     choose_signing_key,
@@ -48,9 +49,7 @@ from jupyter_spackcache.push.selection import (
     relocation_hashes,
     with_dags,
 )
-from jupyter_spackcache.push.specjson import make_node, make_specfile
 from jupyter_spackcache.spec.parser import parse_spec
-from jupyter_spackcache.spec.specfile import decode_specfile
 from jupyter_spackcache.store import InstalledRecord, StoreDB, default_db_path
 from jupyter_spackcache.trust import KeyInfo, Keyring
 

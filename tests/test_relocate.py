@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from jupyter_spackcache.errors import InstallError
-from jupyter_spackcache.install.buildinfo import BuildInfo, parse_buildinfo
+from jupyter_spackcache.formats.buildinfo import BuildInfo, parse_buildinfo
+from jupyter_spackcache.formats.elf import GrowError, read_elf_paths, rewrite_patches
 from jupyter_spackcache.install.extract import safe_extract
 from jupyter_spackcache.install.relocate import (
     build_prefix_map,
@@ -27,7 +28,6 @@ from jupyter_spackcache.install.relocate import (
     install_sbang,
     relocate,
 )
-from jupyter_spackcache.install.relocate.elf import GrowError, read_elf_paths, rewrite_patches
 from jupyter_spackcache.install.relocate.sbang import patched_shebang, sbang_script
 from jupyter_spackcache.install.relocate.strings import StringRelocationError, string_patches
 from jupyter_spackcache.install.relocate.text import TextRelocator

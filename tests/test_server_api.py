@@ -21,6 +21,7 @@ from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from jupyter_spackcache.demo import broken
 from jupyter_spackcache.demo.build import DemoMirror
+from tests.openapi import check_response
 from tests.servers import StaticServer
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -31,6 +32,30 @@ Fetch = Callable[..., Any]
 
 
 # ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture
+def jp_fetch(jp_fetch: Fetch) -> Fetch:
+    """The server's fetch, checking every JSON answer of the API against docs/openapi.yaml."""
+
+    async def fetch(*parts: str, method: str = "GET", **kwargs: Any) -> HTTPResponse:
+        try:
+            response: HTTPResponse = await jp_fetch(*parts, method=method, **kwargs)
+        except HTTPClientError as failure:
+            if failure.response is not None:
+                documented(parts, method, failure.response)
+            raise
+        documented(parts, method, response)
+        return response
+
+    return fetch
+
+
+def documented(parts: tuple[str, ...], method: str, response: HTTPResponse) -> None:
+    if parts[:2] != ("spackcache", "api") or not response.body:
+        return  # Jupyter's own routes, or a stream read through its callback
+    path = "/" + "/".join(parts[2:])
+    check_response(method, path, response.code, json.loads(response.body))
 
 
 @pytest.fixture

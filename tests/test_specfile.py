@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from jupyter_spackcache.errors import MirrorError
-from jupyter_spackcache.spec import (
-    ConcreteDAG,
+from jupyter_spackcache.formats.specfile import (
     decode_index_record,
     decode_node,
     decode_specfile,
     spec_version_for_db,
     specfile_version,
 )
+from jupyter_spackcache.spec import ConcreteDAG
 from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
 FIXTURES = SHARED_FIXTURES

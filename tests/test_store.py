@@ -20,11 +20,11 @@ import pytest
 
 from jupyter_spackcache.config import Config, HostOverrides
 from jupyter_spackcache.errors import InstallError
+from jupyter_spackcache.formats.specfile import decode_specfile
 from jupyter_spackcache.host import detect_host
 from jupyter_spackcache.resolve import resolve
 from jupyter_spackcache.spec.concrete import ConcreteNode
 from jupyter_spackcache.spec.parser import parse_spec
-from jupyter_spackcache.spec.specfile import decode_specfile
 from jupyter_spackcache.store import (
     InstalledRecord,
     NodeLock,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_spackcache.formats.tarheader import FastTarInfo
 from jupyter_spackcache.install.extract import safe_extract
-from jupyter_spackcache.install.tarheader import FastTarInfo
 from tests.test_extract import _package, _tarball
 
 FIELDS = ("name", "mode", "uid", "gid", "size", "mtime", "chksum", "type", "linkname", "uname",

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from jupyter_spackcache.errors import SignatureError, SpackCacheError
-from jupyter_spackcache.trust import Keyring, clearsigned_payload, is_clearsigned
+from jupyter_spackcache.formats.clearsign import clearsigned_payload, is_clearsigned
+from jupyter_spackcache.trust import Keyring
 from jupyter_spackcache.trust.pygpg import TimedGPG
 from jupyter_spackcache.trust.verdict import parse_status, signer_from_status
 from tests.fixtures import FIXTURES as SHARED_FIXTURES

@@ -16,7 +16,8 @@ import pytest
 
 import jupyter_spackcache.trust.batch as batch
 from jupyter_spackcache.errors import SignatureError
-from jupyter_spackcache.trust import Keyring, clearsigned_payload
+from jupyter_spackcache.formats.clearsign import clearsigned_payload
+from jupyter_spackcache.trust import Keyring
 from jupyter_spackcache.trust.batch import GroupRunner, clean_signer, file_sections, verify_files
 from jupyter_spackcache.trust.verdict import Status
 from tests.test_trust import BAD_SIGNATURE, SIGNED_JSON, V2_KEY, V2_SIGNED

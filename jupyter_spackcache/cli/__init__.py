@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..errors import SpackCacheError
+from ..present import error_text
 from ..session import Session
 from . import demo_cmd, keys_cmd, mirror_cmd, query_cmd
-from .render import error_text
 
 Handler = Callable[[Session, argparse.Namespace], int]
 

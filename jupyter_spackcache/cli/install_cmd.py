@@ -10,22 +10,28 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
 
 from ..env import apply, load_environment, render
 from ..errors import InstallCancelled
-from ..install.installed import garbage, match_installed, one_installed, removal_order
-from ..install.pipeline import InstallResult, install
-from ..install.plan import Plan, make_plan
+from ..install.installed import match_installed, one_installed
+from ..install.plan import Plan
 from ..install.unpacker import UnpackerPool
 from ..install.workers import default_jobs
-from ..kernels import KernelInfo, kernels_using, remove_packages
+from ..ops.install import InstallRequest, plan_install, run_plan
+from ..ops.removal import Removal, gc_order, remove, uninstall_order
+from ..present import (
+    installed_node_json,
+    plan_json,
+    plan_text,
+    print_json,
+    removal_text,
+    result_json,
+    result_text,
+    table,
+)
 from ..session import Session
 from ..spec.parser import parse_specs
-from ..store.db import InstalledRecord
 from .progress import BarProgress, LineProgress
-from .render import human_size, node_json, print_json, table
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,10 +88,9 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
 
 
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
-    resolutions = session.resolve_install(" ".join(args.spec))
-    for r in resolutions:
-        r.raise_if_unresolved()
-    plan = make_plan(session, resolutions, store=session.store)
+    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
+    plan = plan_install(request, catalog=session.catalog, store=session.store,
+                        host=session.host, upstreams=session.upstreams)
     if not args.json:
         print(plan_text(plan))
     return plan
@@ -97,15 +102,14 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
         raise InstallCancelled("install cancelled; nothing was changed")
     renderer = _renderer(plan, quiet=args.json)
     try:
-        result = install(session, plan, jobs=args.jobs, progress=renderer, unpackers=unpackers)
+        result = run_plan(plan, catalog=session.catalog, store=session.store, jobs=args.jobs,
+                          progress=renderer, unpackers=unpackers)
     finally:
         renderer.close()
     if args.json:
         print_json({**plan_json(plan), "result": result_json(result)})
     else:
-        retried = f" ({result.retry_count} network retries)" if result.retry_count else ""
-        print(f"installed {len(result.installed)} package(s), "
-              f"{len(result.reused)} already installed{retried}")
+        print(result_text(result))
     return 0
 
 
@@ -117,60 +121,10 @@ def _renderer(plan: Plan, *, quiet: bool) -> BarProgress | LineProgress:
     return LineProgress()
 
 
-def plan_text(plan: Plan) -> str:
-    rows = [
-        [p.action, p.node.name, p.node.version, p.hash[:7],
-         human_size(p.size) if p.action == "download" else "",
-         str(p.prefix) if p.prefix is not None else (p.node.external or "")]
-        for p in plan.nodes
-    ]
-    lines = [table(rows, ["action", "name", "version", "hash", "size", "prefix"])]
-    downloads = len(plan.downloads)
-    total = human_size(plan.download_bytes) if plan.download_bytes is not None else "unknown size"
-    lines.append(f"download: {downloads} package(s), {total}")
-    lines.append(f"install root: {plan.install_root}")
-    for c in plan.checks:
-        lines.append(f"check {c.name}: {'ok' if c.ok else 'FAILED'} - {c.message}")
-    return "\n".join(lines)
-
-
-def plan_json(plan: Plan) -> dict[str, Any]:
-    return {
-        "install_root": str(plan.install_root),
-        "download_bytes": plan.download_bytes,
-        "roots": list(plan.roots),
-        "nodes": [
-            {"action": p.action, "name": p.node.name, "version": p.node.version,
-             "hash": p.hash, "size": p.size, "mirror": p.mirror, "explicit": p.explicit,
-             "prefix": str(p.prefix) if p.prefix is not None else p.node.external}
-            for p in plan.nodes
-        ],
-        "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in plan.checks],
-    }
-
-
-def result_json(result: InstallResult) -> dict[str, Any]:
-    return {
-        "installed": [r.hash for r in result.installed],
-        "reused": list(result.reused),
-        "external": list(result.external),
-        "retries": result.retry_count,
-        "retries_by_kind": dict(sorted(result.retries.items())),
-    }
-
-
-# ---- find / uninstall / gc / load ------------------------------------------------------------
-
-
-def record_json(r: InstalledRecord) -> dict[str, Any]:
-    return {**node_json(r.node), "prefix": r.prefix, "root": r.root, "mirror": r.mirror,
-            "explicit": r.explicit, "installed_at": r.installed_at}
-
-
 def _find(session: Session, args: argparse.Namespace) -> int:
     records = match_installed(session.store, " ".join(args.spec) or None)
     if args.json:
-        print_json([record_json(r) for r in records])
+        print_json([installed_node_json(r) for r in records])
         return 0
     if not records:
         print("nothing installed" + (f" matches '{' '.join(args.spec)}'" if args.spec else ""))
@@ -184,21 +138,22 @@ def _find(session: Session, args: argparse.Namespace) -> int:
 def _uninstall(session: Session, args: argparse.Namespace) -> int:
     store = session.store
     targets = [one_installed(store, text) for text in _split(args.spec)]
-    order = removal_order(store, targets, dependents=args.dependents)
-    return _remove(session, order, yes=args.yes, verb="uninstall", done="uninstalled")
+    removal = uninstall_order(targets, store=store, config=session.config,
+                              dependents=args.dependents)
+    return _remove(session, removal, yes=args.yes, verb="uninstall", done="uninstalled")
 
 
 def _gc(session: Session, args: argparse.Namespace) -> int:
-    order = garbage(session.store)
-    if not order:
+    removal = gc_order(store=session.store, config=session.config)
+    if not removal.packages:
         print("nothing to remove: every installed package is needed")
         return 0
-    return _remove(session, order, yes=args.yes, verb="remove", done="removed", what="gc")
+    return _remove(session, removal, yes=args.yes, verb="remove", done="removed", what="gc")
 
 
 def _remove(
     session: Session,
-    order: list[InstalledRecord],
+    removal: Removal,
     *,
     yes: bool,
     verb: str,
@@ -206,13 +161,12 @@ def _remove(
     what: str | None = None,
 ) -> int:
     """Show what goes (packages and the kernels that need them), confirm on a TTY, remove."""
-    kernels = kernels_using([r.hash for r in order], session.config)
-    _show_removal(order, verb, kernels)
+    print(removal_text(removal, verb))
     if not yes and sys.stdin.isatty() and not _confirm(f"{verb.capitalize()}?"):
         raise InstallCancelled(f"{what or verb} cancelled; nothing was changed")
-    removal = remove_packages(session.store, order, session.config)
-    print(f"{done} {len(removal.packages)} package(s)"
-          + (f" and {len(removal.kernels)} kernel(s)" if removal.kernels else ""))
+    removed = remove(removal, store=session.store, config=session.config)
+    print(f"{done} {len(removed.packages)} package(s)"
+          + (f" and {len(removed.kernels)} kernel(s)" if removed.kernels else ""))
     return 0
 
 
@@ -227,15 +181,6 @@ def _load(session: Session, args: argparse.Namespace) -> int:
 def _split(argv: list[str]) -> list[str]:
     """The separate specs in the words ``argv`` (``zlib @1.3 cmake`` is two specs)."""
     return [str(spec) for spec in parse_specs(" ".join(argv))]
-
-
-def _show_removal(order: list[InstalledRecord], verb: str,
-                  kernels: Sequence[KernelInfo] = ()) -> None:
-    print(f"will {verb}:")
-    for r in order:
-        print(f"  {r.name}@{r.version}/{r.hash[:7]}  {r.prefix}")
-    for k in kernels:
-        print(f"  kernel '{k.name}' (\"{k.display_name}\"), which needs them")
 
 
 def _confirm(question: str) -> bool:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from ..kernels import KernelInfo, add_kernel, list_kernels, remove_kernel
+from ..kernels import list_kernels, remove_kernel
+from ..ops.kernels import KernelRequest, add_kernel
+from ..present import kernel_json, print_json, table
 from ..session import Session
-from .render import print_json, table
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,22 +31,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rm.set_defaults(handler=_remove)
 
 
-def kernel_json(k: KernelInfo, *, missing: int | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": k.name,
-        "display_name": k.display_name,
-        "path": str(k.path),
-        "language": k.language,
-        "interpreter": k.interpreter,
-        "argv": list(k.argv),
-        "roots": list(k.roots),
-        "hashes": list(k.hashes),
-    }
-    if missing is not None:
-        out["missing"] = missing
-    return out
-
-
 def _split(words: list[str]) -> list[str]:
     from ..spec.parser import parse_specs
 
@@ -54,7 +38,8 @@ def _split(words: list[str]) -> list[str]:
 
 
 def _add(session: Session, args: argparse.Namespace) -> int:
-    info = add_kernel(session, _split(args.spec), name=args.name, display_name=args.display_name)
+    request = KernelRequest(tuple(_split(args.spec)), args.name, args.display_name)
+    info = add_kernel(request, store=session.store, config=session.config)
     if args.json:
         print_json(kernel_json(info))
         return 0

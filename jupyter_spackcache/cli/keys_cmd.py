@@ -8,12 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..errors import SignatureError, SpackCacheError
+from ..present import key_json, print_json, table
 from ..session import Session
 from ..trust import KeyInfo
-from .render import print_json, table
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,20 +54,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp.add_argument("file", help="ASCII-armored OpenPGP key file")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(handler=_import)
-
-
-def key_json(k: KeyInfo, *, trusted: bool | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "fingerprint": k.fingerprint,
-        "uids": list(k.uids),
-        "created": k.created,
-        "expires": k.expires,
-        "algorithm": k.algorithm,
-        "length": k.length,
-    }
-    if trusted is not None:
-        out["trusted"] = trusted
-    return out
 
 
 def _rows(keys: list[KeyInfo], trusted: set[str] | None) -> str:

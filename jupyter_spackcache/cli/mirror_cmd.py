@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..present import mirror_json, print_json, table
 from ..session import Session
-from .render import mirror_json, print_json, table
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,7 +11,7 @@ import threading
 from typing import IO, Any
 
 from ..install.progress import ProgressEvent, Stage
-from .render import human_size
+from ..present import human_size
 
 _TERMINAL = {Stage.DONE: "installed", Stage.REUSED: "already installed",
              Stage.EXTERNAL: "external", Stage.FAILED: "FAILED", Stage.CANCELLED: "cancelled"}

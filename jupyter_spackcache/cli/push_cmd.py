@@ -10,7 +10,7 @@ from ..session import Session
 
 if TYPE_CHECKING:  # imported when pushing: every other command starts faster without it
     from ..push.from_store import PushItem, PushResult, Stage
-from .render import human_size, print_json
+from ..present import human_size, print_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

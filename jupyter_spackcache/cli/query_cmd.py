@@ -7,8 +7,7 @@ import sys
 
 from ..errors import ResolveError
 from ..mirrors.catalog import MirrorProblem
-from ..session import Session
-from .render import (
+from ..present import (
     host_json,
     node_json,
     print_json,
@@ -17,6 +16,7 @@ from .render import (
     table,
     variants_text,
 )
+from ..session import Session
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,16 +6,14 @@ assert the precise error an installer must give for that fault.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-from jupyter_spackcache.push.manifest import (
-    SPEC_MEDIA_TYPE,
+from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.v3layout import (
     TARBALL_MEDIA_TYPE,
     BlobRecord,
+    parse_manifest,
     render_manifest,
-    strip_clearsign,
 )
 from jupyter_spackcache.push.writer import Signer
 
@@ -28,18 +26,16 @@ def spec_manifest_path(mirror: Path, name: str) -> Path:
     return found[0]
 
 
-def _records(manifest: Path) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads(strip_clearsign(manifest.read_text()))["data"]
-    return data
+def _records(manifest: Path) -> list[BlobRecord]:
+    text = strip_clearsign(manifest.read_text())
+    return list(parse_manifest(text, what=str(manifest)).records)
 
 
 def blob_path(mirror: Path, name: str, media_type: str = TARBALL_MEDIA_TYPE) -> Path:
     """Path of the blob of ``media_type`` referenced by package ``name``'s manifest."""
     for rec in _records(spec_manifest_path(mirror, name)):
-        if rec["mediaType"] == media_type:
-            checksum = str(rec["checksum"])
-            algorithm = str(rec["checksumAlgorithm"])
-            return Path(mirror) / "blobs" / algorithm / checksum[:2] / checksum
+        if rec.media_type == media_type:
+            return Path(mirror) / rec.path
     raise LookupError(f"{name} has no {media_type} blob")
 
 
@@ -53,36 +49,17 @@ def tamper_tarball(mirror: Path, name: str, offset: int | None = None) -> Path:
     return path
 
 
-def tamper_spec_blob(mirror: Path, name: str) -> Path:
-    """Flip one byte of ``name``'s gzip'd spec blob."""
-    path = blob_path(mirror, name, SPEC_MEDIA_TYPE)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    return path
-
-
 def strip_signature(mirror: Path, name: str) -> Path:
     """Replace ``name``'s clear-signed manifest with its bare JSON (an unsigned manifest)."""
     path = spec_manifest_path(mirror, name)
-    path.write_text(strip_clearsign(path.read_text()))
+    path.write_text(render_manifest(_records(path)))
     return path
 
 
 def resign_manifest(mirror: Path, name: str, keyring: Signer, fingerprint: str) -> Path:
     """Re-sign ``name``'s manifest with another key (e.g. one the mirror does not publish)."""
     path = spec_manifest_path(mirror, name)
-    records = [
-        BlobRecord(
-            r["contentLength"],
-            r["mediaType"],
-            r["compression"],
-            r["checksum"],
-            r["checksumAlgorithm"],
-        )
-        for r in _records(path)
-    ]
-    path.write_text(keyring.sign_clear(render_manifest(records), fingerprint))
+    path.write_text(keyring.sign_clear(render_manifest(_records(path)), fingerprint))
     return path
 
 

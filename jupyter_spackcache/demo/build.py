@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_spackcache.errors import InstallError
+from jupyter_spackcache.formats.specfile import dag_closure, make_node, make_specfile, package_hash
 from jupyter_spackcache.host import detect_host
-from jupyter_spackcache.push.specjson import dag_closure, make_node, make_specfile, package_hash
 from jupyter_spackcache.push.tarball import create_tarball, make_buildinfo
 from jupyter_spackcache.push.writer import Signer, V3MirrorWriter
 from jupyter_spackcache.trust import Keyring

@@ -30,10 +30,9 @@ from types import ModuleType
 from typing import BinaryIO, cast
 
 from jupyter_spackcache.errors import InstallError
-from jupyter_spackcache.install.buildinfo import BuildInfo, parse_buildinfo
-from jupyter_spackcache.install.tarheader import FastTarInfo
+from jupyter_spackcache.formats.buildinfo import BUILDINFO_PARTS, BuildInfo, parse_buildinfo
+from jupyter_spackcache.formats.tarheader import FastTarInfo
 
-BUILDINFO_PARTS = (".spack", "binary_distribution")
 #: the private directory, inside the staging directory, that members are streamed into
 SCRATCH = ".spackcache-unpack"
 _COPY_CHUNK = 1 << 20

@@ -27,7 +27,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import InstallCancelled, InstallError, SpackCacheError
 from ..mirrors.base import MirrorReader
@@ -35,7 +34,7 @@ from ..mirrors.retry import Retrier
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
 from ..store.lock import NodeLock
-from .plan import Plan, PlannedNode, precheck
+from .plan import Plan, PlannedNode, ReaderFor, precheck
 from .progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
 from .schedule import urgency
 from .stage import (
@@ -48,9 +47,6 @@ from .stage import (
 )
 from .unpacker import NO_UNPACKERS, UnpackerPool
 from .workers import PriorityPool
-
-if TYPE_CHECKING:
-    from ..session import Session
 
 _WAIT_SLICE = 0.25
 #: pool priorities: commits first (the DAG waits for them), then unpacks, most urgent first
@@ -73,34 +69,36 @@ class InstallResult:
 
 
 def install(
-    session: Session,
     plan: Plan,
     *,
+    store: StoreDB,
+    reader_for: ReaderFor,
     jobs: int = 4,
     progress: ProgressCallback = ignore_progress,
     cancel: threading.Event | None = None,
     unpackers: UnpackerPool | None = None,
+    retrier: Retrier | None = None,
 ) -> InstallResult:
     """Carry out ``plan`` (after its prechecks pass); raises the first failure.
+
+    ``retrier``: the retry policy shared with the readers (its count goes into the result).
 
     ``unpackers``: worker processes the caller started early (and closes); by default the
     install starts its own as its downloads begin.
     """
     precheck(plan)
-    readers = {
-        p.mirror: session.catalog.reader(session.config.mirror(p.mirror))
-        for p in plan.downloads
-        if p.mirror is not None
-    }
-    retrier = session.catalog.retrier
-    retrier.start()
-    run = _Run(plan, session.store, StoreLayout(plan.install_root), readers,
+    readers = {p.mirror: reader_for(p.mirror) for p in plan.downloads if p.mirror is not None}
+    if retrier is not None:
+        retrier.start()  # continues the deadline its plan started
+    run = _InstallRun(plan, store, StoreLayout(plan.install_root), readers,
                max(1, jobs), progress, cancel or threading.Event(), retrier)
     result = run.execute(unpackers)
+    if retrier is None:
+        return result
     return dataclasses.replace(result, retries=dict(retrier.by_kind))
 
 
-class _Run:
+class _InstallRun:
     """The state of one install: who is ready, who is done, and the first error."""
 
     def __init__(

@@ -23,7 +23,6 @@ from ..spec.concrete import ConcreteDAG, ConcreteNode
 from ..store.layout import StoreLayout
 
 if TYPE_CHECKING:
-    from ..session import Session
     from ..store.db import StoreDB
     from ..store.upstream import UpstreamStore
 
@@ -105,28 +104,24 @@ _FETCHERS = 16
 
 
 def make_plan(
-    session: Session,
     resolutions: Sequence[Resolution],
     *,
     store: StoreDB,
-    install_root: Path | None = None,
+    reader_for: ReaderFor,
+    install_root: Path,
+    upstreams: Sequence[UpstreamStore] = (),
     check: bool = True,
 ) -> Plan:
     """Plan installing the chosen candidates: verified metadata only, no tarball downloads."""
     from .fetch import peek_build_prefix
 
-    session.catalog.retrier.begin()  # the operation's network deadline starts here
-    root = Path(install_root or session.config.store_root)
-    layout = StoreLayout(root)
-
-    def reader_for(mirror: str) -> MirrorReader:
-        return session.catalog.reader(session.config.mirror(mirror))
+    layout = StoreLayout(Path(install_root))
 
     def peek(reader: MirrorReader, record: SpecRecord) -> str | None:
         return peek_build_prefix(reader, record.tarball)
 
     plan = plan_nodes(resolutions, store=store, layout=layout, reader_for=reader_for,
-                      peek=peek if check else None, upstreams=session.upstreams)
+                      peek=peek if check else None, upstreams=upstreams)
     if check:
         plan = with_checks(plan)
     return plan

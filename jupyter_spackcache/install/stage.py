@@ -25,10 +25,10 @@ from pathlib import Path
 import orjson
 
 from ..errors import InstallError, SpackCacheError
+from ..formats.buildinfo import BuildInfo
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import METADATA_DIR, StoreLayout
 from ..store.lock import NodeLock
-from .buildinfo import BuildInfo
 from .extract import read_buildinfo, safe_extract
 from .faults import fault_point, fault_requested, open_tarball
 from .plan import PlannedNode

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..cli.render import error_text
 from ..errors import SpackCacheError
+from ..present import error_text
 from .commands import KernelState, run
 
 

@@ -19,15 +19,14 @@ from functools import partial
 from typing import Any, NoReturn, cast
 
 from ..cli import install_cmd, keys_cmd, mirror_cmd, query_cmd
-from ..cli.install_cmd import plan_json, plan_text, result_json
-from ..cli.render import print_json
 from ..env import closure
 from ..errors import ConfigError, SpackCacheError
 from ..install.installed import one_installed
-from ..install.pipeline import InstallResult, install
-from ..install.plan import Plan, make_plan
+from ..install.pipeline import InstallResult
+from ..install.plan import Plan
 from ..install.workers import default_jobs
-from ..resolve import Resolution
+from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
+from ..present import plan_json, plan_text, print_json, result_json, result_text
 from ..session import Session
 from ..spec.parser import parse_specs
 from ..store.db import InstalledRecord
@@ -123,18 +122,18 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    resolutions = session.resolve_install(" ".join(args.spec))
-    return install_and_attach(state, session, resolutions, dry_run=args.dry_run,
-                              jobs=args.jobs, json_out=args.json)
+    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
+    plan = plan_install(request, catalog=session.catalog, store=session.store,
+                        host=session.host, upstreams=session.upstreams)
+    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
+                              json_out=args.json)
 
 
 def install_and_attach(
-    state: KernelState, session: Session, resolutions: Sequence[Resolution], *,
+    state: KernelState, session: Session, plan: Plan, *,
     dry_run: bool = False, jobs: int | None = None, json_out: bool = False,
 ) -> int:
-    for r in resolutions:
-        r.raise_if_unresolved()
-    plan = make_plan(session, resolutions, store=session.store)
+    """Show ``plan``, install it (unless ``dry_run``) and attach its roots to this kernel."""
     if not json_out:
         print(plan_text(plan))
     if dry_run:
@@ -145,8 +144,7 @@ def install_and_attach(
     if json_out:
         print_json({**plan_json(plan), "result": result_json(result)})
     else:
-        print(f"installed {len(result.installed)} package(s), "
-              f"{len(result.reused)} already installed")
+        print(result_text(result))
     roots = [r for r in (session.store.get(h) for h in plan.roots) if r is not None]
     _attach(state, session, roots)
     return 0
@@ -160,8 +158,8 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
 
     def work() -> None:
         try:
-            outcome["result"] = install(session, plan, jobs=jobs, progress=progress,
-                                        cancel=cancel)
+            outcome["result"] = run_plan(plan, catalog=session.catalog, store=session.store,
+                                         jobs=jobs, progress=progress, cancel=cancel)
         except BaseException as exc:  # handed to the kernel's thread below
             outcome["error"] = exc
 
@@ -236,4 +234,6 @@ def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> 
         print(f"substituted {s.text()}")
     if not substitutions:
         print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {source}")
-    return install_and_attach(state, session, resolutions, dry_run=args.dry_run, jobs=args.jobs)
+    plan = plan_resolved(resolutions, catalog=session.catalog, store=session.store,
+                         install_root=session.config.store_root, upstreams=session.upstreams)
+    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, ResolveError
+from ..ops.install import resolve_install
 from ..resolve import Resolution
+from ..spec.parser import parse_spec
 from ..store.db import InstalledRecord
 
 if TYPE_CHECKING:
@@ -243,11 +245,11 @@ def restore_resolutions(
     resolutions: list[Resolution] = []
     substitutions: list[Substitution] = []
     for root in lock.roots:
-        exact = session.resolve_install(f"/{root.hash}")[0]
+        exact = resolve_one(session, f"/{root.hash}")
         if exact.chosen is not None and exact.chosen.root.hash == root.hash:
             resolutions.append(exact)
             continue
-        closest = session.resolve_install(f"{root.name}@={root.version}")[0]
+        closest = resolve_one(session, f"{root.name}@={root.version}")
         if closest.chosen is None:
             raise ResolveError(
                 f"cannot restore {root.name}@{root.version}/{root.hash[:7]}: {exact.explain()}; "
@@ -259,6 +261,12 @@ def restore_resolutions(
         substitutions.extend(s for s in _changes(lock, closest, reason)
                              if s.locked_hash not in {t.locked_hash for t in substitutions})
     return resolutions, substitutions
+
+
+def resolve_one(session: Session, text: str) -> Resolution:
+    """The resolution of one spec, installed builds preferred (as ``install`` resolves)."""
+    return resolve_install([parse_spec(text)], catalog=session.catalog, store=session.store,
+                           host=session.host, upstreams=session.upstreams)[0]
 
 
 def _changes(lock: NotebookLock, resolution: Resolution, reason: str) -> list[Substitution]:

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..cli.progress import LineProgress, describe
-from ..cli.render import human_size
 from ..install.plan import PlannedNode
 from ..install.progress import ProgressEvent, Stage
+from ..present import human_size
 
 #: ``auto`` (default), ``widgets`` or ``text``: how ``%spack`` shows install progress
 PROGRESS_ENV = "SPACKCACHE_PROGRESS"

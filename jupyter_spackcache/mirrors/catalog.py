@@ -51,6 +51,10 @@ class Catalog:
             )
         return self._readers[mirror.name]
 
+    def reader_named(self, name: str) -> MirrorReader:
+        """The reader of the configured mirror ``name`` (what a plan node records)."""
+        return self.reader(self.config.mirror(name))
+
     def index(self, mirror: MirrorConfig, *, refresh: bool = True) -> MirrorIndex:
         """The mirror's index, refreshed with one small request when a cached copy exists."""
         if mirror.name in self._indices:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
+from ..formats.v3layout import LAYOUT_PATH, index_manifest_path
 from .v2 import INDEX, INDEX_HASH, LAYOUT0_HINT, V2Reader
-from .v3 import LAYOUT_FILE, V3Reader, index_manifest_path
+from .v3 import V3Reader
 
 if TYPE_CHECKING:
     from ..config import MirrorConfig
@@ -65,7 +66,7 @@ def open_reader(
 
 
 def detect_layout(transport: Transport, mirror: MirrorConfig) -> str:
-    if _exists(transport, index_manifest_path(mirror.view)) or _exists(transport, LAYOUT_FILE):
+    if _exists(transport, index_manifest_path(mirror.view)) or _exists(transport, LAYOUT_PATH):
         return "v3"
     if _exists(transport, INDEX) or _exists(transport, INDEX_HASH):
         return "v2"

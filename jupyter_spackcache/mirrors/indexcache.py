@@ -1,9 +1,10 @@
 """A compact, queryable copy of each mirror's binary index, kept under the user's state dir.
 
-The raw index is parsed once (streamed, see :mod:`.indexstream`) into a small SQLite file: one
-row per node with only what selection needs, indexed by package name. A warm query then reads a
-few rows instead of re-parsing hundreds of MB of JSON, and a refresh of an unchanged mirror is a
-single small request (ETag, ``index.json.hash`` or the v3 manifest checksum).
+The raw index is parsed once (streamed, see :mod:`jupyter_spackcache.formats.indexstream`) into
+a small SQLite file: one row per node with only what selection needs, indexed by package name.
+A warm query then reads a few rows instead of re-parsing hundreds of MB of JSON, and a refresh
+of an unchanged mirror is a single small request (ETag, ``index.json.hash`` or the v3 manifest
+checksum).
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ..errors import MirrorError
-from ..spec.concrete import ConcreteDAG, ConcreteNode, Edge
-from .indexstream import IndexHeader, iter_index_records
+from ..formats.indexstream import IndexHeader, iter_index_records
+from ..formats.noderow import NODE_COLUMNS, node_to_row, row_to_node
+from ..spec.concrete import ConcreteDAG, ConcreteNode
 
 if TYPE_CHECKING:
     from ..config import MirrorConfig
@@ -32,14 +32,7 @@ if TYPE_CHECKING:
 SCHEMA = 2
 SUPPORTED_DB_VERSIONS = {"5", "6", "7", "8"}
 _BATCH = 4096
-_DEPTYPE_LETTERS = {"build": "b", "link": "l", "run": "r", "test": "t"}
-_LETTER_DEPTYPES = {v: k for k, v in _DEPTYPE_LETTERS.items()}
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-_COLUMNS = (
-    "hash, name, version, namespace, platform, os, target, compiler, variants, edges, "
-    "external, in_buildcache, spec_version"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +78,13 @@ class MirrorIndex:
 
     def hashes_named(self, name: str) -> list[str]:
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM nodes WHERE name = ? ORDER BY hash", (name,)
+            f"SELECT {NODE_COLUMNS} FROM nodes WHERE name = ? ORDER BY hash", (name,)
         )
         return [self._remember(row) for row in rows]
 
     def hashes_with_prefix(self, prefix: str) -> list[str]:
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM nodes WHERE hash >= ? AND hash < ? ORDER BY hash",
+            f"SELECT {NODE_COLUMNS} FROM nodes WHERE hash >= ? AND hash < ? ORDER BY hash",
             (prefix, prefix + "{"),
         )
         return [self._remember(row) for row in rows]
@@ -99,7 +92,7 @@ class MirrorIndex:
     def node(self, dag_hash: str) -> ConcreteNode | None:
         if dag_hash not in self._memo:
             row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM nodes WHERE hash = ?", (dag_hash,)
+                f"SELECT {NODE_COLUMNS} FROM nodes WHERE hash = ?", (dag_hash,)
             ).fetchone()
             if row is None:
                 self._memo[dag_hash] = None
@@ -128,7 +121,9 @@ class MirrorIndex:
         return ConcreteDAG(root_hash, nodes)
 
     def iter_nodes(self) -> Iterator[ConcreteNode]:
-        for row in self._db.execute(f"SELECT {_COLUMNS} FROM nodes ORDER BY name, version, hash"):
+        for row in self._db.execute(
+            f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY name, version, hash"
+        ):
             h = self._remember(row)
             node = self._memo[h]
             assert node is not None
@@ -214,7 +209,7 @@ class IndexCache:
 
 
 def _build(path: Path, stream: Any) -> tuple[int, str]:
-    from ..spec.specfile import decode_index_record
+    from ..formats.specfile import decode_index_record
 
     db = sqlite3.connect(path)
     try:
@@ -237,7 +232,7 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
         pending: list[tuple[str, dict[str, Any]]] = []
         batch: list[tuple[Any, ...]] = []
         count = 0
-        insert = f"INSERT OR REPLACE INTO nodes ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        insert = f"INSERT OR REPLACE INTO nodes ({NODE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         for dag_hash, record in iter_index_records(stream, header):
             if header.version is None:
                 pending.append((dag_hash, record))  # version after installs: decode at the end
@@ -280,78 +275,6 @@ def _row(dag_hash: str, record: dict[str, Any], db_version: str, decode: Any) ->
     return node_to_row(node, in_buildcache=bool(record.get("in_buildcache", False)))
 
 
-_letters_memo: dict[frozenset[str], str] = {}
-
-
-def _letters(deptypes: frozenset[str]) -> str:
-    """``"bl"`` for {build, link}: memoised, as there are at most 16 such sets."""
-    found = _letters_memo.get(deptypes)
-    if found is None:
-        found = _letters_memo[deptypes] = "".join(_DEPTYPE_LETTERS[t] for t in sorted(deptypes))
-    return found
-
-
-def node_to_row(node: ConcreteNode, *, in_buildcache: bool) -> tuple[Any, ...]:
-    # orjson writes tuples as arrays: the blobs are the same bytes as from lists, built faster
-    edges = [(e.name, e.hash, _letters(e.deptypes), e.virtuals, e.direct) for e in node.edges]
-    return (
-        node.hash,
-        node.name,
-        node.version,
-        node.namespace,
-        node.platform,
-        node.os,
-        node.target,
-        f"{node.compiler[0]}@{node.compiler[1]}" if node.compiler else None,
-        orjson.dumps(node.variants),
-        orjson.dumps(edges),
-        node.external,
-        1 if in_buildcache else 0,
-        node.spec_version,
-    )
-
-
-def row_to_node(row: tuple[Any, ...]) -> ConcreteNode:
-    (
-        h,
-        name,
-        version,
-        namespace,
-        platform,
-        os_,
-        target,
-        compiler,
-        variants,
-        edges,
-        external,
-        _in_bc,
-        spec_version,
-    ) = row
-    comp = None
-    if compiler:
-        cname, _, cver = compiler.partition("@")
-        comp = (cname, cver)
-    return ConcreteNode(
-        name=name,
-        version=version,
-        hash=h,
-        platform=platform,
-        os=os_,
-        target=target,
-        namespace=namespace,
-        variants=tuple(
-            (k, tuple(v) if isinstance(v, list) else v) for k, v in orjson.loads(variants)
-        ),
-        compiler=comp,
-        edges=tuple(
-            Edge(n, eh, frozenset(_LETTER_DEPTYPES[c] for c in types), tuple(virt), bool(direct))
-            for n, eh, types, virt, direct in orjson.loads(edges)
-        ),
-        external=external,
-        spec_version=spec_version,
-    )
-
-
 def _read_meta(db: sqlite3.Connection) -> CacheMeta:
     try:
         row = db.execute(
@@ -363,9 +286,3 @@ def _read_meta(db: sqlite3.Connection) -> CacheMeta:
     if row is None or row[0] != SCHEMA:
         raise MirrorError("the cached index is from another version; it will be rebuilt")
     return CacheMeta(*row[1:])
-
-
-def iter_rows(nodes: Iterable[ConcreteNode]) -> Iterator[tuple[Any, ...]]:
-    """Rows for nodes that are not from an index (tests, installed nodes)."""
-    for node in nodes:
-        yield node_to_row(node, in_buildcache=True)

@@ -12,8 +12,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
+from ..formats.v3layout import MAX_METADATA_BYTES, decode_object, decode_text
 from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
-from .manifest import MAX_METADATA_BYTES, decode_object, decode_text
 from .v3 import check_document_root
 from .verify import signed_payload
 

@@ -10,20 +10,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, SignatureError
-from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
-from .manifest import (
+from ..formats.clearsign import strip_clearsign
+from ..formats.specfile import LATEST_SPEC_VERSION
+from ..formats.v3layout import (
+    INDEX_MEDIA_PREFIX,
+    KEY_INDEX_MANIFEST_PATH,
+    KEY_INDEX_MEDIA_TYPE,
+    KEY_MEDIA_TYPE,
     MAX_METADATA_BYTES,
-    MEDIA_INDEX_PREFIX,
-    MEDIA_KEY,
-    MEDIA_KEY_INDEX,
-    MEDIA_SPEC_PREFIX,
-    MEDIA_TARBALL_PREFIX,
+    SPEC_MEDIA_PREFIX,
+    TARBALL_MEDIA_PREFIX,
     BlobRecord,
     decode_blob,
     decode_object,
     decode_text,
+    index_manifest_path,
+    key_manifest_path,
     parse_manifest,
+    spec_manifest_path,
+    spec_media_version,
 )
+from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from .verify import signed_payload
 
 if TYPE_CHECKING:
@@ -33,28 +40,6 @@ if TYPE_CHECKING:
     from ..spec.concrete import ConcreteDAG, ConcreteNode
     from ..trust import Keyring
     from .transport import Transport
-
-LAYOUT_FILE = "v3/layout.json"
-SUPPORTED_SPEC_FORMAT = 5
-
-
-def index_manifest_path(view: str | None = None) -> str:
-    return (
-        f"v3/manifests/index/{view}/index.manifest.json"
-        if view
-        else ("v3/manifests/index/index.manifest.json")
-    )
-
-
-def spec_manifest_path(name: str, version: str, dag_hash: str) -> str:
-    return f"v3/manifests/spec/{name}/{name}-{version}-{dag_hash}.spec.manifest.json"
-
-
-def key_manifest_path(fingerprint: str) -> str:
-    return f"v3/manifests/key/{fingerprint}.key.manifest.json"
-
-
-KEY_INDEX_MANIFEST = "v3/manifests/key/keys.manifest.json"
 
 
 class V3Reader:
@@ -77,13 +62,9 @@ class V3Reader:
         )
         if result.not_modified and known_hash:
             return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-        text = decode_text(result.data, what="index manifest")
         # Spack never signs indices; tolerate a signed one by reading its body
-        from ..trust import clearsigned_payload, is_clearsigned
-
-        if is_clearsigned(text):
-            text = clearsigned_payload(text)
-        record = parse_manifest(text, what="index").first(MEDIA_INDEX_PREFIX, what="index")
+        text = strip_clearsign(decode_text(result.data, what="index manifest"))
+        record = parse_manifest(text, what="index").first(INDEX_MEDIA_PREFIX, what="index")
         if known_hash == record.checksum:
             return IndexFetch(changed=False, index_hash=known_hash, etag=result.etag)
         data = self._blob(record, what="index", limit=None, kind="index")
@@ -100,8 +81,8 @@ class V3Reader:
             decode_text(result.data, what=what), mirror=self.mirror, keyring=self.keyring, what=what
         )
         manifest = parse_manifest(payload, what=f"{node.short} spec")
-        spec_rec = manifest.first(MEDIA_SPEC_PREFIX, what=f"{node.short} spec")
-        tar_rec = manifest.first(MEDIA_TARBALL_PREFIX, what=f"{node.short} spec")
+        spec_rec = manifest.first(SPEC_MEDIA_PREFIX, what=f"{node.short} spec")
+        tar_rec = manifest.first(TARBALL_MEDIA_PREFIX, what=f"{node.short} spec")
         _check_spec_media(spec_rec, node)
         document = decode_object(self._blob(spec_rec, what=f"{node.short} spec"), what=what)
         check_document_root(document, node, what)
@@ -116,14 +97,16 @@ class V3Reader:
 
     def public_keys(self) -> list[str]:
         try:
-            index = self._manifest_blob(KEY_INDEX_MANIFEST, MEDIA_KEY_INDEX, "key index", "key")
+            index = self._manifest_blob(
+                KEY_INDEX_MANIFEST_PATH, KEY_INDEX_MEDIA_TYPE, "key index", "key"
+            )
         except MirrorError:
             return []
         keys = decode_object(index, what="the key index").get("keys", {})
         out = []
         for fingerprint in keys:
             blob = self._manifest_blob(
-                key_manifest_path(fingerprint), MEDIA_KEY, "public key", "key"
+                key_manifest_path(fingerprint), KEY_MEDIA_TYPE, "public key", "key"
             )
             out.append(blob.decode("ascii", "replace"))
         return out
@@ -144,11 +127,7 @@ class V3Reader:
 
     def _manifest_blob(self, path: str, media: str, what: str, kind: str) -> bytes:
         data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES, kind=kind).data
-        text = decode_text(data, what=what)
-        from ..trust import clearsigned_payload, is_clearsigned
-
-        if is_clearsigned(text):
-            text = clearsigned_payload(text)
+        text = strip_clearsign(decode_text(data, what=what))
         record = parse_manifest(text, what=what).first(media, what=what)
         return self._blob(record, what=what, kind=kind)
 
@@ -165,16 +144,11 @@ class V3Reader:
 
 
 def _check_spec_media(record: BlobRecord, node: ConcreteNode) -> None:
-    # application/vnd.spack.spec.v5+json: the number tracks the spec file format
-    media = record.media_type
-    try:
-        version = int(media[len(MEDIA_SPEC_PREFIX) + 1 :].split("+", 1)[0])
-    except ValueError:
-        return
-    if version > SUPPORTED_SPEC_FORMAT:
+    version = spec_media_version(record.media_type)
+    if version is not None and version > LATEST_SPEC_VERSION:
         raise LayoutError(
             f"{node.short} uses spec format {version}, newer than this client reads "
-            f"({SUPPORTED_SPEC_FORMAT})",
+            f"({LATEST_SPEC_VERSION})",
             hint="upgrade jupyter-spackcache",
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import SignatureError
+from ..formats.clearsign import is_clearsigned, strip_clearsign
 
 if TYPE_CHECKING:
     from ..config import MirrorConfig
@@ -20,10 +21,8 @@ def signed_payload(
     text: str, *, mirror: MirrorConfig, keyring: Keyring | None, what: str
 ) -> tuple[str, str | None]:
     """Return ``(payload, signer fingerprint or None)`` for a metadata file, or raise."""
-    from ..trust import clearsigned_payload, is_clearsigned
-
     if mirror.unsigned:
-        return (clearsigned_payload(text) if is_clearsigned(text) else text), None
+        return strip_clearsign(text), None
     if not is_clearsigned(text):
         raise SignatureError(
             f"{what} from mirror '{mirror.name}' is not signed, and the mirror is not marked "

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from jupyter_spackcache.errors import MirrorError
+from jupyter_spackcache.formats.specfile import SPEC_BLOB_LAYOUT_VERSION, root_node
+from jupyter_spackcache.formats.v3layout import spec_manifest_path
 from jupyter_spackcache.push.selection import (
     Installed,
     PushError,
@@ -29,9 +31,8 @@ from jupyter_spackcache.push.selection import (
     push_closure,
     with_dags,
 )
-from jupyter_spackcache.push.specjson import SPEC_BLOB_LAYOUT_VERSION, root_node
 from jupyter_spackcache.push.tarball import create_tarball, make_buildinfo
-from jupyter_spackcache.push.writer import V3MirrorWriter, spec_manifest_relpath
+from jupyter_spackcache.push.writer import V3MirrorWriter
 from jupyter_spackcache.spec.parser import parse_spec
 from jupyter_spackcache.store.layout import StoreLayout
 from jupyter_spackcache.store.lock import NodeLock
@@ -63,7 +64,7 @@ class PushItem:
 
     @property
     def manifest_relpath(self) -> str:
-        return spec_manifest_relpath(self.name, self.version, self.hash)
+        return spec_manifest_path(self.name, self.version, self.hash)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jupyter_spackcache.errors import SignatureError, SpackCacheError
+from jupyter_spackcache.formats.specfile import decode_specfile
 from jupyter_spackcache.spec.abstract import AbstractSpec
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode
 from jupyter_spackcache.spec.satisfies import satisfies
-from jupyter_spackcache.spec.specfile import decode_specfile
 from jupyter_spackcache.trust.keys import KeyInfo, normalize_fingerprint
 
 if TYPE_CHECKING:

@@ -20,12 +20,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-import yaml
+from jupyter_spackcache.formats.buildinfo import BUILDINFO_PATH, dump_buildinfo
+from jupyter_spackcache.formats.elf import ELF_MAGIC
 
-BUILDINFO_RELPATH = ".spack/binary_distribution"
 #: directories Spack does not scan for relocation (metadata and man pages)
 _UNSCANNED_DIRS = frozenset({".spack", "man"})
-_ELF_MAGIC = b"\x7fELF"
 _MACHO_MAGICS = (
     b"\xfe\xed\xfa\xce",
     b"\xfe\xed\xfa\xcf",
@@ -40,14 +39,6 @@ def member_name(path: str | os.PathLike[str]) -> str:
     """Tar member name of an absolute path: the path without its leading ``/``."""
     pure = PurePosixPath(os.fspath(path))
     return PurePosixPath(*pure.parts[1:]).as_posix() if pure.is_absolute() else pure.as_posix()
-
-
-def dump_buildinfo(buildinfo: Mapping[str, Any]) -> bytes:
-    """The ``binary_distribution`` text: one YAML flow mapping on one line, like Spack's."""
-    text = yaml.safe_dump(
-        dict(buildinfo), default_flow_style=True, sort_keys=False, width=2**31 - 1
-    )
-    return text.encode("utf-8")
 
 
 class _HashingWriter(io.RawIOBase):
@@ -124,7 +115,7 @@ def create_tarball(prefix: Path, out: Path, *, buildinfo: Mapping[str, Any]) -> 
     if not prefix.is_dir():
         raise FileNotFoundError(f"install prefix {prefix} is not a directory")
     try:
-        old = os.lstat(prefix / BUILDINFO_RELPATH)
+        old = os.lstat(prefix / BUILDINFO_PATH)
         skip: tuple[int, int] | None = (old.st_dev, old.st_ino)
     except FileNotFoundError:
         skip = None
@@ -143,7 +134,7 @@ def create_tarball(prefix: Path, out: Path, *, buildinfo: Mapping[str, Any]) -> 
                 for parent in reversed(PurePosixPath(member_name(prefix)).parents[:-1]):
                     tar.addfile(_dir_info(parent.as_posix()))
                 _add_tree(tar, prefix, skip)
-                info = tarfile.TarInfo(member_name(prefix / BUILDINFO_RELPATH))
+                info = tarfile.TarInfo(member_name(prefix / BUILDINFO_PATH))
                 info.size = len(payload)
                 info.mode = 0o644
                 tar.addfile(info, io.BytesIO(payload))
@@ -190,7 +181,7 @@ def _walk_scannable(prefix: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
 
 
 def _is_binary_to_relocate(head: bytes, rel_path: str) -> bool:
-    if head.startswith(_ELF_MAGIC):
+    if head.startswith(ELF_MAGIC):
         if len(head) >= 18:
             little = head[5] == 1
             e_type = int.from_bytes(head[16:18], "little" if little else "big")

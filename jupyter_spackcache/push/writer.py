@@ -1,22 +1,14 @@
 """Write a v3 (Spack 1.x) build-cache mirror on the local filesystem.
 
-Layout, as Spack reads it::
-
-    v3/layout.json
-    v3/manifests/spec/<name>/<name>-<version>-<hash>.spec.manifest.json   (clear-signed if keyed)
-    v3/manifests/index/index.manifest.json                                  (never signed)
-    v3/manifests/key/<FPR>.key.manifest.json, keys.manifest.json             (never signed)
-    blobs/sha256/<2 hex>/<sha256>                                           (content-addressed)
-
-Every file is written to a temporary name and renamed, so a reader never sees half a file and
-a failed push leaves the mirror as it was (at worst with an unreferenced blob).
+The layout, its records and manifests are :mod:`jupyter_spackcache.formats.v3layout`; this
+module only puts them on disk. Every file is written to a temporary name and renamed, so a
+reader never sees half a file and a failed push leaves the mirror as it was (at worst with an
+unreferenced blob).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -24,26 +16,39 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from jupyter_spackcache.errors import IntegrityError, MirrorError, SignatureError
-from jupyter_spackcache.push.manifest import (
+from jupyter_spackcache.errors import MirrorError, SignatureError
+from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.specfile import root_node
+from jupyter_spackcache.formats.v3layout import (
+    INDEX_MEDIA_PREFIX,
     INDEX_MEDIA_TYPE,
+    KEY_INDEX_MANIFEST_PATH,
     KEY_INDEX_MEDIA_TYPE,
+    KEY_MANIFEST_SUFFIX,
+    KEY_MANIFESTS_DIR,
     KEY_MEDIA_TYPE,
     LAYOUT_JSON,
+    LAYOUT_PATH,
+    SPEC_MANIFEST_SUFFIX,
+    SPEC_MANIFESTS_DIR,
+    SPEC_MEDIA_PREFIX,
     SPEC_MEDIA_TYPE,
     TARBALL_MEDIA_TYPE,
     BlobRecord,
+    Manifest,
     compact_json,
+    decode_blob,
+    decode_object,
     gzip_bytes,
+    index_manifest_path,
+    key_manifest_path,
+    parse_manifest,
     record_for,
     render_manifest,
-    strip_clearsign,
+    spec_manifest_path,
 )
-from jupyter_spackcache.push.specjson import root_node
 
 DB_VERSION = "8"
-SPEC_MANIFEST_SUFFIX = ".spec.manifest.json"
-KEY_MANIFEST_SUFFIX = ".key.manifest.json"
 
 
 class Signer(Protocol):
@@ -52,16 +57,6 @@ class Signer(Protocol):
     def sign_clear(self, text: str, fingerprint: str) -> str: ...
 
     def export_public(self, fingerprint: str) -> str: ...
-
-
-def spec_manifest_relpath(name: str, version: str, dag_hash: str) -> str:
-    """Where Spack looks for the manifest of one concrete spec."""
-    return f"v3/manifests/spec/{name}/{name}-{version}-{dag_hash}{SPEC_MANIFEST_SUFFIX}"
-
-
-INDEX_MANIFEST_RELPATH = "v3/manifests/index/index.manifest.json"
-KEYS_MANIFEST_RELPATH = "v3/manifests/key/keys.manifest.json"
-LAYOUT_RELPATH = "v3/layout.json"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -95,7 +90,12 @@ def _file_record(path: Path, media_type: str, compression: str) -> BlobRecord:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return BlobRecord(path.stat().st_size, media_type, compression, digest.hexdigest())
+    return BlobRecord(
+        media_type=media_type,
+        checksum=digest.hexdigest(),
+        content_length=path.stat().st_size,
+        compression=compression,
+    )
 
 
 def merge_index(
@@ -141,12 +141,12 @@ class V3MirrorWriter:
     # -- low level ----------------------------------------------------------------------
 
     def _ensure_layout(self) -> None:
-        layout = self.root / LAYOUT_RELPATH
+        layout = self.root / LAYOUT_PATH
         if not layout.exists():
             _atomic_write(layout, LAYOUT_JSON.encode("utf-8"))
 
     def _put_blob(self, data: bytes, record: BlobRecord) -> None:
-        target = self.root / record.relpath
+        target = self.root / record.path
         if not target.exists():
             _atomic_write(target, data)
 
@@ -163,27 +163,19 @@ class V3MirrorWriter:
         text = self._manifest_text([record], sign=False)
         _atomic_write(self.root / relpath, text.encode("utf-8"))
 
-    def _read_manifest(self, path: Path) -> list[dict[str, Any]]:
+    def _read_manifest(self, path: Path) -> Manifest:
         try:
-            doc = json.loads(strip_clearsign(path.read_text(encoding="utf-8")))
-            data = doc["data"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, ValueError) as exc:
             raise MirrorError(f"unreadable manifest {path}: {exc}") from exc
-        if not isinstance(data, list):
-            raise MirrorError(f"unreadable manifest {path}: 'data' is not a list")
-        return data
+        return parse_manifest(strip_clearsign(text), what=str(path))
 
-    def _read_blob(self, entry: Mapping[str, Any]) -> bytes:
-        path = self.root / "blobs" / entry["checksumAlgorithm"] / entry["checksum"][:2]
+    def _read_blob(self, record: BlobRecord, what: str) -> bytes:
         try:
-            data: bytes = (path / entry["checksum"]).read_bytes()
+            data = (self.root / record.path).read_bytes()
         except OSError as exc:
-            raise MirrorError(f"missing blob {entry['checksum']} in {self.root}") from exc
-        if hashlib.sha256(data).hexdigest() != entry["checksum"]:
-            raise IntegrityError(
-                f"blob {entry['checksum']} in {self.root} does not match its sha256"
-            )
-        return gzip.decompress(data) if entry.get("compression") == "gzip" else data
+            raise MirrorError(f"missing blob {record.checksum} in {self.root}") from exc
+        return decode_blob(record, data, what=what)
 
     # -- packages -------------------------------------------------------------------------
 
@@ -204,25 +196,23 @@ class V3MirrorWriter:
         # sign before writing anything: a key problem must leave the mirror untouched
         text = self._manifest_text([tar_record, spec_record], sign=True)
         self._ensure_layout()
-        if not (self.root / tar_record.relpath).exists():
-            _atomic_copy(Path(tarball), self.root / tar_record.relpath)
+        if not (self.root / tar_record.path).exists():
+            _atomic_copy(Path(tarball), self.root / tar_record.path)
         self._put_blob(spec_blob, spec_record)
-        relpath = spec_manifest_relpath(root["name"], root["version"], root["hash"])
+        relpath = spec_manifest_path(root["name"], root["version"], root["hash"])
         _atomic_write(self.root / relpath, text.encode("utf-8"))
 
     def spec_manifests(self) -> Iterator[Path]:
         """Every spec manifest currently in the mirror, in a stable order."""
-        base = self.root / "v3" / "manifests" / "spec"
+        base = self.root / SPEC_MANIFESTS_DIR
         if base.is_dir():
             yield from sorted(base.glob(f"*/*{SPEC_MANIFEST_SUFFIX}"))
 
     def read_specfile(self, manifest: Path) -> dict[str, Any]:
         """The spec file a spec manifest points to."""
-        for entry in self._read_manifest(manifest):
-            if entry.get("mediaType") == SPEC_MEDIA_TYPE:
-                result: dict[str, Any] = json.loads(self._read_blob(entry))
-                return result
-        raise MirrorError(f"manifest {manifest} has no {SPEC_MEDIA_TYPE} record")
+        what = f"spec in {manifest}"
+        record = self._read_manifest(manifest).first(SPEC_MEDIA_PREFIX, what=str(manifest))
+        return decode_object(self._read_blob(record, what), what=what)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -235,34 +225,35 @@ class V3MirrorWriter:
             raise SignatureError(f"keyring has no public key {fingerprint}")
         self._ensure_layout()
         self._publish(
-            f"v3/manifests/key/{fingerprint}{KEY_MANIFEST_SUFFIX}",
+            key_manifest_path(fingerprint),
             armored.encode("utf-8"),
             KEY_MEDIA_TYPE,
             "none",
         )
-        keydir = self.root / "v3" / "manifests" / "key"
+        keydir = self.root / KEY_MANIFESTS_DIR
         fingerprints = sorted(
             p.name[: -len(KEY_MANIFEST_SUFFIX)] for p in keydir.glob(f"*{KEY_MANIFEST_SUFFIX}")
         )
         index: dict[str, dict[str, dict[str, Any]]] = {"keys": {f: {} for f in fingerprints}}
-        self._publish(KEYS_MANIFEST_RELPATH, compact_json(index), KEY_INDEX_MEDIA_TYPE, "none")
+        self._publish(KEY_INDEX_MANIFEST_PATH, compact_json(index), KEY_INDEX_MEDIA_TYPE, "none")
 
     # -- index ----------------------------------------------------------------------------
 
     def _existing_installs(self) -> dict[str, Any]:
-        path = self.root / INDEX_MANIFEST_RELPATH
+        path = self.root / index_manifest_path()
         if not path.exists():
             return {}
-        for entry in self._read_manifest(path):
-            if entry.get("mediaType") == INDEX_MEDIA_TYPE:
-                try:
-                    installs: dict[str, Any] = json.loads(self._read_blob(entry))["database"][
-                        "installs"
-                    ]
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise MirrorError(f"existing index in {self.root} is malformed") from exc
-                return installs
-        return {}
+        what = f"index in {self.root}"
+        record = self._read_manifest(path).find(INDEX_MEDIA_PREFIX)
+        if record is None:
+            return {}
+        try:
+            installs: dict[str, Any] = decode_object(self._read_blob(record, what), what=what)[
+                "database"
+            ]["installs"]
+        except (KeyError, TypeError) as exc:
+            raise MirrorError(f"existing index in {self.root} is malformed") from exc
+        return installs
 
     def write_index(self) -> None:
         """(Re)build the index from every spec manifest, merged with any existing index."""
@@ -275,4 +266,4 @@ class V3MirrorWriter:
             pushed.add(root_node(specfile)["hash"])
         installs = merge_index(self._existing_installs(), specfiles, pushed)
         database = {"database": {"version": DB_VERSION, "installs": installs}}
-        self._publish(INDEX_MANIFEST_RELPATH, compact_json(database), INDEX_MEDIA_TYPE, "none")
+        self._publish(index_manifest_path(), compact_json(database), INDEX_MEDIA_TYPE, "none")

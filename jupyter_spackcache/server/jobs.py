@@ -1,11 +1,8 @@
-"""The blocking work behind the routes, as plain functions of a Session (run off the loop).
+"""The blocking work behind the install routes (run off the event loop).
 
 Plans run on the core thread; installs run in a child process (``worker.py``) through
-:func:`run_install`.
-
-Only the core's public entry points are used: ``Session`` for mirrors, keys, queries and
-resolution, ``install.plan.make_plan`` and ``install.pipeline.install`` for installs, so the
-server installs exactly what ``spackcache install`` would.
+:func:`run_install`. Both go through :mod:`jupyter_spackcache.ops.install`, so the server
+installs exactly what ``spackcache install`` would.
 """
 
 from __future__ import annotations
@@ -16,9 +13,10 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import InstallCancelled
-from ..install.plan import Plan, make_plan
+from ..install.plan import Plan
 from ..install.progress import ProgressCallback, ProgressEvent, Stage
-from ..resolve import Resolution
+from ..ops.install import InstallRequest, plan_install, run_plan
+from ..ops.kernels import KernelRequest, add_kernel
 from ..session import Session
 from .taskmodel import NETWORK_EVENT
 
@@ -26,27 +24,22 @@ from .taskmodel import NETWORK_EVENT
 INSTALL_JOBS = 2
 
 
-def resolve_all(session: Session, specs: Sequence[str], *, refresh: bool) -> list[Resolution]:
-    """One resolution per requested spec (installed builds preferred); fails on the first miss."""
-    resolutions: list[Resolution] = []
-    for text in specs:
-        for resolution in session.resolve_install(text, refresh=refresh):
-            resolution.raise_if_unresolved()
-            resolutions.append(resolution)
-    return resolutions
-
-
 def plan_for(session: Session, specs: Sequence[str], *, install_root: Path | None = None) -> Plan:
-    """What installing ``specs`` would do, with its prechecks (metadata only, no tarballs)."""
-    resolutions = resolve_all(session, specs, refresh=False)
-    return make_plan(session, resolutions, store=session.store, install_root=install_root)
+    """What installing ``specs`` would do, with its prechecks (cached indices: a preview)."""
+    request = InstallRequest(tuple(specs), install_root or session.config.store_root, refresh=False)
+    return plan_install(
+        request,
+        catalog=session.catalog,
+        store=session.store,
+        host=session.host,
+        upstreams=session.upstreams,
+    )
 
 
 def make_kernel(session: Session, plan: Plan, progress: ProgressCallback) -> None:
     """A Jupyter kernel for the installed roots (what ``spackcache kernel add`` makes)."""
-    from ..kernels import add_kernel
-
-    info = add_kernel(session, [f"/{h}" for h in plan.roots])
+    request = KernelRequest(tuple(f"/{h}" for h in plan.roots))
+    info = add_kernel(request, store=session.store, config=session.config)
     progress(ProgressEvent("", "kernel", "", Stage.DONE, message=f"kernel '{info.name}' ready"))
 
 
@@ -61,14 +54,24 @@ def run_install(
 ) -> None:
     """One install task from start to end (in the worker child process, ``worker.py``):
     resolve afresh, plan, install, and make a kernel when asked or configured."""
-    from ..install.pipeline import install
-
     with Session(config) as session:
-        resolutions = resolve_all(session, specs, refresh=True)
-        plan = make_plan(session, resolutions, store=session.store, install_root=Path(root))
+        plan = plan_install(
+            InstallRequest(tuple(specs), Path(root)),
+            catalog=session.catalog,
+            store=session.store,
+            host=session.host,
+            upstreams=session.upstreams,
+        )
         if cancel.is_set():
             raise InstallCancelled("install cancelled before anything was downloaded")
-        result = install(session, plan, jobs=INSTALL_JOBS, progress=progress, cancel=cancel)
+        result = run_plan(
+            plan,
+            catalog=session.catalog,
+            store=session.store,
+            jobs=INSTALL_JOBS,
+            progress=progress,
+            cancel=cancel,
+        )
         if result.retry_count:
             note = f"{result.retry_count} transient network failure(s) retried"
             progress(

@@ -4,7 +4,9 @@ Pure Python and free of I/O: everything here takes and returns values, so the re
 CLI and the server share one definition of what ``gromacs@2023 +mpi ^openmpi`` means.
 """
 
-from jupyter_spackcache.spec.abstract import FLAG_NAMES, AbstractSpec
+from jupyter_spackcache.spec.abstract import ANY_VALUE, FLAG_NAMES, AbstractSpec
+from jupyter_spackcache.spec.algebra import constrain, intersects
+from jupyter_spackcache.spec.algebra import satisfies as abstract_satisfies
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode, Edge, VariantValue
 from jupyter_spackcache.spec.parser import parse_spec, parse_specs
 from jupyter_spackcache.spec.satisfies import (
@@ -14,13 +16,6 @@ from jupyter_spackcache.spec.satisfies import (
     satisfies,
     target_matches,
 )
-from jupyter_spackcache.spec.specfile import (
-    decode_index_record,
-    decode_node,
-    decode_specfile,
-    spec_version_for_db,
-    specfile_version,
-)
 from jupyter_spackcache.spec.version import (
     Version,
     VersionConstraint,
@@ -29,6 +24,7 @@ from jupyter_spackcache.spec.version import (
 )
 
 __all__ = [
+    "ANY_VALUE",
     "FLAG_NAMES",
     "AbstractSpec",
     "ConcreteDAG",
@@ -39,16 +35,14 @@ __all__ = [
     "VersionConstraint",
     "VersionError",
     "VersionRange",
-    "decode_index_record",
-    "decode_node",
-    "decode_specfile",
+    "abstract_satisfies",
+    "constrain",
     "explain_dag_mismatch",
     "explain_mismatch",
+    "intersects",
     "node_satisfies",
     "parse_spec",
     "parse_specs",
     "satisfies",
-    "spec_version_for_db",
-    "specfile_version",
     "target_matches",
 ]

@@ -2,292 +2,47 @@
 
 A hand-written scanner turns the text into tokens in one left-to-right pass (no regular
 expressions, so no backtracking blow-ups on hostile input); a small recursive-descent parser
-then follows Spack's grammar:
+then follows Spack 1.x's grammar (``lib/spack/spack/spec_parser.py``):
 
 * ``name`` (``[A-Za-z0-9_][A-Za-z0-9_-]*``, optionally ``namespace.name``; ``*`` = anonymous)
 * ``@versions`` -- ``@1.2``, ``@=1.2``, ``@1.2:1.4``, ``@1.2,1.4:``, ``@git.ref=1.2``
-* ``+x`` / ``~x`` / ``-x`` (and propagating ``++x``, ``~~x``, ``--x``)
-* ``key=value``, ``key=a,b``, ``key==value``, ``key:=value``, quoted values
-* ``arch=platform-os-target``, ``platform=``, ``os=``, ``target=``
+* ``+x`` / ``~x`` / ``-x`` and propagating ``++x``, ``~~x``, ``--x``
+* ``key=value``, ``key=a,b``, ``key=*`` (any value), ``key:=a,b`` (exactly these values),
+  ``key==value`` (propagating), quoted values; compiler flags (``cflags=...``) accumulate
+* ``arch=platform-os-target``, ``platform=``, ``os=``, ``target=``, ``namespace=``
 * ``/hashprefix``
-* ``^dep ...`` (somewhere in the DAG) and ``%dep ...`` (direct dependency of the node before
-  it), optionally ``^[virtuals=mpi deptypes=link] dep`` or ``%c,cxx=gcc``
+* ``^dep ...`` (somewhere in the DAG) and ``%dep ...`` / ``%%dep`` (direct dependency of the
+  node before it), with ``^[virtuals=mpi deptypes=link when='+mpi'] dep`` or ``%c,cxx=gcc``
 
 As in Spack 1.x, attributes written after ``%gcc@12`` belong to gcc (``zlib %gcc target=zen2``
 constrains the compiler's target; write ``zlib target=zen2 %gcc`` for zlib's), and ``%``
 after ``^dep`` binds to that dependency. A name after a complete spec starts the next root
-spec, so ``zlib cmake@3.20`` is two specs.
+spec, so ``zlib cmake@3.20`` is two specs. A dependency named twice with the same edge
+attributes is one dependency with both sets of constraints (``x ^y@2 ^y+z`` is
+``x ^y@2+z``); if they contradict, the spec is an error.
 
 Shell metacharacters are rejected outright; every error is a :class:`SpecSyntaxError` with
-the 1-based column of the offending character.
+the 1-based column Spack's own error would point at.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import NoReturn
 
-from jupyter_spackcache.errors import SpecSyntaxError
-from jupyter_spackcache.spec.abstract import FLAG_NAMES, AbstractSpec
-from jupyter_spackcache.spec.concrete import DEPTYPES, VariantValue
-from jupyter_spackcache.spec.version import VersionConstraint, VersionError
+from jupyter_spackcache.errors import SpackCacheError, SpecSyntaxError
+from jupyter_spackcache.spec.abstract import ANY_VALUE, FLAG_NAMES, AbstractSpec, sort_edges
+from jupyter_spackcache.spec.algebra import constrain
+from jupyter_spackcache.spec.concrete import VariantValue
+from jupyter_spackcache.spec.scanner import NAME_CHARS, Kind, Scanner, Token, syntax_error
+from jupyter_spackcache.spec.version import VersionConstraint
 
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_NAME_CHARS = _ALNUM | frozenset("-.")
-_VERSION_CHARS = _ALNUM | frozenset("-.=:,/")
-_BARE_VALUE_CHARS = _ALNUM | frozenset("-+*.,:=%^~/")
-_SHELL_META = frozenset("`$;|&<>()!{}\\\"'?#\n\r\0")
-_SPACE = frozenset(" \t")
-
-
-class Kind(Enum):
-    NAME = "name"
-    VERSION = "version"
-    BOOL = "bool variant"
-    KEY_VALUE = "key=value"
-    HASH = "hash"
-    EDGE = "dependency sigil"
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: Kind
-    #: 0-based offset of the token's first character
-    start: int
-    text: str
-    #: KEY_VALUE: the key; BOOL: the variant name; EDGE: ``^`` or ``%``
-    key: str = ""
-    value: VariantValue = ""
-    virtuals: tuple[str, ...] = ()
-    deptypes: tuple[str, ...] = ()
-    versions: VersionConstraint | None = None
-
-
-def _error(message: str, text: str, pos: int, hint: str | None = None) -> SpecSyntaxError:
-    return SpecSyntaxError(message, text=text, column=pos + 1, hint=hint)
-
-
-class _Scanner:
-    """Splits spec text into :class:`Token` objects, one pass, no regular expressions."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.n = len(text)
-
-    def fail(self, message: str, pos: int | None = None, hint: str | None = None) -> NoReturn:
-        raise _error(message, self.text, self.pos if pos is None else pos, hint)
-
-    def peek(self, offset: int = 0) -> str:
-        i = self.pos + offset
-        return self.text[i] if i < self.n else ""
-
-    def skip_spaces(self) -> None:
-        while self.pos < self.n and self.text[self.pos] in _SPACE:
-            self.pos += 1
-
-    def take(self, chars: frozenset[str]) -> str:
-        start = self.pos
-        while self.pos < self.n and self.text[self.pos] in chars:
-            self.pos += 1
-        return self.text[start : self.pos]
-
-    def tokens(self) -> list[Token]:
-        out: list[Token] = []
-        while True:
-            self.skip_spaces()
-            if self.pos >= self.n:
-                return out
-            out.append(self.token())
-
-    def token(self) -> Token:
-        c = self.text[self.pos]
-        if c in "^%":
-            return self.edge()
-        if c == "@":
-            return self.version()
-        if c in "+~-":
-            return self.bool_variant()
-        if c == "/":
-            return self.hash_or_file()
-        if c == "*":
-            self.pos += 1
-            return Token(Kind.NAME, self.pos - 1, "*")
-        if c in _ALNUM:
-            return self.word()
-        if c == ".":
-            self.reject_file()
-        if c in _SHELL_META or not c.isprintable():
-            shown = repr(c) if not c.isprintable() or c in "\"'\\" else f"'{c}'"
-            self.fail(f"character {shown} is not allowed in a spec")
-        self.fail(f"unexpected character '{c}'")
-
-    # -- pieces --------------------------------------------------------------------------
-
-    def name(self, what: str = "name") -> str:
-        start = self.pos
-        if self.peek() not in _ALNUM:
-            shown = f"'{self.peek()}'" if self.peek() else "end of input"
-            self.fail(f"expected a {what}, found {shown}")
-        word = self.take(_NAME_CHARS)
-        if word.endswith(".") or ".." in word or word.startswith("."):
-            self.fail(f"invalid {what} '{word}'", start)
-        return word
-
-    def word(self) -> Token:
-        start = self.pos
-        word = self.name()
-        op = ""
-        if self.peek() == "=":
-            op = "=="[: 2 if self.peek(1) == "=" else 1]
-        elif self.peek() == ":" and self.peek(1) == "=":
-            op = ":==" if self.peek(2) == "=" else ":="
-        if not op:
-            if self.peek() == "/" and self.text[self.pos :].split(" ", 1)[0].endswith(
-                (".json", ".yaml")
-            ):
-                self.fail("spec files are not supported in spec text", start)
-            return Token(Kind.NAME, start, word)
-        if "." in word:
-            self.fail(f"invalid variant name '{word}'", start)
-        self.pos += len(op)
-        value = self.value(word)
-        return Token(Kind.KEY_VALUE, start, self.text[start : self.pos], key=word, value=value)
-
-    def value(self, key: str) -> VariantValue:
-        start = self.pos
-        quote = self.peek()
-        if quote in ("'", '"'):
-            end = self.text.find(quote, self.pos + 1)
-            if end < 0:
-                self.fail(f"unterminated quoted value for '{key}'")
-            inner = self.text[self.pos + 1 : end]
-            for i, ch in enumerate(inner):
-                if (ch in _SHELL_META and ch not in "'\"") or not ch.isprintable():
-                    self.fail(f"character {ch!r} is not allowed in a spec", self.pos + 1 + i)
-            self.pos = end + 1
-            if self.pos < self.n and self.text[self.pos] not in _SPACE:
-                self.fail("expected a space after the quoted value")
-            raw = inner
-        else:
-            raw = self.take(_BARE_VALUE_CHARS)
-        if not raw:
-            self.fail(f"missing value for '{key}'", start)
-        if key in FLAG_NAMES or key in ("arch", "platform", "os", "target"):
-            return raw
-        parts = raw.split(",")
-        if any(not p for p in parts):
-            self.fail(f"empty item in value of '{key}'", start)
-        return raw if len(parts) == 1 else tuple(parts)
-
-    def version(self) -> Token:
-        start = self.pos
-        self.pos += 1
-        self.skip_spaces()
-        chunks: list[str] = []
-        while True:
-            chunk_start = self.pos
-            chunk = self.take(_VERSION_CHARS)
-            if "/" in chunk and not chunk.lstrip("=").startswith("git."):
-                # ``@1.2/abcdef``: the slash starts a hash, it is not part of the version
-                chunk = chunk[: chunk.index("/")]
-                self.pos = chunk_start + len(chunk)
-            chunks.append(chunk)
-            # allow spaces around commas only: "@1.2, 1.4:" is one list
-            save = self.pos
-            self.skip_spaces()
-            if chunk.endswith(",") or self.peek() == ",":
-                continue
-            self.pos = save
-            break
-        body = "".join(chunks)
-        if not body:
-            self.fail("expected a version after '@'", self.pos)
-        try:
-            versions = VersionConstraint.parse(body)
-        except VersionError as exc:
-            self.fail(str(exc), start)
-        return Token(Kind.VERSION, start, body, versions=versions)
-
-    def bool_variant(self) -> Token:
-        start = self.pos
-        sign = self.text[self.pos]
-        self.pos += 2 if self.peek(1) == sign else 1
-        self.skip_spaces()
-        variant = self.name("variant name")
-        if "." in variant:
-            self.fail(f"invalid variant name '{variant}'", start)
-        return Token(Kind.BOOL, start, self.text[start : self.pos], key=variant, value=sign == "+")
-
-    def reject_file(self) -> None:
-        rest = self.text[self.pos :].split(" ", 1)[0]
-        if rest.endswith((".json", ".yaml")):
-            self.fail("spec files are not supported in spec text")
-
-    def hash_or_file(self) -> Token:
-        start = self.pos
-        self.reject_file()
-        self.pos += 1
-        digest = self.take(_ALNUM)
-        if not digest:
-            self.fail("expected a hash after '/'", start)
-        return Token(Kind.HASH, start, digest)
-
-    def edge(self) -> Token:
-        start = self.pos
-        sigil = self.text[self.pos]
-        self.pos += 1
-        if sigil == "%" and self.peek() == "%":
-            self.pos += 1  # ``%%``: a propagating preference, matched like ``%``
-        if self.peek() == "[":
-            self.pos += 1
-            virtuals, deptypes = self.edge_properties()
-            return Token(Kind.EDGE, start, sigil, key=sigil, virtuals=virtuals, deptypes=deptypes)
-        self.skip_spaces()
-        virtuals = self.virtual_assignment()
-        return Token(Kind.EDGE, start, sigil, key=sigil, virtuals=virtuals)
-
-    def virtual_assignment(self) -> tuple[str, ...]:
-        """``c,cxx=gcc`` right after a sigil: consume ``c,cxx=``, leave ``gcc``."""
-        i = self.pos
-        while i < self.n and self.text[i] in _ALNUM | frozenset("-,"):
-            i += 1
-        if i < self.n and self.text[i] == "=" and i + 1 < self.n and self.text[i + 1] != "=":
-            names = tuple(self.text[self.pos : i].split(","))
-            if all(names) and all(n[0] in _ALNUM for n in names):
-                self.pos = i + 1
-                return names
-        return ()
-
-    def edge_properties(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        props: dict[str, tuple[str, ...]] = {}
-        while True:
-            self.skip_spaces()
-            if self.peek() == "]":
-                self.pos += 1
-                break
-            start = self.pos
-            if not self.peek():
-                self.fail("unterminated edge attributes, expected ']'")
-            key = self.name("edge attribute")
-            if key not in ("virtuals", "deptypes"):
-                self.fail(f"unsupported edge attribute '{key}' (only virtuals and deptypes)", start)
-            if self.peek() != "=":
-                self.fail(f"expected '=' after '{key}'")
-            self.pos += 1
-            value_start = self.pos
-            items = tuple(self.take(_ALNUM | frozenset("-,")).split(","))
-            if not all(items):
-                self.fail(f"missing value for '{key}'", value_start)
-            if key == "deptypes":
-                bad = [d for d in items if d not in DEPTYPES]
-                if bad:
-                    self.fail(f"unknown dependency type '{bad[0]}'", value_start)
-            props[key] = items
-        self.skip_spaces()
-        extra = self.virtual_assignment()
-        return props.get("virtuals", ()) + extra, props.get("deptypes", ())
+_ARCH_KEYS = {"platform": "platform", "os": "os", "operating_system": "os", "target": "target"}
+#: names Spack reserves for spec attributes: never variants, and never propagated
+RESERVED_NAMES = frozenset(
+    {"arch", "architecture", "branch", "commit", "dev_path", "namespace", "operating_system"}
+    | {"os", "patches", "platform", "ref", "tag", "target"}
+)
 
 
 @dataclass
@@ -298,15 +53,30 @@ class _Node:
     namespace: str | None = None
     versions: VersionConstraint = field(default_factory=VersionConstraint.any)
     variants: dict[str, VariantValue] = field(default_factory=dict)
-    arch: dict[str, str] = field(default_factory=dict)
+    propagated: set[str] = field(default_factory=set)
+    exact: set[str] = field(default_factory=set)
+    arch: dict[str, str | None] = field(default_factory=dict)
     hash_prefix: str | None = None
-    virtuals: tuple[str, ...] = ()
-    deptypes: tuple[str, ...] = ()
+    edge: Token | None = None
+    when: AbstractSpec | None = None
     direct: list[_Node] = field(default_factory=list)
     dependencies: list[_Node] = field(default_factory=list)
     empty: bool = True
 
-    def freeze(self) -> AbstractSpec:
+    def freeze(self, text: str) -> AbstractSpec:
+        edge = self.edge
+        if edge is None and not self.dependencies and not self.direct and not self.propagated:
+            return AbstractSpec(
+                name=self.name,
+                versions=self.versions,
+                variants=tuple(sorted(self.variants.items())),
+                namespace=self.namespace,
+                platform=self.arch.get("platform"),
+                os=self.arch.get("os"),
+                target=self.arch.get("target"),
+                hash_prefix=self.hash_prefix,
+                exact=frozenset(self.exact) if self.exact else _NO_NAMES,
+            )
         return AbstractSpec(
             name=self.name,
             versions=self.versions,
@@ -316,21 +86,73 @@ class _Node:
             os=self.arch.get("os"),
             target=self.arch.get("target"),
             hash_prefix=self.hash_prefix,
-            dependencies=tuple(d.freeze() for d in self.dependencies),
-            direct=tuple(d.freeze() for d in self.direct),
-            virtuals=self.virtuals,
-            deptypes=self.deptypes,
+            dependencies=_merged(self.dependencies, text),
+            direct=_merged(self.direct, text),
+            virtuals=edge.virtuals if edge else (),
+            deptypes=edge.deptypes if edge else (),
+            propagated=frozenset(self.propagated) if self.propagated else _NO_NAMES,
+            exact=frozenset(self.exact) if self.exact else _NO_NAMES,
+            when=self.when,
+            propagate_edge=edge is not None and edge.key == "%%",
         )
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _compatible_deptypes(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Spack allows two edges to one name only as build-only plus link/run."""
+    if set(a) & set(b):
+        return False
+    link_run = {"link", "run"}
+    return not (link_run & set(a) and link_run & set(b))
+
+
+def _merged(nodes: list[_Node], text: str) -> tuple[AbstractSpec, ...]:
+    """Freeze dependencies, folding a name given twice with the same edge into one."""
+    if not nodes:
+        return ()
+    out: list[AbstractSpec] = []
+    for node in nodes:
+        spec = node.freeze(text)
+        assert node.edge is not None
+        if spec.name is None:
+            out.append(spec)
+            continue
+        same = [i for i, o in enumerate(out) if o.name == spec.name]
+        for i in same:
+            old = out[i]
+            if old.deptypes == spec.deptypes and old.when == spec.when:
+                try:
+                    out[i] = constrain(old, spec)
+                except SpackCacheError as exc:
+                    raise syntax_error(
+                        f"cannot depend on incompatible specs: {exc.args[0]}", text, node.edge.start
+                    ) from exc
+                break
+        else:
+            if any(
+                not _compatible_deptypes(out[i].deptypes, spec.deptypes)
+                and out[i].when == spec.when
+                for i in same
+            ):
+                raise syntax_error(
+                    f"'{spec.name}' is a duplicate dependency with conflicting dependency types",
+                    text,
+                    node.edge.start,
+                )
+            out.append(spec)
+    return sort_edges(out)
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = _Scanner(text).tokens()
+        self.tokens = Scanner(text).tokens()
         self.i = 0
 
     def fail(self, message: str, token: Token) -> NoReturn:
-        raise _error(message, self.text, token.start)
+        raise syntax_error(message, self.text, token.start)
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -343,13 +165,25 @@ class _Parser:
             dep = self.node()
             if dep.empty:
                 self.fail(f"expected a package or constraint after '{tok.key}'", tok)
-            dep.virtuals, dep.deptypes = tok.virtuals, tok.deptypes
+            dep.edge = tok
+            if tok.when is not None:
+                dep.when = self.condition(tok)
             if tok.key == "^":
                 root.dependencies.append(dep)
                 current = dep
             else:
                 current.direct.append(dep)
-        return root.freeze()
+        return root.freeze(self.text)
+
+    def condition(self, tok: Token) -> AbstractSpec:
+        """The spec in ``[when='...']``; an empty condition always holds."""
+        assert tok.when is not None
+        if not tok.when.strip():
+            return AbstractSpec()
+        try:
+            return parse_spec(tok.when)
+        except SpecSyntaxError as exc:
+            self.fail(f"invalid 'when' condition '{tok.when}': {exc}", tok)
 
     def node(self) -> _Node:
         node = _Node()
@@ -369,7 +203,7 @@ class _Parser:
                 node.versions = tok.versions
                 has_version = True
             elif tok.kind is Kind.BOOL:
-                self.add_variant(node, tok.key, tok.value, tok)
+                self.add_variant(node, tok.key, bool(tok.value), tok)
             elif tok.kind is Kind.KEY_VALUE:
                 self.key_value(node, tok)
             elif tok.kind is Kind.HASH:
@@ -385,30 +219,79 @@ class _Parser:
     def add_variant(self, node: _Node, key: str, value: VariantValue, tok: Token) -> None:
         if key in node.variants:
             self.fail(f"variant '{key}' is given twice", tok)
+        if tok.propagate and key in RESERVED_NAMES:
+            self.fail(f"Propagation with '==' is not supported for '{key}'", tok)
         node.variants[key] = value
+        if tok.propagate:
+            node.propagated.add(key)
+        if tok.exact and not isinstance(value, bool) and value != ANY_VALUE:
+            node.exact.add(key)
 
     def key_value(self, node: _Node, tok: Token) -> None:
         key, value = tok.key, tok.value
-        if key == "arch":
-            assert isinstance(value, str)
+        assert isinstance(value, str)
+        if tok.propagate and key in RESERVED_NAMES:
+            self.fail(f"Propagation with '==' is not supported for '{key}'", tok)
+        if key in ("arch", "architecture"):
             parts = value.split("-")
-            if len(parts) != 3:
-                self.fail(f"arch must be platform-os-target, got '{value}'", tok)
-            for attr, part in zip(("platform", "os", "target"), parts, strict=True):
-                if part:
+            triple = parts if len(parts) == 3 else [None, None, value]
+            if all(node.arch.get(k) for k in ("platform", "os", "target")):
+                self.fail("a spec cannot have two architectures", tok)
+            for attr, part in zip(("platform", "os", "target"), triple, strict=True):
+                if part and part != "None":
                     self.set_arch(node, attr, part, tok)
-        elif key in ("platform", "os", "target"):
-            assert isinstance(value, str)
-            self.set_arch(node, key, value, tok)
+        elif key in _ARCH_KEYS:
+            if all(node.arch.get(k) for k in ("platform", "os", "target")):
+                self.fail("a spec cannot have two architectures", tok)
+            self.set_arch(node, _ARCH_KEYS[key], value, tok)
+        elif key == "namespace":
+            if node.namespace is not None and node.namespace != value:
+                self.fail(f"conflicting namespaces '{node.namespace}' and '{value}'", tok)
+            if not value or not set(value) <= NAME_CHARS:
+                self.fail(f"invalid namespace '{value}'", tok)
+            node.namespace = value
+        elif key in FLAG_NAMES:
+            self.add_flags(node, key, value, tok)
         else:
-            self.add_variant(node, key, value, tok)
+            if not value:
+                self.fail(f"missing value for '{key}'", tok)
+            self.add_variant(node, key, _variant_value(value, self, tok), tok)
+
+    def add_flags(self, node: _Node, key: str, value: str, tok: Token) -> None:
+        flags = " ".join(value.split())
+        if not flags:
+            return  # ``ldflags=''`` sets nothing, as in Spack
+        if key in node.variants:
+            if (key in node.propagated) != tok.propagate:
+                self.fail(f"'{key}' is given both propagated and not", tok)
+            flags = f"{node.variants[key]} {flags}"
+        node.variants[key] = flags
+        if tok.propagate:
+            node.propagated.add(key)
 
     def set_arch(self, node: _Node, attr: str, value: str, tok: Token) -> None:
-        if attr in node.arch and node.arch[attr] != value:
-            self.fail(f"conflicting {attr} values '{node.arch[attr]}' and '{value}'", tok)
-        if attr != "target" and not set(value) <= _NAME_CHARS:
+        if node.arch.get(attr):
+            self.fail(f"cannot specify '{attr}' twice", tok)
+        if attr != "target" and value != ANY_VALUE and not set(value) <= NAME_CHARS:
             self.fail(f"invalid {attr} '{value}'", tok)
         node.arch[attr] = value
+
+
+def _variant_value(raw: str, parser: _Parser, tok: Token) -> VariantValue:
+    """Spack's reading of a variant value: true/false are booleans, ``*`` any value, and a
+    comma list a set (sorted, no repeats)."""
+    upper = raw.upper()
+    if upper in ("TRUE", "FALSE"):
+        return upper == "TRUE"
+    if raw == ANY_VALUE:
+        return raw
+    parts = raw.split(",")
+    if len(parts) == 1:
+        return raw
+    if not all(parts):
+        parser.fail(f"empty item in value of '{tok.key}'", tok)
+    unique = sorted(set(parts))
+    return unique[0] if len(unique) == 1 else tuple(unique)
 
 
 def parse_specs(text: str) -> list[AbstractSpec]:

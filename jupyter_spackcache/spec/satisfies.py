@@ -20,18 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from jupyter_spackcache.spec.abstract import FLAG_NAMES, AbstractSpec
+from jupyter_spackcache.spec.abstract import (
+    ANY_VALUE,
+    FLAG_NAMES,
+    LEGACY_COMPILER_NAMES,
+    AbstractSpec,
+)
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode, Edge, VariantValue
 from jupyter_spackcache.spec.version import Version, VersionError
-
-#: Spack 1.x renamed compiler packages; ``%clang`` still means the ``llvm`` package
-LEGACY_COMPILER_NAMES = {
-    "clang": "llvm",
-    "oneapi": "intel-oneapi-compilers",
-    "rocmcc": "llvm-amdgpu",
-    "intel": "intel-oneapi-compiler-classic",
-    "arm": "acfl",
-}
 
 
 @lru_cache(maxsize=65536)
@@ -85,13 +81,17 @@ def _flags(value: VariantValue | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else value
 
 
-def _variant_mismatch(key: str, want: VariantValue, have: VariantValue | None) -> str | None:
+def _variant_mismatch(
+    key: str, want: VariantValue, have: VariantValue | None, exact: bool = False
+) -> str | None:
     if key in FLAG_NAMES:
         present = " ".join(_flags(have)).split()
         missing = [f for f in str(want).split() if f not in present]
         return f"{key} lacks {' '.join(missing)}" if missing else None
     if have is None:
         return f"has no variant {key}"
+    if want == ANY_VALUE:
+        return None
     if isinstance(want, bool):
         if have is want:
             return None
@@ -105,8 +105,10 @@ def _variant_mismatch(key: str, want: VariantValue, have: VariantValue | None) -
         ok = set(wanted) == {have}
     else:
         shown = ",".join(have)
-        ok = set(wanted) <= set(have)
-    return None if ok else f"{key}={shown} is not {key}={','.join(wanted)}"
+        # ``x=a`` asks for at least ``a``; ``x:=a`` for exactly ``a``
+        ok = set(wanted) == set(have) if exact else set(wanted) <= set(have)
+    op = ":=" if exact else "="
+    return None if ok else f"{key}={shown} is not {key}{op}{','.join(wanted)}"
 
 
 def explain_mismatch(abstract: AbstractSpec, node: ConcreteNode) -> str | None:
@@ -127,15 +129,37 @@ def explain_mismatch(abstract: AbstractSpec, node: ConcreteNode) -> str | None:
     if abstract.variants:
         have = node.variant_map
         for key, want in abstract.variants:
-            reason = _variant_mismatch(key, want, have.get(key))
+            value = have.get(key)
+            if value is None and key in abstract.propagated:
+                continue  # ``++x`` binds only the nodes that have ``x``
+            reason = _variant_mismatch(key, want, value, key in abstract.exact)
             if reason is not None:
                 return reason
-    if abstract.platform is not None and abstract.platform != node.platform:
+    if abstract.platform not in (None, ANY_VALUE) and abstract.platform != node.platform:
         return f"platform is {node.platform}"
-    if abstract.os is not None and abstract.os != node.os:
+    if abstract.os not in (None, ANY_VALUE) and abstract.os != node.os:
         return f"os is {node.os}"
-    if abstract.target is not None and not target_matches(abstract.target, node.target):
+    if (
+        abstract.target not in (None, ANY_VALUE)
+        and abstract.target is not None
+        and not target_matches(abstract.target, node.target)
+    ):
         return f"target is {node.target}"
+    return None
+
+
+def _propagation_mismatch(want: AbstractSpec, node: ConcreteNode, dag: ConcreteDAG) -> str | None:
+    """``++x`` / ``x==v``: every node below that has ``x`` must agree (Spack's rule)."""
+    if not want.propagated:
+        return None
+    wanted = [(k, v) for k, v in want.variants if k in want.propagated]
+    for below in dag.traverse(root=node.hash):
+        have = below.variant_map
+        for key, value in wanted:
+            if key in have:
+                reason = _variant_mismatch(key, value, have[key], key in want.exact)
+                if reason is not None:
+                    return f"{below.name}: {reason} (propagated)"
     return None
 
 
@@ -152,7 +176,13 @@ def _edge_ok(want: AbstractSpec, edge: Edge) -> bool:
 
 def _only_name(spec: AbstractSpec) -> bool:
     """True when nothing but a name (and edge attributes) is constrained."""
-    return spec == AbstractSpec(name=spec.name, virtuals=spec.virtuals, deptypes=spec.deptypes)
+    return spec == AbstractSpec(
+        name=spec.name,
+        virtuals=spec.virtuals,
+        deptypes=spec.deptypes,
+        when=spec.when,
+        propagate_edge=spec.propagate_edge,
+    )
 
 
 def _compiler_mismatch(want: AbstractSpec, node: ConcreteNode) -> str | None:
@@ -206,6 +236,8 @@ def _renamed(spec: AbstractSpec, name: str | None) -> AbstractSpec:
         os=spec.os,
         target=spec.target,
         hash_prefix=spec.hash_prefix,
+        propagated=spec.propagated,
+        exact=spec.exact,
     )
 
 
@@ -233,14 +265,21 @@ def _provides(want: AbstractSpec, node: ConcreteNode, edges: Iterable[Edge]) -> 
 
 
 def _full_mismatch(want: AbstractSpec, node: ConcreteNode, dag: ConcreteDAG) -> str | None:
-    reason = explain_mismatch(want, node)
+    reason = explain_mismatch(want, node) or _propagation_mismatch(want, node, dag)
     if reason is not None:
         return reason
     return _edges_mismatch(want, node, dag)
 
 
+def _applies(dep: AbstractSpec, node: ConcreteNode, dag: ConcreteDAG) -> bool:
+    """``^[when=COND] x`` is required only where ``node`` meets COND."""
+    return dep.when is None or _full_mismatch(dep.when, node, dag) is None
+
+
 def _edges_mismatch(want: AbstractSpec, node: ConcreteNode, dag: ConcreteDAG) -> str | None:
     for direct in want.direct:
+        if not _applies(direct, node, dag):
+            continue
         reason = _direct_mismatch(direct, node, dag)
         if reason is not None:
             return reason
@@ -248,11 +287,15 @@ def _edges_mismatch(want: AbstractSpec, node: ConcreteNode, dag: ConcreteDAG) ->
         return None
     nodes, incoming = _reachable(dag, node.hash)
     for dep in want.dependencies:
+        if not _applies(dep, node, dag):
+            continue
         found = False
         for candidate in nodes:
             if not _provides(dep, candidate, incoming.get(candidate.hash, ())):
                 continue
             if _node_mismatch_ignoring_name(dep, candidate) is not None:
+                continue
+            if _propagation_mismatch(dep, candidate, dag) is not None:
                 continue
             if _edges_mismatch(dep, candidate, dag) is None:
                 found = True

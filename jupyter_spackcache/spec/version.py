@@ -14,6 +14,7 @@ comparisons: cheap enough to sort the versions of a 50,000-node index.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from jupyter_spackcache.errors import SpecSyntaxError
@@ -252,6 +253,49 @@ def _items_intersect(a: VersionItem, b: VersionItem) -> bool:
     return a.intersects(b)
 
 
+def _lo_key(item: VersionItem) -> tuple[int, VersionKey | None]:
+    """Sort key for canonical order: by lower end, open ranges first (as Spack lists them)."""
+    if isinstance(item, Version):
+        return (1, (item.assigned or item).key) if item.ref is None or item.assigned else (2, None)
+    return (0, None) if item.lo is None else (1, item.lo.key)
+
+
+def _upper(item: VersionRange) -> VersionKey | None:
+    return None if item.hi is None else _next_key(item.hi.key)
+
+
+def _range_meet(a: VersionRange, b: VersionRange) -> VersionRange | None:
+    """The range both ``a`` and ``b`` hold, or None when they are disjoint."""
+    if not a.intersects(b):
+        return None
+    lo = a.lo if b.lo is None or (a.lo is not None and a.lo.key >= b.lo.key) else b.lo
+    a_up, b_up = _upper(a), _upper(b)
+    hi = a.hi if b_up is None or (a_up is not None and a_up <= b_up) else b.hi
+    try:
+        return VersionRange(lo, hi)
+    except VersionError:
+        return None
+
+
+def _item_meet(a: VersionItem, b: VersionItem) -> VersionItem | None:
+    if isinstance(a, Version):
+        return a if _item_contains(b, a) else None
+    if isinstance(b, Version):
+        return b if a.contains(b) else None
+    return _range_meet(a, b)
+
+
+def _item_within(a: VersionItem, b: VersionItem) -> bool:
+    """Every version ``a`` holds is also held by ``b``."""
+    if isinstance(a, Version):
+        return _item_contains(b, a)
+    if isinstance(b, Version):
+        return False
+    lo_ok = b.lo is None or (a.lo is not None and a.lo.key >= b.lo.key)
+    a_up, b_up = _upper(a), _upper(b)
+    return lo_ok and (b_up is None or (a_up is not None and a_up <= b_up))
+
+
 def _parse_item(text: str) -> VersionItem:
     if not text:
         raise VersionError("empty version")
@@ -280,7 +324,15 @@ class VersionConstraint:
     def parse(cls, text: str) -> VersionConstraint:
         """Parse the text after ``@``; raises :class:`VersionError` on bad input."""
         parts = [p.strip() for p in text.split(",")]
-        return cls(tuple(_parse_item(p) for p in parts))
+        return cls.of(_parse_item(p) for p in parts)
+
+    @classmethod
+    def of(cls, items: Iterable[VersionItem]) -> VersionConstraint:
+        """A constraint in Spack's canonical order (sorted by lower end, no repeats)."""
+        unique = list(dict.fromkeys(items))
+        if len(unique) > 1:
+            unique.sort(key=_lo_key)
+        return cls(tuple(unique))
 
     @classmethod
     def any(cls) -> VersionConstraint:
@@ -300,6 +352,21 @@ class VersionConstraint:
     def intersects(self, other: VersionConstraint) -> bool:
         """Whether some version could satisfy both constraints."""
         return any(_items_intersect(a, b) for a in self.items for b in other.items)
+
+    def satisfies(self, other: VersionConstraint) -> bool:
+        """Whether every version this constraint holds is also held by ``other``."""
+        if other.is_any:
+            return True
+        return all(any(_item_within(a, b) for b in other.items) for a in self.items)
+
+    def intersection(self, other: VersionConstraint) -> VersionConstraint | None:
+        """The versions both constraints hold, or None when no version could satisfy both."""
+        if other.is_any:
+            return self
+        if self.is_any:
+            return other
+        meets = [m for a in self.items for b in other.items if (m := _item_meet(a, b))]
+        return VersionConstraint.of(meets) if meets else None
 
     def __repr__(self) -> str:
         return f"VersionConstraint({str(self)!r})"

@@ -6,7 +6,7 @@ the Jupyter server) never block writers. Each write is one ``BEGIN IMMEDIATE`` t
 reader sees a node with all its dependency rows or not at all.
 
 Nodes are stored in the same compact row form as the mirror index cache
-(:func:`~jupyter_spackcache.mirrors.indexcache.node_to_row`), plus the full spec-file document of
+(:func:`~jupyter_spackcache.formats.noderow.node_to_row`), plus the full spec-file document of
 the node's DAG (zlib-compressed JSON), which is what ``.spack/spec.json`` holds.
 
 The schema is versioned by :data:`MIGRATIONS`: step *n* brings a database from version *n* to
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from ..errors import InstallError
-from ..mirrors.indexcache import node_to_row, row_to_node
+from ..formats.noderow import NODE_COLUMNS, node_to_row, row_to_node
 from ..spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 
 if TYPE_CHECKING:
@@ -39,11 +39,7 @@ if TYPE_CHECKING:
 #: seconds a writer waits for another process's transaction before giving up
 BUSY_TIMEOUT = 30.0
 
-_NODE_COLUMNS = (
-    "hash, name, version, namespace, platform, os, target, compiler, variants, edges, "
-    "external, in_buildcache, spec_version"
-)
-_RECORD_COLUMNS = f"{_NODE_COLUMNS}, prefix, root, spec, mirror, explicit, installed_at"
+_RECORD_COLUMNS = f"{NODE_COLUMNS}, prefix, root, spec, mirror, explicit, installed_at"
 
 #: schema steps; MIGRATIONS[n] upgrades version n to n + 1 (append only, never edit)
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -100,7 +96,7 @@ class InstalledRecord:
         installed_at: float | None = None,
     ) -> InstalledRecord:
         """The record for the root node of the spec-file document ``spec``."""
-        from ..spec.specfile import decode_specfile
+        from ..formats.specfile import decode_specfile
 
         node = decode_specfile(spec).root
         return cls(
@@ -408,7 +404,7 @@ class InstalledSource:
     def dag(self, root_hash: str) -> ConcreteDAG:
         """The DAG the node was installed from (its stored spec file), so externals such as
         glibc and build-only dependencies, which are never installed, are still described."""
-        from ..spec.specfile import decode_specfile
+        from ..formats.specfile import decode_specfile
 
         record = self._db.get(root_hash)
         if record is None:
@@ -417,7 +413,7 @@ class InstalledSource:
 
     def _select(self, where: str, args: tuple[str, ...]) -> list[str]:
         rows = self._db._read(
-            lambda db: db.execute(f"SELECT {_NODE_COLUMNS} FROM installs {where}", args).fetchall()
+            lambda db: db.execute(f"SELECT {NODE_COLUMNS} FROM installs {where}", args).fetchall()
         )
         hashes = []
         for row in rows:

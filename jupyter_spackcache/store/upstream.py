@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, MirrorError
-from ..mirrors.indexstream import IndexHeader, iter_index_records
+from ..formats.indexstream import IndexHeader, iter_index_records
 from ..spec.concrete import ConcreteDAG, ConcreteNode
 
 DB_FILE = Path(".spack-db") / "index.json"
@@ -81,7 +81,7 @@ class UpstreamStore:
         return self._nodes
 
     def _read(self) -> dict[str, ConcreteNode]:
-        from ..spec.specfile import decode_index_record
+        from ..formats.specfile import decode_index_record
 
         path = self.root / DB_FILE
         try:

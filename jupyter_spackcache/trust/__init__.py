@@ -1,14 +1,14 @@
-"""Trust: the private GnuPG keyring, and reading and checking clear-signed metadata.
+"""Trust: the private GnuPG keyring, and checking clear-signed metadata.
 
-Signed mirrors wrap each spec file (v2) or spec manifest (v3) in a PGP clear signature; the
-rest of a package is bound to it by sha256. Nothing else in the client runs gpg.
+Signed mirrors wrap each spec file (v2) or spec manifest (v3) in a PGP clear signature (its
+parts are read by :mod:`jupyter_spackcache.formats.clearsign`); the rest of a package is bound
+to it by sha256. Nothing else in the client runs gpg.
 """
 
 from __future__ import annotations
 
-from .cleartext import clearsigned_payload, is_clearsigned
 from .keyring import Keyring
 from .keys import KeyInfo
 from .verdict import Verified
 
-__all__ = ["KeyInfo", "Keyring", "Verified", "clearsigned_payload", "is_clearsigned"]
+__all__ = ["KeyInfo", "Keyring", "Verified"]

@@ -20,8 +20,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SignatureError, SpackCacheError
+from ..formats.clearsign import parse_cleartext
 from .batch import Checked, GroupRunner, verify_files
-from .cleartext import parse_cleartext
 from .gpg import make_private_dir, run_gpg, socket_safe_home, stop_agent
 from .keys import KeyInfo, key_infos, normalize_fingerprint, normalize_fingerprints
 from .verdict import Verified, last_gpg_message, parse_status, signer_from_status

@@ -5,6 +5,6 @@ from jupyter_spackcache.install.fetch.download import (
     download_all,
     download_blocking,
 )
-from jupyter_spackcache.install.fetch.peek import peek_build_prefix
+from jupyter_spackcache.install.fetch.head import peek_build_prefix
 
 __all__ = ["DownloadJob", "download_all", "download_blocking", "peek_build_prefix"]

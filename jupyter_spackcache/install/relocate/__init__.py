@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from jupyter_spackcache.errors import InstallError
-from jupyter_spackcache.install.buildinfo import BuildInfo
-from jupyter_spackcache.install.relocate.elf import (
+from jupyter_spackcache.formats.buildinfo import BuildInfo
+from jupyter_spackcache.formats.elf import (
     ElfError,
     GrowError,
     read_elf_paths,

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from jupyter_spackcache.install.relocate.elf import substitute_prefix
+from jupyter_spackcache.formats.elf import substitute_prefix
 
 
 def relocate_link(link: Path, prefix_map: Sequence[tuple[bytes, bytes]]) -> bool:

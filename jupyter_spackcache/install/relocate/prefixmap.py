@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from jupyter_spackcache.errors import InstallError
-from jupyter_spackcache.install.buildinfo import BuildInfo
+from jupyter_spackcache.formats.buildinfo import BuildInfo
 from jupyter_spackcache.spec.concrete import ConcreteDAG
 
 PrefixMap = list[tuple[str, str]]

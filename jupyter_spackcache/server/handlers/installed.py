@@ -1,7 +1,7 @@
 """What is installed: ``GET /installed``, ``DELETE /installed/{hash}``, ``POST /gc``.
 
-Removal follows the CLI's rules exactly (``install.installed``): a node that installed
-packages still need is refused unless ``dependents=true`` removes them too.
+Removal follows the CLI's rules exactly (:mod:`jupyter_spackcache.ops.removal`): a node that
+installed packages still need is refused unless ``dependents=true`` removes them too.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...install.installed import garbage, removal_order
-from ...kernels import Removal, remove_packages
+from ...ops.removal import gc_order, remove, uninstall_order
+from ...present import installed_json, removal_json
 from ...session import Session
-from ..render import record_json
 from .base import ApiError, SpackCacheHandler
 
 
 def installed_payload(session: Session) -> list[dict[str, Any]]:
-    return [record_json(r) for r in session.store.installed()]
+    return [installed_json(r) for r in session.store.installed()]
 
 
 def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> dict[str, Any]:
@@ -27,20 +26,13 @@ def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> dict
     record = store.get(dag_hash)
     if record is None:
         raise ApiError(404, "not-found", f"no installed package with hash '{dag_hash}'")
-    order = removal_order(store, [record], dependents=dependents)
-    return _removal_json(remove_packages(store, order, session.config))
+    removal = uninstall_order([record], store=store, config=session.config, dependents=dependents)
+    return removal_json(remove(removal, store=store, config=session.config))
 
 
 def collect_garbage(session: Session) -> dict[str, Any]:
-    store = session.store
-    return _removal_json(remove_packages(store, garbage(store), session.config))
-
-
-def _removal_json(removal: Removal) -> dict[str, Any]:
-    return {
-        "removed": [record_json(r) for r in removal.packages],
-        "kernels_removed": [k.name for k in removal.kernels],
-    }
+    removal = gc_order(store=session.store, config=session.config)
+    return removal_json(remove(removal, store=session.store, config=session.config))
 
 
 class InstalledHandler(SpackCacheHandler):

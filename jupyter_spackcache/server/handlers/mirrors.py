@@ -13,10 +13,9 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...cli.keys_cmd import key_json
-from ...cli.render import mirror_json
 from ...config import MirrorConfig, Policy, normalize_url, validate_new_mirror
 from ...errors import ConfigError
+from ...present import key_json, mirror_json
 from ...session import Session
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
 

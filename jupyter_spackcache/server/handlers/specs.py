@@ -7,6 +7,8 @@ changes or ``refresh=true`` is asked for, which keeps a 50k-node index responsiv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -16,16 +18,43 @@ from jupyter_server.auth.decorator import authorized
 from ...errors import SpackCacheError
 from ...install.plan import Plan
 from ...mirrors.indexcache import MirrorIndex
+from ...present import dag_json, group_listing, plan_json
 from ...resolve import host_problem
 from ...session import Session
 from ...spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 from ...spec.parser import parse_spec
 from ..core import CoreRunner
 from ..jobs import plan_for
-from ..render import Page, dag_json, group_listing, plan_json
 from .base import ApiError, SpackCacheHandler, require_str_list
 
 MAX_PER_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    number: int
+    per_page: int
+
+    @property
+    def start(self) -> int:
+        return (self.number - 1) * self.per_page
+
+    @property
+    def needs(self) -> int:
+        """Items to know before this page can be cut (one more tells if another follows)."""
+        return self.start + self.per_page + 1
+
+    def slice(self, items: Sequence[Any], *, complete: bool = True) -> dict[str, Any]:
+        """This page of ``items``; totals only when ``items`` is everything there is."""
+        end = self.start + self.per_page
+        return {
+            "page": self.number,
+            "per_page": self.per_page,
+            "total": len(items) if complete else None,
+            "pages": max(1, -(-len(items) // self.per_page)) if complete else None,
+            "has_more": len(items) > end,
+            "items": list(items[self.start:end]),
+        }
 
 
 def listing_groups(session: Session, query: str, *, exact: bool = False) -> list[dict[str, Any]]:

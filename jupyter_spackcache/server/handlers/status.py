@@ -11,8 +11,8 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ... import __version__
-from ...cli.render import host_json
 from ...install.plan import existing_ancestor
+from ...present import host_json
 from ...session import Session
 from .base import SpackCacheHandler
 

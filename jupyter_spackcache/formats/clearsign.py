@@ -30,6 +30,16 @@ class Cleartext:
     signature: str  # the armored signature block, BEGIN to END line
     trailer: str  # whatever follows the END line (never signed)
 
+    @property
+    def signed_text(self) -> str:
+        """The payload without the line break ahead of the signature block, which belongs to
+        the armor, not to the text (RFC 4880 §7.1): for Spack's manifests, the exact bytes
+        that were signed."""
+        for ending in ("\r\n", "\n"):
+            if self.payload.endswith(ending):
+                return self.payload[: -len(ending)]
+        return self.payload
+
 
 def is_clearsigned(text: str) -> bool:
     """True when `text` is a clear-signed message (Spack's own test: the first line)."""
@@ -39,6 +49,15 @@ def is_clearsigned(text: str) -> bool:
 def clearsigned_payload(text: str) -> str:
     """The signed body of a clear-signed message, dash-unescaped; nothing is verified."""
     return parse_cleartext(text).payload
+
+
+def strip_clearsign(text: str) -> str:
+    """The signed body when ``text`` is clear-signed, else ``text`` itself; nothing is verified.
+
+    For files whose signature does not matter (indices and keys, which Spack never signs, an
+    unsigned mirror's metadata, a mirror being written); trust decisions use the keyring.
+    """
+    return parse_cleartext(text).signed_text if is_clearsigned(text) else text
 
 
 def parse_cleartext(text: str) -> Cleartext:

@@ -15,8 +15,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jupyter_spackcache.install.tarheader import checksum_matches, number, octal, text
-from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
+from jupyter_spackcache.formats.tarheader import checksum_matches, number, octal, text
 
 #: bytes of the (compressed) tarball read to find the prefix
 HEAD_BYTES = 64 * 1024
@@ -173,15 +172,3 @@ def build_prefix_from_head(head: bytes) -> str | None:
         if prefix is not None or len(data) < limit:
             return prefix
     return None
-
-
-# --------------------------------------------------------------------------- I/O
-
-
-def peek_build_prefix(reader: MirrorReader, ref: TarballRef) -> str | None:
-    """Read only the head of ``ref``'s tarball and return its build prefix, or None if unsure.
-
-    Over HTTP(S)/S3 one ``Range: bytes=0-65535`` request, for OCI a range on the blob, for
-    local mirrors a partial read. Transport failures raise MirrorError like any download.
-    """
-    return build_prefix_from_head(reader.read_head(ref, HEAD_BYTES))

@@ -2,7 +2,8 @@
 
 Spack writes it as a YAML flow mapping when it creates a tarball. It names the old store root,
 the old prefix of every runtime dependency and the files that mention any of them, which is
-everything relocation needs besides the new prefixes.
+everything relocation needs besides the new prefixes. Read with :func:`parse_buildinfo`,
+written with :func:`dump_buildinfo`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from typing import Any
 import yaml
 
 from jupyter_spackcache.errors import InstallError
+
+#: where the file lies inside an install prefix
+BUILDINFO_PARTS = (".spack", "binary_distribution")
+BUILDINFO_PATH = "/".join(BUILDINFO_PARTS)
 
 #: the C loader (when libyaml is there) is ~10x faster on the long file lists of big packages
 _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
@@ -106,3 +111,11 @@ def _str_map(raw: dict[Any, Any], key: str) -> dict[str, str]:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def dump_buildinfo(buildinfo: Mapping[str, Any]) -> bytes:
+    """The ``binary_distribution`` text: one YAML flow mapping on one line, like Spack's."""
+    text = yaml.safe_dump(
+        dict(buildinfo), default_flow_style=True, sort_keys=False, width=2**31 - 1
+    )
+    return text.encode("utf-8")
