@@ -324,12 +324,13 @@ _NETWORK_KEYS = {
     "attempts": "attempts",
     "deadline": "deadline",
     "retry_after_max": "retry_after_cap",
+    "min_bytes": "min_bytes",
 }
 
 
 def _network(raw: Mapping[str, Any], where: Path) -> RetryPolicy:
     """The ``network:`` settings: ``timeout`` (s), ``attempts``, ``deadline`` (s),
-    ``retry_after_max`` (s); each a positive number."""
+    ``retry_after_max`` (s), ``min_bytes`` (per ``timeout``); each a positive number."""
     values: dict[str, float | int] = {}
     for key, value in raw.items():
         if key not in _NETWORK_KEYS:
@@ -337,5 +338,6 @@ def _network(raw: Mapping[str, Any], where: Path) -> RetryPolicy:
             raise ConfigError(f"{where}: unknown key network.{key} (known: {known})")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ConfigError(f"{where}: network.{key} must be a positive number, not {value!r}")
-        values[_NETWORK_KEYS[key]] = int(value) if key == "attempts" else float(value)
+        whole = key in ("attempts", "min_bytes")
+        values[_NETWORK_KEYS[key]] = int(value) if whole else float(value)
     return replace(RetryPolicy(), **values)  # type: ignore[arg-type]

@@ -50,6 +50,9 @@ class RetryPolicy:
     timeout: float = 30.0
     #: seconds one operation (an install, a refresh) may spend on the network in all
     deadline: float = 3600.0
+    #: bytes a body must bring per ``timeout`` seconds: a server trickling a byte a second
+    #: never trips a read timeout, yet would hold an install for hours
+    min_bytes: int = 1024
 
 
 class Transient(Exception):
@@ -124,6 +127,40 @@ def gave_up(error: MirrorError, reason: str) -> MirrorError:
 
 
 # --------------------------------------------------------------------------- the stateful part
+
+
+class Pace:
+    """Watches one body arrive; :meth:`slow` says when a whole ``timeout`` window brought
+    fewer than ``min_bytes`` (a crawling server is a failure, retried like a timeout)."""
+
+    __slots__ = ("_clock", "_got", "_min", "_since", "_window")
+
+    def __init__(self, policy: RetryPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock, self._window, self._min = clock, policy.timeout, policy.min_bytes
+        self._since, self._got = clock(), 0
+
+    @property
+    def window(self) -> float:
+        """The policy's timeout: seconds per window, and between two reads."""
+        return self._window
+
+    def slow(self, received: int) -> bool:
+        """Count ``received`` bytes; True when the window that just ended was too slow."""
+        self._got += received
+        now = self._clock()
+        if now - self._since < self._window:
+            return False
+        too_slow = self._got < self._min
+        self._since, self._got = now, 0
+        return too_slow
+
+    def error(self, shown: str) -> MirrorError:
+        from jupyter_spackcache.errors import MirrorError
+
+        return MirrorError(
+            f"{shown}: too slow (fewer than {self._min} bytes in {self._window:g} s)",
+            hint="the server or a proxy is overloaded; retry later",
+        )
 
 
 @dataclass

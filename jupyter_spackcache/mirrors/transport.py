@@ -27,6 +27,7 @@ import httpx
 from jupyter_spackcache.errors import MirrorError, NotFoundError
 from jupyter_spackcache.mirrors.base import TarballRequest
 from jupyter_spackcache.mirrors.retry import (
+    Pace,
     Retrier,
     Transient,
     parse_retry_after,
@@ -307,6 +308,7 @@ def read_head_via(
     data = bytearray()
 
     def once() -> bytes:
+        pace = Pace(retrier.policy)
         try:
             response = send(range_headers(len(data), length - 1))
             try:
@@ -315,6 +317,8 @@ def read_head_via(
                 if response.status_code == 200:
                     data.clear()
                 for chunk in response.iter_raw():
+                    if pace.slow(len(chunk)):
+                        raise Transient(pace.error(shown))
                     data.extend(chunk)
                     if len(data) >= length:
                         break
@@ -478,7 +482,8 @@ class HttpTransport:
                 announced = content_length(response)
                 if max_bytes is not None and announced is not None and announced > max_bytes:
                     raise too_large_error(shown, max_bytes)
-                data = _read_body(response, shown, announced, max_bytes)
+                pace = Pace(self.retrier.policy)
+                data = _read_body(response, shown, announced, max_bytes, pace)
                 return FetchResult(data, response.headers.get("etag"), False, shown)
         except httpx.HTTPError as exc:
             raise failed_request(shown, exc, timeout=self.timeout) from None
@@ -555,20 +560,27 @@ def content_length(response: httpx.Response) -> int | None:
 
 
 def _read_body(
-    response: httpx.Response, shown: str, announced: int | None, max_bytes: int | None
+    response: httpx.Response,
+    shown: str,
+    announced: int | None,
+    max_bytes: int | None,
+    pace: Pace,
 ) -> bytes:
     parts: list[bytes] = []
     size = 0  # decoded bytes: the limit guards memory, whatever the transfer encoding
     try:
         for chunk in response.iter_bytes():
+            if pace.slow(len(chunk)):
+                raise Transient(pace.error(shown))
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
                 raise too_large_error(shown, max_bytes)
             parts.append(chunk)
     except httpx.HTTPError as exc:
         received = response.num_bytes_downloaded
-        error = body_error(shown, exc, received, announced, None)
-        raise failed_request(shown, exc, timeout=None, error=error) from None
+        timeout = pace.window
+        error = body_error(shown, exc, received, announced, timeout)
+        raise failed_request(shown, exc, timeout=timeout, error=error) from None
     received = response.num_bytes_downloaded
     if announced is not None and received != announced:
         # h11 normally reports a short body itself; this guards other code paths

@@ -37,7 +37,7 @@ from jupyter_spackcache.errors import (
 )
 from jupyter_spackcache.install.fetch.bulk import bulk_transport
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef, TarballRequest
-from jupyter_spackcache.mirrors.retry import Retrier, Transient, retrier_for
+from jupyter_spackcache.mirrors.retry import Pace, Retrier, Transient, retrier_for
 from jupyter_spackcache.mirrors.transport import (
     body_error,
     content_length,
@@ -418,10 +418,13 @@ async def _fetch_http(
                 total = announced + part.size
                 error = size_error(shown, total, job.ref.size or 0, announced=True)
                 raise Transient(error, keep=True)
+            pace = Pace(run.retrier.policy)
             try:
                 # unsized: a chunker would buffer, and a drop would lose the buffered bytes
                 async for chunk in response.aiter_raw():
                     run.check_cancel()
+                    if pace.slow(len(chunk)):
+                        raise Transient(pace.error(shown), keep=True)
                     _take(job, part, chunk, shown)
                     run.report(job, part.size, job.ref.size)
             except httpx.HTTPError as exc:
