@@ -232,7 +232,8 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
         t_planned = time.time()
         cpu_planned = _process_cpu()
         kids_planned = _children_cpu()
-        run_plan(plan, catalog=session.catalog, store=session.store, jobs=jobs, progress=record)
+        run_plan(plan, catalog=session.catalog, store=session.store, config=session.config,
+                 jobs=jobs, progress=record)
     t_end = time.time()
     cpu_end = _process_cpu()
     kids_end = _children_cpu()

@@ -78,6 +78,26 @@ class HostOverrides:
     libc: str | None = None
 
 
+#: the modulefile formats this project writes, by the names Spack uses for them
+MODULE_FORMATS = ("lmod", "tcl")
+
+
+@dataclass(frozen=True, slots=True)
+class ModulesConfig:
+    """Environment modules for installed stacks (the ``modules:`` section).
+
+    ``enable`` lists the formats written ("lmod", "tcl"; empty turns modules off); ``roots``
+    overrides where a format's files go (default ``$SPACKCACHE_HOME/modules/<format>``).
+    """
+
+    enable: tuple[str, ...] = MODULE_FORMATS
+    roots: tuple[tuple[str, Path], ...] = ()
+    #: a modulefile for every installed node, not only the explicitly installed ones
+    all_nodes: bool = False
+    #: add the Lmod root to the Jupyter server's MODULEPATH when jupyter-lmod is installed
+    jupyter_lmod: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     home: Path
@@ -90,6 +110,7 @@ class Config:
     #: whether installed stacks become Jupyter kernels automatically
     auto_kernels: bool = False
     site_config: Path | None = None
+    modules: ModulesConfig = field(default_factory=ModulesConfig)
     #: timeouts, retries and the per-operation deadline for every mirror request
     network: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -109,6 +130,10 @@ class Config:
     @property
     def store_root(self) -> Path:
         return self.install_root or self.home / "opt"
+
+    def module_root(self, fmt: str) -> Path:
+        """Where modulefiles of format ``fmt`` ("lmod" or "tcl") are written."""
+        return dict(self.modules.roots).get(fmt) or self.home / "modules" / fmt
 
     def mirror(self, name: str) -> MirrorConfig:
         for m in self.mirrors:
@@ -175,6 +200,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         upstreams=upstreams,
         auto_kernels=bool(merged.get("auto_kernels", False)),
         site_config=site_path if site else None,
+        modules=_modules(
+            _dict(site, "modules", site_path), site_path, _dict(user, "modules", home), home
+        ),
         network=_network(
             {**_dict(site, "network", site_path), **_dict(user, "network", home)},
             home / "config.yaml" if _dict(user, "network", home) else site_path,
@@ -317,6 +345,61 @@ def _mirror(raw: Any, origin: str, where: Path) -> MirrorConfig:
         s3_endpoint=raw.get("s3_endpoint"),
         view=raw.get("view"),
     )
+
+
+def _modules(
+    site: Mapping[str, Any], site_path: Path, user: Mapping[str, Any], home: Path
+) -> ModulesConfig:
+    """The ``modules:`` section, the user's keys over the site's, each checked where it is."""
+    known = {"enable", "roots", "all_nodes", "jupyter_lmod"}
+    merged: dict[str, Any] = {}
+    where: dict[str, Path] = {}
+    for raw, path in ((site, site_path), (user, home / "config.yaml")):
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting 'modules.{unknown[0]}' in {path}",
+                hint=f"the modules section knows: {', '.join(sorted(known))}",
+            )
+        for key, value in raw.items():
+            merged[key], where[key] = value, path
+    out = ModulesConfig()
+    if "enable" in merged:
+        out = replace(out, enable=_module_formats(merged["enable"], where["enable"]))
+    if "roots" in merged:
+        out = replace(out, roots=_module_roots(merged["roots"], where["roots"]))
+    for key in ("all_nodes", "jupyter_lmod"):
+        if key in merged:
+            if not isinstance(merged[key], bool):
+                raise ConfigError(f"'modules.{key}' in {where[key]} must be true or false")
+            out = replace(out, **{key: merged[key]})
+    return out
+
+
+def _module_formats(value: Any, where: Path) -> tuple[str, ...]:
+    if value is None or value is False:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or any(i not in MODULE_FORMATS for i in items):
+        raise ConfigError(
+            f"'modules.enable' in {where} must list formats among {', '.join(MODULE_FORMATS)}",
+            hint="e.g. `enable: [lmod]` for Lmod only, `enable: []` for no modulefiles",
+        )
+    return tuple(dict.fromkeys(items))
+
+
+def _module_roots(value: Any, where: Path) -> tuple[tuple[str, Path], ...]:
+    if not isinstance(value, dict) or any(k not in MODULE_FORMATS for k in value):
+        raise ConfigError(
+            f"'modules.roots' in {where} must map {' or '.join(MODULE_FORMATS)} to a directory"
+        )
+    out: list[tuple[str, Path]] = []
+    for fmt, raw in value.items():
+        path = Path(os.path.expandvars(os.path.expanduser(str(raw))))
+        if not path.is_absolute():
+            raise ConfigError(f"'modules.roots.{fmt}' in {where} must be an absolute path")
+        out.append((fmt, path))
+    return tuple(out)
 
 
 _NETWORK_KEYS = {

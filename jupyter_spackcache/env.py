@@ -24,6 +24,8 @@ LAYOUT: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("MANPATH", ("share/man", "man")),
     ("PKG_CONFIG_PATH", ("lib/pkgconfig", "lib64/pkgconfig", "share/pkgconfig")),
     ("CMAKE_PREFIX_PATH", (".",)),
+    # where Spack's R packages put their libraries (Spack prepends the same to R_LIBS)
+    ("R_LIBS", ("rlib/R/library",)),
 )
 #: where Python packages put their modules; the version part varies
 _SITE_PACKAGES = ("lib/python3*/site-packages", "lib64/python3*/site-packages")
@@ -76,6 +78,20 @@ def environment_for(prefixes: Sequence[Path]) -> dict[str, EnvChange]:
                 if path.is_dir():
                     found.setdefault("PYTHONPATH", []).append(str(path))
     return {name: EnvChange(name, tuple(dict.fromkeys(dirs))) for name, dirs in found.items()}
+
+
+def root_variable(package: str) -> str:
+    """``<NAME>_ROOT``, the variable naming a package's prefix (``py-numpy`` → ``PY_NUMPY_ROOT``).
+
+    Build systems (CMake's ``find_package``) and users' scripts look for it, and Spack's modules
+    set it the same way.
+    """
+    return re.sub(r"[^A-Za-z0-9_]", "_", package).upper() + "_ROOT"
+
+
+def root_variables(records: Iterable[InstalledRecord]) -> dict[str, str]:
+    """``<NAME>_ROOT`` for each of the requested ``records`` (not their dependencies)."""
+    return {root_variable(r.name): r.prefix for r in records}
 
 
 def apply(changes: Mapping[str, EnvChange], env: Mapping[str, str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from .config import MirrorConfig
+from .config import Config, MirrorConfig
 from .errors import SpackCacheError, SpecSyntaxError
 from .host import Host
 from .resolve import Candidate, Resolution
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .install.plan import Plan, PlannedNode
     from .kernels import KernelInfo
     from .mirrors.base import SpecRecord
+    from .modules import ModuleSync
     from .ops.removal import Removal
     from .session import Listing
     from .store.db import InstalledRecord
@@ -344,6 +345,7 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "installed": [r.hash for r in result.installed],
         "reused": list(result.reused),
         "external": list(result.external),
+        "warnings": list(result.warnings),
         "retries": result.retry_count,
         "retries_by_kind": dict(sorted(result.retries.items())),
     }
@@ -372,20 +374,20 @@ def plan_text(plan: Plan) -> str:
 
 
 def result_text(result: InstallResult) -> str:
-    retried = f" ({result.retry_count} network retries)" if result.retry_count else ""
-    return (
-        f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
-        + retried
-    )
+    done = f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
+    if result.retry_count:
+        done += f" ({result.retry_count} network retries)"
+    return "\n".join([done, *(f"warning: {w}" for w in result.warnings)])
 
 
 # ---- what is installed -----------------------------------------------------------------------
 
 
-def installed_json(r: InstalledRecord) -> dict[str, Any]:
+def installed_json(r: InstalledRecord, module: str | None = None) -> dict[str, Any]:
     """An installed package as the REST API lists it (``Installed`` in docs/openapi.yaml).
 
-    Dependencies are hashes: the panel folds them under their root by hash.
+    Dependencies are hashes: the panel folds them under their root by hash. ``module`` is the
+    name of its environment module, if it has one.
     """
     return {
         "hash": r.hash,
@@ -399,6 +401,7 @@ def installed_json(r: InstalledRecord) -> dict[str, Any]:
         "explicit": r.explicit,
         "installed_at": r.installed_at,
         "dependencies": [e.hash for e in r.node.runtime_edges()],
+        "module": module,
     }
 
 
@@ -419,6 +422,7 @@ def removal_json(removal: Removal) -> dict[str, Any]:
     return {
         "removed": [installed_json(r) for r in removal.packages],
         "kernels_removed": [k.name for k in removal.kernels],
+        "warning": removal.warning,
     }
 
 
@@ -429,3 +433,27 @@ def removal_text(removal: Removal, verb: str) -> str:
         f"  kernel '{k.name}' (\"{k.display_name}\"), which needs them" for k in removal.kernels
     ]
     return "\n".join(lines)
+
+
+# ---- environment modules ------------------------------------------------------------------------
+
+
+def module_sync_json(result: ModuleSync, config: Config) -> dict[str, Any]:
+    """``spackcache module refresh --json``."""
+    return {
+        "formats": {fmt: str(config.module_root(fmt)) for fmt in config.modules.enable},
+        "modules": sorted(result.names.values()),
+        "written": [str(p) for p in result.written],
+        "removed": [str(p) for p in result.removed],
+    }
+
+
+def module_sync_text(result: ModuleSync, config: Config) -> str:
+    lines = [] if config.modules.enable else ["modules are turned off (modules.enable is empty)"]
+    lines += [
+        f"{fmt}: {len(result.names)} module(s) in {config.module_root(fmt)}"
+        for fmt in config.modules.enable
+    ]
+    lines.append(f"{len(result.written)} file(s) written, {len(result.removed)} removed")
+    return "\n".join(lines)
+

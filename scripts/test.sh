@@ -10,6 +10,8 @@ command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -x /usr/bin/chromium ] || need+=(chromium)     # browser tests drive Debian's chromium
+[ -f /usr/share/lmod/lmod/init/bash ] || need+=(lmod)   # modulefile tests: real Lmod
+command -v tclsh >/dev/null 2>&1 || need+=(tcl)         # ... and Tcl Environment Modules
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -q
@@ -33,5 +35,10 @@ bash scripts/ci-js.sh
 # 5. The wheel alone (no node, fresh venv) gives a working CLI, server extension, panel, magics.
 bash scripts/check-wheel.sh
 
-# 6. Python tests (servers on 127.0.0.1, real gpg, gcc, docker-registry, moto).
+# 6. Tcl Environment Modules conflicts with lmod as a package: unpack it aside for the tests.
+export SPACKCACHE_ENVMODULES="${SPACKCACHE_ENVMODULES:-$HOME/.cache/jupyter-spackcache/environment-modules}"
+bash scripts/fetch-environment-modules.sh "$SPACKCACHE_ENVMODULES" \
+    || echo "test.sh: no environment-modules; the Tcl module tests will be skipped" >&2
+
+# 7. Python tests (servers on 127.0.0.1, real gpg, gcc, docker-registry, moto).
 python -m pytest -q -p no:cacheprovider "$@"

@@ -257,6 +257,8 @@ export interface IInstalledRecord {
   installed_at: number;
   /** Hashes of its runtime dependencies. */
   dependencies: string[];
+  /** Its environment module (`module load` name), or null when it has none. */
+  module?: string | null;
 }
 
 /** Body of `DELETE /installed/{hash}` and `POST /gc`. */

@@ -569,13 +569,13 @@ def test_progress_events_and_cancel_through_the_api(
 
         before = snapshot(home)
         with pytest.raises(InstallCancelled, match="install cancelled"):
-            run_plan(plan, catalog=session.catalog, store=session.store, jobs=4,
-                     progress=stop_at_first_extract, cancel=cancel)
+            run_plan(plan, catalog=session.catalog, store=session.store, config=session.config,
+                     jobs=4, progress=stop_at_first_extract, cancel=cancel)
         assert snapshot(home) == before
 
         events: list[ProgressEvent] = []
-        result = run_plan(plan, catalog=session.catalog, store=session.store, jobs=2,
-                          progress=events.append)
+        result = run_plan(plan, catalog=session.catalog, store=session.store,
+                          config=session.config, jobs=2, progress=events.append)
         assert [r.name for r in result.installed] == ["libdemo-base", "libdemo-mid", "demo-tool"]
         stages = [e.stage for e in events if e.name == "libdemo-mid"]
         assert stages[0] is Stage.QUEUED and stages[-1] is Stage.DONE

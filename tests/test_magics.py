@@ -217,13 +217,19 @@ def test_load_attaches_and_kernel_add(mirror: Path, run: Run, home: Path,
     spack("load demo-tool", state)
     out = capsys.readouterr().out
     assert out.startswith("demo-tool@1.0.0 usable in this kernel now (no restart)")
+    assert out.endswith("\nin a terminal or a batch job: module load demo-tool/1.0.0\n")
     prefix = json.loads(run("find", "--json", "demo-tool")[1])[0]["prefix"]
     assert os.environ["PATH"].split(":")[0] == f"{prefix}/bin"
     spack("load demo-tool", state)
-    assert capsys.readouterr().out == "demo-tool@1.0.0 already usable in this kernel\n"
+    assert capsys.readouterr().out == (
+        "demo-tool@1.0.0 already usable in this kernel\n"
+        "in a terminal or a batch job: module load demo-tool/1.0.0\n"
+    )
     spack("load --json demo-tool", state)  # explicit shell output: like the CLI
     assert json.loads(capsys.readouterr().out)["PATH"].startswith(f"{prefix}/bin")
     assert list(state.used.values()) == ["demo-tool@1.0.0"]
+    spack("module use --format tcl")  # the CLI's module commands, in the kernel too
+    assert capsys.readouterr().out == f"module use {home}/modules/tcl\n"
 
     spack("kernel add demo-tool --name nbtools")
     assert "kernel 'nbtools' ready" in capsys.readouterr().out

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_spackcache.formats.specfile import decode_index_record, decode_specfile
 from jupyter_spackcache.spec import (
     ConcreteDAG,
     ConcreteNode,
     Edge,
-    decode_index_record,
-    decode_specfile,
     explain_dag_mismatch,
     explain_mismatch,
     node_satisfies,

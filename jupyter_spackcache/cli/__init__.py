@@ -40,7 +40,7 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     """Commands from later parts of the product register themselves when present."""
     import importlib
 
-    for module in ("install_cmd", "kernel_cmd", "push_cmd"):
+    for module in ("install_cmd", "kernel_cmd", "push_cmd", "module_cmd"):
         try:
             mod = importlib.import_module(f"{__name__}.{module}")
         except ModuleNotFoundError as exc:

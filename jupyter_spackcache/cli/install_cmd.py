@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from ..env import apply, load_environment, render
+from ..env import apply, load_environment, render, root_variables
 from ..errors import InstallCancelled
 from ..install.installed import match_installed, one_installed
 from ..install.plan import Plan
@@ -102,7 +102,8 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
         raise InstallCancelled("install cancelled; nothing was changed")
     renderer = _renderer(plan, quiet=args.json)
     try:
-        result = run_plan(plan, catalog=session.catalog, store=session.store, jobs=args.jobs,
+        result = run_plan(plan, catalog=session.catalog, store=session.store,
+                          config=session.config, jobs=args.jobs,
                           progress=renderer, unpackers=unpackers)
     finally:
         renderer.close()
@@ -167,6 +168,8 @@ def _remove(
     removed = remove(removal, store=session.store, config=session.config)
     print(f"{done} {len(removed.packages)} package(s)"
           + (f" and {len(removed.kernels)} kernel(s)" if removed.kernels else ""))
+    if removed.warning:
+        print(f"warning: {removed.warning}", file=sys.stderr)
     return 0
 
 
@@ -174,6 +177,7 @@ def _load(session: Session, args: argparse.Namespace) -> int:
     store = session.store
     records = [one_installed(store, text) for text in _split(args.spec)]
     values = apply(load_environment(records, store=store), os.environ)
+    values.update(root_variables(records))
     print(render(values, args.shell))
     return 0
 

@@ -60,6 +60,8 @@ class InstallResult:
     installed: tuple[InstalledRecord, ...]
     reused: tuple[str, ...]
     external: tuple[str, ...]
+    #: what went wrong around a successful install (e.g. modulefiles not written)
+    warnings: tuple[str, ...] = ()
     #: transient network failures retried on the way (plan and install), per kind of request
     retries: dict[str, int] = dataclasses.field(default_factory=dict)
 

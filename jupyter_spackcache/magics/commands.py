@@ -26,6 +26,7 @@ from ..install.pipeline import InstallResult
 from ..install.plan import Plan
 from ..install.workers import default_jobs
 from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
+from ..ops.modules import module_names
 from ..present import plan_json, plan_text, print_json, result_json, result_text
 from ..session import Session
 from ..spec.parser import parse_specs
@@ -78,9 +79,10 @@ def build_parser(state: KernelState) -> MagicParser:
                parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     for module in (mirror_cmd, keys_cmd, query_cmd, install_cmd):
         module.register(sub)
-    from ..cli import kernel_cmd
+    from ..cli import kernel_cmd, module_cmd
 
     kernel_cmd.register(sub)
+    module_cmd.register(sub)
     sub.choices["install"].set_defaults(handler=partial(_install, state))
     load = sub.choices["load"]
     load.set_defaults(handler=partial(_load, state, load.get_default("handler")), shell=None)
@@ -159,7 +161,8 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
     def work() -> None:
         try:
             outcome["result"] = run_plan(plan, catalog=session.catalog, store=session.store,
-                                         jobs=jobs, progress=progress, cancel=cancel)
+                                         config=session.config, jobs=jobs, progress=progress,
+                                         cancel=cancel)
         except BaseException as exc:  # handed to the kernel's thread below
             outcome["error"] = exc
 
@@ -194,6 +197,10 @@ def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecor
     attachment = hotattach.attach(roots, store=session.store)
     state.remember(roots)
     print(hotattach.describe(attachment, [f"{r.name}@{r.version}" for r in roots]))
+    modules = module_names(session.store.installed(), session.config)
+    named = [modules[r.hash] for r in roots if r.hash in modules]
+    if named:  # the same software outside the notebook: terminals, batch jobs
+        print(f"in a terminal or a batch job: module load {' '.join(named)}")
 
 
 # ---- lock and restore ----------------------------------------------------------------------------

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..install.pipeline import InstallResult, install
 from ..install.plan import Plan, make_plan
 from ..install.progress import ProgressCallback, ignore_progress
+from ..modules import sync_after_change
 from ..resolve import Resolution, resolve
 from ..spec.abstract import AbstractSpec
 from ..spec.parser import parse_specs
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..host import Host
     from ..install.unpacker import UnpackerPool
     from ..mirrors.catalog import Catalog
@@ -119,20 +121,29 @@ def run_plan(
     *,
     catalog: Catalog,
     store: StoreDB,
+    config: Config,
     jobs: int,
     progress: ProgressCallback = ignore_progress,
     cancel: threading.Event | None = None,
     unpackers: UnpackerPool | None = None,
 ) -> InstallResult:
     """Carry out ``plan`` (its prechecks must pass); raises the first failure, having left
-    every unfinished node exactly as before."""
-    return install(
-        plan,
-        store=store,
-        reader_for=catalog.reader_named,
-        jobs=jobs,
-        progress=progress,
-        cancel=cancel,
-        unpackers=unpackers,
-        retrier=catalog.retrier,
-    )
+    every unfinished node exactly as before. The modulefiles follow what got installed
+    (``config.modules``); failing to write them is one of the result's ``warnings``, never a
+    failed install."""
+    try:
+        result = install(
+            plan,
+            store=store,
+            reader_for=catalog.reader_named,
+            jobs=jobs,
+            progress=progress,
+            cancel=cancel,
+            unpackers=unpackers,
+            retrier=catalog.retrier,
+        )
+    except BaseException:
+        sync_after_change(config, store)  # what was committed before the failure stays
+        raise
+    warning = sync_after_change(config, store)
+    return result if warning is None else replace(result, warnings=(*result.warnings, warning))

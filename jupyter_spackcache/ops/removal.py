@@ -2,7 +2,8 @@
 
 Working out the removal (:func:`uninstall_order`, :func:`gc_order`) is separate from doing it
 (:func:`remove`), so a front door can show it and ask first. Removal is the one place that ties
-kernels to uninstalls, so no front door leaves a kernel pointing at a deleted prefix.
+kernels and modulefiles to uninstalls, so no front door leaves a kernel or a module pointing at
+a deleted prefix.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..install.installed import garbage, removal_order, uninstall
 from ..kernels import KernelInfo, kernels_using, remove_kernel
+from ..modules import sync_after_change
 from ..store.db import InstalledRecord
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ class Removal:
 
     packages: tuple[InstalledRecord, ...]
     kernels: tuple[KernelInfo, ...]
+    #: after removal: why the modulefiles could not follow (the packages are gone all the same)
+    warning: str | None = None
 
 
 def uninstall_order(
@@ -47,7 +51,10 @@ def _with_kernels(order: Sequence[InstalledRecord], config: Config) -> Removal:
 
 def remove(removal: Removal, *, store: StoreDB, config: Config) -> Removal:
     """Uninstall the packages and remove the kernels that needed them; what was removed."""
-    removed = uninstall(store, removal.packages)
+    try:
+        removed = uninstall(store, removal.packages)
+    finally:  # modulefiles follow the store, even when only part of the removal happened
+        warning = sync_after_change(config, store)
     for kernel in removal.kernels:
         remove_kernel(kernel.name, config)
-    return Removal(tuple(removed), removal.kernels)
+    return Removal(tuple(removed), removal.kernels, warning)

@@ -68,10 +68,13 @@ def run_install(
             plan,
             catalog=session.catalog,
             store=session.store,
+            config=session.config,
             jobs=INSTALL_JOBS,
             progress=progress,
             cancel=cancel,
         )
+        for warning in result.warnings:  # the task's events are all its client sees
+            progress(ProgressEvent("", "modules", "", Stage.DONE, message=f"warning: {warning}"))
         if result.retry_count:
             note = f"{result.retry_count} transient network failure(s) retried"
             progress(

@@ -12,6 +12,8 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 from tornado.web import Application
 
+from ..config import Config
+from ..errors import SpackCacheError
 from .app import SpackCache
 from .events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
@@ -68,8 +70,25 @@ def load(server_app: Any) -> ServerState:
     state = create_state(settings, server_app.io_loop.asyncio_loop)
     setup_handlers(server_app.web_app, state)
     add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
+    _modules_for_jupyter_lmod(server_app, state.core.config())
     state.core.warm_up()
     return state
+
+
+def _modules_for_jupyter_lmod(server_app: Any, config: Config) -> None:
+    """With jupyter-lmod in this server, its panel lists (and its kernels load) what was
+    installed here: the user's module root goes first in the server's ``MODULEPATH``."""
+    import os
+
+    from ..ops.modules import expose_to_jupyter_lmod
+
+    try:
+        root = expose_to_jupyter_lmod(config, os.environ)
+    except (OSError, SpackCacheError) as exc:
+        server_app.log.warning("spackcache: module root not added to MODULEPATH: %s", exc)
+        return
+    if root is not None:
+        server_app.log.info("spackcache: %s added to MODULEPATH for jupyter-lmod", root)
 
 
 __all__ = ["API_PREFIX", "ROUTES", "SpackCache", "load", "route_table", "setup_handlers"]

@@ -8,9 +8,10 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { InstallView } from '../components/InstallView';
+import { InstalledView } from '../components/InstalledView';
 import { PlanView } from '../components/PlanView';
 import { applyProgress, applyTask, fromTask } from '../model/progress';
-import { PLAN, QUEUED_TASK, progressEvent } from './fixtures';
+import { PLAN, QUEUED_TASK, progressEvent, record } from './fixtures';
 
 const trans = nullTranslator.load('jupyter_spackcache');
 
@@ -144,5 +145,26 @@ describe('InstallView', () => {
     const bar = node.querySelector('.jp-SpackPanel-node .jp-SpackPanel-bar');
     expect(bar?.getAttribute('aria-valuenow')).toBe('70');
     expect(node.querySelector('.jp-SpackPanel-cancel')).toBeNull();
+  });
+});
+
+describe('InstalledView', () => {
+  it('names the module to load in a terminal or a batch job', async () => {
+    const tool = { ...record('tool', 't', true, ['b']), module: 'tool/1.0' };
+    const base = { ...record('libbase', 'b', false), module: null };
+    const node = await render(
+      <InstalledView
+        installed={{ value: [tool, base], loading: false, error: null }}
+        onUninstall={() => undefined}
+        onKernel={() => undefined}
+        onGc={() => undefined}
+        trans={trans}
+      />
+    );
+    expect(texts(node, '.jp-SpackPanel-module')).toEqual([
+      'module load tool/1.0'
+    ]);
+    const row = node.querySelector('[data-package="tool"]');
+    expect(row?.textContent).toContain('module load tool/1.0');
   });
 });

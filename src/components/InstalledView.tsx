@@ -27,6 +27,17 @@ function Row(props: {
       <span className="jp-SpackPanel-muted">
         {variantsText(record.variants, 4)}
       </span>
+      {record.module && (
+        <code
+          className="jp-SpackPanel-module"
+          title={trans.__(
+            'In a terminal or a batch job: module load %1',
+            record.module
+          )}
+        >
+          {`module load ${record.module}`}
+        </code>
+      )}
       {props.onKernel && (
         <Button
           small

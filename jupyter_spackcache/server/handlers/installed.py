@@ -11,6 +11,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
+from ...ops.modules import module_names
 from ...ops.removal import gc_order, remove, uninstall_order
 from ...present import installed_json, removal_json
 from ...session import Session
@@ -18,7 +19,9 @@ from .base import ApiError, SpackCacheHandler
 
 
 def installed_payload(session: Session) -> list[dict[str, Any]]:
-    return [installed_json(r) for r in session.store.installed()]
+    records = session.store.installed()
+    modules = module_names(records, session.config)
+    return [installed_json(r, modules.get(r.hash)) for r in records]
 
 
 def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> dict[str, Any]:
