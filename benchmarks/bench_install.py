@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     if args.jobs is None:
-        from jupyter_spackcache.install.workers import default_jobs
+        from jupyter_spackcache.install.threadpool import default_jobs
 
         args.jobs = default_jobs()
     work = args.work.absolute()

@@ -41,6 +41,7 @@ from jupyter_spackcache.formats.specfile import (
     make_specfile,
     package_hash,
 )
+from jupyter_spackcache.formats.v3layout import MEDIA_TARBALL_PREFIX, parse_manifest
 from jupyter_spackcache.push import V3MirrorWriter, create_tarball, make_buildinfo
 from jupyter_spackcache.trust import Keyring
 
@@ -65,8 +66,15 @@ class Pkg:
     exe: bool = False
 
 
-def _p(name: str, version: str, link: str = "", run: str = "", mb: float = 0.5,
-       files: int = 25, exe: bool = False) -> Pkg:
+def _p(
+    name: str,
+    version: str,
+    link: str = "",
+    run: str = "",
+    mb: float = 0.5,
+    files: int = 25,
+    exe: bool = False,
+) -> Pkg:
     return Pkg(name, version, tuple(link.split()), tuple(run.split()), mb, files, exe)
 
 
@@ -89,8 +97,15 @@ STACK: tuple[Pkg, ...] = (
     _p("openssl", "3.3.1", "zlib-ng", mb=9.0, files=260, exe=True),
     _p("ca-certificates-mozilla", "2023-05-30", mb=0.2, files=3),
     _p("nghttp2", "1.62.0", mb=0.5, files=20),
-    _p("curl", "8.8.0", "nghttp2 openssl zlib-ng", run="ca-certificates-mozilla", mb=1.5,
-       files=90, exe=True),
+    _p(
+        "curl",
+        "8.8.0",
+        "nghttp2 openssl zlib-ng",
+        run="ca-certificates-mozilla",
+        mb=1.5,
+        files=90,
+        exe=True,
+    ),
     _p("libaec", "1.0.6", mb=0.2, files=15, exe=True),
     _p("numactl", "2.0.18", mb=0.3, files=25, exe=True),
     _p("libpciaccess", "0.17", mb=0.1, files=10),
@@ -100,17 +115,36 @@ STACK: tuple[Pkg, ...] = (
     _p("prrte", "3.0.6", "hwloc libevent pmix", mb=2.0, files=120, exe=True),
     _p("krb5", "1.21.3", "libedit openssl", mb=3.2, files=160, exe=True),
     _p("libxcrypt", "4.4.35", mb=0.2, files=12),
-    _p("openssh", "9.8p1", "krb5 libedit libxcrypt ncurses openssl zlib-ng", mb=3.5,
-       files=60, exe=True),
+    _p(
+        "openssh",
+        "9.8p1",
+        "krb5 libedit libxcrypt ncurses openssl zlib-ng",
+        mb=3.5,
+        files=60,
+        exe=True,
+    ),
     _p("libnl", "3.3.0", mb=0.8, files=90),
     _p("rdma-core", "52.0", "libnl", mb=2.2, files=140, exe=True),
     _p("ucx", "1.17.0", "numactl rdma-core zlib-ng", mb=6.0, files=180, exe=True),
-    _p("openmpi", "5.0.5", "hwloc libevent numactl pmix prrte ucx zlib-ng", run="openssh",
-       mb=34.0, files=900, exe=True),
+    _p(
+        "openmpi",
+        "5.0.5",
+        "hwloc libevent numactl pmix prrte ucx zlib-ng",
+        run="openssh",
+        mb=34.0,
+        files=900,
+        exe=True,
+    ),
     _p("hdf5", "1.14.5", "libaec openmpi zlib-ng", mb=16.0, files=420, exe=True),
     _p("libtool", "2.4.7", mb=0.6, files=30),
-    _p("netcdf-c", "4.9.2", "bzip2 curl hdf5 libxml2 openmpi xz zlib-ng zstd", mb=4.5,
-       files=110, exe=True),
+    _p(
+        "netcdf-c",
+        "4.9.2",
+        "bzip2 curl hdf5 libxml2 openmpi xz zlib-ng zstd",
+        mb=4.5,
+        files=110,
+        exe=True,
+    ),
     _p("netcdf-fortran", "4.6.1", "netcdf-c openmpi", mb=2.0, files=70, exe=True),
     _p("parallel-netcdf", "1.12.3", "openmpi", mb=5.0, files=90, exe=True),
     _p("libjpeg-turbo", "3.0.3", mb=1.5, files=45, exe=True),
@@ -124,8 +158,15 @@ STACK: tuple[Pkg, ...] = (
     _p("util-linux-uuid", "2.40.2", mb=0.2, files=15),
     _p("gettext", "0.22.5", "libiconv libxml2 ncurses xz", mb=8.0, files=600, exe=True),
     _p("pcre2", "10.44", "bzip2 zlib-ng", mb=1.8, files=50, exe=True),
-    _p("python", "3.11.9", "bzip2 expat gdbm gettext libffi libxcrypt ncurses openssl readline "
-       "sqlite util-linux-uuid xz zlib-ng", mb=52.0, files=2600, exe=True),
+    _p(
+        "python",
+        "3.11.9",
+        "bzip2 expat gdbm gettext libffi libxcrypt ncurses openssl readline "
+        "sqlite util-linux-uuid xz zlib-ng",
+        mb=52.0,
+        files=2600,
+        exe=True,
+    ),
     _p("m4", "1.4.19", mb=0.4, files=10, exe=True),
     _p("diffutils", "3.10", "libiconv", mb=0.8, files=40, exe=True),
     _p("findutils", "4.9.0", mb=0.7, files=35, exe=True),
@@ -138,9 +179,16 @@ STACK: tuple[Pkg, ...] = (
     _p("tcsh", "6.24.0", "ncurses", mb=0.7, files=30, exe=True),
     _p("libtirpc", "1.3.3", "krb5", mb=0.4, files=60),
     _p("wrf-python-tools", "1.0", "python", run="perl", mb=0.3, files=20, exe=True),
-    _p("wrf", "4.6.1", "hdf5 jasper libpng libtirpc libtool netcdf-c netcdf-fortran openmpi "
-       "parallel-netcdf udunits zlib-ng", run="m4 perl tcsh time diffutils findutils gawk "
-       "pkgconf pcre2 wrf-python-tools", mb=60.0, files=700, exe=True),
+    _p(
+        "wrf",
+        "4.6.1",
+        "hdf5 jasper libpng libtirpc libtool netcdf-c netcdf-fortran openmpi "
+        "parallel-netcdf udunits zlib-ng",
+        run="m4 perl tcsh time diffutils findutils gawk pkgconf pcre2 wrf-python-tools",
+        mb=60.0,
+        files=700,
+        exe=True,
+    ),
 )
 
 _C_SOURCE = r"""
@@ -172,12 +220,25 @@ def _link_closure(name: str, pkgs: Mapping[str, Pkg]) -> list[str]:
 
 def plan_nodes(tc: Toolchain) -> dict[str, dict[str, Any]]:
     """Concrete node dicts by name (externals gcc and glibc included). Pure."""
-    gcc = make_node("gcc", tc.gcc_version, platform=tc.platform, os=tc.os, target=tc.target,
-                    variants={"build_system": "generic", "languages": ["c", "c++", "fortran"]},
-                    external=str(Path(tc.gcc).parent.parent),
-                    external_attributes={"compilers": {"c": tc.gcc}})
-    glibc = make_node("glibc", tc.libc_version, platform=tc.platform, os=tc.os,
-                      target=tc.target, variants={"build_system": "autotools"}, external="/usr")
+    gcc = make_node(
+        "gcc",
+        tc.gcc_version,
+        platform=tc.platform,
+        os=tc.os,
+        target=tc.target,
+        variants={"build_system": "generic", "languages": ["c", "c++", "fortran"]},
+        external=str(Path(tc.gcc).parent.parent),
+        external_attributes={"compilers": {"c": tc.gcc}},
+    )
+    glibc = make_node(
+        "glibc",
+        tc.libc_version,
+        platform=tc.platform,
+        os=tc.os,
+        target=tc.target,
+        variants={"build_system": "autotools"},
+        external="/usr",
+    )
     nodes = {"gcc": gcc, "glibc": glibc}
     for pkg in STACK:
         deps: list[tuple[str, str, Sequence[str], Sequence[str]]] = [
@@ -189,8 +250,13 @@ def plan_nodes(tc: Toolchain) -> dict[str, dict[str, Any]]:
         deps += [(d, nodes[d]["hash"], ("build", "link"), ()) for d in pkg.link]
         deps += [(d, nodes[d]["hash"], ("run",), ()) for d in pkg.run]
         nodes[pkg.name] = make_node(
-            pkg.name, pkg.version, platform=tc.platform, os=tc.os, target=tc.target,
-            deps=deps, recipe_hash=package_hash(repr(pkg).encode()),
+            pkg.name,
+            pkg.version,
+            platform=tc.platform,
+            os=tc.os,
+            target=tc.target,
+            deps=deps,
+            recipe_hash=package_hash(repr(pkg).encode()),
         )
     return nodes
 
@@ -200,8 +266,10 @@ class Payload:
 
     def __init__(self, seed: int) -> None:
         rng = random.Random(seed)
-        words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz_", k=rng.randint(2, 11)))
-                 for _ in range(1000)]
+        words = [
+            "".join(rng.choices("abcdefghijklmnopqrstuvwxyz_", k=rng.randint(2, 11)))
+            for _ in range(1000)
+        ]
         weights = [1 / (rank + 1) ** 1.1 for rank in range(len(words))]  # Zipf-like
         self.corpus = " ".join(rng.choices(words, weights=weights, k=700_000)).encode()
         #: how well gzip -6 shrinks the text (about 3.7x), to size files for a compressed target
@@ -216,7 +284,7 @@ class Payload:
                 out += rng.randbytes(n)
             else:
                 start = rng.randrange(0, len(self.corpus) - n)
-                out += self.corpus[start:start + n]
+                out += self.corpus[start : start + n]
         return bytes(out)
 
 
@@ -226,8 +294,9 @@ def _gcc(tc: Toolchain, args: list[str]) -> None:
         raise RuntimeError(f"gcc failed: {done.stderr.strip()[-400:]}")
 
 
-def _compile(pkg: Pkg, tc: Toolchain, prefixes: Mapping[str, Path], closure: list[str],
-             src: Path) -> Path:
+def _compile(
+    pkg: Pkg, tc: Toolchain, prefixes: Mapping[str, Path], closure: list[str], src: Path
+) -> Path:
     """lib<slug>.so (and bin/<name>) with the prefix compiled in and RPATHs to the closure."""
     prefix = prefixes[pkg.name]
     slug = _slug(pkg.name)
@@ -238,18 +307,38 @@ def _compile(pkg: Pkg, tc: Toolchain, prefixes: Mapping[str, Path], closure: lis
     libs += [f"-l{_slug(d)}" for d in (*pkg.link, *([_RT] if pkg.name != _RT else []))]
     lib = prefix / "lib" / f"lib{slug}.so"
     lib.parent.mkdir(parents=True, exist_ok=True)
-    _gcc(tc, ["-shared", "-fPIC", *defs, str(src), "-o", str(lib),
-              f"-Wl,-soname,lib{slug}.so", *libs])
+    _gcc(
+        tc,
+        ["-shared", "-fPIC", *defs, str(src), "-o", str(lib), f"-Wl,-soname,lib{slug}.so", *libs],
+    )
     if pkg.exe:
         exe = prefix / "bin" / pkg.name
         exe.parent.mkdir(parents=True, exist_ok=True)
-        _gcc(tc, ["-DMAIN", *defs, str(src), "-o", str(exe),
-                  f"-Wl,-rpath,{prefix}/lib", f"-L{prefix}/lib", f"-l{slug}", *libs])
+        _gcc(
+            tc,
+            [
+                "-DMAIN",
+                *defs,
+                str(src),
+                "-o",
+                str(exe),
+                f"-Wl,-rpath,{prefix}/lib",
+                f"-L{prefix}/lib",
+                f"-l{slug}",
+                *libs,
+            ],
+        )
     return lib
 
 
-def _text_files(pkg: Pkg, prefix: Path, prefixes: Mapping[str, Path], closure: list[str],
-                rng: random.Random, count: int) -> None:
+def _text_files(
+    pkg: Pkg,
+    prefix: Path,
+    prefixes: Mapping[str, Path],
+    closure: list[str],
+    rng: random.Random,
+    count: int,
+) -> None:
     """Headers (some naming the prefix), a pkg-config file and a CMake config."""
     slug = _slug(pkg.name)
     (prefix / "lib" / "pkgconfig").mkdir(parents=True, exist_ok=True)
@@ -257,24 +346,28 @@ def _text_files(pkg: Pkg, prefix: Path, prefixes: Mapping[str, Path], closure: l
     (prefix / "lib" / "pkgconfig" / f"{pkg.name}.pc").write_text(
         f"prefix={prefix}\nlibdir=${{prefix}}/lib\nincludedir=${{prefix}}/include\n\n"
         f"Name: {pkg.name}\nVersion: {pkg.version}\nRequires: {deps}\n"
-        f"Libs: -L${{libdir}} -Wl,-rpath,${{libdir}} -l{slug}\nCflags: -I${{includedir}}\n")
+        f"Libs: -L${{libdir}} -Wl,-rpath,${{libdir}} -l{slug}\nCflags: -I${{includedir}}\n"
+    )
     cmake = prefix / "lib" / "cmake" / pkg.name
     cmake.mkdir(parents=True, exist_ok=True)
     dirs = "\n".join(f'set({_slug(d).upper()}_DIR "{prefixes[d]}")' for d in closure)
     (cmake / f"{pkg.name}-config.cmake").write_text(
         f'set({slug.upper()}_PREFIX "{prefix}")\n{dirs}\n'
-        f'set({slug.upper()}_LIBRARIES "{prefix}/lib/lib{slug}.so")\n')
+        f'set({slug.upper()}_LIBRARIES "{prefix}/lib/lib{slug}.so")\n'
+    )
     inc = prefix / "include" / pkg.name
     inc.mkdir(parents=True, exist_ok=True)
     for i in range(count):
         note = f"/* installed in {prefix}/include */\n" if i % 4 == 0 else ""
-        body = "".join(f"int {slug}_f{i}_{k}(int x, double *y);\n"
-                       for k in range(rng.randint(5, 60)))
+        body = "".join(
+            f"int {slug}_f{i}_{k}(int x, double *y);\n" for k in range(rng.randint(5, 60))
+        )
         (inc / f"{slug}_{i}.h").write_text(f"#pragma once\n{note}{body}")
 
 
-def _bulk_files(pkg: Pkg, prefix: Path, lib: Path, payload: Payload, rng: random.Random,
-                count: int) -> None:
+def _bulk_files(
+    pkg: Pkg, prefix: Path, lib: Path, payload: Payload, rng: random.Random, count: int
+) -> None:
     """Bulk bytes: ELF objects with payload appended, a static archive and data files.
 
     The uncompressed size is chosen so that gzip brings it near ``pkg.mb`` (random data does
@@ -306,8 +399,15 @@ def _bulk_files(pkg: Pkg, prefix: Path, lib: Path, payload: Payload, rng: random
             path.chmod(0o755)
 
 
-def build_package(pkg: Pkg, tc: Toolchain, prefixes: Mapping[str, Path],
-                  closure: list[str], payload: Payload, src: Path, seed: int) -> None:
+def build_package(
+    pkg: Pkg,
+    tc: Toolchain,
+    prefixes: Mapping[str, Path],
+    closure: list[str],
+    payload: Payload,
+    src: Path,
+    seed: int,
+) -> None:
     """Fill ``prefixes[pkg.name]`` (the spec file is written by the caller)."""
     rng = random.Random(seed * 1_000_003 + zlib.crc32(pkg.name.encode()))
     prefix = prefixes[pkg.name]
@@ -335,8 +435,12 @@ def generate(work: Path, *, seed: int = 42, key_length: int = 4096) -> dict[str,
     shutil.rmtree(build, ignore_errors=True)
     unpadded = str(build.absolute() / "store")
     store_root = padded_root(unpadded, 256)
-    prefixes = {p.name: Path(store_root) / f"{tc.platform}-{tc.target}"
-                / f"{p.name}-{p.version}-{nodes[p.name]['hash']}" for p in STACK}
+    prefixes = {
+        p.name: Path(store_root)
+        / f"{tc.platform}-{tc.target}"
+        / f"{p.name}-{p.version}-{nodes[p.name]['hash']}"
+        for p in STACK
+    }
     payload = Payload(seed)
     gnupg = Path(tempfile.mkdtemp(prefix="g", dir="/tmp"))
     try:
@@ -354,11 +458,15 @@ def generate(work: Path, *, seed: int = 42, key_length: int = 4096) -> dict[str,
                 build_package(pkg, tc, prefixes, closure, payload, src, seed)
                 specfile = make_specfile(dag_closure(nodes[pkg.name], by_hash))
                 (prefix / ".spack" / "spec.json").write_text(
-                    json.dumps({"spec": specfile["spec"]}, separators=(",", ":")))
+                    json.dumps({"spec": specfile["spec"]}, separators=(",", ":"))
+                )
                 relocated = [pkg.name, *closure, *pkg.run]
                 buildinfo = make_buildinfo(
-                    prefix, store_root=store_root, sbang_path=f"{unpadded}/bin/sbang",
-                    hash_to_prefix={nodes[d]["hash"]: str(prefixes[d]) for d in relocated})
+                    prefix,
+                    store_root=store_root,
+                    sbang_path=f"{unpadded}/bin/sbang",
+                    hash_to_prefix={nodes[d]["hash"]: str(prefixes[d]) for d in relocated},
+                )
                 tarball = tarballs / f"{pkg.name}.tar.gz"
                 create_tarball(prefix, tarball, buildinfo=buildinfo)
                 writer.add(specfile, tarball)
@@ -369,10 +477,16 @@ def generate(work: Path, *, seed: int = 42, key_length: int = 4096) -> dict[str,
         shutil.rmtree(gnupg, ignore_errors=True)
         shutil.rmtree(build, ignore_errors=True)
     sizes = [t.stat().st_size for t in tarball_paths(mirror)]
-    info = {"seed": seed, "mirror": str(mirror), "root": ROOT, "fingerprint": fpr,
-            "packages": len(STACK), "build_prefix_length": len(store_root),
-            "tarball_bytes": sum(sizes),
-            "largest_mb": [round(s / MB, 1) for s in sizes[:6]]}
+    info = {
+        "seed": seed,
+        "mirror": str(mirror),
+        "root": ROOT,
+        "fingerprint": fpr,
+        "packages": len(STACK),
+        "build_prefix_length": len(store_root),
+        "tarball_bytes": sum(sizes),
+        "largest_mb": [round(s / MB, 1) for s in sizes[:6]],
+    }
     info_path.write_text(json.dumps(info, indent=1))
     return info
 
@@ -381,12 +495,9 @@ def tarball_paths(mirror: Path) -> list[Path]:
     """The package tarballs the mirror's spec manifests list, largest first."""
     found = []
     for manifest in mirror.rglob("*.spec.manifest.json"):
-        text = manifest.read_text(encoding="utf-8")
-        document = json.loads(strip_clearsign(text))
-        for blob in document["data"]:
-            if blob["mediaType"].endswith(".tar+gzip"):
-                digest = blob["checksum"]
-                found.append(mirror / "blobs" / "sha256" / digest[:2] / digest)
+        text = strip_clearsign(manifest.read_text(encoding="utf-8"))
+        record = parse_manifest(text, what=manifest.name).first(MEDIA_TARBALL_PREFIX, what="")
+        found.append(mirror / record.path)
     return sorted(found, key=lambda p: p.stat().st_size, reverse=True)
 
 

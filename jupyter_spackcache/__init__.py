@@ -48,11 +48,4 @@ def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_spackcache``: register the ``%spack`` magics in this kernel."""
     from importlib import import_module
 
-    try:
-        magics = import_module(f"{__name__}.magics")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.magics":
-            raise  # a real missing dependency inside the magics module: do not hide it
-        print("jupyter_spackcache: the %spack magics are not available in this version yet.")
-        return
-    magics.register(ipython)
+    import_module(f"{__name__}.magics").register(ipython)

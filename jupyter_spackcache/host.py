@@ -75,11 +75,6 @@ def detect_host(overrides: HostOverrides | None = None) -> Host:
     )
 
 
-def target_family(target: str) -> str | None:
-    t = archspec.cpu.TARGETS.get(target)
-    return str(t.family.name) if t is not None else None
-
-
 @lru_cache(maxsize=1)
 def _detected_target() -> str:
     return str(archspec.cpu.host().name)

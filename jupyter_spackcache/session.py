@@ -1,26 +1,21 @@
-"""The core's front desk: one object that the CLI, the server and the magics all talk to.
+"""The parts a front door works with, built when first needed and closed together.
 
-It owns the configuration, the keyring, the mirror catalog and the host description, and offers
-the user-level operations (add a mirror, trust keys, list, resolve). Front doors only translate
-arguments and render results, so the three behave identically.
+Configuration, host, keyring, mirror catalog, store and upstream stores: a front door opens one
+Session per command (the CLI, each ``%spack`` line) or keeps one for its queries (the server's
+core thread) and hands the parts the use cases in :mod:`jupyter_spackcache.ops` ask for. The
+queries behind ``list`` and ``info`` live here too, because they share one memo of host
+compatibility per index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from .config import (
-    Config,
-    MirrorConfig,
-    load_config,
-    normalize_url,
-    save_user_mirrors,
-    validate_new_mirror,
-)
-from .errors import ConfigError, SignatureError, SpackCacheError
+from .config import Config, load_config
+from .errors import SpackCacheError
 from .host import Host, detect_host
 from .mirrors.catalog import Catalog, MirrorProblem
 from .resolve import BUILD_ONLY, Candidate, HostCheck, Resolution, resolve
@@ -35,7 +30,7 @@ if TYPE_CHECKING:
     from .mirrors.indexcache import MirrorIndex
     from .store import StoreDB
     from .store.upstream import UpstreamStore
-    from .trust import KeyInfo, Keyring
+    from .trust import Keyring
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,103 +93,16 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---- mirrors ---------------------------------------------------------------------------
+    # ---- configuration changes ---------------------------------------------------------
 
-    def add_mirror(
-        self,
-        name: str,
-        url: str,
-        *,
-        unsigned: bool = False,
-        check: bool = True,
-        s3_endpoint: str | None = None,
-        view: str | None = None,
-    ) -> MirrorConfig:
-        mirror = MirrorConfig(
-            name=name,
-            url=normalize_url(url),
-            unsigned=unsigned,
-            s3_endpoint=s3_endpoint,
-            view=view,
-        )
-        validate_new_mirror(self.config, mirror)
-        candidate = replace(self.config, mirrors=(*self.config.mirrors, mirror))
-        if check:  # prove it is a readable build cache before saving anything
-            Catalog(candidate, self.keyring).reader(mirror)
-        save_user_mirrors(self.config, candidate.mirrors)
-        self._reload(candidate)
-        return mirror
-
-    def remove_mirror(self, name: str) -> MirrorConfig:
-        mirror = self.config.mirror(name)
-        if mirror.origin == "site":
-            raise ConfigError(
-                f"mirror '{name}' is defined by the site configuration and cannot be removed",
-                hint="ask your administrators, or simply ignore it",
-            )
-        remaining = tuple(m for m in self.config.mirrors if m.name != name)
-        save_user_mirrors(self.config, remaining)
-        self.catalog.forget(mirror)
-        self._reload(replace(self.config, mirrors=remaining))
-        return mirror
-
-    def _reload(self, config: Config) -> None:
+    def adopt(self, config: Config) -> None:
+        """Use ``config`` from now on (after a mirror was added or removed)."""
         self.close()
         self.__dict__.pop("catalog", None)
         self.config = config
 
     def indices(self, *, refresh: bool = True) -> tuple[list[MirrorIndex], list[MirrorProblem]]:
         return self.catalog.indices(refresh=refresh)
-
-    # ---- keys ------------------------------------------------------------------------------
-
-    def mirror_keys(self, mirror_name: str) -> list[KeyInfo]:
-        """The keys a mirror publishes, inspected but not imported (for the user to check)."""
-        mirror = self.config.mirror(mirror_name)
-        if mirror.unsigned:
-            return []
-        reader = self.catalog.reader(mirror)
-        found: dict[str, KeyInfo] = {}
-        for armored in reader.public_keys():
-            for info in self.keyring.inspect(armored):
-                found[info.fingerprint] = info
-        return list(found.values())
-
-    def trust_keys(self, mirror_name: str, fingerprints: list[str]) -> list[KeyInfo]:
-        """Import the named keys of a mirror (all it publishes when ``fingerprints`` is empty)."""
-        mirror = self.config.mirror(mirror_name)
-        reader = self.catalog.reader(mirror)
-        blocks = reader.public_keys()
-        if not blocks:
-            raise SignatureError(
-                f"mirror '{mirror_name}' publishes no public keys",
-                hint="get the key from its maintainers and run `spackcache keys import FILE`",
-            )
-        wanted = {f.replace(" ", "").upper() for f in fingerprints}
-        pinned = set(mirror.fingerprints)
-        if pinned:
-            outside = (wanted or set()) - pinned
-            if outside:
-                raise SignatureError(
-                    f"key(s) {', '.join(sorted(outside))} are not among the fingerprints pinned "
-                    f"for mirror '{mirror_name}'",
-                    hint="the site or your config pins this mirror's keys; trust only those",
-                )
-            wanted = wanted or pinned
-        imported: list[KeyInfo] = []
-        remaining = set(wanted)
-        for armored in blocks:
-            available = {k.fingerprint for k in self.keyring.inspect(armored)}
-            take = available & wanted if wanted else available
-            if take:
-                imported.extend(self.keyring.import_keys(armored, only=sorted(take)))
-                remaining -= take
-        if remaining:
-            raise SignatureError(
-                f"mirror '{mirror_name}' does not publish key(s) {', '.join(sorted(remaining))}",
-                hint=f"see `spackcache keys list --mirror {mirror_name}` for what it offers",
-            )
-        return imported
 
     # ---- queries ---------------------------------------------------------------------------
 
@@ -296,9 +204,9 @@ def _is_bare_name(request: AbstractSpec) -> bool:
 def _matches(
     request: AbstractSpec, node: ConcreteNode, index: MirrorIndex, *, substring: bool
 ) -> bool:
-    """Root-only constraints need no DAG; ``^dep`` and ``%dep`` do."""
+    """Root-only constraints need no DAG; ``^dep``, ``%dep`` and ``++x`` (all nodes) do."""
     if substring and _is_bare_name(request):
         return True  # the name search already chose the candidates
-    if request.dependencies or request.direct:
+    if request.dependencies or request.direct or request.propagated:
         return satisfies(request, index.dag(node.hash))
     return node_satisfies(request, node)

@@ -34,7 +34,7 @@ export interface ILockMirror {
   url: string;
 }
 
-/** The lock document, as `magics/lock.py` writes it. */
+/** The lock document, as `ops/lock.py` writes it. */
 export interface INotebookLock {
   format: typeof LOCK_FORMAT;
   version: typeof LOCK_VERSION;

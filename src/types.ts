@@ -1,9 +1,9 @@
 /**
  * The JSON shapes of the jupyter-spackcache REST API (`docs/openapi.yaml`).
  *
- * They mirror what the Python handlers write (`jupyter_spackcache/server/render.py`,
- * `cli/render.py`, `server/taskmodel.py`) field for field, snake_case included,
- * so a reader can grep one side for the other.
+ * They mirror what the Python handlers write (`jupyter_spackcache/present.py`,
+ * `server/tasks/model.py`) field for field, snake_case included, so a reader can
+ * grep one side for the other.
  */
 
 /** Body of `GET /status`. */

@@ -95,3 +95,37 @@ def run(home: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[i
         return code, out, err
 
     return _run
+
+
+# ---- the fast run: `pytest -m "not slow"` ------------------------------------------------
+#: fixtures that start a real server, build a signed mirror with gcc and gpg, or drive a browser
+SLOW_FIXTURES = frozenset(
+    {"http_mirror", "s3_server", "oci_registry", "signed_demo", "jp_fetch", "jp_serverapp"}
+)
+#: modules whose tests build real binaries, keyrings or mirrors in their own helpers
+SLOW_MODULES = frozenset(
+    {
+        "test_demo",
+        "test_install",
+        "test_kernels",
+        "test_magics",
+        "test_mirror_readers",
+        "test_push",
+        "test_push_cli",
+        "test_relocate",
+        "test_trust",
+        "test_trust_batch",
+        "test_ui_browser",
+        "test_ui_lock",
+        "test_upstream",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs real servers, gcc, gpg or a browser, so that a unit-only run exists."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if fixtures & SLOW_FIXTURES or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

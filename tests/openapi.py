@@ -100,10 +100,20 @@ def check_response(method: str, path: str, status: int, payload: Any) -> None:
     schema = response_schema(method, path, status)
     if schema is None:
         return
+    _validate(schema, payload, f"{method} {path} {status}")
+
+
+def _validate(schema: Any, payload: Any, what: str) -> None:
     errors = sorted(Draft202012Validator(schema).iter_errors(payload), key=lambda e: e.path)
     if errors:
         lines = [f"{'/'.join(map(str, e.absolute_path)) or '<body>'}: {e.message}" for e in errors]
         raise AssertionError(
-            f"{method} {path} {status} disagrees with docs/openapi.yaml:\n  "
-            + "\n  ".join(lines[:10])
+            f"{what} disagrees with docs/openapi.yaml:\n  " + "\n  ".join(lines[:10])
         )
+
+
+def check_schema(name: str, payload: Any) -> None:
+    """Like :func:`check_response`, against ``components/schemas/<name>``."""
+    doc = document()
+    schema = strict(_resolve(doc["components"]["schemas"][name], doc))
+    _validate(schema, payload, f"schema {name}")

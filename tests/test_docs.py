@@ -195,7 +195,7 @@ def test_docs_mention_only_real_cli_commands(name: str) -> None:
 
 def test_openapi_check_refuses_what_the_document_does_not_say() -> None:
     """The REST tests check every answer with this; it must catch drift both ways."""
-    from tests.openapi import check_response
+    from tests.openapi import check_response, check_schema
 
     mirror = {
         "name": "m",
@@ -219,3 +219,17 @@ def test_openapi_check_refuses_what_the_document_does_not_say() -> None:
         check_response("GET", "/no-such-route", 200, {})
     with pytest.raises(LookupError):
         check_response("GET", "/tasks/x", 418, error)
+    progress = {
+        "task": "t",
+        "hash": "h",
+        "name": "n",
+        "version": "1",
+        "stage": "download",
+        "bytes_done": 0,
+        "bytes_total": None,
+        "message": None,
+        "time": 0.0,
+    }
+    check_schema("ProgressEvent", progress)
+    with pytest.raises(AssertionError, match="'unpacking' is not one of"):
+        check_schema("ProgressEvent", {**progress, "stage": "unpacking"})

@@ -325,7 +325,7 @@ def test_tripwire_fires_halfway_through_the_single_pass(tmp_path: Path, dest: Pa
 def test_unpacker_process_unpacks_and_refuses_like_the_thread(tmp_path: Path) -> None:
     """The worker process runs the same checks and reports the same one-line refusal."""
     from jupyter_spackcache.install.extract import read_buildinfo
-    from jupyter_spackcache.install.unpacker import UnpackerPool
+    from jupyter_spackcache.install.procpool import UnpackerPool
 
     good = tmp_path / "good.spack"
     good.write_bytes(_tarball(_package(_file(f"{ROOT}/lib/libx.so", b"\x7fELF..."))))
@@ -357,7 +357,7 @@ def test_unpacker_process_unpacks_and_refuses_like_the_thread(tmp_path: Path) ->
 
 
 def test_unpacker_process_that_dies_is_a_clear_error(tmp_path: Path) -> None:
-    from jupyter_spackcache.install.unpacker import UnpackerPool
+    from jupyter_spackcache.install.procpool import UnpackerPool
 
     pool = UnpackerPool(1)
     try:
@@ -382,7 +382,7 @@ def test_a_worker_that_never_greets_is_stopped_and_threads_unpack(
     import sys
     import time
 
-    from jupyter_spackcache.install import unpacker
+    from jupyter_spackcache.install import procpool as unpacker
 
     not_python = tmp_path / "not-python"
     not_python.write_text(f"#!/bin/sh\n{program}\n")

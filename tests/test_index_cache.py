@@ -15,6 +15,7 @@ from jupyter_spackcache.config import Config, MirrorConfig
 from jupyter_spackcache.errors import MirrorError
 from jupyter_spackcache.formats.indexstream import IndexHeader, iter_index_records
 from jupyter_spackcache.mirrors.catalog import Catalog
+from jupyter_spackcache.mirrors.indexcache import IndexCache
 from tests.test_mirror_readers import UPSTREAM, V3
 
 V2_INDEX = UPSTREAM / "v2_layout/unsigned/build_cache/index.json"
@@ -62,6 +63,25 @@ def test_malformed_or_truncated_index_is_one_line_error(bad: bytes) -> None:
     with pytest.raises(MirrorError) as err:
         _stream(bad, 8)
     assert "\n" not in str(err.value) and "index" in str(err.value)
+
+
+@pytest.mark.parametrize("version_first", [True, False])
+@pytest.mark.parametrize("version", ["9", "10", "4"])
+def test_cache_refuses_an_unreadable_database_version(
+    tmp_path: Path, version: str, version_first: bool
+) -> None:
+    """One rule, wherever Spack put the version key (10 is newer than 8, not older)."""
+    installs = json.loads(V2_INDEX.read_bytes())["database"]["installs"]
+    parts = [("version", version), ("installs", installs)]
+    doc = {"database": dict(parts if version_first else parts[::-1])}
+    mirror = MirrorConfig(name="m", url=V2_INDEX.parent.parent.as_uri(), unsigned=True)
+    cache = IndexCache(tmp_path / "cache")
+    with pytest.raises(MirrorError, match=f"database version {version} is not supported") as err:
+        cache.store_stream(
+            mirror, "v2", io.BytesIO(json.dumps(doc).encode()), index_hash="x", etag=None
+        )
+    assert (err.value.hint == "upgrade jupyter-spackcache") == (version != "4")
+    assert not list((tmp_path / "cache").iterdir())  # nothing half-built is left
 
 
 def _config(tmp_path: Path, *mirrors: MirrorConfig) -> Config:

@@ -31,7 +31,7 @@ from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.errors import InstallCancelled
 from jupyter_spackcache.install.extract import read_buildinfo
 from jupyter_spackcache.install.progress import ProgressEvent, Stage
-from jupyter_spackcache.install.workers import default_jobs
+from jupyter_spackcache.install.threadpool import default_jobs
 from jupyter_spackcache.ops.install import InstallRequest, plan_install, run_plan
 from jupyter_spackcache.session import Session
 from tests.openapi import check_response
@@ -170,7 +170,7 @@ def _unpacker_children() -> list[int]:
             command = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and b"install.unpacker import _serve" in command:
+        if ppid == os.getpid() and b"install.procpool import _serve" in command:
             found.append(int(stat.parent.name))
     return found
 
@@ -201,7 +201,7 @@ def test_install_unpacks_in_threads_when_no_worker_process_can_run(
 ) -> None:
     """An embedding application as ``sys.executable``: its "workers" never greet, so the
     install gives them up and unpacks in its own threads, with the same result."""
-    from jupyter_spackcache.install import unpacker
+    from jupyter_spackcache.install import procpool as unpacker
 
     _add_demo(run, http_mirror(demo.path).url)
     not_python = tmp_path / "embedding-app"
@@ -619,8 +619,8 @@ def test_cgroup_cpu_quota_bounds_the_default_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A pod limited to 1.5 CPUs on a 64-core host gets 2 workers, not 8."""
-    from jupyter_spackcache.install import workers
-    from jupyter_spackcache.install.workers import cgroup_cpu_quota, default_jobs
+    from jupyter_spackcache.install import threadpool as workers
+    from jupyter_spackcache.install.threadpool import cgroup_cpu_quota, default_jobs
 
     monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(64)))
     monkeypatch.setattr(workers, "cgroup_cpu_quota", lambda root: None)

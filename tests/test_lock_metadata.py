@@ -15,8 +15,8 @@ import pytest
 
 from jupyter_spackcache.errors import ConfigError
 from jupyter_spackcache.magics.commands import KernelState
-from jupyter_spackcache.magics.lock import lock_in_notebook, lock_path_for
 from jupyter_spackcache.magics.lockbridge import COMM_TARGET, LockBridge, is_saved_reply
+from jupyter_spackcache.magics.lockfile import lock_in_notebook, lock_path_for
 from tests.test_magics import Run, demo, home, mirror, rendered, spack  # noqa: F401
 
 

@@ -27,7 +27,7 @@ from jupyter_spackcache.install.progress import ProgressEvent, Stage
 from jupyter_spackcache.magics import SpackMagicError, spack_line
 from jupyter_spackcache.magics.commands import KernelState
 from jupyter_spackcache.magics.hotattach import apply_attachment, plan_attachment
-from jupyter_spackcache.magics.lock import lock_path_for
+from jupyter_spackcache.magics.lockfile import lock_path_for
 from jupyter_spackcache.magics.widgets import WidgetProgress, widgets_wanted
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode
 

@@ -21,9 +21,9 @@ from jupyter_spackcache.errors import (
     NotFoundError,
     SignatureError,
 )
+from jupyter_spackcache.formats.v2layout import spec_basename, tarball_path
 from jupyter_spackcache.mirrors.detect import open_reader
 from jupyter_spackcache.mirrors.indexcache import IndexCache, MirrorIndex
-from jupyter_spackcache.mirrors.v2 import spec_basename, tarball_path
 from jupyter_spackcache.trust import Keyring
 from tests.fixtures import FIXTURES
 
@@ -201,6 +201,28 @@ def test_v3_blob_with_wrong_checksum_fails(tmp_path: Path) -> None:
     h = manifest.name.rsplit("-", 1)[1].split(".")[0]
     with pytest.raises(IntegrityError, match="sha256"):
         reader.fetch_spec(index.node(h), index.dag(h))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("media", "readable"), [("v6+json", False), ("v5+json", True)])
+def test_v3_spec_media_type_names_the_readable_spec_formats(
+    media: str, readable: bool, tmp_path: Path
+) -> None:
+    root = _copy(V3 / "unsigned", tmp_path)
+    manifest = next((root / "v3/manifests/spec/libelf").glob("*.json"))
+    text = manifest.read_text()
+    assert "application/vnd.spack.spec.v5+json" in text
+    manifest.write_text(text.replace("spec.v5+json", f"spec.{media}"))
+    mirror = MirrorConfig(name="m", url=root.as_uri(), unsigned=True)
+    reader = open_reader(mirror, None)
+    index = _index(reader, mirror, tmp_path / "cache")
+    h = manifest.name.rsplit("-", 1)[1].split(".")[0]
+    node = index.node(h)
+    assert node is not None
+    if readable:
+        assert reader.fetch_spec(node, index.dag(h)).document["spec"]["nodes"][0]["hash"] == h
+        return
+    with pytest.raises(LayoutError, match="uses spec format 6, newer than this client reads"):
+        reader.fetch_spec(node, index.dag(h))
 
 
 def test_v2_signature_altered_by_one_byte_fails(keyring: Keyring, tmp_path: Path) -> None:

@@ -134,8 +134,8 @@ def test_server_task_records_the_retries(
 
     from jupyter_spackcache.config import load_config
     from jupyter_spackcache.install.progress import ProgressEvent
-    from jupyter_spackcache.server.jobs import run_install
-    from jupyter_spackcache.server.taskmodel import Task, apply_event
+    from jupyter_spackcache.server.tasks.install import run_install
+    from jupyter_spackcache.server.tasks.model import Task, apply_event
 
     server = http_mirror(signed_demo.path)
     _add(run, server.url)

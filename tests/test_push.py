@@ -18,6 +18,7 @@ import yaml
 
 from jupyter_spackcache.errors import IntegrityError, MirrorError, SignatureError, SpackCacheError
 from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.indexstream import merge_index
 from jupyter_spackcache.formats.specfile import dag_closure, dag_hash, make_node, make_specfile
 from jupyter_spackcache.formats.v3layout import (
     INDEX_MEDIA_TYPE,
@@ -30,7 +31,6 @@ from jupyter_spackcache.formats.v3layout import (
 )
 from jupyter_spackcache.push import V3MirrorWriter, create_tarball, make_buildinfo
 from jupyter_spackcache.push.tarball import member_name, prefix_regex
-from jupyter_spackcache.push.writer import merge_index
 from tests.fixtures import FIXTURES as SHARED_FIXTURES
 
 FIXTURES = SHARED_FIXTURES / "spack-generated-v3"

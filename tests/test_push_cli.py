@@ -44,8 +44,8 @@ from jupyter_spackcache.formats.v3layout import (
 from jupyter_spackcache.push.from_store import local_destination
 from jupyter_spackcache.push.selection import (
     PushError,
+    choose_installed,
     choose_signing_key,
-    match_installed,
     relocation_hashes,
     with_dags,
 )
@@ -550,8 +550,8 @@ def test_ambiguous_specs_are_refused_not_guessed() -> None:
     ]
     installed = with_dags(records)
     with pytest.raises(PushError, match=r"'zlib' matches 2 installed packages: zlib@1.2/"):
-        match_installed([("zlib", parse_spec("zlib"))], installed)
-    chosen = match_installed(
+        choose_installed([("zlib", parse_spec("zlib"))], installed)
+    chosen = choose_installed(
         [("zlib@1.3", parse_spec("zlib@1.3")), ("zlib@1.3:", parse_spec("zlib@1.3:"))], installed
     )
     assert [item.record.hash for item in chosen] == [records[1].hash]

@@ -21,7 +21,7 @@ from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from jupyter_spackcache.demo import broken
 from jupyter_spackcache.demo.build import DemoMirror
-from tests.openapi import check_response
+from tests.openapi import check_response, check_schema
 from tests.servers import StaticServer
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -29,6 +29,8 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 PACKAGES = ("libdemo-base", "libdemo-mid", "demo-tool")
 NORMAL_PATH = ("queued", "download", "verify", "extract", "unpacked", "relocate", "done")
 Fetch = Callable[..., Any]
+#: the schema in docs/openapi.yaml of each kind of server-sent event
+EVENT_SCHEMAS = {"task": "TaskEvent", "progress": "ProgressEvent"}
 
 
 # ------------------------------------------------------------------ fixtures
@@ -136,7 +138,9 @@ def parse_sse(raw: bytes) -> list[tuple[str, dict[str, Any]]]:
             line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":")
         )
         if "event" in fields:
-            events.append((fields["event"], json.loads(fields["data"])))
+            data = json.loads(fields["data"])
+            check_schema(EVENT_SCHEMAS[fields["event"]], data)
+            events.append((fields["event"], data))
     return events
 
 

@@ -9,7 +9,7 @@ import yaml
 from traitlets import TraitError
 from traitlets.config import Config as TraitletsConfig
 
-from jupyter_spackcache.server.app import SpackCache, effective_config
+from jupyter_spackcache.server.site_policy import SpackCache, effective_config
 
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
 

@@ -61,16 +61,6 @@ def test_route_table_is_below_base_url() -> None:
     assert all(path.startswith("/a%40b/spackcache/api/") for path in paths), paths
 
 
-def test_load_ipython_extension_without_magics_says_so(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(sys.modules, "jupyter_spackcache.magics", None)  # import now fails
-    jupyter_spackcache.load_ipython_extension(object())
-    assert capsys.readouterr().out.strip() == (
-        "jupyter_spackcache: the %spack magics are not available in this version yet."
-    )
-
-
 def test_load_ipython_extension_registers_magics(monkeypatch: pytest.MonkeyPatch) -> None:
     shells: list[object] = []
     fake = types.ModuleType("jupyter_spackcache.magics")
@@ -91,6 +81,7 @@ async def test_status_reports_version(jp_fetch: Any) -> None:
     assert json.loads(response.body) == {"version": jupyter_spackcache.__version__, "ok": True}
 
 
+@pytest.mark.slow
 def test_every_verb_is_decorated_authenticated(tmp_path: Path) -> None:
     """Jupyter Server's own check: it warns about verbs lacking @tornado.web.authenticated."""
     probe = textwrap.dedent(

@@ -17,8 +17,9 @@ import pytest
 from jupyter_spackcache.errors import InstallCancelled, ResolveError
 from jupyter_spackcache.install.progress import ProgressCallback, ProgressEvent, Stage
 from jupyter_spackcache.server.events import EventHub, StreamEvent, replay
-from jupyter_spackcache.server.taskdb import TaskDB
-from jupyter_spackcache.server.taskmodel import (
+from jupyter_spackcache.server.tasks.db import TaskDB
+from jupyter_spackcache.server.tasks.manager import TaskManager
+from jupyter_spackcache.server.tasks.model import (
     LOG_LIMIT,
     Task,
     TaskError,
@@ -26,7 +27,6 @@ from jupyter_spackcache.server.taskmodel import (
     apply_event,
     with_state,
 )
-from jupyter_spackcache.server.tasks import TaskManager
 
 
 def event(stage: Stage, done: int = 0, total: int | None = None, name: str = "zlib",

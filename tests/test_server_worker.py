@@ -16,8 +16,8 @@ import pytest
 from jupyter_spackcache.config import Config
 from jupyter_spackcache.errors import InstallCancelled, InstallError, SpackCacheError
 from jupyter_spackcache.install.progress import ProgressEvent, Stage
-from jupyter_spackcache.server.childproc import describe_exit, raise_for_end, run_child
-from jupyter_spackcache.server.workerproto import (
+from jupyter_spackcache.server.tasks.child import describe_exit, raise_for_end, run_child
+from jupyter_spackcache.server.tasks.protocol import (
     Throttle,
     WorkerRequest,
     error_message,
@@ -105,12 +105,12 @@ def test_cancel_kills_a_child_that_does_not_roll_back_in_time(tmp_path: Path) ->
 
 
 def test_the_install_child_starts_without_jupyter_server() -> None:
-    """Every install the panel runs starts ``python -m jupyter_spackcache.server.worker``;
+    """Every install the panel runs starts ``python -m jupyter_spackcache.server.tasks.worker``;
     importing jupyter_server and tornado's handlers there cost ~0.16 s per install."""
     import subprocess
 
     code = (
-        "import sys, jupyter_spackcache.server.worker\n"
+        "import sys, jupyter_spackcache.server.tasks.worker\n"
         "heavy = sorted(m for m in ('jupyter_server', 'tornado.web', 'jupyter_spackcache.server"
         ".routes') if m in sys.modules)\n"
         "print(heavy)\n"

@@ -135,6 +135,27 @@ GROMACS = gromacs_dag()
         "gromacs %[virtuals=cxx] gcc",
         "gromacs %openmpi",
         "gromacs %mpi",
+        # Spack 1.x rules: propagation binds only nodes that have the variant
+        "gromacs ++mpi",
+        "gromacs mpi==true",
+        "gromacs ++mpi ^fftw",
+        "gromacs ^openmpi ~~mpi",
+        "gromacs ~~openmp",
+        # name=* asks for the variant with any value
+        "gromacs build_type=*",
+        "gromacs ^fftw precision=*",
+        "gromacs os=* platform=* target=*",
+        # := asks for exactly these values, = for at least these
+        "gromacs ^fftw precision:=double,float",
+        "gromacs ^fftw precision=double",
+        "gromacs %gcc languages:=c,c++,fortran",
+        # conditional edges hold vacuously when the condition does not
+        "gromacs ^[when='+cuda'] cuda",
+        "gromacs ^[when='^notapackage' virtuals=mpi] mpich",
+        "gromacs ^[when='+mpi' virtuals=mpi] openmpi",
+        "gromacs %[when='%c'] c=gcc@12",
+        "gromacs %%gcc",
+        "gromacs %%c,cxx=gcc",
     ],
 )
 def test_gromacs_dag_satisfies(text: str) -> None:
@@ -178,6 +199,14 @@ def test_gromacs_dag_satisfies(text: str) -> None:
         ("gromacs %clang", "no direct dependency matches %clang"),
         ("gromacs %hwloc", "no direct dependency matches %hwloc"),
         ("gromacs %gcc languages=ada", "no direct dependency matches %gcc languages=ada"),
+        ("gromacs ~~mpi", "needs ~mpi"),
+        ("gromacs ++cuda", "needs +cuda"),
+        ("gromacs ^fftw ~~mpi", "no dependency matches ^fftw~~mpi"),
+        ("gromacs openmp=*", "has no variant openmp"),
+        ("gromacs ^fftw precision:=double", "no dependency matches ^fftw precision:=double"),
+        ("gromacs %gcc languages:=c", "no direct dependency matches %gcc languages:=c"),
+        ("gromacs ^[when='+mpi'] mpich", "no dependency matches ^[when='+mpi'] mpich"),
+        ("gromacs %%clang", "no direct dependency matches %%clang"),
     ],
 )
 def test_gromacs_dag_mismatch_reasons(text: str, reason: str) -> None:
@@ -196,6 +225,15 @@ def test_node_level_check_ignores_dependency_constraints() -> None:
     assert explain_mismatch(parse_spec("zlib@1.3:"), zlib) == "version 1.2.11 is not @1.3:"
     assert explain_mismatch(parse_spec("zlib+shared"), zlib) == "needs +shared"
     assert explain_mismatch(parse_spec("zlib target=zen4"), zlib) == "target is zen3"
+    # a propagated variant is checked on nodes that have it, and skipped on the others
+    assert explain_mismatch(parse_spec("zlib ~~shared ++pic"), zlib) is None
+    assert explain_mismatch(parse_spec("zlib ++shared"), zlib) == "needs +shared"
+    fftw = GROMACS.nodes[h("fftw")]
+    assert explain_mismatch(parse_spec("fftw precision:=float,double"), fftw) is None
+    assert (
+        explain_mismatch(parse_spec("fftw precision:=float"), fftw)
+        == "precision=double,float is not precision:=float"
+    )
 
 
 def test_unparseable_concrete_version_never_matches_a_range() -> None:

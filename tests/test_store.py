@@ -375,6 +375,7 @@ def _reader(base: str, start: Any, stop: Any, results: Any) -> None:
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
+@pytest.mark.slow
 def test_eight_processes_install_overlapping_nodes_exactly_once(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     start, stop, results = ctx.Barrier(WORKERS + 2), ctx.Event(), ctx.Queue()

@@ -1,8 +1,10 @@
 """``spackcache``: the command-line front door.
 
-Argument parsing and dispatch only; each sub-command lives in a small module and calls the
-core through :class:`~jupyter_spackcache.session.Session`. Every failure the user can cause ends
-in one ``error:`` line (plus a ``hint:`` line saying what to do) and exit status 1.
+Argument parsing and dispatch only; each sub-command lives in a small module, calls a use case
+of :mod:`jupyter_spackcache.ops` with the parts a :class:`~jupyter_spackcache.session.Session`
+holds, and prints its result with :mod:`jupyter_spackcache.present`. Every failure the user
+can cause ends in one ``error:`` line (plus a ``hint:`` line saying what to do) and exit
+status 1.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from .. import __version__
 from ..errors import SpackCacheError
 from ..present import error_text
 from ..session import Session
-from . import demo_cmd, keys_cmd, mirror_cmd, query_cmd
+from . import (
+    demo_cmd,
+    install_cmd,
+    kernel_cmd,
+    keys_cmd,
+    mirror_cmd,
+    module_cmd,
+    push_cmd,
+    query_cmd,
+)
 
 Handler = Callable[[Session, argparse.Namespace], int]
 
@@ -32,22 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys_cmd.register(sub)
     query_cmd.register(sub)
     demo_cmd.register(sub)
-    _register_optional(sub)
+    install_cmd.register(sub)
+    kernel_cmd.register(sub)
+    push_cmd.register(sub)
+    module_cmd.register(sub)
     return parser
-
-
-def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Commands from later parts of the product register themselves when present."""
-    import importlib
-
-    for module in ("install_cmd", "kernel_cmd", "push_cmd", "module_cmd"):
-        try:
-            mod = importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{module}":
-                raise
-            continue
-        mod.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

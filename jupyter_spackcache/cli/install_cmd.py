@@ -13,10 +13,10 @@ import sys
 
 from ..env import apply, load_environment, render, root_variables
 from ..errors import InstallCancelled
-from ..install.installed import match_installed, one_installed
+from ..install.installed import find_installed, one_installed
 from ..install.plan import Plan
-from ..install.unpacker import UnpackerPool
-from ..install.workers import default_jobs
+from ..install.procpool import UnpackerPool
+from ..install.threadpool import default_jobs
 from ..ops.install import InstallRequest, plan_install, run_plan
 from ..ops.removal import Removal, gc_order, remove, uninstall_order
 from ..present import (
@@ -30,7 +30,7 @@ from ..present import (
     table,
 )
 from ..session import Session
-from ..spec.parser import parse_specs
+from ..spec.parser import join_argv, parse_specs
 from .progress import BarProgress, LineProgress
 
 
@@ -74,8 +74,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _install(session: Session, args: argparse.Namespace) -> int:
     if args.dry_run:
         return _plan_only(session, args)
-    # the unpacking processes start up (~0.1 s of imports each) on a core that is idle while
-    # this one resolves and plans, rather than when the downloads begin
+    # the unpacking processes start up (their imports take a while) on a core that is idle
+    # while this one resolves and plans, rather than when the downloads begin
     with UnpackerPool(args.jobs) as unpackers:
         return _install_with(session, args, unpackers)
 
@@ -88,7 +88,7 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
 
 
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
-    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
+    request = InstallRequest((join_argv(args.spec),), session.config.store_root)
     plan = plan_install(request, catalog=session.catalog, store=session.store,
                         host=session.host, upstreams=session.upstreams)
     if not args.json:
@@ -123,7 +123,7 @@ def _renderer(plan: Plan, *, quiet: bool) -> BarProgress | LineProgress:
 
 
 def _find(session: Session, args: argparse.Namespace) -> int:
-    records = match_installed(session.store, " ".join(args.spec) or None)
+    records = find_installed(session.store, join_argv(args.spec) or None)
     if args.json:
         print_json([installed_node_json(r) for r in records])
         return 0
@@ -184,7 +184,7 @@ def _load(session: Session, args: argparse.Namespace) -> int:
 
 def _split(argv: list[str]) -> list[str]:
     """The separate specs in the words ``argv`` (``zlib @1.3 cmake`` is two specs)."""
-    return [str(spec) for spec in parse_specs(" ".join(argv))]
+    return [str(spec) for spec in parse_specs(join_argv(argv))]
 
 
 def _confirm(question: str) -> bool:

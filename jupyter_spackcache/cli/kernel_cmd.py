@@ -32,9 +32,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _split(words: list[str]) -> list[str]:
-    from ..spec.parser import parse_specs
+    from ..spec.parser import join_argv, parse_specs
 
-    return [str(spec) for spec in parse_specs(" ".join(words))]
+    return [str(spec) for spec in parse_specs(join_argv(words))]
 
 
 def _add(session: Session, args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SignatureError, SpackCacheError
+from ..ops.keys import TrustRequest, mirror_keys, trust_keys, untrust_key
 from ..present import key_json, print_json, table
 from ..session import Session
 from ..trust import KeyInfo
@@ -70,7 +71,9 @@ def _rows(keys: list[KeyInfo], trusted: set[str] | None) -> str:
 def _list(session: Session, args: argparse.Namespace) -> int:
     trusted = {k.fingerprint for k in session.keyring.list_keys()}
     if args.mirror:
-        keys = session.mirror_keys(args.mirror)
+        keys = mirror_keys(
+            args.mirror, config=session.config, catalog=session.catalog, keyring=session.keyring
+        )
         if args.json:
             print_json([key_json(k, trusted=k.fingerprint in trusted) for k in keys])
         elif not keys:
@@ -89,7 +92,9 @@ def _list(session: Session, args: argparse.Namespace) -> int:
 
 
 def _trust(session: Session, args: argparse.Namespace) -> int:
-    offered = session.mirror_keys(args.mirror)
+    offered = mirror_keys(
+        args.mirror, config=session.config, catalog=session.catalog, keyring=session.keyring
+    )
     if not offered:
         raise SignatureError(
             f"mirror '{args.mirror}' publishes no public keys",
@@ -111,7 +116,10 @@ def _trust(session: Session, args: argparse.Namespace) -> int:
         if answer not in {"y", "yes"}:
             print("nothing trusted")
             return 1
-    imported = session.trust_keys(args.mirror, wanted)
+    request = TrustRequest(args.mirror, tuple(wanted))
+    imported = trust_keys(
+        request, config=session.config, catalog=session.catalog, keyring=session.keyring
+    )
     if args.json:
         print_json([key_json(k, trusted=True) for k in imported])
     else:
@@ -121,8 +129,7 @@ def _trust(session: Session, args: argparse.Namespace) -> int:
 
 
 def _untrust(session: Session, args: argparse.Namespace) -> int:
-    fingerprint = args.fingerprint.replace(" ", "").upper()
-    session.keyring.remove(fingerprint)
+    fingerprint = untrust_key(args.fingerprint, keyring=session.keyring)
     print(f"removed key {fingerprint}")
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..ops.mirrors import MirrorRequest, add_mirror, mirror_statuses, remove_mirror
 from ..present import mirror_json, print_json, table
 from ..session import Session
 
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _add(session: Session, args: argparse.Namespace) -> int:
-    mirror = session.add_mirror(
+    request = MirrorRequest(
         args.name,
         args.url,
         unsigned=args.unsigned,
@@ -45,6 +46,9 @@ def _add(session: Session, args: argparse.Namespace) -> int:
         s3_endpoint=args.s3_endpoint,
         view=args.view,
     )
+    change = add_mirror(request, config=session.config, keyring=session.keyring)
+    session.adopt(change.config)
+    mirror = change.mirror
     kind = "unsigned" if mirror.unsigned else "signed"
     print(f"added {kind} mirror '{mirror.name}' ({mirror.url})")
     if not mirror.unsigned:
@@ -53,10 +57,10 @@ def _add(session: Session, args: argparse.Namespace) -> int:
 
 
 def _list(session: Session, args: argparse.Namespace) -> int:
-    infos = []
-    for m in session.config.mirrors:
-        meta = session.catalog.cache.meta(m)
-        infos.append((m, meta.layout if meta else None, meta.nodes if meta else None))
+    infos = [
+        (s.mirror, s.layout, s.nodes)
+        for s in mirror_statuses(config=session.config, catalog=session.catalog)
+    ]
     if args.json:
         print_json([mirror_json(m, layout, nodes) for m, layout, nodes in infos])
         return 0
@@ -79,6 +83,7 @@ def _list(session: Session, args: argparse.Namespace) -> int:
 
 
 def _remove(session: Session, args: argparse.Namespace) -> int:
-    mirror = session.remove_mirror(args.name)
-    print(f"removed mirror '{mirror.name}'")
+    change = remove_mirror(args.name, config=session.config, catalog=session.catalog)
+    session.adopt(change.config)
+    print(f"removed mirror '{change.mirror.name}'")
     return 0

@@ -17,6 +17,7 @@ from ..present import (
     variants_text,
 )
 from ..session import Session
+from ..spec.parser import join_argv
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +48,7 @@ def warn_problems(problems: list[MirrorProblem]) -> None:
 
 
 def _list(session: Session, args: argparse.Namespace) -> int:
-    query = " ".join(args.spec) or None
+    query = join_argv(args.spec) or None
     items, problems = session.listing(query, all_targets=args.all_targets)
     warn_problems(problems)
     if args.json:
@@ -82,7 +83,7 @@ def _list(session: Session, args: argparse.Namespace) -> int:
 
 
 def _info(session: Session, args: argparse.Namespace) -> int:
-    text = " ".join(args.spec)
+    text = join_argv(args.spec)
     resolutions = session.resolve_many(text)
     metadata = [
         session.package_metadata(r.chosen) if r.chosen is not None else {} for r in resolutions

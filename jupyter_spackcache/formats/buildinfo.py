@@ -8,7 +8,8 @@ written with :func:`dump_buildinfo`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -21,7 +22,7 @@ from jupyter_spackcache.errors import InstallError
 BUILDINFO_PARTS = (".spack", "binary_distribution")
 BUILDINFO_PATH = "/".join(BUILDINFO_PARTS)
 
-#: the C loader (when libyaml is there) is ~10x faster on the long file lists of big packages
+#: the C loader (when libyaml is there): the file lists of big packages are long
 _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
     yaml, "CSafeLoader", yaml.SafeLoader
 )
@@ -119,3 +120,19 @@ def dump_buildinfo(buildinfo: Mapping[str, Any]) -> bytes:
         dict(buildinfo), default_flow_style=True, sort_keys=False, width=2**31 - 1
     )
     return text.encode("utf-8")
+
+
+def prefix_reference_regex(prefixes: Sequence[bytes]) -> re.Pattern[bytes]:
+    """Spack's rule for where text refers to a prefix (format doc §6.2), as a regex.
+
+    A prefix counts where it starts a path: it may be glued to a run of ``[A-Za-z0-9_-]``
+    (``-I``, ``-L``...), but the byte before that run must not be a word character, ``-`` or
+    ``/``, so ``/opt/x`` is referred to in ``-I/opt/x/include`` but not in ``/data/opt/x``.
+    Groups: the glued run, the prefix, the path tail after it. Alternatives are tried in the
+    order given, so the most specific prefix should come first. Which text files a buildinfo
+    lists and what relocation replaces in them follow this one rule.
+    """
+    if not prefixes:
+        raise ValueError("no prefixes to look for")
+    alternation = b"|".join(re.escape(prefix) for prefix in prefixes)
+    return re.compile(rb"(?<![\w\-/])([\w\-]*?)(" + alternation + rb")([\w\-/]*)")

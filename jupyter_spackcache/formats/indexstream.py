@@ -3,7 +3,8 @@
 Public indices are hundreds of MB of JSON. ``json.loads`` on them builds every dict at once
 (several times the file size in RAM). Here the C scanner of the standard library decodes one
 record at a time from a sliding text window, so peak memory stays near the compact form we keep,
-while the speed stays that of the C decoder.
+while the speed stays that of the C decoder. The indices we write are small: :func:`merge_index`
+and :func:`render_index` build them whole.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ..errors import MirrorError
+from .v3layout import compact_json
 
 _WS = re.compile(r"[ \t\n\r]*")
 _CHUNK = 1 << 22
@@ -156,3 +158,41 @@ def _syntax(msg: str) -> MirrorError:
         hint="refresh later; if it persists, the mirror's index needs rebuilding "
         "(`spack buildcache update-index`)",
     )
+
+
+# ---- writing --------------------------------------------------------------------------------
+
+#: the database version of the indices we write (its nodes are spec format 5)
+DB_VERSION = "8"
+
+
+def merge_index(
+    existing: Mapping[str, Mapping[str, Any]],
+    specfiles: list[Mapping[str, Any]],
+    pushed: set[str],
+) -> dict[str, dict[str, Any]]:
+    """DB-v8 ``installs`` with every node of every DAG; pure, so it is easy to test.
+
+    A record is ``in_buildcache`` when its hash has a spec manifest in the mirror (or an
+    earlier index said so). ``ref_count`` is recomputed as the number of dependents of any
+    edge type among the records, which is how Spack counts them in build-cache indices.
+    """
+    nodes: dict[str, dict[str, Any]] = {h: dict(r["spec"]) for h, r in existing.items()}
+    in_cache = {h for h, r in existing.items() if r.get("in_buildcache")}
+    for specfile in specfiles:
+        for node in specfile["spec"]["nodes"]:
+            nodes.setdefault(node["hash"], dict(node))
+    in_cache |= pushed & nodes.keys()
+    dependents: dict[str, set[str]] = {h: set() for h in nodes}
+    for h, node in nodes.items():
+        for dep in node.get("dependencies", ()):
+            dependents.setdefault(dep["hash"], set()).add(h)
+    return {
+        h: {"spec": node, "ref_count": len(dependents[h]), "in_buildcache": h in in_cache}
+        for h, node in nodes.items()
+    }
+
+
+def render_index(installs: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """The index document in Spack's compact JSON."""
+    return compact_json({"database": {"version": DB_VERSION, "installs": installs}})

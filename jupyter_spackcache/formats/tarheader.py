@@ -2,8 +2,8 @@
 
 ``tarfile`` decodes each 512-byte header in pure Python: eight number fields digit by digit
 through ``nti`` and two checksums over an unpacked tuple of 504 ints. Spack tarballs carry a
-pax header before every member, so a 61-package stack has ~24,000 headers and their decoding
-cost ~0.2 s of CPU, a tenth of unpacking with ISA-L. ``TarFile`` takes the class that decodes
+pax header before every member, so a stack has tens of thousands of headers and decoding them
+is a visible share of unpacking (BENCHMARKS.md). ``TarFile`` takes the class that decodes
 headers as a documented parameter (``tarinfo``); this one decodes the common case, a
 well-formed ustar/pax/GNU header with octal numbers, with C-level ``int(..., 8)`` and
 ``sum()``, and hands every other block (end-of-archive, sparse, a base-256 or malformed

@@ -1,19 +1,18 @@
-"""The v3 build-cache layout of Spack 1.x (buildcache-format.md §1.2): paths, media types,
-blob records and manifests, read and written here, as pure functions.
+"""v3 manifests and content-addressed blobs (buildcache-format.md §1.2), as pure functions.
 
-Layout, relative to the mirror root::
+A manifest lists blob records; a blob is addressed by the checksum of its *stored* bytes.
+Verifying a blob is therefore always: sha256 of what was downloaded == record checksum, and the
+size matches ``contentLength``; only then is it decompressed.
+
+Writing is here too (:func:`render_manifest` reproduces Spack's bytes: a newline after every
+JSON token, so that a clear signature never meets an overlong line), and so are the paths of the
+layout, relative to the mirror root::
 
     v3/layout.json
     v3/manifests/spec/<name>/<name>-<version>-<hash>.spec.manifest.json   (clear-signed if keyed)
     v3/manifests/index[/<view>]/index.manifest.json                        (never signed)
     v3/manifests/key/<FPR>.key.manifest.json, keys.manifest.json             (never signed)
     blobs/sha256/<2 hex>/<sha256>                                           (content-addressed)
-
-A manifest lists blob records; a blob is addressed by the checksum of its *stored* bytes.
-Verifying a blob is therefore always: sha256 of what was downloaded == record checksum, and the
-size matches ``contentLength``; only then is it decompressed. Spack writes manifests with a
-newline after every JSON token and no indentation, so that a PGP clear signature never meets an
-overlong line; :func:`render_manifest` reproduces that byte for byte.
 """
 
 from __future__ import annotations
@@ -28,12 +27,12 @@ from typing import Any
 
 from ..errors import IntegrityError, LayoutError, MirrorError
 
-LAYOUT_VERSION = 3
+MANIFEST_VERSION = 3
 
 #: readers take the first record whose media type starts with one of these (Spack's rule)
-TARBALL_MEDIA_PREFIX = "application/vnd.spack.install."
-SPEC_MEDIA_PREFIX = "application/vnd.spack.spec."
-INDEX_MEDIA_PREFIX = "application/vnd.spack.db."
+MEDIA_TARBALL_PREFIX = "application/vnd.spack.install."
+MEDIA_SPEC_PREFIX = "application/vnd.spack.spec."
+MEDIA_INDEX_PREFIX = "application/vnd.spack.db."
 #: the exact media types written
 TARBALL_MEDIA_TYPE = "application/vnd.spack.install.v2.tar+gzip"
 SPEC_MEDIA_TYPE = "application/vnd.spack.spec.v5+json"
@@ -43,41 +42,6 @@ KEY_INDEX_MEDIA_TYPE = "application/vnd.spack.keyindex.v1+json"
 
 #: a single metadata blob (spec, key, small index) larger than this is refused
 MAX_METADATA_BYTES = 64 << 20
-
-# ---- paths ----------------------------------------------------------------------------------
-
-LAYOUT_PATH = "v3/layout.json"
-#: contents of ``v3/layout.json`` (Spack's formatting: default json separators)
-LAYOUT_JSON = json.dumps({"signing": "gpg"})
-SPEC_MANIFESTS_DIR = "v3/manifests/spec"
-KEY_MANIFESTS_DIR = "v3/manifests/key"
-SPEC_MANIFEST_SUFFIX = ".spec.manifest.json"
-KEY_MANIFEST_SUFFIX = ".key.manifest.json"
-KEY_INDEX_MANIFEST_PATH = f"{KEY_MANIFESTS_DIR}/keys.manifest.json"
-
-
-def index_manifest_path(view: str | None = None) -> str:
-    """The index manifest of the whole mirror, or of one of its views."""
-    if view:
-        return f"v3/manifests/index/{view}/index.manifest.json"
-    return "v3/manifests/index/index.manifest.json"
-
-
-def spec_manifest_path(name: str, version: str, dag_hash: str) -> str:
-    """Where Spack looks for the manifest of one concrete spec."""
-    return f"{SPEC_MANIFESTS_DIR}/{name}/{name}-{version}-{dag_hash}{SPEC_MANIFEST_SUFFIX}"
-
-
-def key_manifest_path(fingerprint: str) -> str:
-    return f"{KEY_MANIFESTS_DIR}/{fingerprint}{KEY_MANIFEST_SUFFIX}"
-
-
-def blob_path(checksum: str, algorithm: str = "sha256") -> str:
-    """Blob location relative to the mirror root (``blobs/`` is a sibling of ``v3/``)."""
-    return f"blobs/{algorithm}/{checksum[:2]}/{checksum}"
-
-
-# ---- records and manifests ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +56,8 @@ class BlobRecord:
 
     @property
     def path(self) -> str:
-        """Blob location relative to the mirror root."""
-        return blob_path(self.checksum, self.checksum_algorithm)
+        """Blob location relative to the mirror root (``blobs/`` is a sibling of ``v3/``)."""
+        return f"blobs/{self.checksum_algorithm}/{self.checksum[:2]}/{self.checksum}"
 
     def to_json(self) -> dict[str, Any]:
         """The record as Spack writes it (key order matters for byte-identical manifests)."""
@@ -125,22 +89,6 @@ class Manifest:
         return record
 
 
-def record_for(data: bytes, media_type: str, compression: str) -> BlobRecord:
-    """The record describing ``data`` exactly as stored."""
-    return BlobRecord(
-        media_type=media_type,
-        checksum=hashlib.sha256(data).hexdigest(),
-        content_length=len(data),
-        compression=compression,
-    )
-
-
-def render_manifest(records: list[BlobRecord]) -> str:
-    """Manifest text as Spack writes it (one token per line, no indent, no final newline)."""
-    doc = {"version": LAYOUT_VERSION, "data": [r.to_json() for r in records]}
-    return json.dumps(doc, indent=0, separators=(",", ":"))
-
-
 def parse_manifest(text: str, *, what: str) -> Manifest:
     """Parse manifest JSON (already extracted from any clear signature)."""
     try:
@@ -150,7 +98,7 @@ def parse_manifest(text: str, *, what: str) -> Manifest:
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise MirrorError(f"the {what} manifest has no 'data' list")
     version = doc.get("version")
-    if version != LAYOUT_VERSION:
+    if version != MANIFEST_VERSION:
         raise LayoutError(
             f"the {what} manifest has version {version!r}; this client reads version 3",
             hint="upgrade jupyter-spackcache, or use a mirror written by Spack 1.x",
@@ -185,17 +133,6 @@ def _record(raw: Any, what: str) -> BlobRecord:
     return record
 
 
-def spec_media_version(media_type: str) -> int | None:
-    """The spec-file format a spec media type names (``...spec.v5+json`` -> 5), if it says."""
-    try:
-        return int(media_type[len(SPEC_MEDIA_PREFIX) + 1 :].split("+", 1)[0])
-    except ValueError:
-        return None
-
-
-# ---- blobs ----------------------------------------------------------------------------------
-
-
 def verify_blob(record: BlobRecord, data: bytes, *, what: str) -> None:
     """Raise IntegrityError unless ``data`` is exactly the blob the record names."""
     if len(data) != record.content_length:
@@ -223,22 +160,6 @@ def decode_blob(record: BlobRecord, data: bytes, *, what: str) -> bytes:
     return data
 
 
-def gzip_bytes(data: bytes) -> bytes:
-    """Reproducible gzip as Spack makes it: level 6, empty name, mtime 0, OS byte 255."""
-    sink = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", compresslevel=6, mtime=0, fileobj=sink) as gz:
-        gz.write(data)
-    return sink.getvalue()
-
-
-# ---- JSON payloads --------------------------------------------------------------------------
-
-
-def compact_json(doc: Any) -> bytes:
-    """Spack's compact JSON (no spaces), used for spec, index and key-index payloads."""
-    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
-
-
 def decode_text(data: bytes, *, what: str) -> str:
     """Metadata bytes as text (manifests, spec files and keys are UTF-8)."""
     try:
@@ -256,3 +177,71 @@ def decode_object(data: str | bytes, *, what: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise MirrorError(f"{what} is not a JSON object")
     return doc
+
+
+def spec_media_version(media_type: str) -> int | None:
+    """The spec-file format a spec media type names (``...spec.v5+json`` -> 5), if it says."""
+    try:
+        return int(media_type[len(MEDIA_SPEC_PREFIX) + 1 :].split("+", 1)[0])
+    except ValueError:
+        return None
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+
+def record_for(data: bytes, media_type: str, compression: str) -> BlobRecord:
+    """The record describing ``data`` exactly as stored."""
+    return BlobRecord(
+        media_type=media_type,
+        checksum=hashlib.sha256(data).hexdigest(),
+        content_length=len(data),
+        compression=compression,
+    )
+
+
+def render_manifest(records: list[BlobRecord]) -> str:
+    """Manifest text as Spack writes it (one token per line, no indent, no final newline)."""
+    doc = {"version": MANIFEST_VERSION, "data": [r.to_json() for r in records]}
+    return json.dumps(doc, indent=0, separators=(",", ":"))
+
+
+def compact_json(doc: Any) -> bytes:
+    """Spack's compact JSON (no spaces), used for spec, index and key-index payloads."""
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """Reproducible gzip as Spack makes it: level 6, empty name, mtime 0, OS byte 255."""
+    sink = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", compresslevel=6, mtime=0, fileobj=sink) as gz:
+        gz.write(data)
+    return sink.getvalue()
+
+
+# ---- paths ----------------------------------------------------------------------------------
+
+LAYOUT_PATH = "v3/layout.json"
+#: contents of ``v3/layout.json`` (Spack's formatting: default json separators)
+LAYOUT_JSON = json.dumps({"signing": "gpg"})
+SPEC_MANIFESTS_DIR = "v3/manifests/spec"
+KEY_MANIFESTS_DIR = "v3/manifests/key"
+SPEC_MANIFEST_SUFFIX = ".spec.manifest.json"
+KEY_MANIFEST_SUFFIX = ".key.manifest.json"
+KEY_INDEX_MANIFEST_PATH = f"{KEY_MANIFESTS_DIR}/keys.manifest.json"
+
+
+def index_manifest_path(view: str | None = None) -> str:
+    """The index manifest of the whole mirror, or of one of its views."""
+    if view:
+        return f"v3/manifests/index/{view}/index.manifest.json"
+    return "v3/manifests/index/index.manifest.json"
+
+
+def spec_manifest_path(name: str, version: str, dag_hash: str) -> str:
+    """Where Spack looks for the manifest of one concrete spec."""
+    return f"{SPEC_MANIFESTS_DIR}/{name}/{name}-{version}-{dag_hash}{SPEC_MANIFEST_SUFFIX}"
+
+
+def key_manifest_path(fingerprint: str) -> str:
+    return f"{KEY_MANIFESTS_DIR}/{fingerprint}{KEY_MANIFEST_SUFFIX}"

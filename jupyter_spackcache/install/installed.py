@@ -22,7 +22,7 @@ from .stage import uninstall_record
 LOCK_TIMEOUT = 60.0
 
 
-def match_installed(store: StoreDB, text: str | None) -> list[InstalledRecord]:
+def find_installed(store: StoreDB, text: str | None) -> list[InstalledRecord]:
     """Installed nodes satisfying the spec ``text`` (all when None): explicit ones first."""
     records = store.installed()
     if text:
@@ -34,7 +34,7 @@ def match_installed(store: StoreDB, text: str | None) -> list[InstalledRecord]:
 
 def one_installed(store: StoreDB, text: str) -> InstalledRecord:
     """The single installed node ``text`` names; a one-line error for none or several."""
-    found = match_installed(store, text)
+    found = find_installed(store, text)
     if not found:
         raise ResolveError(f"no installed package matches '{text}'",
                            hint="see `spackcache find` for what is installed")

@@ -35,6 +35,7 @@ from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
 from ..store.lock import NodeLock
 from .plan import Plan, PlannedNode, ReaderFor, precheck
+from .procpool import NO_UNPACKERS, UnpackerPool
 from .progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
 from .schedule import urgency
 from .stage import (
@@ -45,8 +46,7 @@ from .stage import (
     uninstall_record,
     unpack_node,
 )
-from .unpacker import NO_UNPACKERS, UnpackerPool
-from .workers import PriorityPool
+from .threadpool import PriorityPool
 
 _WAIT_SLICE = 0.25
 #: pool priorities: commits first (the DAG waits for them), then unpacks, most urgent first

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-#: commit work per byte of tarball, relative to unpacking it (measured: ~4 vs ~18 ms/MiB)
+#: commit work per byte of tarball, relative to unpacking it (measured: BENCHMARKS.md)
 COMMIT_SHARE = 0.2
 #: fixed work of a commit (database row, renames, spec file), in tarball bytes
 COMMIT_FIXED = 512 * 1024

@@ -32,8 +32,8 @@ from ..store.lock import NodeLock
 from .extract import read_buildinfo, safe_extract
 from .faults import fault_point, fault_requested, open_tarball
 from .plan import PlannedNode
+from .procpool import UnpackerProcess
 from .relocate import build_prefix_map, check_prefix_lengths, install_sbang, relocate
-from .unpacker import UnpackerProcess
 
 DOWNLOADS = "downloads"
 _TRASH = "trash-"

@@ -19,19 +19,19 @@ from functools import partial
 from typing import Any, NoReturn, cast
 
 from ..cli import install_cmd, keys_cmd, mirror_cmd, query_cmd
-from ..env import closure
 from ..errors import ConfigError, SpackCacheError
 from ..install.installed import one_installed
 from ..install.pipeline import InstallResult
 from ..install.plan import Plan
-from ..install.workers import default_jobs
-from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
+from ..install.threadpool import default_jobs
+from ..ops.install import InstallRequest, plan_install, run_plan
+from ..ops.lock import lock_roots, lock_to_json, missing_mirrors, plan_restore, write_lock
 from ..ops.modules import module_names
 from ..present import plan_json, plan_text, print_json, result_json, result_text
 from ..session import Session
-from ..spec.parser import parse_specs
+from ..spec.parser import join_argv, parse_specs
 from ..store.db import InstalledRecord
-from . import hotattach, lock
+from . import hotattach, lockfile
 from .lockbridge import LockBridge
 from .widgets import progress_for
 
@@ -124,7 +124,7 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    request = InstallRequest((" ".join(args.spec),), session.config.store_root)
+    request = InstallRequest((join_argv(args.spec),), session.config.store_root)
     plan = plan_install(request, catalog=session.catalog, store=session.store,
                         host=session.host, upstreams=session.upstreams)
     return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
@@ -186,7 +186,7 @@ def _load(state: KernelState, shell_code: Handler, session: Session,
           args: argparse.Namespace) -> int:
     if args.shell is not None:  # explicitly asked for shell code: behave like the CLI
         return shell_code(session, args)
-    records = [one_installed(session.store, str(s)) for s in parse_specs(" ".join(args.spec))]
+    records = [one_installed(session.store, str(s)) for s in parse_specs(join_argv(args.spec))]
     _attach(state, session, records)
     return 0
 
@@ -209,7 +209,7 @@ def _attach(state: KernelState, session: Session, roots: Sequence[InstalledRecor
 def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     store = session.store
     if args.spec:
-        roots = [one_installed(store, str(s)) for s in parse_specs(" ".join(args.spec))]
+        roots = [one_installed(store, str(s)) for s in parse_specs(join_argv(args.spec))]
     else:
         roots = [r for r in (store.get(h) for h in state.used) if r is not None]
     if not roots:
@@ -218,29 +218,30 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
             hint="run `%spack install SPEC` or `%spack load SPEC` first, or name them: "
                  "`%spack lock SPEC...`",
         )
-    path = lock.resolve_lock_file(args.file, os.environ, state.user_ns)
-    notebook_lock = lock.make_lock(roots, closure(roots, store=store), session.config.mirrors,
-                                   session.host)
-    lock.write_lock(path, notebook_lock)
+    path = lockfile.resolve_lock_file(args.file, os.environ, state.user_ns)
+    notebook_lock = lock_roots(roots, store=store, mirrors=session.config.mirrors,
+                               host=session.host)
+    write_lock(path, notebook_lock)
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
     in_metadata = state.bridge.confirmed
-    state.bridge.offer(lock.lock_to_json(notebook_lock))
+    state.bridge.offer(lock_to_json(notebook_lock))
     names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
-    where = (f"recorded in the notebook's metadata ({lock.METADATA_KEY}.lock) and in {path}"
+    where = (f"recorded in the notebook's metadata ({lockfile.METADATA_KEY}.lock) and in {path}"
              if in_metadata else f"in {path}")
     print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) {where}")
     return 0
 
 
 def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    notebook_lock, source = lock.find_lock(args.file, os.environ, state.user_ns)
-    for note in lock.missing_mirrors(notebook_lock, session.config.mirrors):
+    notebook_lock, source = lockfile.find_lock(args.file, os.environ, state.user_ns)
+    for note in missing_mirrors(notebook_lock, session.config.mirrors):
         print(f"note: {note}")
-    resolutions, substitutions = lock.restore_resolutions(session, notebook_lock)
-    for s in substitutions:
+    restore = plan_restore(notebook_lock, catalog=session.catalog, store=session.store,
+                           host=session.host, install_root=session.config.store_root,
+                           upstreams=session.upstreams)
+    for s in restore.substitutions:
         print(f"substituted {s.text()}")
-    if not substitutions:
+    if not restore.substitutions:
         print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {source}")
-    plan = plan_resolved(resolutions, catalog=session.catalog, store=session.store,
-                         install_root=session.config.store_root, upstreams=session.upstreams)
-    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)
+    return install_and_attach(state, session, restore.plan, dry_run=args.dry_run,
+                              jobs=args.jobs)

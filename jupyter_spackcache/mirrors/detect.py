@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
+from ..formats.v2layout import INDEX_HASH_PATH, INDEX_PATH, LAYOUT0_HINT
 from ..formats.v3layout import LAYOUT_PATH, index_manifest_path
-from .v2 import INDEX, INDEX_HASH, LAYOUT0_HINT, V2Reader
+from .v2 import V2Reader
 from .v3 import V3Reader
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def open_reader(
 def detect_layout(transport: Transport, mirror: MirrorConfig) -> str:
     if _exists(transport, index_manifest_path(mirror.view)) or _exists(transport, LAYOUT_PATH):
         return "v3"
-    if _exists(transport, INDEX) or _exists(transport, INDEX_HASH):
+    if _exists(transport, INDEX_PATH) or _exists(transport, INDEX_HASH_PATH):
         return "v2"
     if mirror.url.startswith("file://"):
         _refuse_legacy_tree(Path(unquote(urlparse(mirror.url).path)), mirror)

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from .base import IndexFetch
 
 SCHEMA = 2
-SUPPORTED_DB_VERSIONS = {"5", "6", "7", "8"}
 _BATCH = 4096
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -209,7 +208,7 @@ class IndexCache:
 
 
 def _build(path: Path, stream: Any) -> tuple[int, str]:
-    from ..formats.specfile import decode_index_record
+    from ..formats.specfile import decode_index_record, spec_version_for_db
 
     db = sqlite3.connect(path)
     try:
@@ -221,7 +220,7 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
                                etag TEXT, db_version TEXT, fetched_at REAL, checked_at REAL,
                                nodes INTEGER);
             -- a rowid table: rows append in arrival order and pages stay full (WITHOUT ROWID
-            -- would keep rows of ~3 KB in random hash order: a cache 1.7x larger and slower)
+            -- would keep rows of a few KB in random hash order: a larger, slower cache)
             CREATE TABLE nodes (hash TEXT PRIMARY KEY, name TEXT, version TEXT, namespace TEXT,
                                 platform TEXT, os TEXT, target TEXT, compiler TEXT,
                                 variants BLOB, edges BLOB, external TEXT,
@@ -245,11 +244,7 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
         version = header.version
         if version is None:
             raise MirrorError("the binary index has no database version")
-        if version not in SUPPORTED_DB_VERSIONS:
-            raise MirrorError(
-                f"the binary index has database version {version}; this client reads 5 to 8",
-                hint="upgrade jupyter-spackcache" if version > "8" else None,
-            )
+        spec_version_for_db(version)  # refuses a database version this client cannot read
         batch.extend(_row(h, r, version, decode_index_record) for h, r in pending)
         db.executemany(insert, batch)
         count += len(batch)

@@ -83,11 +83,6 @@ class OciRepo:
     host: str
     name: str
 
-    @property
-    def mirror_url(self) -> str:
-        prefix = "oci" if self.scheme == "https" else "oci+http"
-        return f"{prefix}://{self.host}/{self.name}"
-
     def api(self, *parts: str) -> str:
         return f"{self.scheme}://{self.host}/v2/{self.name}/" + "/".join(parts)
 

@@ -423,7 +423,7 @@ def _iter_file(handle: BinaryIO, offset: int, chunk_size: int) -> Iterator[bytes
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """httpx's default TLS context (CA bundle, ``SSL_CERT_FILE``...), built once per process:
-    building it costs ~20 ms, and an install opens several clients."""
+    loading the CA bundle is slow, and an install opens several clients."""
     return httpx.create_ssl_context()
 
 

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..errors import LayoutError, MirrorError, NotFoundError, SignatureError
+from ..errors import MirrorError, NotFoundError, SignatureError
+from ..formats.v2layout import (
+    INDEX_HASH_PATH,
+    INDEX_PATH,
+    KEY_INDEX_PATH,
+    check_entry_layout,
+    key_path,
+    spec_path,
+    tarball_path,
+)
 from ..formats.v3layout import MAX_METADATA_BYTES, decode_object, decode_text
 from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from .v3 import check_document_root
@@ -25,52 +34,7 @@ if TYPE_CHECKING:
     from ..trust import Keyring
     from .transport import Transport
 
-INDEX = "build_cache/index.json"
-INDEX_HASH = "build_cache/index.json.hash"
-KEY_INDEX = "build_cache/_pgp/index.json"
 _HEX64 = re.compile(r"^[a-f0-9]{64}$")
-_UNSAFE = re.compile(r"[/\\:*?\"<>|\x00]")
-_COMPILER_VIRTUALS = ("c", "cxx", "fortran")
-
-LAYOUT0_HINT = (
-    "Spack >= 1.0 cannot install these either; re-push the packages with a current Spack "
-    "(`spack buildcache push`) to a new mirror"
-)
-
-
-def path_component(text: str) -> str:
-    """Spack's format_path sanitisation of one path component (illegal characters -> '_')."""
-    return _UNSAFE.sub("_", text)
-
-
-def compiler_component(node: ConcreteNode, dag: ConcreteDAG) -> str:
-    """``<compiler>-<version>`` in v2 file names; ``none-none`` when there is no compiler."""
-    if node.compiler is not None:
-        return f"{node.compiler[0]}-{node.compiler[1]}"
-    for virtual in _COMPILER_VIRTUALS:
-        for edge in node.edges:
-            if virtual in edge.virtuals:
-                dep = dag.nodes.get(edge.hash)
-                if dep is not None:
-                    return f"{dep.name}-{dep.version}"
-    return "none-none"
-
-
-def spec_basename(node: ConcreteNode, dag: ConcreteDAG) -> str:
-    parts = (node.arch, compiler_component(node, dag), node.name, node.version, node.hash)
-    return path_component("-".join(parts))
-
-
-def tarball_path(node: ConcreteNode, dag: ConcreteDAG) -> str:
-    return "/".join(
-        (
-            "build_cache",
-            path_component(node.arch),
-            path_component(compiler_component(node, dag)),
-            path_component(f"{node.name}-{node.version}"),
-            spec_basename(node, dag) + ".spack",
-        )
-    )
 
 
 class V2Reader:
@@ -84,7 +48,7 @@ class V2Reader:
 
     def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
         if etag and known_hash:
-            result = self.transport.fetch(INDEX, etag=etag, kind="index")
+            result = self.transport.fetch(INDEX_PATH, etag=etag, kind="index")
             if result.not_modified:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
             return self._index_from(result.data, result.etag)
@@ -92,7 +56,7 @@ class V2Reader:
             remote = self._remote_hash()
             if remote == known_hash:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-        result = self.transport.fetch(INDEX, kind="index")
+        result = self.transport.fetch(INDEX_PATH, kind="index")
         return self._index_from(result.data, result.etag)
 
     def _index_from(self, data: bytes, etag: str | None) -> IndexFetch:
@@ -104,7 +68,7 @@ class V2Reader:
     def _remote_hash(self) -> str | None:
         """index.json.hash's first 64 bytes, or None when absent or malformed (non-fatal)."""
         try:
-            raw = self.transport.fetch(INDEX_HASH, max_bytes=4096, kind="index").data[:64]
+            raw = self.transport.fetch(INDEX_HASH_PATH, max_bytes=4096, kind="index").data[:64]
         except MirrorError:
             return None
         text = raw.decode("ascii", "replace")
@@ -112,13 +76,12 @@ class V2Reader:
 
     def fetch_spec(self, node: ConcreteNode, dag: ConcreteDAG) -> SpecRecord:
         what = f"the metadata of {node.short}"
-        base = "build_cache/" + spec_basename(node, dag)
         text: str | None = None
         try:
-            text = self._text(base + ".spec.json.sig", what)
+            text = self._text(spec_path(node, dag, signed=True), what)
         except NotFoundError:
             if not self.mirror.unsigned:
-                if self._exists(base + ".spec.json"):
+                if self._exists(spec_path(node, dag, signed=False)):
                     raise SignatureError(
                         f"{what} in mirror '{self.mirror.name}' is only available unsigned",
                         hint="if you trust this mirror without signatures, re-add it with "
@@ -126,7 +89,7 @@ class V2Reader:
                     ) from None
                 raise
         if text is None:
-            text = self._text(base + ".spec.json", what)
+            text = self._text(spec_path(node, dag, signed=False), what)
         payload, signer = signed_payload(text, mirror=self.mirror, keyring=self.keyring, what=what)
         document = decode_object(payload, what=what)
         entry_layout = check_entry_layout(document, what)
@@ -145,13 +108,13 @@ class V2Reader:
 
     def public_keys(self) -> list[str]:
         try:
-            text = self._text(KEY_INDEX, "the key index", "key")
+            text = self._text(KEY_INDEX_PATH, "the key index", "key")
             index = decode_object(text, what="the key index")
         except MirrorError:
             return []
         out = []
         for fingerprint in index.get("keys", {}):
-            out.append(self._text(f"build_cache/_pgp/{fingerprint}.pub", "a public key", "key"))
+            out.append(self._text(key_path(fingerprint), "a public key", "key"))
         return out
 
     def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
@@ -175,19 +138,3 @@ class V2Reader:
             return self.transport.exists(path)
         except MirrorError:
             return False
-
-
-def check_entry_layout(document: dict[str, Any], what: str) -> int:
-    """Layouts 1 and 2 are readable; 0 (nested tarballs) is too old, >2 too new for build_cache/."""
-    layout = int(document.get("buildcache_layout_version", 0) or 0)
-    if layout == 0:
-        raise LayoutError(
-            f"{what} uses build cache layout 0 (Spack <= 0.17, nested tarballs), which is too old",
-            hint=LAYOUT0_HINT,
-        )
-    if layout > 2:
-        raise LayoutError(
-            f"{what} says build cache layout {layout}, too new for a build_cache/ tree",
-            hint="upgrade jupyter-spackcache",
-        )
-    return layout

@@ -11,15 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutError, MirrorError, SignatureError
 from ..formats.clearsign import strip_clearsign
-from ..formats.specfile import LATEST_SPEC_VERSION
 from ..formats.v3layout import (
-    INDEX_MEDIA_PREFIX,
     KEY_INDEX_MANIFEST_PATH,
     KEY_INDEX_MEDIA_TYPE,
     KEY_MEDIA_TYPE,
     MAX_METADATA_BYTES,
-    SPEC_MEDIA_PREFIX,
-    TARBALL_MEDIA_PREFIX,
+    MEDIA_INDEX_PREFIX,
+    MEDIA_SPEC_PREFIX,
+    MEDIA_TARBALL_PREFIX,
     BlobRecord,
     decode_blob,
     decode_object,
@@ -64,7 +63,7 @@ class V3Reader:
             return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
         # Spack never signs indices; tolerate a signed one by reading its body
         text = strip_clearsign(decode_text(result.data, what="index manifest"))
-        record = parse_manifest(text, what="index").first(INDEX_MEDIA_PREFIX, what="index")
+        record = parse_manifest(text, what="index").first(MEDIA_INDEX_PREFIX, what="index")
         if known_hash == record.checksum:
             return IndexFetch(changed=False, index_hash=known_hash, etag=result.etag)
         data = self._blob(record, what="index", limit=None, kind="index")
@@ -81,8 +80,8 @@ class V3Reader:
             decode_text(result.data, what=what), mirror=self.mirror, keyring=self.keyring, what=what
         )
         manifest = parse_manifest(payload, what=f"{node.short} spec")
-        spec_rec = manifest.first(SPEC_MEDIA_PREFIX, what=f"{node.short} spec")
-        tar_rec = manifest.first(TARBALL_MEDIA_PREFIX, what=f"{node.short} spec")
+        spec_rec = manifest.first(MEDIA_SPEC_PREFIX, what=f"{node.short} spec")
+        tar_rec = manifest.first(MEDIA_TARBALL_PREFIX, what=f"{node.short} spec")
         _check_spec_media(spec_rec, node)
         document = decode_object(self._blob(spec_rec, what=f"{node.short} spec"), what=what)
         check_document_root(document, node, what)
@@ -144,6 +143,8 @@ class V3Reader:
 
 
 def _check_spec_media(record: BlobRecord, node: ConcreteNode) -> None:
+    from ..formats.specfile import LATEST_SPEC_VERSION  # the spec package is not needed sooner
+
     version = spec_media_version(record.media_type)
     if version is not None and version > LATEST_SPEC_VERSION:
         raise LayoutError(

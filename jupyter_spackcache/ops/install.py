@@ -27,7 +27,7 @@ from ..spec.parser import parse_specs
 if TYPE_CHECKING:
     from ..config import Config
     from ..host import Host
-    from ..install.unpacker import UnpackerPool
+    from ..install.procpool import UnpackerPool
     from ..mirrors.catalog import Catalog
     from ..store.db import StoreDB
     from ..store.upstream import UpstreamStore

@@ -25,9 +25,9 @@ from jupyter_spackcache.formats.v3layout import spec_manifest_path
 from jupyter_spackcache.push.selection import (
     Installed,
     PushError,
+    choose_installed,
     choose_signing_key,
     hash_to_prefix,
-    match_installed,
     push_closure,
     with_dags,
 )
@@ -191,7 +191,7 @@ def plan_push(
     _check_destination(path)
     installed = with_dags(store.installed())
     by_hash = {item.record.hash: item for item in installed}
-    closure = push_closure(match_installed(parsed, installed), by_hash.get)
+    closure = push_closure(choose_installed(parsed, installed), by_hash.get)
     secrets = [] if unsigned or keyring is None else keyring.list_keys(secret=True)
     signing_key = choose_signing_key(secrets, requested=key, unsigned=unsigned)
     prefixes = {item.record.hash: item.record.prefix for item in closure}

@@ -59,7 +59,7 @@ def with_dags(records: Iterable[InstalledRecord]) -> list[Installed]:
     return out
 
 
-def match_installed(
+def choose_installed(
     requests: Sequence[tuple[str, AbstractSpec]], installed: Sequence[Installed]
 ) -> list[Installed]:
     """The one installed node each request names, in request order (duplicates dropped).

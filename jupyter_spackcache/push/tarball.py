@@ -20,7 +20,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from jupyter_spackcache.formats.buildinfo import BUILDINFO_PATH, dump_buildinfo
+from jupyter_spackcache.formats.buildinfo import (
+    BUILDINFO_PATH,
+    dump_buildinfo,
+    prefix_reference_regex,
+)
 from jupyter_spackcache.formats.elf import ELF_MAGIC
 
 #: directories Spack does not scan for relocation (metadata and man pages)
@@ -149,17 +153,10 @@ def create_tarball(prefix: Path, out: Path, *, buildinfo: Mapping[str, Any]) -> 
 
 
 def prefix_regex(prefixes: list[str]) -> re.Pattern[bytes]:
-    """Matches any of ``prefixes`` where it is not the tail of a longer path.
-
-    A prefix may follow a run of word characters or dashes (``-I/opt/...``), but the
-    character before that run must not be a path character: that is how Spack tells a real
-    reference to a prefix from a longer unrelated path that merely contains it.
-    """
+    """Matches any of ``prefixes`` where it is not the tail of a longer path (Spack's rule,
+    :func:`~jupyter_spackcache.formats.buildinfo.prefix_reference_regex`)."""
     ordered = sorted({p for p in prefixes if p}, key=len, reverse=True)
-    if not ordered:
-        raise ValueError("no prefixes to look for")
-    alternation = b"|".join(re.escape(p.encode("utf-8")) for p in ordered)
-    return re.compile(rb"(?<![\w/-])[\w-]*?(?:" + alternation + rb")")
+    return prefix_reference_regex([p.encode("utf-8") for p in ordered])
 
 
 def _walk_scannable(prefix: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 from jupyter_spackcache.errors import MirrorError, SignatureError
 from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.indexstream import merge_index, render_index
 from jupyter_spackcache.formats.specfile import root_node
 from jupyter_spackcache.formats.v3layout import (
-    INDEX_MEDIA_PREFIX,
     INDEX_MEDIA_TYPE,
     KEY_INDEX_MANIFEST_PATH,
     KEY_INDEX_MEDIA_TYPE,
@@ -29,9 +29,10 @@ from jupyter_spackcache.formats.v3layout import (
     KEY_MEDIA_TYPE,
     LAYOUT_JSON,
     LAYOUT_PATH,
+    MEDIA_INDEX_PREFIX,
+    MEDIA_SPEC_PREFIX,
     SPEC_MANIFEST_SUFFIX,
     SPEC_MANIFESTS_DIR,
-    SPEC_MEDIA_PREFIX,
     SPEC_MEDIA_TYPE,
     TARBALL_MEDIA_TYPE,
     BlobRecord,
@@ -47,8 +48,6 @@ from jupyter_spackcache.formats.v3layout import (
     render_manifest,
     spec_manifest_path,
 )
-
-DB_VERSION = "8"
 
 
 class Signer(Protocol):
@@ -96,33 +95,6 @@ def _file_record(path: Path, media_type: str, compression: str) -> BlobRecord:
         content_length=path.stat().st_size,
         compression=compression,
     )
-
-
-def merge_index(
-    existing: Mapping[str, Mapping[str, Any]],
-    specfiles: list[Mapping[str, Any]],
-    pushed: set[str],
-) -> dict[str, dict[str, Any]]:
-    """DB-v8 ``installs`` with every node of every DAG; pure, so it is easy to test.
-
-    A record is ``in_buildcache`` when its hash has a spec manifest in the mirror (or an
-    earlier index said so). ``ref_count`` is recomputed as the number of dependents of any
-    edge type among the records, which is how Spack counts them in build-cache indices.
-    """
-    nodes: dict[str, dict[str, Any]] = {h: dict(r["spec"]) for h, r in existing.items()}
-    in_cache = {h for h, r in existing.items() if r.get("in_buildcache")}
-    for specfile in specfiles:
-        for node in specfile["spec"]["nodes"]:
-            nodes.setdefault(node["hash"], dict(node))
-    in_cache |= pushed & nodes.keys()
-    dependents: dict[str, set[str]] = {h: set() for h in nodes}
-    for h, node in nodes.items():
-        for dep in node.get("dependencies", ()):
-            dependents.setdefault(dep["hash"], set()).add(h)
-    return {
-        h: {"spec": node, "ref_count": len(dependents[h]), "in_buildcache": h in in_cache}
-        for h, node in nodes.items()
-    }
 
 
 class V3MirrorWriter:
@@ -211,7 +183,7 @@ class V3MirrorWriter:
     def read_specfile(self, manifest: Path) -> dict[str, Any]:
         """The spec file a spec manifest points to."""
         what = f"spec in {manifest}"
-        record = self._read_manifest(manifest).first(SPEC_MEDIA_PREFIX, what=str(manifest))
+        record = self._read_manifest(manifest).first(MEDIA_SPEC_PREFIX, what=str(manifest))
         return decode_object(self._read_blob(record, what), what=what)
 
     # -- keys -----------------------------------------------------------------------------
@@ -244,7 +216,7 @@ class V3MirrorWriter:
         if not path.exists():
             return {}
         what = f"index in {self.root}"
-        record = self._read_manifest(path).find(INDEX_MEDIA_PREFIX)
+        record = self._read_manifest(path).find(MEDIA_INDEX_PREFIX)
         if record is None:
             return {}
         try:
@@ -265,5 +237,4 @@ class V3MirrorWriter:
             specfiles.append(specfile)
             pushed.add(root_node(specfile)["hash"])
         installs = merge_index(self._existing_installs(), specfiles, pushed)
-        database = {"database": {"version": DB_VERSION, "installs": installs}}
-        self._publish(index_manifest_path(), compact_json(database), INDEX_MEDIA_TYPE, "none")
+        self._publish(index_manifest_path(), render_index(installs), INDEX_MEDIA_TYPE, "none")

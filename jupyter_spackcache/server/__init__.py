@@ -1,9 +1,9 @@
 """Jupyter server front door: REST routes under ``<base_url>/spackcache/api/`` (:mod:`.routes`).
 
 This package's own module stays light: the install child process
-(``python -m jupyter_spackcache.server.worker``) imports it, and importing jupyter_server and
-the handlers would add ~0.16 s to the start of every install the panel runs. The names below
-are loaded from :mod:`.routes` when first used.
+(``python -m jupyter_spackcache.server.tasks.worker``) imports it, and importing jupyter_server
+and the handlers would delay the start of every install the panel runs (see BENCHMARKS.md).
+The names below are loaded from :mod:`.routes` when first used.
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from tornado.web import Application
 
 from ..config import Config
 from ..errors import SpackCacheError
-from .app import SpackCache
-from .events import EventsHandler
+from .handlers.events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
 from .handlers.mirrors import KeysHandler, MirrorHandler, MirrorsHandler, TrustHandler
 from .handlers.specs import PlanHandler, SpecHandler, SpecsHandler
 from .handlers.status import HostHandler, StatusHandler
 from .handlers.tasks import InstallsHandler, TaskHandler, TasksHandler
+from .site_policy import SpackCache
 from .state import ServerState, create_state
 
 #: URL namespace of every route this extension registers, below the server's base_url.

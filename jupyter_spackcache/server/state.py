@@ -7,18 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import Config
-from .app import SiteSettings, effective_config
-from .childproc import child_runner
-from .core import CoreRunner
 from .events import EventHub
-from .taskdb import TaskDB, default_tasks_path
-from .tasks import TaskManager
+from .querythread import QueryThread
+from .site_policy import SiteSettings, effective_config
+from .tasks.child import child_runner
+from .tasks.db import TaskDB, default_tasks_path
+from .tasks.manager import TaskManager
 
 
 @dataclass(frozen=True, slots=True)
 class ServerState:
     site: SiteSettings
-    core: CoreRunner
+    core: QueryThread
     events: EventHub
     tasks: TaskManager
 
@@ -38,4 +38,4 @@ def create_state(
     home = config().home
     hub = EventHub(loop)
     tasks = TaskManager(TaskDB(default_tasks_path(home)), hub, child_runner(config))
-    return ServerState(site=site, core=CoreRunner(config), events=hub, tasks=tasks)
+    return ServerState(site=site, core=QueryThread(config), events=hub, tasks=tasks)

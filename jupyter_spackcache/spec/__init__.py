@@ -8,7 +8,7 @@ from jupyter_spackcache.spec.abstract import ANY_VALUE, FLAG_NAMES, AbstractSpec
 from jupyter_spackcache.spec.algebra import constrain, intersects
 from jupyter_spackcache.spec.algebra import satisfies as abstract_satisfies
 from jupyter_spackcache.spec.concrete import ConcreteDAG, ConcreteNode, Edge, VariantValue
-from jupyter_spackcache.spec.parser import parse_spec, parse_specs
+from jupyter_spackcache.spec.parser import join_argv, parse_spec, parse_specs
 from jupyter_spackcache.spec.satisfies import (
     explain_dag_mismatch,
     explain_mismatch,
@@ -40,6 +40,7 @@ __all__ = [
     "explain_dag_mismatch",
     "explain_mismatch",
     "intersects",
+    "join_argv",
     "node_satisfies",
     "parse_spec",
     "parse_specs",

@@ -21,8 +21,20 @@ from dataclasses import replace
 from functools import lru_cache
 
 from jupyter_spackcache.errors import UnsatisfiableSpecError
-from jupyter_spackcache.spec.abstract import ANY_VALUE, FLAG_NAMES, AbstractSpec, sort_edges
+from jupyter_spackcache.spec.abstract import (
+    ANY_VALUE,
+    FLAG_NAMES,
+    LEGACY_COMPILER_NAMES,
+    AbstractSpec,
+    sort_edges,
+)
 from jupyter_spackcache.spec.concrete import VariantValue
+
+
+def _package(name: str | None) -> str | None:
+    """One name per package: ``clang`` is ``llvm`` in Spack 1.x, and so on."""
+    return LEGACY_COMPILER_NAMES.get(name, name) if name else name
+
 
 # -- variants --------------------------------------------------------------------------------
 
@@ -190,7 +202,7 @@ def _not_contradicted(source: AbstractSpec, other: AbstractSpec) -> bool:
 
 
 def _node_satisfies(a: AbstractSpec, b: AbstractSpec) -> bool:
-    if b.name is not None and a.name != b.name:
+    if b.name is not None and _package(a.name) != _package(b.name):
         return False
     if b.namespace is not None and a.namespace != b.namespace:
         return False
@@ -202,7 +214,10 @@ def _node_satisfies(a: AbstractSpec, b: AbstractSpec) -> bool:
         want, have = getattr(b, attr), getattr(a, attr)
         if want is not None and have != want and (want != ANY_VALUE or have is None):
             return False
-    if b.target is not None and (a.target is None or not _targets_meet(a.target, b.target)):
+    if b.target is not None and b.target != ANY_VALUE:
+        if a.target in (None, ANY_VALUE) or not _targets_meet(a.target, b.target):
+            return False
+    elif b.target == ANY_VALUE and a.target is None:
         return False
     mine = a.variant_map
     for key, _ in b.variants:
@@ -234,7 +249,8 @@ def satisfies(a: AbstractSpec, b: AbstractSpec) -> bool:
         if not any(_edge_satisfies(have, want) for have in a.direct):
             return False
     for want in b.dependencies:
-        if not any(_edge_satisfies(have, want) for have in a.dependencies):
+        # a direct dependency (``%x``) is also somewhere in the DAG (``^x``)
+        if not any(_edge_satisfies(have, want) for have in (*a.dependencies, *a.direct)):
             return False
     return _not_contradicted(b, a) and _not_contradicted(a, b)
 
@@ -244,7 +260,7 @@ def _prefix_related(x: str, y: str) -> bool:
 
 
 def _node_intersects(a: AbstractSpec, b: AbstractSpec) -> bool:
-    if a.name and b.name and a.name != b.name:
+    if a.name and b.name and _package(a.name) != _package(b.name):
         return False
     if a.namespace and b.namespace and a.namespace != b.namespace:
         return False
@@ -267,7 +283,7 @@ def _paired(
 ) -> Iterator[tuple[AbstractSpec, AbstractSpec]]:
     for y in theirs:
         for x in mine:
-            if x.name and x.name == y.name and x.when == y.when:
+            if x.name and _package(x.name) == _package(y.name) and x.when == y.when:
                 yield x, y
 
 
@@ -301,7 +317,7 @@ def _constrain_node(a: AbstractSpec, b: AbstractSpec) -> AbstractSpec:
     versions = a.versions.intersection(b.versions)
     assert versions is not None  # checked by intersects
     return AbstractSpec(
-        name=a.name or b.name,
+        name=_package(a.name) if a.name and b.name and a.name != b.name else a.name or b.name,
         versions=versions,
         variants=tuple(sorted(variants.items())),
         namespace=a.namespace or b.namespace,
@@ -335,7 +351,7 @@ def _constrain_edges(
     out = list(mine)
     for y in theirs:
         for i, x in enumerate(out):
-            if x.name is not None and x.name == y.name and x.when == y.when:
+            if x.name is not None and _package(x.name) == _package(y.name) and x.when == y.when:
                 out[i] = constrain(x, y)
                 break
             if x.name is None and x == y:
@@ -357,7 +373,9 @@ def constrain(a: AbstractSpec, b: AbstractSpec) -> AbstractSpec:
     transitive = []
     for dep in _constrain_edges(a.dependencies, b.dependencies):
         # ``%foo`` is also a dependency somewhere in the DAG, so it absorbs ``^foo``
-        same = [i for i, d in enumerate(direct) if dep.name and d.name == dep.name]
+        same = [
+            i for i, d in enumerate(direct) if dep.name and _package(d.name) == _package(dep.name)
+        ]
         if same and direct[same[0]].when == dep.when and intersects(direct[same[0]], dep):
             direct[same[0]] = constrain(direct[same[0]], _bare(dep))
         else:

@@ -1,15 +1,17 @@
 """Parse Spack spec syntax (``gromacs@2023 +mpi ^openmpi``) into :class:`AbstractSpec` values.
 
-A hand-written scanner turns the text into tokens in one left-to-right pass (no regular
-expressions, so no backtracking blow-ups on hostile input); a small recursive-descent parser
-then follows Spack 1.x's grammar (``lib/spack/spack/spec_parser.py``):
+:mod:`.scanner` cuts the text into tokens; this recursive-descent parser then follows Spack
+1.x's grammar (``lib/spack/spack/spec_parser.py``) and its rules for what the tokens mean:
 
 * ``name`` (``[A-Za-z0-9_][A-Za-z0-9_-]*``, optionally ``namespace.name``; ``*`` = anonymous)
 * ``@versions`` -- ``@1.2``, ``@=1.2``, ``@1.2:1.4``, ``@1.2,1.4:``, ``@git.ref=1.2``
 * ``+x`` / ``~x`` / ``-x`` and propagating ``++x``, ``~~x``, ``--x``
 * ``key=value``, ``key=a,b``, ``key=*`` (any value), ``key:=a,b`` (exactly these values),
-  ``key==value`` (propagating), quoted values; compiler flags (``cflags=...``) accumulate
-* ``arch=platform-os-target``, ``platform=``, ``os=``, ``target=``, ``namespace=``
+  ``key==value`` (propagating), quoted values; ``true``/``false`` are booleans; compiler
+  flags (``cflags=...``) accumulate and ``''`` adds none
+* ``arch=platform-os-target`` (``None`` leaves a part open, one word is a target),
+  ``platform=``, ``os=``, ``target=``, ``namespace=`` -- reserved: never variants, never
+  propagated, never given twice
 * ``/hashprefix``
 * ``^dep ...`` (somewhere in the DAG) and ``%dep ...`` / ``%%dep`` (direct dependency of the
   node before it), with ``^[virtuals=mpi deptypes=link when='+mpi'] dep`` or ``%c,cxx=gcc``
@@ -21,20 +23,27 @@ spec, so ``zlib cmake@3.20`` is two specs. A dependency named twice with the sam
 attributes is one dependency with both sets of constraints (``x ^y@2 ^y+z`` is
 ``x ^y@2+z``); if they contradict, the spec is an error.
 
-Shell metacharacters are rejected outright; every error is a :class:`SpecSyntaxError` with
-the 1-based column Spack's own error would point at.
+Every error is a :class:`SpecSyntaxError` with the 1-based column Spack's own error would
+point at.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
 from jupyter_spackcache.errors import SpackCacheError, SpecSyntaxError
-from jupyter_spackcache.spec.abstract import ANY_VALUE, FLAG_NAMES, AbstractSpec, sort_edges
+from jupyter_spackcache.spec.abstract import (
+    ANY_VALUE,
+    FLAG_NAMES,
+    AbstractSpec,
+    quote_if_needed,
+    sort_edges,
+)
 from jupyter_spackcache.spec.algebra import constrain
 from jupyter_spackcache.spec.concrete import VariantValue
-from jupyter_spackcache.spec.scanner import NAME_CHARS, Kind, Scanner, Token, syntax_error
+from jupyter_spackcache.spec.scanner import ALNUM, NAME_CHARS, Kind, Scanner, Token, syntax_error
 from jupyter_spackcache.spec.version import VersionConstraint
 
 _ARCH_KEYS = {"platform": "platform", "os": "os", "operating_system": "os", "target": "target"}
@@ -292,6 +301,26 @@ def _variant_value(raw: str, parser: _Parser, tok: Token) -> VariantValue:
         parser.fail(f"empty item in value of '{tok.key}'", tok)
     unique = sorted(set(parts))
     return unique[0] if len(unique) == 1 else tuple(unique)
+
+
+def _quote_pair(word: str) -> str:
+    """``key=value`` with the value quoted if it needs it; other words unchanged."""
+    eq = word.find("=")
+    key = word[: eq - 1] if eq > 0 and word[eq - 1] == ":" else word[:eq]
+    if eq <= 0 or not key or key[0] not in ALNUM or not set(key) <= NAME_CHARS:
+        return word
+    value_at = eq + 2 if word.startswith("=", eq + 1) else eq + 1
+    return word[:value_at] + quote_if_needed(word[value_at:])
+
+
+def join_argv(argv: Sequence[str]) -> str:
+    """Command-line words as one spec text, joined the way ``spack`` joins them.
+
+    The shell has already removed the user's quotes, so a word that is a whole
+    ``key=value`` gets its value quoted back: ``cflags="-O2 -g"`` stays one flag list
+    instead of becoming ``cflags=-O2`` and a variant ``~g``.
+    """
+    return " ".join(_quote_pair(word) for word in argv)
 
 
 def parse_specs(text: str) -> list[AbstractSpec]:

@@ -135,15 +135,12 @@ def explain_mismatch(abstract: AbstractSpec, node: ConcreteNode) -> str | None:
             reason = _variant_mismatch(key, want, value, key in abstract.exact)
             if reason is not None:
                 return reason
-    if abstract.platform not in (None, ANY_VALUE) and abstract.platform != node.platform:
+    platform, os, target = abstract.platform, abstract.os, abstract.target
+    if platform is not None and platform != node.platform and platform != ANY_VALUE:
         return f"platform is {node.platform}"
-    if abstract.os not in (None, ANY_VALUE) and abstract.os != node.os:
+    if os is not None and os != node.os and os != ANY_VALUE:
         return f"os is {node.os}"
-    if (
-        abstract.target not in (None, ANY_VALUE)
-        and abstract.target is not None
-        and not target_matches(abstract.target, node.target)
-    ):
+    if target is not None and target != ANY_VALUE and not target_matches(target, node.target):
         return f"target is {node.target}"
     return None
 

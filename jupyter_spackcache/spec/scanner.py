@@ -56,9 +56,8 @@ class Token:
     exact: bool = False
     virtuals: tuple[str, ...] = ()
     deptypes: tuple[str, ...] = ()
-    #: EDGE: the text of ``when=...`` and its 0-based offset, parsed by the parser
+    #: EDGE: the text of ``when=...``, parsed by the parser
     when: str | None = None
-    when_start: int = 0
     versions: VersionConstraint | None = None
 
 
@@ -353,7 +352,6 @@ class Scanner:
                 virtuals=virtuals,
                 deptypes=deptypes,
                 when=when,
-                when_start=start,
             )
         self.skip_spaces()
         virtuals = self.virtual_assignment()

@@ -1,7 +1,7 @@
 """Verifying many clear-signed files with one gpg run, for the threads that ask at once.
 
-A plan checks one signed manifest per package: 61 gpg processes for a 61-node stack cost
-~0.3 s of CPU, more than the verifying itself. ``gpg --decrypt-files`` checks a list of files
+A plan checks one signed manifest per package, and starting one gpg process per package costs
+more CPU than the verifying itself (BENCHMARKS.md). ``gpg --decrypt-files`` checks a list of files
 in one run and marks each file's status lines with ``FILE_START``/``FILE_DONE`` (gpg's
 doc/DETAILS), so one process can serve every thread waiting at that moment (a "group
 commit": whoever asks while a run is going joins the next one).

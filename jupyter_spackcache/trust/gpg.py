@@ -48,10 +48,9 @@ class GpgRun:
 def run_gpg(home: Path, args: Sequence[str], data: bytes) -> GpgRun:
     """One gpg run on ``home`` without an agent, ``data`` on stdin: the hot path of a plan.
 
-    Verifying 61 manifests through python-gnupg (three helper threads per run) made the plan
-    ~0.15 s slower on two cores than running gpg directly; everything else goes through
-    python-gnupg. Same deadline, environment and agent-less options as
-:func:`.pygpg.open_gpg`.
+    python-gnupg's three helper threads per run slow a plan's many verifications down
+    measurably on few cores (BENCHMARKS.md); everything else goes through python-gnupg.
+    Same deadline, environment and agent-less options as :func:`.pygpg.open_gpg`.
     """
     command = [gpg_binary(), "--homedir", str(home), "--status-fd", "2", "--no-tty",
                "--batch", "--no-verbose", *OFFLINE_OPTIONS, *args]

@@ -5,7 +5,7 @@ import {
   lockMetadata
 } from '../lockbridge';
 
-/** A lock as `magics/lock.py` writes it (`lock_to_json`). */
+/** A lock as `ops/lock.py` writes it (`lock_to_json`). */
 function kernelLock(): { [key: string]: unknown } {
   return {
     format: 'jupyter-spackcache-lock',

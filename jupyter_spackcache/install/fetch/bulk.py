@@ -1,8 +1,8 @@
 """An httpx transport for big bodies: its connections read the socket 256 KiB at a time.
 
 httpcore asks its network stream for 64 KiB per read, and every read is one trip through
-anyio, h11 and httpx's stream wrappers before the bytes reach the download loop. For a
-310 MiB stack that is ~5,000 trips and about a fifth of the download thread's CPU time.
+anyio, h11 and httpx's stream wrappers before the bytes reach the download loop: thousands
+of trips per stack, a good part of the download thread's CPU time (BENCHMARKS.md).
 httpcore lets the network layer be replaced (``network_backend``); this one hands back up to
 :data:`READ_SIZE` bytes for each read, whatever it was asked. h11 takes any amount of data.
 

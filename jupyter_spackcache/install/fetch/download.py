@@ -51,8 +51,8 @@ from jupyter_spackcache.mirrors.transport import (
 PROGRESS_RATE = 10.0
 #: seconds the first job (the most urgent: the caller orders them) downloads alone, unless it
 #: is done sooner. Its unpacking is usually what the end of an install waits for, and it
-#: starts sooner with the whole bandwidth: on a local mirror a 56 MiB tarball arrives in
-#: 0.2 s instead of 0.4 s when shared. Slow mirrors lose at most this much parallelism.
+#: starts sooner with the whole bandwidth than when it shares it (BENCHMARKS.md). Slow
+#: mirrors lose at most this much parallelism.
 HEAD_START = 0.5
 
 T = TypeVar("T")

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from jupyter_spackcache.formats.buildinfo import prefix_reference_regex
+
 #: bytes allowed in the run glued before a prefix (``\w`` and ``-`` in a bytes regex)
 _RUN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -43,10 +45,10 @@ class TextRelocator:
 
     @cached_property
     def pattern(self) -> re.Pattern[bytes]:
-        """Spack's rule as a regex. Compiling an alternation of long padded prefixes costs
-        ~10 ms, so it is built only for maps with a prefix not starting with ``/``."""
-        alternation = b"|".join(re.escape(old) for old in self.olds)
-        return re.compile(rb"(?<![\w\-/])([\w\-]*?)(" + alternation + rb")([\w\-/]*)")
+        """Spack's rule as a regex. Compiling an alternation of long padded prefixes is slow
+        next to relocating a small package, so it is built only for maps with a prefix not
+        starting with ``/``."""
+        return prefix_reference_regex(self.olds)
 
     def apply(self, data: bytes) -> bytes:
         """``data`` with every old prefix replaced; the same object when nothing matched."""

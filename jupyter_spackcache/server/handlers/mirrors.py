@@ -1,8 +1,8 @@
 """Mirrors and their keys: ``/mirrors``, ``/mirrors/{name}``, ``/keys``, ``/keys/trust``.
 
-Adding a mirror goes through ``Session.add_mirror`` (the site policy check, a probe of the
-mirror, the atomic rewrite of the user config); a refusal by policy is a 403, any other bad
-input a 400, both with the core's one-line message.
+Adding a mirror goes through :func:`jupyter_spackcache.ops.mirrors.add_mirror` (the site
+policy check, a probe of the mirror, the atomic rewrite of the user config); a refusal by
+policy is a 403, any other bad input a 400, both with the core's one-line message.
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from jupyter_server.auth.decorator import authorized
 
 from ...config import MirrorConfig, Policy, normalize_url, validate_new_mirror
 from ...errors import ConfigError
+from ...ops.keys import TrustRequest, mirror_keys, trust_keys
+from ...ops.mirrors import MirrorRequest, add_mirror, mirror_statuses, remove_mirror
 from ...present import key_json, mirror_json
 from ...session import Session
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
 
 
 def mirrors_payload(session: Session) -> list[dict[str, Any]]:
-    out = []
-    for m in session.config.mirrors:
-        meta = session.catalog.cache.meta(m)
-        out.append(mirror_json(m, meta.layout if meta else None, meta.nodes if meta else None))
-    return out
+    statuses = mirror_statuses(config=session.config, catalog=session.catalog)
+    return [mirror_json(s.mirror, s.layout, s.nodes) for s in statuses]
 
 
 def check_new_mirror(session: Session, name: str, url: str, unsigned: bool) -> None:
@@ -38,17 +37,19 @@ def check_new_mirror(session: Session, name: str, url: str, unsigned: bool) -> N
         raise ApiError(403, "policy", exc.message, hint=exc.hint) from exc
 
 
-def add_mirror(session: Session, name: str, url: str, unsigned: bool) -> dict[str, Any]:
+def add_payload(session: Session, name: str, url: str, unsigned: bool) -> dict[str, Any]:
     check_new_mirror(session, name, url, unsigned)
-    mirror = session.add_mirror(name, url, unsigned=unsigned)
+    request = MirrorRequest(name, url, unsigned=unsigned)
+    mirror = add_mirror(request, config=session.config, keyring=session.keyring).mirror
     meta = session.catalog.cache.meta(mirror)
     return mirror_json(mirror, meta.layout if meta else None, meta.nodes if meta else None)
 
 
-def remove_mirror(session: Session, name: str) -> dict[str, Any]:
+def remove_payload(session: Session, name: str) -> dict[str, Any]:
     if all(m.name != name for m in session.config.mirrors):
         raise ApiError(404, "not-found", f"unknown mirror '{name}'")
-    return mirror_json(session.remove_mirror(name), None, None)
+    change = remove_mirror(name, config=session.config, catalog=session.catalog)
+    return mirror_json(change.mirror, None, None)
 
 
 class MirrorsHandler(SpackCacheHandler):
@@ -64,7 +65,7 @@ class MirrorsHandler(SpackCacheHandler):
         name, url = require_str(body, "name"), require_str(body, "url")
         unsigned = optional_bool(body, "unsigned")
         added = await self.state.core.run(
-            lambda s: add_mirror(s, name, url, unsigned), invalidate=True
+            lambda s: add_payload(s, name, url, unsigned), invalidate=True
         )
         self.set_header("Location", self.request.path.rstrip("/") + "/" + name)
         self.write_json(added, status=201)
@@ -74,7 +75,7 @@ class MirrorHandler(SpackCacheHandler):
     @tornado.web.authenticated
     @authorized
     async def delete(self, name: str) -> None:
-        removed = await self.state.core.run(lambda s: remove_mirror(s, name), invalidate=True)
+        removed = await self.state.core.run(lambda s: remove_payload(s, name), invalidate=True)
         self.write_json(removed)
 
 
@@ -85,11 +86,16 @@ def trusted_keys(session: Session) -> list[dict[str, Any]]:
 def preview_keys(session: Session, mirror: str) -> list[dict[str, Any]]:
     """The mirror's keys (fingerprints, user IDs), marked trusted or not; imports nothing."""
     trusted = {k.fingerprint for k in session.keyring.list_keys()}
-    return [key_json(k, trusted=k.fingerprint in trusted) for k in session.mirror_keys(mirror)]
+    offered = mirror_keys(mirror, config=session.config, catalog=session.catalog,
+                          keyring=session.keyring)
+    return [key_json(k, trusted=k.fingerprint in trusted) for k in offered]
 
 
-def trust_keys(session: Session, mirror: str, fingerprints: list[str]) -> list[dict[str, Any]]:
-    return [key_json(k, trusted=True) for k in session.trust_keys(mirror, fingerprints)]
+def trust_payload(session: Session, mirror: str, fingerprints: list[str]) -> list[dict[str, Any]]:
+    request = TrustRequest(mirror, tuple(fingerprints))
+    imported = trust_keys(request, config=session.config, catalog=session.catalog,
+                          keyring=session.keyring)
+    return [key_json(k, trusted=True) for k in imported]
 
 
 class KeysHandler(SpackCacheHandler):
@@ -120,6 +126,6 @@ class TrustHandler(SpackCacheHandler):
                 hint="ask with preview: true first, check them, then send them back",
             )
         imported = await self.state.core.run(
-            lambda s: trust_keys(s, mirror, fingerprints), invalidate=True
+            lambda s: trust_payload(s, mirror, fingerprints), invalidate=True
         )
         self.write_json({"mirror": mirror, "keys": imported})

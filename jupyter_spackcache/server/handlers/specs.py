@@ -18,13 +18,13 @@ from jupyter_server.auth.decorator import authorized
 from ...errors import SpackCacheError
 from ...install.plan import Plan
 from ...mirrors.indexcache import MirrorIndex
+from ...ops.install import InstallRequest, plan_install
 from ...present import dag_json, group_listing, plan_json
 from ...resolve import host_problem
 from ...session import Session
 from ...spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 from ...spec.parser import parse_spec
-from ..core import CoreRunner
-from ..jobs import plan_for
+from ..querythread import QueryThread
 from .base import ApiError, SpackCacheHandler, require_str_list
 
 MAX_PER_PAGE = 500
@@ -67,7 +67,7 @@ def all_names(session: Session) -> list[str]:
     return sorted({name for index in indices for name in index.names()})
 
 
-def browse(session: Session, core: CoreRunner, page: Page) -> dict[str, Any]:
+def browse(session: Session, core: QueryThread, page: Page) -> dict[str, Any]:
     """Without a query: groups in name order, worked out only as far as the page needs.
 
     Checking every build of a 50k-node index against the host takes minutes, so the first
@@ -86,7 +86,7 @@ def browse(session: Session, core: CoreRunner, page: Page) -> dict[str, Any]:
     return page.slice(groups, complete=scanned == len(names))
 
 
-def search(session: Session, core: CoreRunner, query: str | None, page: Page) -> dict[str, Any]:
+def search(session: Session, core: QueryThread, query: str | None, page: Page) -> dict[str, Any]:
     if query is None:
         return browse(session, core, page)
     return page.slice(core.memo(("specs", query), partial(listing_groups, session, query)))
@@ -184,6 +184,13 @@ def validated_specs(body: dict[str, Any]) -> list[str]:
     for text in specs:
         parse_spec(text)
     return specs
+
+
+def plan_for(session: Session, specs: Sequence[str]) -> Plan:
+    """What installing ``specs`` would do, with its prechecks (cached indices: a preview)."""
+    request = InstallRequest(tuple(specs), session.config.store_root, refresh=False)
+    return plan_install(request, catalog=session.catalog, store=session.store,
+                        host=session.host, upstreams=session.upstreams)
 
 
 class PlanHandler(SpackCacheHandler):

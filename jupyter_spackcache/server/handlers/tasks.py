@@ -6,7 +6,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 
-from ..taskmodel import Task
+from ..tasks.model import Task
 from .base import ApiError, SpackCacheHandler, optional_bool
 from .specs import int_argument, validated_specs
 

@@ -1,9 +1,9 @@
 """Unpack tarballs in worker processes, so that several unpack at once without sharing a GIL.
 
-The per-member work of unpacking (tar headers, name checks, copying) holds the GIL: two
-threads on two cores unpack the 61-node benchmark stack about 25% slower than two processes
-(BENCHMARKS.md). So an install leases long-lived worker processes (this module's
-:func:`_serve`, also runnable as ``python -m jupyter_spackcache.install.unpacker``), each running
+The per-member work of unpacking (tar headers, name checks, copying) holds the GIL, so
+threads on several cores unpack a stack measurably slower than processes (BENCHMARKS.md).
+So an install leases long-lived worker processes (this module's
+:func:`_serve`, also runnable as ``python -m jupyter_spackcache.install.procpool``), each running
 :func:`~jupyter_spackcache.install.extract.safe_extract` on request. Where no process can be
 started, the caller unpacks in its own thread instead (same function, same checks).
 
@@ -48,7 +48,7 @@ _READY = b'{"ready": true}\n'
 #: (a notebook's ``sys.path.insert``), without shadowing anything the worker finds first.
 _BOOTSTRAP = (
     "import sys; sys.path.append(sys.argv[1]); "
-    "from jupyter_spackcache.install.unpacker import _serve; "
+    "from jupyter_spackcache.install.procpool import _serve; "
     "raise SystemExit(_serve(int(sys.argv[2])))"
 )
 

@@ -1,13 +1,11 @@
-"""Notebook locks: the exact builds a notebook used, and how to get them back elsewhere.
+"""Lock and restore: the exact builds a notebook used, and how to get them back elsewhere.
 
-``%spack lock`` writes ``<notebook>.spack-lock.json`` beside the notebook (the notebook comes
-from ``JPY_SESSION_NAME``/``__session__``, which Jupyter sets for the kernels of its notebooks),
-and JupyterLab also keeps the same document in the notebook's metadata (``spackcache.lock``,
-see :mod:`.lockbridge`), so the lock travels with the ``.ipynb``. ``%spack restore`` reads the
-notebook's metadata first, then the lock file, and installs exactly those DAG hashes; when this
-host cannot run one of them (a different CPU target, or the mirror no longer has it) it picks
-the closest compatible build of the same package and version, and reports every node that
-changed.
+A lock lists the DAG hashes of the roots and their runtime closure, the mirrors they came
+from and the host it was made on. Restoring installs exactly those hashes; when this host
+cannot run one of them (a different CPU target, or the mirror no longer has it) it picks the
+closest compatible build of the same package and version, and reports every node that changed.
+Where a notebook keeps its lock (a file beside it, its metadata) is the magics' business
+(:mod:`jupyter_spackcache.magics.lockfile`).
 """
 
 from __future__ import annotations
@@ -15,27 +13,28 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..env import closure
 from ..errors import ConfigError, ResolveError
-from ..ops.install import resolve_install
+from ..install.plan import Plan
 from ..resolve import Resolution
 from ..spec.parser import parse_spec
 from ..store.db import InstalledRecord
+from .install import plan_resolved, resolve_install
 
 if TYPE_CHECKING:
     from ..config import MirrorConfig
     from ..host import Host
-    from ..session import Session
+    from ..mirrors.catalog import Catalog
+    from ..store.db import StoreDB
+    from ..store.upstream import UpstreamStore
 
 LOCK_FORMAT = "jupyter-spackcache-lock"
 LOCK_VERSION = 1
-LOCK_SUFFIX = ".spack-lock.json"
-#: ``metadata[METADATA_KEY]["lock"]`` of a notebook holds its lock (written by the labextension)
-METADATA_KEY = "spackcache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,72 +139,6 @@ def lock_from_json(doc: Any, source: str) -> NotebookLock:
         raise ConfigError(f"{source} is damaged: missing or bad field {exc}") from None
 
 
-# ---- where the lock lives -----------------------------------------------------------------------
-
-
-def notebook_path(env: Mapping[str, str], user_ns: Mapping[str, Any]) -> Path | None:
-    """The notebook this kernel belongs to, when Jupyter said (absolute or cwd-relative)."""
-    raw = env.get("JPY_SESSION_NAME") or user_ns.get("__session__")
-    if not raw or not isinstance(raw, str):
-        return None
-    path = Path(raw)
-    if not path.is_absolute():
-        path = Path.cwd() / (path if path.exists() else path.name)
-    return path
-
-
-def lock_path_for(notebook: Path) -> Path:
-    """``analysis.ipynb`` -> ``analysis.spack-lock.json`` in the same directory."""
-    return notebook.with_name(notebook.stem + LOCK_SUFFIX)
-
-
-def resolve_lock_file(explicit: str | None, env: Mapping[str, str],
-                      user_ns: Mapping[str, Any]) -> Path:
-    if explicit:
-        return Path(explicit).expanduser().absolute()
-    notebook = notebook_path(env, user_ns)
-    if notebook is None:
-        raise ConfigError(
-            "cannot tell which notebook this kernel belongs to",
-            hint="name the lock file: `%spack lock --file NAME.spack-lock.json`",
-        )
-    return lock_path_for(notebook)
-
-
-def lock_in_notebook(doc: Any, source: str) -> NotebookLock | None:
-    """The lock kept in a notebook document's metadata, or None when it has none."""
-    metadata = doc.get("metadata") if isinstance(doc, dict) else None
-    kept = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
-    if not isinstance(kept, dict) or "lock" not in kept:
-        return None
-    return lock_from_json(kept["lock"], f"the metadata of {source}")
-
-
-def read_notebook_lock(notebook: Path) -> NotebookLock | None:
-    """The lock in ``notebook``'s metadata on disk; None when the file or the lock is missing."""
-    try:
-        doc = json.loads(notebook.read_text())
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        raise ConfigError(f"{notebook} is not a valid notebook (not JSON)",
-                          hint="pass the lock file with --file") from None
-    return lock_in_notebook(doc, str(notebook))
-
-
-def find_lock(explicit: str | None, env: Mapping[str, str],
-              user_ns: Mapping[str, Any]) -> tuple[NotebookLock, str]:
-    """The lock to restore and where it came from: ``--file``, else the notebook's metadata,
-    else the lock file beside the notebook."""
-    if not explicit:
-        notebook = notebook_path(env, user_ns)
-        kept = read_notebook_lock(notebook) if notebook is not None else None
-        if notebook is not None and kept is not None:
-            return kept, f"the metadata of {notebook}"
-    path = resolve_lock_file(explicit, env, user_ns)
-    return read_lock(path), str(path)
-
-
 def write_lock(path: Path, lock: NotebookLock) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(lock_to_json(lock), indent=1) + "\n")
@@ -236,20 +169,64 @@ def missing_mirrors(lock: NotebookLock, configured: Sequence[MirrorConfig]) -> l
             for n, u in lock.mirrors if u.rstrip("/") not in urls]
 
 
+@dataclass(frozen=True, slots=True)
+class Restore:
+    """How a lock comes back here: the install plan and every locked node that changed."""
+
+    plan: Plan
+    substitutions: tuple[Substitution, ...]
+
+
+def lock_roots(
+    roots: Sequence[InstalledRecord], *, store: StoreDB, mirrors: Sequence[MirrorConfig],
+    host: Host,
+) -> NotebookLock:
+    """The lock of installed ``roots`` and their runtime closure."""
+    return make_lock(roots, closure(roots, store=store), mirrors, host)
+
+
+def plan_restore(
+    lock: NotebookLock,
+    *,
+    catalog: Catalog,
+    store: StoreDB,
+    host: Host,
+    install_root: Path,
+    upstreams: Sequence[UpstreamStore] = (),
+) -> Restore:
+    """The plan installing the locked roots (exact builds, else the closest that run here)."""
+    resolutions, substitutions = restore_resolutions(
+        lock, catalog=catalog, store=store, host=host, upstreams=upstreams
+    )
+    plan = plan_resolved(resolutions, catalog=catalog, store=store, install_root=install_root,
+                         upstreams=upstreams)
+    return Restore(plan, tuple(substitutions))
+
+
 def restore_resolutions(
-    session: Session, lock: NotebookLock
+    lock: NotebookLock,
+    *,
+    catalog: Catalog,
+    store: StoreDB,
+    host: Host,
+    upstreams: Sequence[UpstreamStore] = (),
 ) -> tuple[list[Resolution], list[Substitution]]:
     """Resolutions installing the locked roots, and every node that had to change."""
     if not lock.roots:
         raise ConfigError("the lock lists no packages")
+
+    def resolve_one(text: str) -> Resolution:
+        return resolve_install([parse_spec(text)], catalog=catalog, store=store, host=host,
+                               upstreams=upstreams)[0]
+
     resolutions: list[Resolution] = []
     substitutions: list[Substitution] = []
     for root in lock.roots:
-        exact = resolve_one(session, f"/{root.hash}")
+        exact = resolve_one(f"/{root.hash}")
         if exact.chosen is not None and exact.chosen.root.hash == root.hash:
             resolutions.append(exact)
             continue
-        closest = resolve_one(session, f"{root.name}@={root.version}")
+        closest = resolve_one(f"{root.name}@={root.version}")
         if closest.chosen is None:
             raise ResolveError(
                 f"cannot restore {root.name}@{root.version}/{root.hash[:7]}: {exact.explain()}; "
@@ -261,12 +238,6 @@ def restore_resolutions(
         substitutions.extend(s for s in _changes(lock, closest, reason)
                              if s.locked_hash not in {t.locked_hash for t in substitutions})
     return resolutions, substitutions
-
-
-def resolve_one(session: Session, text: str) -> Resolution:
-    """The resolution of one spec, installed builds preferred (as ``install`` resolves)."""
-    return resolve_install([parse_spec(text)], catalog=session.catalog, store=session.store,
-                           host=session.host, upstreams=session.upstreams)[0]
 
 
 def _changes(lock: NotebookLock, resolution: Resolution, reason: str) -> list[Substitution]:

@@ -1,8 +1,7 @@
-"""The blocking work behind the install routes (run off the event loop).
+"""The work of one install task, done in the child process (``worker.py``).
 
-Plans run on the core thread; installs run in a child process (``worker.py``) through
-:func:`run_install`. Both go through :mod:`jupyter_spackcache.ops.install`, so the server
-installs exactly what ``spackcache install`` would.
+It goes through :mod:`jupyter_spackcache.ops.install`, so the server installs exactly what
+``spackcache install`` would.
 """
 
 from __future__ import annotations
@@ -11,29 +10,17 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..config import Config
-from ..errors import InstallCancelled
-from ..install.plan import Plan
-from ..install.progress import ProgressCallback, ProgressEvent, Stage
-from ..ops.install import InstallRequest, plan_install, run_plan
-from ..ops.kernels import KernelRequest, add_kernel
-from ..session import Session
-from .taskmodel import NETWORK_EVENT
+from ...config import Config
+from ...errors import InstallCancelled
+from ...install.plan import Plan
+from ...install.progress import ProgressCallback, ProgressEvent, Stage
+from ...ops.install import InstallRequest, plan_install, run_plan
+from ...ops.kernels import KernelRequest, add_kernel
+from ...session import Session
+from .model import NETWORK_EVENT
 
 #: parallel extract/relocate workers per install (the machine's other cores serve Jupyter)
 INSTALL_JOBS = 2
-
-
-def plan_for(session: Session, specs: Sequence[str], *, install_root: Path | None = None) -> Plan:
-    """What installing ``specs`` would do, with its prechecks (cached indices: a preview)."""
-    request = InstallRequest(tuple(specs), install_root or session.config.store_root, refresh=False)
-    return plan_install(
-        request,
-        catalog=session.catalog,
-        store=session.store,
-        host=session.host,
-        upstreams=session.upstreams,
-    )
 
 
 def make_kernel(session: Session, plan: Plan, progress: ProgressCallback) -> None:

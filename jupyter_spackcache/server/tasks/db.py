@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from .taskmodel import Task, TaskState, with_state
+from .model import Task, TaskState, with_state
 
 SCHEMA_VERSION = 1
 _SCHEMA = (

@@ -1,9 +1,9 @@
-"""The install child process: ``python -m jupyter_spackcache.server.worker``.
+"""The install child process: ``python -m jupyter_spackcache.server.tasks.worker``.
 
 Extraction and relocation are Python code holding the interpreter lock; run on a thread of
 the Jupyter server they would pause its event loop now and then. So each install task runs
-here, in its own process, and the server only relays what it reports (``childproc.py``; the
-messages are in ``workerproto.py``).
+here, in its own process, and the server only relays what it reports (``child.py``; the
+messages are in ``protocol.py``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import threading
 import time
 from typing import IO, Any
 
-from ..errors import SpackCacheError
-from ..install.progress import ProgressEvent
-from ..lifeline import die_with_parent
-from .workerproto import (
+from ...errors import SpackCacheError
+from ...install.progress import ProgressEvent
+from ...lifeline import die_with_parent
+from .protocol import (
     CANCEL,
     EVENT_INTERVAL,
     Throttle,
@@ -79,7 +79,7 @@ def main() -> int:
     threading.Thread(target=_watch_stdin, args=(sys.stdin.buffer, cancel), daemon=True,
                      name="spackcache-worker-stdin").start()
 
-    from .jobs import run_install
+    from .install import run_install
 
     try:
         run_install(request.config, request.specs, kernel=request.kernel, root=request.root,

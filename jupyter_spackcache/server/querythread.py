@@ -1,9 +1,9 @@
-"""The core, off the event loop: one worker thread owning a long-lived Session for queries.
+"""Queries off the event loop: one thread (the "core thread") owning a long-lived Session.
 
 The Session keeps mirror indices and readers open between requests (that is what makes
 ``GET /specs`` fast), and it is not meant to be shared between threads, so every query runs
 on the same single thread. Installs do not: each task builds its own Session in a child
-process (``childproc.py``, ``worker.py``), so a long install never holds up a listing.
+process (``tasks/child.py``, ``tasks/worker.py``), so a long install never holds up a listing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..session import Session
 _T = TypeVar("_T")
 
 
-class CoreRunner:
+class QueryThread:
     def __init__(self, config_factory: Callable[[], Config]) -> None:
         self._config_factory = config_factory
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="spackcache-core")

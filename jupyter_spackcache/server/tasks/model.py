@@ -1,7 +1,7 @@
 """Install tasks as values: what ``GET /tasks/{id}`` shows and what survives a server restart.
 
-Pure data and pure transitions only; the manager (``tasks.py``) owns the threads and the
-database (``taskdb.py``) owns the persistence.
+Pure data and pure transitions only; the manager (``manager.py``) owns the threads and the
+database (``db.py``) owns the persistence.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ..errors import SpackCacheError
-from ..install.progress import ProgressEvent, Stage
+from ...errors import SpackCacheError
+from ...install.progress import ProgressEvent, Stage
 
 #: at most this many log lines are kept per task (the newest ones)
 LOG_LIMIT = 500

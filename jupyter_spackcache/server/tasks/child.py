@@ -21,16 +21,16 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
-from ..config import Config
-from ..errors import InstallCancelled, InstallError, SpackCacheError
-from ..install.progress import ProgressCallback
-from .taskmodel import Task
-from .tasks import Runner
-from .workerproto import CANCEL, WorkerRequest, event_from_message
+from ...config import Config
+from ...errors import InstallCancelled, InstallError, SpackCacheError
+from ...install.progress import ProgressCallback
+from .manager import Runner
+from .model import Task
+from .protocol import CANCEL, WorkerRequest, event_from_message
 
 #: seconds a cancelled child gets to roll back before it is killed
 CANCEL_GRACE = 15.0
-WORKER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "jupyter_spackcache.server.worker")
+WORKER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "jupyter_spackcache.server.tasks.worker")
 
 
 class ReportedError(SpackCacheError):

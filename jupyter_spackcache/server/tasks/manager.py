@@ -3,8 +3,8 @@
 Each install root gets a single worker thread, so the event loop never runs installer code
 and installs into one tree never overlap (the store's file locks still guard against other
 processes); in the server that thread runs the install in a child process and relays it
-(``childproc.py``). Progress events are folded into the task, throttled, published to the
-:class:`~.events.EventHub` and saved to the :class:`~.taskdb.TaskDB`.
+(``child.py``). Progress events are folded into the task, throttled, published to the
+:class:`~..events.EventHub` and saved to the :class:`~.db.TaskDB`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..errors import InstallCancelled, SpackCacheError
-from ..install.progress import ProgressCallback, ProgressEvent
-from .events import EventHub
-from .taskdb import TaskDB
-from .taskmodel import Task, TaskError, TaskState, apply_event, with_state
+from ...errors import InstallCancelled, SpackCacheError
+from ...install.progress import ProgressCallback, ProgressEvent
+from ..events import EventHub
+from .db import TaskDB
+from .model import Task, TaskError, TaskState, apply_event, with_state
 
 #: runs one task to its end in a worker thread; raises SpackCacheError (InstallCancelled) to fail
 Runner = Callable[[Task, ProgressCallback, threading.Event], None]

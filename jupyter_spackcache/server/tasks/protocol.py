@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Config
-from ..errors import SpackCacheError
-from ..install.progress import ProgressEvent, Stage
+from ...config import Config
+from ...errors import SpackCacheError
+from ...install.progress import ProgressEvent, Stage
 
 #: the line the parent sends to ask for a rollback
 CANCEL = "cancel"
