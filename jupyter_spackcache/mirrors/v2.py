@@ -11,7 +11,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING
 
-from ..errors import MirrorError, NotFoundError, SignatureError
+from ..errors import IntegrityError, MirrorError, NotFoundError, SignatureError
 from ..formats.v2layout import (
     INDEX_HASH_PATH,
     INDEX_PATH,
@@ -47,23 +47,33 @@ class V2Reader:
         self.url = mirror.url
 
     def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
+        """One request when nothing changed (ETag 304, or the hash file names our copy).
+
+        A changed index must match ``index.json.hash`` when the mirror has one: a truncated
+        or damaged index (or one caught mid-update) is refused, and the caller keeps using
+        its previous copy.
+        """
+        remote: str | None = None
         if etag and known_hash:
             result = self.transport.fetch(INDEX_PATH, etag=etag, kind="index")
             if result.not_modified:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-            return self._index_from(result.data, result.etag)
-        if known_hash:
+        else:
             remote = self._remote_hash()
-            if remote == known_hash:
+            if known_hash and remote == known_hash:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-        result = self.transport.fetch(INDEX_PATH, kind="index")
-        return self._index_from(result.data, result.etag)
-
-    def _index_from(self, data: bytes, etag: str | None) -> IndexFetch:
-        # a mismatch with index.json.hash is tolerated (a race with a concurrent update)
-        return IndexFetch(
-            changed=True, index_hash=hashlib.sha256(data).hexdigest(), data=data, etag=etag
-        )
+            result = self.transport.fetch(INDEX_PATH, kind="index")
+        digest = hashlib.sha256(result.data).hexdigest()
+        if remote is None and etag and known_hash:
+            remote = self._remote_hash()
+        if remote is not None and remote != digest:
+            raise IntegrityError(
+                f"{result.url}: refusing the index: its sha256 is {digest}, but "
+                f"{INDEX_HASH_PATH.rsplit('/', 1)[-1]} says {remote}",
+                hint="the index is damaged or being rewritten; the previously fetched index "
+                "stays in use; retry later",
+            )
+        return IndexFetch(changed=True, index_hash=digest, data=result.data, etag=result.etag)
 
     def _remote_hash(self) -> str | None:
         """index.json.hash's first 64 bytes, or None when absent or malformed (non-fatal)."""
