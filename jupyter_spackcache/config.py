@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .mirrors.auth import AuthSpec, parse_auth
 from .mirrors.retry import RetryPolicy
 
 DEFAULT_SITE_CONFIG = "/etc/spackcache/config.yaml"
@@ -44,6 +45,8 @@ class MirrorConfig:
     s3_endpoint: str | None = None
     #: Spack 1.2 named index view (v3 only)
     view: str | None = None
+    #: where this mirror's credentials are (None: anonymous, or ~/.netrc)
+    auth: AuthSpec | None = None
 
     def to_yaml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "url": self.url}
@@ -55,6 +58,8 @@ class MirrorConfig:
             out["s3_endpoint"] = self.s3_endpoint
         if self.view:
             out["view"] = self.view
+        if self.auth is not None:
+            out["auth"] = self.auth.to_yaml()
         return out
 
 
@@ -344,6 +349,7 @@ def _mirror(raw: Any, origin: str, where: Path) -> MirrorConfig:
         origin=origin,
         s3_endpoint=raw.get("s3_endpoint"),
         view=raw.get("view"),
+        auth=parse_auth(raw["auth"], str(where)) if raw.get("auth") else None,
     )
 
 

@@ -121,6 +121,7 @@ def mirror_json(m: MirrorConfig, layout: str | None, nodes: int | None) -> dict[
         "signed": not m.unsigned,
         "origin": m.origin,
         "pinned_keys": list(m.fingerprints),
+        "credentials": m.auth is not None,
         "layout": layout,
         "nodes": nodes,
     }

@@ -102,6 +102,7 @@ class Fault:
     ``trickle``: seconds between two body bytes (a server that crawls). ``times``: apply to
     this many requests only (None = forever); with ``per_path``, to that many per path.
     ``whole_only``: only requests for the whole file (no ``Range``), e.g. not a peek.
+    ``redirect``: answer 302 to this base URL + the path (a cache behind a CDN).
     """
 
     status: int | None = None
@@ -115,6 +116,7 @@ class Fault:
     times: int | None = None
     per_path: bool = False
     whole_only: bool = False
+    redirect: str | None = None
 
 
 class _LoggingServer(http.server.ThreadingHTTPServer):
@@ -203,12 +205,19 @@ class _StaticHandler(http.server.BaseHTTPRequestHandler):
     def _serve(self, *, head: bool) -> None:
         owner: StaticServer = self.server.owner  # type: ignore[attr-defined]
         relpath = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
+        if owner.require_auth and self.headers.get("Authorization") != owner.require_auth:
+            challenge = {"WWW-Authenticate": 'Basic realm="spackcache-test"'}
+            self._send(401, b"credentials needed\n", head=head, extra=challenge)
+            return
         fault = owner.take_fault(relpath, ranged="Range" in self.headers)
         self._respond(owner, relpath, fault, head=head)
 
     def _respond(self, owner: StaticServer, relpath: str, fault: Fault, *, head: bool) -> int:
         if fault.delay:
             time.sleep(fault.delay)
+        if fault.redirect is not None:
+            location = {"Location": fault.redirect.rstrip("/") + "/" + relpath}
+            return self._send(302, b"", head=head, extra=location)
         if fault.status is not None:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after else None
             return self._send(fault.status, b"injected failure\n", head=head, extra=extra)
@@ -290,8 +299,10 @@ class StaticServer(_BaseServer):
 
     handler = _StaticHandler
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, require_auth: str | None = None) -> None:
         self.root = Path(root).resolve()
+        #: the exact ``Authorization`` value every request must carry (else 401, Basic)
+        self.require_auth = require_auth
         self._faults: dict[str, Fault] = {}
         self._left: dict[str, int | None] = {}
         self._left_per_path: dict[tuple[str, str], int] = {}
@@ -420,7 +431,8 @@ def registry_binary() -> str | None:
 class DockerRegistry(_Process):
     """Debian's ``docker-registry serve`` on loopback with its own temporary storage."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, htpasswd: tuple[str, str] | None = None) -> None:
+        """``htpasswd``: (user, password) the registry demands with HTTP basic auth."""
         binary = registry_binary()
         if binary is None:
             raise FileNotFoundError("docker-registry not found (apt-get install docker-registry)")
@@ -438,6 +450,20 @@ class DockerRegistry(_Process):
             "  delete: {enabled: false}\n"
             f"http:\n  addr: {self.host}\n"
         )
+        if htpasswd is not None:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import crypt  # bcrypt through libxcrypt: the only hash the registry takes
+
+                hashed = crypt.crypt(htpasswd[1], crypt.mksalt(crypt.METHOD_BLOWFISH))
+            (workdir / "htpasswd").write_text(f"{htpasswd[0]}:{hashed}\n")
+            with config.open("a") as out:
+                out.write(
+                    "auth:\n  htpasswd:\n    realm: spackcache-test\n"
+                    f"    path: {workdir / 'htpasswd'}\n"
+                )
         self._spawn([binary, "serve", str(config)], workdir / "registry.log")
         try:
             wait_until_up(self.http_url + "/v2/", proc=self.proc)
@@ -472,7 +498,9 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if self.path.startswith("/token"):
-            status, headers, payload = owner.issue_token(self.path)
+            status, headers, payload = owner.issue_token(
+                self.path, self.headers.get("Authorization")
+            )
         else:
             denied = owner.challenge(self.command, self.path, self.headers.get("Authorization"))
             if denied is not None:
@@ -511,6 +539,8 @@ class RegistryProxy(_BaseServer):
         self.upstream = urllib.parse.urlsplit(upstream)
         self.require_token = require_token
         self.grant_tokens = True
+        #: the ``Authorization`` the token service demands (None: anonymous tokens)
+        self.token_auth: str | None = None
         self.tags_page_size = tags_page_size
         self.tokens: dict[str, set[str]] = {}
         self.tokens_issued = 0
@@ -546,9 +576,13 @@ class RegistryProxy(_BaseServer):
         value = f'Bearer realm="{self.url}/token",service="{self.service}"'
         return value + (f',scope="{scope}"' if scope else "")
 
-    def issue_token(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    def issue_token(
+        self, path: str, authorization: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
-        if not self.grant_tokens:
+        if not self.grant_tokens or (
+            self.token_auth is not None and authorization != self.token_auth
+        ):
             return 401, {}, b'{"errors":[{"code":"DENIED"}]}'
         if query.get("service") != [self.service]:
             return 400, {}, b'{"error":"wrong service"}'

@@ -9,7 +9,7 @@ installer only has to compare the downloaded bytes against it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -55,7 +55,8 @@ class TarballRequest:
 
     shown: str
     url: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
+    #: e.g. the mirror's ``Authorization`` (hidden from ``repr``)
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     #: a public S3 bucket answers 403 for a missing key
     s3: bool = False
     #: seconds to connect, and between two reads

@@ -20,6 +20,7 @@ from .v3 import V3Reader
 if TYPE_CHECKING:
     from ..config import MirrorConfig
     from ..trust import Keyring
+    from .auth import Credentials
     from .base import MirrorReader
     from .retry import Retrier
     from .transport import Transport
@@ -52,11 +53,17 @@ def open_reader(
                 "never signed",
                 hint="if you trust the registry, add it with --unsigned",
             )
-        return OciReader(mirror.url, timeout=timeout, retrier=retrier)
+        return OciReader(
+            mirror.url, timeout=timeout, retrier=retrier, credentials=_credentials(mirror)
+        )
     from .transport import open_transport
 
     transport = open_transport(
-        mirror.url, timeout=timeout, s3_endpoint=mirror.s3_endpoint, retrier=retrier
+        mirror.url,
+        timeout=timeout,
+        s3_endpoint=mirror.s3_endpoint,
+        retrier=retrier,
+        credentials=_credentials(mirror),
     )
     chosen = layout or detect_layout(transport, mirror)
     if chosen == "v3":
@@ -64,6 +71,14 @@ def open_reader(
     if chosen == "v2":
         return V2Reader(transport, mirror, keyring)
     raise MirrorError(f"unknown layout '{chosen}' for mirror '{mirror.name}'")
+
+
+def _credentials(mirror: MirrorConfig) -> Credentials | None:
+    if mirror.url.startswith(("file://", "/")) or "://" not in mirror.url:
+        return None
+    from .auth import resolve
+
+    return resolve(mirror.auth, mirror.url, mirror.name)
 
 
 def detect_layout(transport: Transport, mirror: MirrorConfig) -> str:

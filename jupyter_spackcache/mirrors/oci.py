@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from jupyter_spackcache.errors import IntegrityError, MirrorError, NotFoundError
+from jupyter_spackcache.mirrors.auth import Credentials
 from jupyter_spackcache.mirrors.base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from jupyter_spackcache.mirrors.retry import Retrier, Transient, retrier_for, transient_status
 from jupyter_spackcache.mirrors.transport import (
@@ -146,9 +147,13 @@ class OciClient:
         timeout: float = 30.0,
         retries: int | None = None,
         retrier: Retrier | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.url = url
         self.repo = parse_oci_url(url)
+        #: sent when the registry asks for Basic auth, and to its token service
+        self.credentials = credentials
+        self._basic = False
         self.retrier = retrier or retrier_for(retries, timeout=timeout)
         self.timeout = self.retrier.policy.timeout
         self._http = httpx.Client(timeout=self.timeout, follow_redirects=True, verify=tls_context())
@@ -199,10 +204,15 @@ class OciClient:
         response = self._send_once(method, url, headers, content, stream)
         if response.status_code != 401:
             return response
-        challenge = parse_challenge(response.headers.get("www-authenticate"))
+        header = response.headers.get("www-authenticate") or ""
+        challenge = parse_challenge(header)
         response.close()
         if challenge is None:
-            return response
+            wants_basic = header.strip().lower().startswith("basic")
+            if not wants_basic or self.credentials is None or self._basic:
+                return response
+            self._basic = True  # a registry behind htpasswd: send the credentials
+            return self._send_once(method, url, headers, content, stream)
         cached = self._tokens.get(challenge)
         # a cached token that was just refused has expired: ask for a new one
         self._token = cached if cached and cached != sent else self._fetch_token(challenge)
@@ -221,6 +231,8 @@ class OciClient:
         all_headers = dict(headers or {})
         if self._token:
             all_headers["Authorization"] = f"Bearer {self._token}"
+        elif self._basic and self.credentials is not None:
+            all_headers["Authorization"] = self.credentials.header
         request = self._http.build_request(method, url, headers=all_headers, content=content)
         try:
             response = self._http.send(request, stream=stream)
@@ -235,10 +247,12 @@ class OciClient:
         url = token_url(challenge)
         response = self.retrier.call("token", lambda: self._send_token_request(url))
         if response.status_code != 200:
+            who = "a token" if self.credentials else "an anonymous token"
             raise MirrorError(
-                f"{self.url}: the registry refused an anonymous token (HTTP {response.status_code}"
+                f"{self.url}: the registry refused {who} (HTTP {response.status_code}"
                 f" from {challenge.realm})",
-                hint="the repository may be private or misspelled; check `spackcache mirror list`",
+                hint="the repository may be private or misspelled: check `spackcache mirror "
+                "list`, and the mirror's `auth` setting or ~/.netrc",
             )
         try:
             body = response.json()
@@ -250,8 +264,10 @@ class OciClient:
         return token
 
     def _send_token_request(self, url: str) -> httpx.Response:
+        creds = self.credentials
+        headers = {"Authorization": creds.header} if creds and creds.username else {}
         try:
-            response = self._http.get(url)
+            response = self._http.get(url, headers=headers)
         except httpx.HTTPError as exc:
             raise failed_request(url, exc, timeout=self.timeout) from None
         if transient_status(response.status_code):
@@ -443,9 +459,12 @@ class OciReader:
         timeout: float = 30.0,
         client: OciClient | None = None,
         retrier: Retrier | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.url = url
-        self.client = client or OciClient(url, timeout=timeout, retrier=retrier)
+        self.client = client or OciClient(
+            url, timeout=timeout, retrier=retrier, credentials=credentials
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -25,6 +25,7 @@ from typing import BinaryIO, Protocol
 import httpx
 
 from jupyter_spackcache.errors import MirrorError, NotFoundError
+from jupyter_spackcache.mirrors.auth import Credentials, httpx_auth
 from jupyter_spackcache.mirrors.base import TarballRequest
 from jupyter_spackcache.mirrors.retry import (
     Pace,
@@ -188,7 +189,8 @@ def status_error(url: str, status: int, *, s3: bool = False) -> MirrorError:
     if status in (401, 403):
         return MirrorError(
             f"{url}: access denied (HTTP {status})",
-            hint="the mirror is not public; check the URL with `spackcache mirror list`",
+            hint="the mirror is not public: give credentials with the mirror's `auth` setting "
+            "or ~/.netrc (see docs/admin-guide.md#private-mirrors), and check the URL",
         )
     if status >= 500:
         return MirrorError(f"{url}: server error (HTTP {status})", hint=HINT_LATER)
@@ -444,14 +446,19 @@ class HttpTransport:
         s3_endpoint_url: str | None = None,
         client: httpx.Client | None = None,
         retrier: Retrier | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.url = url
         self.root = http_root(url, s3_endpoint_url=s3_endpoint_url)
         self.s3 = url.startswith("s3://")
         self.retrier = retrier or retrier_for(retries, timeout=timeout)
         self.timeout = self.retrier.policy.timeout
+        self._credentials = credentials
         self._client = client or httpx.Client(
-            timeout=self.timeout, follow_redirects=True, verify=tls_context()
+            timeout=self.timeout,
+            follow_redirects=True,
+            verify=tls_context(),
+            auth=httpx_auth(credentials),
         )
 
     def urls(self, relpath: str) -> tuple[str, str]:
@@ -511,7 +518,11 @@ class HttpTransport:
 
     def describe(self, relpath: str) -> TarballRequest:
         target, shown = self.urls(relpath)
-        return TarballRequest(shown=shown, url=target, s3=self.s3, timeout=self.timeout)
+        creds = self._credentials
+        headers = (("Authorization", creds.header),) if creds is not None else ()
+        return TarballRequest(
+            shown=shown, url=target, headers=headers, s3=self.s3, timeout=self.timeout
+        )
 
     def read_head(self, relpath: str, length: int) -> bytes:
         """At most the first ``length`` stored bytes of a file: a ``Range`` request on the
@@ -609,6 +620,7 @@ def open_transport(
     s3_endpoint: str | None = None,
     retries: int | None = None,
     retrier: Retrier | None = None,
+    credentials: Credentials | None = None,
 ) -> Transport:
     """The transport for a mirror URL: ``file://`` or a path, ``http(s)://``, ``s3://``."""
     scheme = urllib.parse.urlsplit(url).scheme if "://" in url else ""
@@ -616,7 +628,12 @@ def open_transport(
         return FileTransport(url)
     if scheme in ("http", "https", "s3"):
         return HttpTransport(
-            url, timeout=timeout, retries=retries, s3_endpoint_url=s3_endpoint, retrier=retrier
+            url,
+            timeout=timeout,
+            retries=retries,
+            s3_endpoint_url=s3_endpoint,
+            retrier=retrier,
+            credentials=credentials,
         )
     if scheme in ("oci", "oci+http"):
         raise MirrorError(

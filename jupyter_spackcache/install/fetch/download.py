@@ -273,15 +273,27 @@ async def download_all(
 
 
 def _client(concurrency: int) -> httpx.AsyncClient:
-    """One client for every HTTP(S) job; its own connections read in bulk (:mod:`.bulk`)."""
+    """One client for every HTTP(S) job; its own connections read in bulk (:mod:`.bulk`).
+
+    With a proxy in the environment (``HTTPS_PROXY``...) httpx's own transports are kept:
+    httpx ignores the environment's proxies for a client given its own transport.
+    """
     limits = httpx.Limits(max_connections=max(1, concurrency))
     context = tls_context()
+    if _environment_proxies():
+        return httpx.AsyncClient(follow_redirects=True, limits=limits, verify=context)
     return httpx.AsyncClient(
         follow_redirects=True,
         limits=limits,
         verify=context,
         transport=bulk_transport(ssl_context=context, limits=limits),
     )
+
+
+def _environment_proxies() -> bool:
+    import urllib.request  # only here: it imports http.client, email
+
+    return any(k != "no" for k in urllib.request.getproxies_environment())
 
 
 def download_blocking(jobs: Sequence[DownloadJob], **options: Any) -> None:
