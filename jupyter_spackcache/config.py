@@ -47,6 +47,8 @@ class MirrorConfig:
     view: str | None = None
     #: where this mirror's credentials are (None: anonymous, or ~/.netrc)
     auth: AuthSpec | None = None
+    #: PEM file of the CAs this mirror's certificate chains to (a site CA)
+    ca_bundle: str | None = None
 
     def to_yaml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "url": self.url}
@@ -60,6 +62,8 @@ class MirrorConfig:
             out["view"] = self.view
         if self.auth is not None:
             out["auth"] = self.auth.to_yaml()
+        if self.ca_bundle:
+            out["ca_bundle"] = self.ca_bundle
         return out
 
 
@@ -350,6 +354,7 @@ def _mirror(raw: Any, origin: str, where: Path) -> MirrorConfig:
         s3_endpoint=raw.get("s3_endpoint"),
         view=raw.get("view"),
         auth=parse_auth(raw["auth"], str(where)) if raw.get("auth") else None,
+        ca_bundle=str(raw["ca_bundle"]) if raw.get("ca_bundle") else None,
     )
 
 

@@ -133,13 +133,16 @@ class _BaseServer:
 
     handler: type[http.server.BaseHTTPRequestHandler]
 
-    def __init__(self) -> None:
+    def __init__(self, tls: Any = None) -> None:
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []
         self._httpd = _LoggingServer(("127.0.0.1", 0), self.handler)
         self._httpd.owner = self  # type: ignore[attr-defined]
         self.port = int(self._httpd.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"
+        if tls is not None:  # an ssl.SSLContext: serve HTTPS
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            self.url = f"https://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 
@@ -299,14 +302,16 @@ class StaticServer(_BaseServer):
 
     handler = _StaticHandler
 
-    def __init__(self, root: str | os.PathLike[str], *, require_auth: str | None = None) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, require_auth: str | None = None, tls: Any = None
+    ) -> None:
         self.root = Path(root).resolve()
         #: the exact ``Authorization`` value every request must carry (else 401, Basic)
         self.require_auth = require_auth
         self._faults: dict[str, Fault] = {}
         self._left: dict[str, int | None] = {}
         self._left_per_path: dict[tuple[str, str], int] = {}
-        super().__init__()
+        super().__init__(tls)
 
     def fault(self, pattern: str, **kwargs: Any) -> None:
         """Inject a :class:`Fault` for paths matching the glob ``pattern`` (relative to root)."""
@@ -639,6 +644,28 @@ class RegistryProxy(_BaseServer):
             return response.status, dict(response.getheaders()), payload
         finally:
             conn.close()
+
+
+def site_ca(workdir: Path) -> tuple[Path, Path, Path]:
+    """A site CA and a server certificate for 127.0.0.1 signed by it, made with openssl:
+    (CA certificate, server certificate, server key), PEM files in ``workdir``."""
+    ca_key, ca, key, csr, cert = (
+        workdir / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
+    )
+    ext = workdir / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl = ["openssl"]
+    steps = [
+        [*openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key),
+         "-out", str(ca), "-days", "2", "-subj", "/CN=spackcache test site CA"],
+        [*openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+         str(csr), "-subj", "/CN=127.0.0.1"],
+        [*openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+         "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext)],
+    ]  # fmt: skip
+    for step in steps:
+        subprocess.run(step, check=True, capture_output=True)
+    return ca, cert, key
 
 
 def temp_workdir(prefix: str) -> Path:

@@ -224,3 +224,41 @@ def test_oci_token_service_that_wants_credentials(tmp_path: Path) -> None:
             reader.close()
     finally:
         registry.stop()
+
+
+@pytest.fixture
+def https_mirror(signed_demo: DemoMirror, tmp_path: Path) -> Iterator[tuple[StaticServer, Path]]:
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl")
+    ca, cert, key = servers.site_ca(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with StaticServer(signed_demo.path, tls=context) as server:
+        yield server, ca
+
+
+def test_site_ca_per_mirror_or_from_ssl_cert_file(
+    https_mirror: tuple[StaticServer, Path],
+    run: Run,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, ca = https_mirror
+    _configure(home, server.url)
+    code, _, err = run("keys", "trust", "--mirror", "private", "--yes")
+    assert code == 1 and "certificate is not trusted" in err and "ca_bundle" in err
+    assert "gave up" not in err  # an untrusted certificate is not retried
+    config = yaml.safe_load((home / "config.yaml").read_text())
+    config["mirrors"][0]["ca_bundle"] = str(ca)
+    (home / "config.yaml").write_text(yaml.safe_dump(config))
+    assert run("keys", "trust", "--mirror", "private", "--yes")[0] == 0
+    code, _, err = run("install", "demo-tool", "--yes")
+    assert code == 0, err
+    assert any(r.path.startswith("/blobs/") for r in server.requests)
+    # the same CA for every mirror, from the environment
+    _configure(home, server.url)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    code, _, err = run("keys", "list", "--mirror", "private")
+    assert code == 0, err

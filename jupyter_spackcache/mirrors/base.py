@@ -61,6 +61,8 @@ class TarballRequest:
     s3: bool = False
     #: seconds to connect, and between two reads
     timeout: float = 30.0
+    #: the mirror's own CA bundle (a site CA), if it has one
+    ca_bundle: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,11 @@ def open_reader(
                 hint="if you trust the registry, add it with --unsigned",
             )
         return OciReader(
-            mirror.url, timeout=timeout, retrier=retrier, credentials=_credentials(mirror)
+            mirror.url,
+            timeout=timeout,
+            retrier=retrier,
+            credentials=_credentials(mirror),
+            ca_bundle=mirror.ca_bundle,
         )
     from .transport import open_transport
 
@@ -64,6 +68,7 @@ def open_reader(
         s3_endpoint=mirror.s3_endpoint,
         retrier=retrier,
         credentials=_credentials(mirror),
+        ca_bundle=mirror.ca_bundle,
     )
     chosen = layout or detect_layout(transport, mirror)
     if chosen == "v3":

@@ -148,6 +148,7 @@ class OciClient:
         retries: int | None = None,
         retrier: Retrier | None = None,
         credentials: Credentials | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         self.url = url
         self.repo = parse_oci_url(url)
@@ -156,7 +157,9 @@ class OciClient:
         self._basic = False
         self.retrier = retrier or retrier_for(retries, timeout=timeout)
         self.timeout = self.retrier.policy.timeout
-        self._http = httpx.Client(timeout=self.timeout, follow_redirects=True, verify=tls_context())
+        self._http = httpx.Client(
+            timeout=self.timeout, follow_redirects=True, verify=tls_context(ca_bundle)
+        )
         self._tokens: dict[BearerChallenge, str] = {}
         self._token: str | None = None
 
@@ -460,10 +463,11 @@ class OciReader:
         client: OciClient | None = None,
         retrier: Retrier | None = None,
         credentials: Credentials | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         self.url = url
         self.client = client or OciClient(
-            url, timeout=timeout, retrier=retrier, credentials=credentials
+            url, timeout=timeout, retrier=retrier, credentials=credentials, ca_bundle=ca_bundle
         )
 
     def close(self) -> None:

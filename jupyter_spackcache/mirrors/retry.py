@@ -81,11 +81,13 @@ def transient_status(status: int) -> bool:
 
 def transient_exception(exc: BaseException) -> bool:
     """Whether an httpx failure is worth another attempt (a DNS failure is not)."""
+    import ssl
+
     import httpx  # only failures get here; the settings import this module without it
 
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, socket.gaierror):
+        if isinstance(cause, (socket.gaierror, ssl.SSLCertVerificationError)):
             return False
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.ProxyError)):

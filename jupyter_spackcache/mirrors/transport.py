@@ -209,6 +209,13 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def exception_error(url: str, exc: BaseException, *, timeout: float | None = None) -> MirrorError:
     """The one-line error for a network exception (never its traceback or repr)."""
     for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return MirrorError(
+                f"{url}: the server's certificate is not trusted "
+                f"({cause.verify_message or cause.reason})",
+                hint="if the site has its own CA, set the mirror's `ca_bundle` or SSL_CERT_FILE "
+                "(docs/admin-guide.md#site-ca)",
+            )
         if isinstance(cause, socket.gaierror):
             host = urllib.parse.urlsplit(url).hostname or url
             return MirrorError(
@@ -422,11 +429,30 @@ def _iter_file(handle: BinaryIO, offset: int, chunk_size: int) -> Iterator[bytes
 # --------------------------------------------------------------------------- http transport
 
 
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The TLS context for a mirror: its own ``ca_bundle`` (a site CA), else httpx's default
+    (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set, else certifi's bundle).
+
+    Built once per process and setting: building one costs ~20 ms, and an install opens
+    several clients.
+    """
+    env = os.environ
+    return _tls_context(ca_bundle, env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR"))
+
+
 @functools.cache
-def tls_context() -> ssl.SSLContext:
-    """httpx's default TLS context (CA bundle, ``SSL_CERT_FILE``...), built once per process:
-    loading the CA bundle is slow, and an install opens several clients."""
-    return httpx.create_ssl_context()
+def _tls_context(
+    ca_bundle: str | None, cert_file: str | None, cert_dir: str | None
+) -> ssl.SSLContext:
+    if ca_bundle is None:
+        return httpx.create_ssl_context()
+    try:
+        return ssl.create_default_context(cafile=os.path.expanduser(ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        raise MirrorError(
+            f"cannot use the CA bundle {ca_bundle}: {getattr(exc, 'strerror', None) or exc}",
+            hint="set the mirror's `ca_bundle` to a readable PEM file of CA certificates",
+        ) from None
 
 
 class HttpTransport:
@@ -447,8 +473,10 @@ class HttpTransport:
         client: httpx.Client | None = None,
         retrier: Retrier | None = None,
         credentials: Credentials | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         self.url = url
+        self.ca_bundle = ca_bundle
         self.root = http_root(url, s3_endpoint_url=s3_endpoint_url)
         self.s3 = url.startswith("s3://")
         self.retrier = retrier or retrier_for(retries, timeout=timeout)
@@ -457,7 +485,7 @@ class HttpTransport:
         self._client = client or httpx.Client(
             timeout=self.timeout,
             follow_redirects=True,
-            verify=tls_context(),
+            verify=tls_context(ca_bundle),
             auth=httpx_auth(credentials),
         )
 
@@ -521,7 +549,12 @@ class HttpTransport:
         creds = self._credentials
         headers = (("Authorization", creds.header),) if creds is not None else ()
         return TarballRequest(
-            shown=shown, url=target, headers=headers, s3=self.s3, timeout=self.timeout
+            shown=shown,
+            url=target,
+            headers=headers,
+            s3=self.s3,
+            timeout=self.timeout,
+            ca_bundle=self.ca_bundle,
         )
 
     def read_head(self, relpath: str, length: int) -> bytes:
@@ -621,6 +654,7 @@ def open_transport(
     retries: int | None = None,
     retrier: Retrier | None = None,
     credentials: Credentials | None = None,
+    ca_bundle: str | None = None,
 ) -> Transport:
     """The transport for a mirror URL: ``file://`` or a path, ``http(s)://``, ``s3://``."""
     scheme = urllib.parse.urlsplit(url).scheme if "://" in url else ""
@@ -634,6 +668,7 @@ def open_transport(
             s3_endpoint_url=s3_endpoint,
             retrier=retrier,
             credentials=credentials,
+            ca_bundle=ca_bundle,
         )
     if scheme in ("oci", "oci+http"):
         raise MirrorError(

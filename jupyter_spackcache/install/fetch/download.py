@@ -232,7 +232,10 @@ async def download_all(
     """
     retrier = retrier or retrier_for(retries)
     needs_http = any(job.request.url is not None for job in jobs)
-    client = _client(concurrency) if needs_http else None
+    cas = {
+        (j.request.url, j.request.ca_bundle) for j in jobs if j.request.url and j.request.ca_bundle
+    }
+    client = _client(concurrency, cas) if needs_http else None
     run = _Run(progress=progress, on_done=on_done, cancel=cancel, retrier=retrier, client=client)
     gate = asyncio.Semaphore(max(1, concurrency))
     finished: set[str] = set()
@@ -272,7 +275,7 @@ async def download_all(
             await client.aclose()
 
 
-def _client(concurrency: int) -> httpx.AsyncClient:
+def _client(concurrency: int, cas: set[tuple[str, str]]) -> httpx.AsyncClient:
     """One client for every HTTP(S) job; its own connections read in bulk (:mod:`.bulk`).
 
     With a proxy in the environment (``HTTPS_PROXY``...) httpx's own transports are kept:
@@ -280,14 +283,28 @@ def _client(concurrency: int) -> httpx.AsyncClient:
     """
     limits = httpx.Limits(max_connections=max(1, concurrency))
     context = tls_context()
+    # a mirror with its own CA gets its own connections, verified against that CA
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
+        _origin(url): httpx.AsyncHTTPTransport(verify=tls_context(ca), limits=limits)
+        for url, ca in cas
+    }
     if _environment_proxies():
-        return httpx.AsyncClient(follow_redirects=True, limits=limits, verify=context)
+        return httpx.AsyncClient(
+            follow_redirects=True, limits=limits, verify=context, mounts=mounts or None
+        )
     return httpx.AsyncClient(
         follow_redirects=True,
         limits=limits,
         verify=context,
         transport=bulk_transport(ssl_context=context, limits=limits),
+        mounts=mounts or None,
     )
+
+
+def _origin(url: str) -> str:
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"
 
 
 def _environment_proxies() -> bool:
