@@ -121,3 +121,15 @@ class UnsatisfiableSpecError(SpackCacheError):
     ``~mpi``): raised when specs are combined, never when matching builds."""
 
     code = "unsatisfiable-spec"
+
+
+class EnvFileError(ConfigError):
+    """A ``spack.lock``/``spack.yaml`` (or notebook lock) that cannot be read as one."""
+
+    code = "env-file"
+
+
+class LockedBuildMissing(ResolveError):
+    """A build an environment lock names by hash is in no configured mirror."""
+
+    code = "locked-build-missing"

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from .kernels import KernelInfo
     from .mirrors.base import SpecRecord
     from .modules import ModuleSync
+    from .ops.query import Build, Listing
     from .ops.removal import Removal
-    from .session import Listing
     from .store.db import InstalledRecord
     from .trust import KeyInfo
 
@@ -149,10 +149,8 @@ def candidate_json(c: Candidate, metadata: Metadata | None = None) -> dict[str, 
     for n in c.runtime:
         item = node_json(n)
         meta = metadata.get(n.hash)
-        if isinstance(meta, SpackCacheError):
-            item["size"], item["signed_by"], item["problem"] = None, None, meta.message
-        elif meta is not None:
-            item["size"], item["signed_by"] = meta.tarball.size, meta.signed_by
+        if meta is not None:
+            item.update(_metadata_json(meta))
         nodes.append(item)
     return {
         "mirror": c.source,
@@ -162,6 +160,13 @@ def candidate_json(c: Candidate, metadata: Metadata | None = None) -> dict[str, 
         "download_bytes": _total(c, metadata),
         "target_distance": c.target_distance,
     }
+
+
+def _metadata_json(meta: SpecRecord | SpackCacheError) -> dict[str, Any]:
+    """A node's tarball size and signer, or why its metadata could not be verified."""
+    if isinstance(meta, SpackCacheError):
+        return {"size": None, "signed_by": None, "problem": meta.message}
+    return {"size": meta.tarball.size, "signed_by": meta.signed_by}
 
 
 def _total(c: Candidate, metadata: Metadata) -> int | None:
@@ -268,6 +273,16 @@ def kernel_json(k: KernelInfo, *, missing: int | None = None) -> dict[str, Any]:
 # ---- listings --------------------------------------------------------------------------------
 
 
+def listing_json(item: Listing) -> dict[str, Any]:
+    """``spackcache list --json``: the whole node, where it is and whether it runs here."""
+    return {
+        **node_json(item.node),
+        "mirror": item.mirror,
+        "compatible": item.compatible,
+        "reason": item.reason,
+    }
+
+
 def build_json(item: Listing) -> dict[str, Any]:
     n = item.node
     return {
@@ -305,8 +320,25 @@ def group_listing(items: Iterable[Listing]) -> list[dict[str, Any]]:
     return out
 
 
-def dag_json(root: ConcreteNode, nodes: Iterable[ConcreteNode], mirror: str) -> dict[str, Any]:
-    return {"mirror": mirror, "root": node_json(root), "nodes": [node_json(n) for n in nodes]}
+def build_detail_json(build: Build) -> dict[str, Any]:
+    """``GET /specs/{hash}``: the DAG's runtime nodes with sizes; the total when all are known."""
+    nodes: list[dict[str, Any]] = []
+    total: int | None = 0
+    for node in build.nodes:
+        meta = build.metadata.get(node.hash)
+        item = {**node_json(node), **(_metadata_json(meta) if meta is not None else {"size": None})}
+        if meta is not None:
+            size = item["size"]
+            total = None if total is None or size is None else total + size
+        nodes.append(item)
+    return {
+        "mirror": build.mirror,
+        "root": node_json(build.dag.root),
+        "nodes": nodes,
+        "download_bytes": total,
+        "compatible": build.problem is None,
+        "reason": build.problem,
+    }
 
 
 # ---- plans and installs ----------------------------------------------------------------------
@@ -350,6 +382,11 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "retries": result.retry_count,
         "retries_by_kind": dict(sorted(result.retries.items())),
     }
+
+
+def install_json(plan: Plan, result: InstallResult) -> dict[str, Any]:
+    """``spackcache install --json`` and ``%spack install --json``: the plan and what it did."""
+    return {**plan_json(plan), "result": result_json(result)}
 
 
 def plan_text(plan: Plan) -> str:
@@ -457,4 +494,3 @@ def module_sync_text(result: ModuleSync, config: Config) -> str:
     ]
     lines.append(f"{len(result.written)} file(s) written, {len(result.removed)} removed")
     return "\n".join(lines)
-

@@ -16,6 +16,7 @@ export const API_NAMESPACE = 'spackcache/api';
 
 import {
   IErrorInfo,
+  IFileTask,
   IHost,
   IInstalledRecord,
   IKey,
@@ -369,6 +370,27 @@ export async function startInstall(
   return expectObject<ITask>(
     await requestAPI('installs', settings, postJSON({ specs, kernel })),
     TASK_KEYS,
+    'task'
+  );
+}
+
+/**
+ * `POST /installs/from-file {path, kernel}`: install a spack.lock, spack.yaml
+ * or notebook lock from the Jupyter file tree (202; refused with a one-line
+ * error, and no task, when a locked build is in no mirror).
+ */
+export async function startInstallFromFile(
+  settings: ServerConnection.ISettings,
+  path: string,
+  kernel = false
+): Promise<IFileTask> {
+  return expectObject<IFileTask>(
+    await requestAPI(
+      'installs/from-file',
+      settings,
+      postJSON({ path, kernel })
+    ),
+    [...TASK_KEYS, 'file'],
     'task'
   );
 }

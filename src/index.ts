@@ -18,6 +18,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { PANEL_ID, SpackPanel } from './components/SpackPanel';
 import { spackIcon } from './icon';
+import { selectedEnvironmentFile } from './model/envfile';
 import { LockBridge, hasMetadata } from './lockbridge';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { persistSearch } from './model/persist';
@@ -37,6 +38,7 @@ export namespace CommandIDs {
   export const refresh = 'jupyter-spackcache:refresh';
   export const install = 'jupyter-spackcache:install';
   export const gc = 'jupyter-spackcache:gc';
+  export const installFromFile = 'jupyter-spackcache:install-from-file';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -115,8 +117,48 @@ const plugin: JupyterFrontEndPlugin<void> = {
       describedBy: { args: { type: 'object', properties: {} } },
       execute: () => model.gc()
     });
+    // the file browser's context menu: the selected spack.lock / spack.yaml / *.lock
+    const selectedFile = (args: { path?: unknown }): string | null =>
+      typeof args.path === 'string' && args.path
+        ? args.path
+        : selectedEnvironmentFile(app.shell.widgets('left'));
+    app.commands.addCommand(CommandIDs.installFromFile, {
+      label: trans.__('Install from spack.lock / spack.yaml'),
+      caption: trans.__(
+        'Install a Spack environment: a spack.lock exactly by hash, or the specs of a spack.yaml'
+      ),
+      icon: spackIcon,
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            path: {
+              type: 'string',
+              description:
+                'the file, relative to the server root (default: the selected one)'
+            }
+          }
+        }
+      },
+      isVisible: args => selectedFile(args) !== null,
+      execute: args => {
+        const path = selectedFile(args);
+        if (path === null) {
+          return;
+        }
+        app.shell.activateById(PANEL_ID);
+        return model.installFromFile(path);
+      }
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.installFromFile,
+      selector: '.jp-DirListing-item[data-isdir="false"]',
+      rank: 60
+    });
     for (const command of Object.values(CommandIDs)) {
-      palette?.addItem({ command, category: trans.__('Spack') });
+      if (command !== CommandIDs.installFromFile) {
+        palette?.addItem({ command, category: trans.__('Spack') });
+      }
     }
 
     // `%spack lock` offers its lock over a comm; every notebook keeps it in its metadata

@@ -225,6 +225,22 @@ export interface ITask {
   log?: string[];
 }
 
+/** What `POST /installs/from-file` read: the environment file behind a task. */
+export interface IEnvFileInfo {
+  /** Path relative to the server root, as sent. */
+  path: string;
+  kind: 'spack.lock' | 'spack.yaml' | 'notebook lock';
+  /** Installed by hash, exactly as locked (false: a spack.yaml's specs, resolved). */
+  exact: boolean;
+  /** e.g. the spack.yaml sections that were ignored. */
+  notes: string[];
+}
+
+/** The task `POST /installs/from-file` started, with the file it read. */
+export interface IFileTask extends ITask {
+  file: IEnvFileInfo;
+}
+
 /** A "progress" event of the task stream. */
 export interface IProgressEvent {
   task: string;

@@ -1,9 +1,9 @@
-"""The package's shape, checked from its source: who may import whom (docs/architecture.md).
+"""Which package may import which, counting every import: the formats package and the layers.
 
-Imports are read with :mod:`ast` from every module, including imports inside functions and
-under ``TYPE_CHECKING``: a lazy import is still a dependency, only a later one. A *unit* is a
-top-level package or module of ``jupyter_spackcache`` (``spec``, ``formats``, ``mirrors``,
-``host``, ``cli``, ...); imports inside one unit are its own business.
+This complements ``tests/test_layering.py`` (module cycles, front doors): here imports inside
+functions count as well, because a lazy import is still a dependency, only a later one. A *unit*
+is a top-level package or module of ``jupyter_spackcache`` (``spec``, ``formats``, ``mirrors``,
+``host``, ...); imports inside one unit are its own business.
 """
 
 from __future__ import annotations
@@ -17,23 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_layering import cycles
+
 PACKAGE = "jupyter_spackcache"
 ROOT = Path(__file__).resolve().parent.parent / PACKAGE
-
-#: unit -> units it imports today although a cycle runs through them. Empty, and meant to stay
-#: so: add an edge here only with the issue that will remove it (the test also fails when an
-#: entry is no longer needed, so the list cannot go stale).
-ALLOWED_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset()
-
-#: the front doors: they call the rooms below and are called by nothing but Jupyter and the shell
-FRONT_DOORS = frozenset({"cli", "server", "magics"})
-#: front doors importing another front door today. Issue 17 §2 (one operations layer) moves
-#: what they share out of cli/ and is expected to empty this list.
-ALLOWED_FRONT_DOOR_EDGES: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("magics", "cli"),  # magics/commands.py (keys, mirrors, query), magics/widgets.py
-    }
-)
 
 #: what the formats package may import of ours: values (spec) and the error family
 FORMATS_MAY_IMPORT = frozenset({"spec", "errors"})
@@ -106,62 +93,12 @@ def import_graph() -> dict[tuple[str, str], tuple[str, ...]]:
     return {edge: tuple(where) for edge, where in edges.items()}
 
 
-def _components(edges: set[tuple[str, str]]) -> list[set[str]]:
-    """Strongly connected components of the unit graph (Tarjan), one set per component."""
-    graph: dict[str, set[str]] = {}
-    for a, b in edges:
-        graph.setdefault(a, set()).add(b)
-        graph.setdefault(b, set())
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[set[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in sorted(graph[v]):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = set()
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.add(w)
-                if w == v:
-                    break
-            found.append(component)
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return found
-
-
-def cycle_edges(edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The edges that lie on some cycle (both ends in one strongly connected component)."""
-    where = {unit: i for i, comp in enumerate(_components(edges)) for unit in comp}
-    return {(a, b) for a, b in edges if where[a] == where[b]}
-
-
 def _show(edges: set[tuple[str, str]]) -> str:
     graph = import_graph()
     return "; ".join(f"{a} -> {b} ({graph[a, b][0]})" for a, b in sorted(edges))
 
 
 # ---- the checker itself ---------------------------------------------------------------------
-
-
-def test_cycle_finder_finds_cycles_and_only_cycles() -> None:
-    edges = {("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e"), ("e", "d"), ("e", "f")}
-    assert cycle_edges(edges) == {("a", "b"), ("b", "c"), ("c", "a"), ("d", "e"), ("e", "d")}
-    assert cycle_edges({("a", "b"), ("b", "c"), ("a", "c")}) == set()
 
 
 def test_relative_and_lazy_imports_are_seen() -> None:
@@ -180,21 +117,14 @@ def test_relative_and_lazy_imports_are_seen() -> None:
 # ---- the rules ------------------------------------------------------------------------------
 
 
-def test_no_import_cycle_between_units() -> None:
-    edges = set(import_graph())
-    cyclic = cycle_edges(edges)
-    new = cyclic - ALLOWED_CYCLE_EDGES
-    assert not new, f"import cycle between units: {_show(new)}"
-    stale = ALLOWED_CYCLE_EDGES - cyclic
-    assert not stale, f"no longer on a cycle, remove from ALLOWED_CYCLE_EDGES: {sorted(stale)}"
-
-
-def test_front_doors_are_imported_by_nothing_but_allowed_front_doors() -> None:
-    edges = {(a, b) for a, b in import_graph() if b in FRONT_DOORS}
-    bad = edges - ALLOWED_FRONT_DOOR_EDGES
-    assert not bad, f"a front door imported from elsewhere: {_show(bad)}"
-    stale = ALLOWED_FRONT_DOOR_EDGES - edges
-    assert not stale, f"gone, remove from ALLOWED_FRONT_DOOR_EDGES: {sorted(stale)}"
+def test_no_import_cycle_between_units_counting_lazy_imports() -> None:
+    graph: dict[str, set[str]] = {}
+    for a, b in import_graph():
+        graph.setdefault(a, set()).add(b)
+    found = cycles(graph)
+    assert not found, [
+        _show({(a, b) for a, b in import_graph() if a in comp and b in comp}) for comp in found
+    ]
 
 
 def test_formats_imports_only_spec_and_errors() -> None:

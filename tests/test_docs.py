@@ -233,3 +233,23 @@ def test_openapi_check_refuses_what_the_document_does_not_say() -> None:
     check_schema("ProgressEvent", progress)
     with pytest.raises(AssertionError, match="'unpacking' is not one of"):
         check_schema("ProgressEvent", {**progress, "stage": "unpacking"})
+
+
+def test_architecture_names_only_modules_that_exist() -> None:
+    """docs/architecture.md follows the code: every module or package it names is there."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    package = ROOT / "jupyter_spackcache"
+    names = set(re.findall(r"`([a-z_/]+(?:\.py|/))`", text))
+    assert len(names) > 30
+    every_file = {p.name for p in package.rglob("*.py")}
+    missing = sorted(
+        n
+        for n in names
+        if not (
+            (package / n).exists()
+            or (ROOT / n).exists()
+            or ("/" not in n and n in every_file)
+            or (n.endswith("/") and any(package.rglob(n.rstrip("/"))))
+        )
+    )
+    assert missing == []

@@ -203,8 +203,9 @@ def test_parser_is_the_clis(mirror: Path, capsys: pytest.CaptureFixture[str]) ->
     spack("mirror list")
     assert "demo" in capsys.readouterr().out
     assert rendered("install") == [
-        "error: %spack install: the following arguments are required: spec",
-        "  hint: usage: %spack install [-h] [--dry-run] [-j JOBS] [-y] [--json] spec [spec ...]",
+        "error: %spack install: one of the arguments spec --from is required",
+        "  hint: usage: %spack install [-h] [--from FILE] [--dry-run] [-j JOBS] [-y] [--json]",
+        "                      [spec ...]",
         "  see: docs/troubleshooting.md#error",
     ]
     assert rendered("info demo-tool@9")[0].startswith("error: nothing installable matches")

@@ -100,7 +100,9 @@ def test_a_miss_among_several_specs_installs_nothing(session: Session) -> None:
 
 def test_install_uninstall_gc(session: Session) -> None:
     p = plan(session, "demo-tool")
-    result = run_plan(p, catalog=session.catalog, store=session.store, jobs=2)
+    result = run_plan(
+        p, catalog=session.catalog, store=session.store, config=session.config, jobs=2
+    )
     assert {r.name for r in result.installed} == {"libdemo-base", "libdemo-mid", "demo-tool"}
     assert shape(plan(session, "demo-tool"))[1] == [
         (h, "external" if a == "external" else "reuse") for h, a in shape(p)[1]

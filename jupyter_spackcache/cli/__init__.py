@@ -23,6 +23,7 @@ from . import (
     install_cmd,
     kernel_cmd,
     keys_cmd,
+    lock_cmd,
     mirror_cmd,
     module_cmd,
     push_cmd,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     kernel_cmd.register(sub)
     push_cmd.register(sub)
     module_cmd.register(sub)
+    lock_cmd.register(sub)
     return parser
 
 

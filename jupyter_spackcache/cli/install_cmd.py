@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+from typing import TextIO
 
 from ..env import apply, load_environment, render, root_variables
 from ..errors import InstallCancelled
@@ -17,15 +19,16 @@ from ..install.installed import find_installed, one_installed
 from ..install.plan import Plan
 from ..install.procpool import UnpackerPool
 from ..install.threadpool import default_jobs
-from ..ops.install import InstallRequest, plan_install, run_plan
+from ..ops.environments import Sources, env_resolutions, read_env_file
+from ..ops.install import InstallRequest, plan_install, plan_resolved, run_plan
 from ..ops.removal import Removal, gc_order, remove, uninstall_order
 from ..present import (
+    install_json,
     installed_node_json,
     plan_json,
     plan_text,
     print_json,
     removal_text,
-    result_json,
     result_text,
     table,
 )
@@ -36,7 +39,11 @@ from .progress import BarProgress, LineProgress
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("install", help="install SPEC... and their runtime dependencies")
-    p.add_argument("spec", nargs="+")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("spec", nargs="*", default=[])
+    what.add_argument("--from", dest="from_file", metavar="FILE",
+                      help="install a Spack environment: a spack.lock exactly (by hash), the "
+                           "specs of a spack.yaml, or a jupyter-spackcache notebook lock")
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
                    help="parallel downloads and installs (default: one per CPU, 2 to 8)")
@@ -87,10 +94,33 @@ def _plan_only(session: Session, args: argparse.Namespace) -> int:
     return 0 if plan.ok else 1
 
 
+def env_sources(session: Session) -> Sources:
+    """The session's parts that the environment use cases take."""
+    return Sources(session.catalog, session.store, session.host, session.upstreams)
+
+
+def plan_from_file(session: Session, path: str, *, out: TextIO | None = None) -> Plan:
+    """``install --from FILE``: the plan of a spack.lock (exact), spack.yaml or notebook lock;
+    what it says about the file goes to ``out`` (default: the current stdout)."""
+    out = out or sys.stdout
+    env = read_env_file(Path(path).expanduser())
+    wanted = env_resolutions(env_sources(session), env)
+    for note in wanted.notes:
+        print(f"note: {note}", file=out)
+    how = "exactly, by hash" if wanted.exact else "resolved from its specs"
+    print(f"installing the {env.kind} {env.source} ({how})", file=out)
+    return plan_resolved(wanted.resolutions, catalog=session.catalog, store=session.store,
+                         install_root=session.config.store_root, upstreams=session.upstreams)
+
+
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
-    request = InstallRequest((join_argv(args.spec),), session.config.store_root)
-    plan = plan_install(request, catalog=session.catalog, store=session.store,
-                        host=session.host, upstreams=session.upstreams)
+    if args.from_file:  # argparse saw to it that it comes without SPEC...
+        plan = plan_from_file(session, args.from_file,
+                              out=sys.stderr if args.json else sys.stdout)
+    else:
+        request = InstallRequest((join_argv(args.spec),), session.config.store_root)
+        plan = plan_install(request, catalog=session.catalog, store=session.store,
+                            host=session.host, upstreams=session.upstreams)
     if not args.json:
         print(plan_text(plan))
     return plan
@@ -108,7 +138,7 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
     finally:
         renderer.close()
     if args.json:
-        print_json({**plan_json(plan), "result": result_json(result)})
+        print_json(install_json(plan, result))
     else:
         print(result_text(result))
     return 0

@@ -7,9 +7,10 @@ import sys
 
 from ..errors import ResolveError
 from ..mirrors.catalog import MirrorProblem
+from ..ops.query import listing, package_metadata, resolve_specs
 from ..present import (
     host_json,
-    node_json,
+    listing_json,
     print_json,
     resolution_json,
     resolution_text,
@@ -49,20 +50,12 @@ def warn_problems(problems: list[MirrorProblem]) -> None:
 
 def _list(session: Session, args: argparse.Namespace) -> int:
     query = join_argv(args.spec) or None
-    items, problems = session.listing(query, all_targets=args.all_targets)
+    items, problems = listing(
+        query, catalog=session.catalog, checks=session.host_checks, all_targets=args.all_targets
+    )
     warn_problems(problems)
     if args.json:
-        print_json(
-            [
-                {
-                    **node_json(i.node),
-                    "mirror": i.mirror,
-                    "compatible": i.compatible,
-                    "reason": i.reason,
-                }
-                for i in items
-            ]
-        )
+        print_json([listing_json(i) for i in items])
         return 0
     if not items:
         where = f" matching '{query}'" if query else ""
@@ -84,9 +77,10 @@ def _list(session: Session, args: argparse.Namespace) -> int:
 
 def _info(session: Session, args: argparse.Namespace) -> int:
     text = join_argv(args.spec)
-    resolutions = session.resolve_many(text)
+    resolutions = resolve_specs(text, catalog=session.catalog, host=session.host)
     metadata = [
-        session.package_metadata(r.chosen) if r.chosen is not None else {} for r in resolutions
+        package_metadata(r.chosen, catalog=session.catalog) if r.chosen is not None else {}
+        for r in resolutions
     ]
     if args.json:
         print_json([resolution_json(r, m) for r, m in zip(resolutions, metadata, strict=True)])

@@ -16,18 +16,27 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from ..cli import install_cmd, keys_cmd, mirror_cmd, query_cmd
 from ..errors import ConfigError, SpackCacheError
+from ..formats.notebook_lock import METADATA_KEY, lock_to_json
 from ..install.installed import one_installed
 from ..install.pipeline import InstallResult
 from ..install.plan import Plan
 from ..install.threadpool import default_jobs
+from ..ops.environments import (
+    lock_from_documents,
+    notebook_roots,
+    signed_documents,
+    spack_env_file,
+    write_text_atomic,
+)
 from ..ops.install import InstallRequest, plan_install, run_plan
-from ..ops.lock import lock_roots, lock_to_json, missing_mirrors, plan_restore, write_lock
+from ..ops.lock import lock_roots, missing_mirrors, plan_restore, write_lock
 from ..ops.modules import module_names
-from ..present import plan_json, plan_text, print_json, result_json, result_text
+from ..present import install_json, plan_json, plan_text, print_json, result_text
 from ..session import Session
 from ..spec.parser import join_argv, parse_specs
 from ..store.db import InstalledRecord
@@ -90,11 +99,14 @@ def build_parser(state: KernelState) -> MagicParser:
     lk = sub.add_parser("lock", help="record the exact builds this notebook uses")
     lk.add_argument("spec", nargs="*", help="installed packages (default: those used here)")
     lk.add_argument("--file", help="lock file (default: NOTEBOOK.spack-lock.json beside it)")
+    lk.add_argument("--spack-lock", metavar="FILE",
+                    help="also write the locked roots as a spack.lock for Spack users")
     lk.set_defaults(handler=partial(_lock, state))
 
     rs = sub.add_parser("restore", help="install the builds a notebook lock records")
     rs.add_argument("--file", help="lock file (default: the notebook's metadata, else "
-                                   "NOTEBOOK.spack-lock.json beside it)")
+                                   "NOTEBOOK.spack-lock.json beside it); a spack.lock or "
+                                   "spack.yaml is installed as `install --from` does")
     rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     rs.add_argument("-j", "--jobs", type=int, default=default_jobs())
     rs.set_defaults(handler=partial(_restore, state))
@@ -124,9 +136,12 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
-    request = InstallRequest((join_argv(args.spec),), session.config.store_root)
-    plan = plan_install(request, catalog=session.catalog, store=session.store,
-                        host=session.host, upstreams=session.upstreams)
+    if args.from_file:
+        plan = install_cmd.plan_from_file(session, args.from_file)
+    else:
+        request = InstallRequest((join_argv(args.spec),), session.config.store_root)
+        plan = plan_install(request, catalog=session.catalog, store=session.store,
+                            host=session.host, upstreams=session.upstreams)
     return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
                               json_out=args.json)
 
@@ -144,7 +159,7 @@ def install_and_attach(
         return 0 if plan.ok else 1
     result = install_in_thread(session, plan, jobs=jobs or default_jobs())
     if json_out:
-        print_json({**plan_json(plan), "result": result_json(result)})
+        print_json(install_json(plan, result))
     else:
         print(result_text(result))
     roots = [r for r in (session.store.get(h) for h in plan.roots) if r is not None]
@@ -222,17 +237,27 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
     notebook_lock = lock_roots(roots, store=store, mirrors=session.config.mirrors,
                                host=session.host)
     write_lock(path, notebook_lock)
+    if args.spack_lock:
+        spack_lock = Path(args.spack_lock).expanduser().absolute()
+        text = lock_from_documents(notebook_roots(notebook_lock),
+                                   signed_documents(install_cmd.env_sources(session)))
+        write_text_atomic(spack_lock, text)
+        print(f"wrote the Spack lockfile {spack_lock}")
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
     in_metadata = state.bridge.confirmed
     state.bridge.offer(lock_to_json(notebook_lock))
     names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
-    where = (f"recorded in the notebook's metadata ({lockfile.METADATA_KEY}.lock) and in {path}"
+    where = (f"recorded in the notebook's metadata ({METADATA_KEY}.lock) and in {path}"
              if in_metadata else f"in {path}")
     print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) {where}")
     return 0
 
 
 def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> int:
+    env = spack_env_file(Path(args.file).expanduser().absolute()) if args.file else None
+    if env is not None:  # a spack.lock or spack.yaml: as `install --from` does
+        plan = install_cmd.plan_from_file(session, env.source)
+        return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs)
     notebook_lock, source = lockfile.find_lock(args.file, os.environ, state.user_ns)
     for note in missing_mirrors(notebook_lock, session.config.mirrors):
         print(f"note: {note}")

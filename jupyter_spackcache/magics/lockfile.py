@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..ops.lock import NotebookLock, lock_from_json, read_lock
+from ..formats.notebook_lock import NotebookLock, lock_in_notebook
+from ..ops.lock import read_lock
 
 LOCK_SUFFIX = ".spack-lock.json"
-#: ``metadata[METADATA_KEY]["lock"]`` of a notebook holds its lock (written by the labextension)
-METADATA_KEY = "spackcache"
 
 
 def notebook_path(env: Mapping[str, str], user_ns: Mapping[str, Any]) -> Path | None:
@@ -51,15 +50,6 @@ def resolve_lock_file(
             hint="name the lock file: `%spack lock --file NAME.spack-lock.json`",
         )
     return lock_path_for(notebook)
-
-
-def lock_in_notebook(doc: Any, source: str) -> NotebookLock | None:
-    """The lock kept in a notebook document's metadata, or None when it has none."""
-    metadata = doc.get("metadata") if isinstance(doc, dict) else None
-    kept = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
-    if not isinstance(kept, dict) or "lock" not in kept:
-        return None
-    return lock_from_json(kept["lock"], f"the metadata of {source}")
 
 
 def read_notebook_lock(notebook: Path) -> NotebookLock | None:

@@ -16,10 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..env import closure
 from ..errors import ConfigError, ResolveError
+from ..formats.notebook_lock import LockedNode, NotebookLock, lock_from_json, lock_to_json
 from ..install.plan import Plan
 from ..resolve import Resolution
 from ..spec.parser import parse_spec
@@ -32,35 +33,6 @@ if TYPE_CHECKING:
     from ..mirrors.catalog import Catalog
     from ..store.db import StoreDB
     from ..store.upstream import UpstreamStore
-
-LOCK_FORMAT = "jupyter-spackcache-lock"
-LOCK_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class LockedNode:
-    name: str
-    version: str
-    hash: str
-    target: str
-    mirror: str | None
-    #: requested by the notebook (not only a dependency)
-    root: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NotebookLock:
-    nodes: tuple[LockedNode, ...]
-    #: (name, url) of the mirrors the builds came from
-    mirrors: tuple[tuple[str, str], ...]
-    #: the host the lock was made on: "platform-os-target"
-    host: str
-    created: float
-
-    @property
-    def roots(self) -> tuple[LockedNode, ...]:
-        return tuple(n for n in self.nodes if n.root)
-
 
 @dataclass(frozen=True, slots=True)
 class Substitution:
@@ -101,42 +73,6 @@ def make_lock(
     urls = tuple((m.name, m.url) for m in mirrors if m.name in used)
     where = f"{host.platform}-{host.os}-{host.target}"
     return NotebookLock(nodes, urls, where, time.time() if now is None else now)
-
-
-def lock_to_json(lock: NotebookLock) -> dict[str, Any]:
-    return {
-        "format": LOCK_FORMAT,
-        "version": LOCK_VERSION,
-        "created": lock.created,
-        "host": lock.host,
-        "mirrors": [{"name": n, "url": u} for n, u in lock.mirrors],
-        "nodes": [
-            {"name": n.name, "version": n.version, "hash": n.hash, "target": n.target,
-             "mirror": n.mirror, "root": n.root}
-            for n in lock.nodes
-        ],
-    }
-
-
-def lock_from_json(doc: Any, source: str) -> NotebookLock:
-    """Parse a lock document; a one-line error naming ``source`` when it is not one."""
-    if not isinstance(doc, dict) or doc.get("format") != LOCK_FORMAT:
-        raise ConfigError(f"{source} is not a jupyter-spackcache lock")
-    if doc.get("version") != LOCK_VERSION:
-        raise ConfigError(f"{source} has lock version {doc.get('version')!r}; "
-                          f"this version reads {LOCK_VERSION}",
-                          hint="upgrade jupyter-spackcache")
-    try:
-        nodes = tuple(
-            LockedNode(str(n["name"]), str(n["version"]), str(n["hash"]), str(n["target"]),
-                       n.get("mirror"), bool(n.get("root")))
-            for n in doc["nodes"]
-        )
-        mirrors = tuple((str(m["name"]), str(m["url"])) for m in doc.get("mirrors", ()))
-        return NotebookLock(nodes, mirrors, str(doc.get("host", "")),
-                            float(doc.get("created", 0)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{source} is damaged: missing or bad field {exc}") from None
 
 
 def write_lock(path: Path, lock: NotebookLock) -> None:

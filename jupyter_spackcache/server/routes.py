@@ -14,6 +14,7 @@ from tornado.web import Application
 
 from ..config import Config
 from ..errors import SpackCacheError
+from .handlers.envfiles import InstallFromFileHandler
 from .handlers.events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
 from .handlers.mirrors import KeysHandler, MirrorHandler, MirrorsHandler, TrustHandler
@@ -41,6 +42,7 @@ ROUTES: tuple[tuple[str, type[Any]], ...] = (
     (f"specs/{_HASH}", SpecHandler),
     ("plan", PlanHandler),
     ("installs", InstallsHandler),
+    ("installs/from-file", InstallFromFileHandler),
     ("tasks", TasksHandler),
     ("tasks/([0-9a-f]{1,32})", TaskHandler),
     ("events", EventsHandler),

@@ -22,6 +22,7 @@ import {
   ISpecDetail,
   ITask
 } from '../api';
+import { fileTaskNotice } from './envfile';
 import { shortSpec } from './format';
 import { IInstallProgress, isActive } from './progress';
 import { SearchModel } from './search';
@@ -290,6 +291,26 @@ export class SpackModel {
         this._state.kernel
       );
       this._set({ plan: null, notice: null });
+      this._track(task);
+    } catch (reason) {
+      this._error(reason);
+    }
+  }
+
+  /**
+   * Install a spack.lock / spack.yaml / notebook lock of the file tree
+   * (`path` relative to the server root): the server checks it against the
+   * mirrors first, so a refusal is a notice and no task.
+   */
+  async installFromFile(path: string): Promise<void> {
+    try {
+      const task = await api.startInstallFromFile(
+        this._settings,
+        path,
+        this._state.kernel
+      );
+      this._set({ plan: null });
+      this._info(fileTaskNotice(task.file, this._trans));
       this._track(task);
     } catch (reason) {
       this._error(reason);

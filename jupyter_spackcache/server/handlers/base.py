@@ -30,6 +30,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "integrity": 502,
     "install": 409,
     "cancelled": 409,
+    "env-file": 400,
+    "locked-build-missing": 404,
 }
 
 

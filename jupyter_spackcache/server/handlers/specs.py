@@ -15,14 +15,11 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...errors import SpackCacheError
 from ...install.plan import Plan
-from ...mirrors.indexcache import MirrorIndex
 from ...ops.install import InstallRequest, plan_install
-from ...present import dag_json, group_listing, plan_json
-from ...resolve import host_problem
+from ...ops.query import describe_build, listing
+from ...present import build_detail_json, group_listing, plan_json
 from ...session import Session
-from ...spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 from ...spec.parser import parse_spec
 from ..querythread import QueryThread
 from .base import ApiError, SpackCacheHandler, require_str_list
@@ -58,7 +55,9 @@ class Page:
 
 
 def listing_groups(session: Session, query: str, *, exact: bool = False) -> list[dict[str, Any]]:
-    items, _problems = session.listing(query, refresh=False, exact=exact)
+    items, _problems = listing(
+        query, catalog=session.catalog, checks=session.host_checks, refresh=False, exact=exact
+    )
     return group_listing(items)
 
 
@@ -101,43 +100,9 @@ def spec_payload(session: Session, hash_prefix: str) -> dict[str, Any]:
             raise ApiError(400, "ambiguous", f"hash prefix '{hash_prefix}' matches "
                            f"{len(hashes)} builds", hint="give more characters of the hash")
         if hashes:
-            dag = index.dag(hashes[0])
-            nodes = list(dag.traverse(RUNTIME_DEPTYPES))
-            payload = dag_json(dag.root, nodes, index.name)
-            _add_sizes(session, index, dag, nodes, payload)
-            problem = host_problem(dag, index, session.host)
-            return {**payload, "compatible": problem is None, "reason": problem}
+            build = describe_build(index, hashes[0], catalog=session.catalog, host=session.host)
+            return build_detail_json(build)
     raise ApiError(404, "not-found", f"no build with hash '{hash_prefix}' in any mirror")
-
-
-def _add_sizes(
-    session: Session,
-    index: MirrorIndex,
-    dag: ConcreteDAG,
-    nodes: list[ConcreteNode],
-    payload: dict[str, Any],
-) -> None:
-    """Tarball sizes (and signers) from each node's verified metadata.
-
-    Indices do not record sizes, so this costs one metadata request per node: fine for one
-    DAG, which is why search results carry ``size: null`` and this view carries the sizes.
-    """
-    reader = session.catalog.reader(session.config.mirror(index.name))
-    total: int | None = 0
-    for item, node in zip(payload["nodes"], nodes, strict=True):
-        if node.is_external or not index.in_buildcache(node.hash):
-            item["size"] = None
-            continue
-        try:
-            record = reader.fetch_spec(node, dag)
-        except SpackCacheError as exc:
-            item["size"], item["signed_by"], item["problem"] = None, None, exc.message
-            total = None
-            continue
-        size = record.tarball.size
-        item["size"], item["signed_by"] = size, record.signed_by
-        total = None if total is None or size is None else total + size
-    payload["download_bytes"] = total
 
 
 def int_argument(raw: str | None, name: str, default: int, *, high: int) -> int:
