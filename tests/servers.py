@@ -411,7 +411,14 @@ class MotoS3(_Process):
             aws_secret_access_key="testing",
         )
 
-    def upload_tree(self, directory: str | os.PathLike[str], bucket: str, prefix: str = "") -> str:
+    def upload_tree(
+        self,
+        directory: str | os.PathLike[str],
+        bucket: str,
+        prefix: str = "",
+        *,
+        public: bool = True,
+    ) -> str:
         """Create ``bucket`` (if needed), upload every file under ``directory`` below ``prefix``
         as public-read objects (what anonymous readers of a public mirror see), and return the
         ``s3://bucket/prefix`` mirror URL."""
@@ -425,7 +432,8 @@ class MotoS3(_Process):
                 key = "/".join(
                     p for p in (prefix.strip("/"), path.relative_to(root).as_posix()) if p
                 )
-                s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ACL="public-read")
+                acl = {"ACL": "public-read"} if public else {}
+                s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), **acl)
         return f"s3://{bucket}/{prefix.strip('/')}".rstrip("/")
 
 

@@ -262,3 +262,62 @@ def test_site_ca_per_mirror_or_from_ssl_cert_file(
     monkeypatch.setenv("SSL_CERT_FILE", str(ca))
     code, _, err = run("keys", "list", "--mirror", "private")
     assert code == 0, err
+
+
+def test_sigv4_matches_the_reference_signer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signature is what botocore (the AWS SDK's signer) computes for the same request."""
+    import datetime
+
+    botocore_auth = pytest.importorskip("botocore.auth")
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    from jupyter_spackcache.mirrors.s3auth import S3Credentials, sign_headers
+
+    now = datetime.datetime(2026, 12, 4, 6, 30, 0, tzinfo=datetime.UTC)
+    monkeypatch.setattr(botocore_auth, "get_current_datetime", lambda *a, **k: now)
+    # a client configured not to sign payloads (what our reads send: UNSIGNED-PAYLOAD)
+    unsigned = lambda *a, **k: False  # noqa: E731
+    monkeypatch.setattr(botocore_auth.S3SigV4Auth, "_should_sha256_sign_payload", unsigned)
+    url = "https://s3.example.org:9000/bucket/v3/blobs/sha256/ab/ab%2Bcd?x-id=GetObject&a=1"
+    for token in (None, "session-token"):
+        creds = S3Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", token, "eu-west-1")
+        ours = sign_headers("GET", url, {"host": "s3.example.org:9000"}, creds, now)
+        request = AWSRequest(method="GET", url=url, headers={"host": "s3.example.org:9000"})
+        botocore_auth.S3SigV4Auth(
+            BotoCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", token), "s3", "eu-west-1"
+        ).add_auth(request)
+        assert request.headers["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"
+        assert ours["Authorization"] == request.headers["Authorization"]
+        assert ours["x-amz-date"] == request.headers["X-Amz-Date"]
+        assert "wJalrXUtnFEMI" not in repr(creds)
+
+
+def test_private_bucket_with_credentials_from_the_chain(
+    signed_demo: DemoMirror,
+    s3_server: servers.MotoS3,
+    run: Run,
+    home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    url = s3_server.upload_tree(signed_demo.path, "private-cache", "spack", public=False)
+    (home / "config.yaml").write_text(yaml.safe_dump(
+        {"mirrors": [{"name": "private", "url": url, "s3_endpoint": s3_server.endpoint}]}
+    ))  # fmt: skip
+    code, _, err = run("keys", "trust", "--mirror", "private", "--yes")
+    assert code == 1 and "no Spack build cache index at s3://private-cache" in err  # anonymous
+    (tmp_path / "credentials").write_text(
+        "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n"
+        "[team]\naws_access_key_id = testing\naws_secret_access_key = s3-secret-key\n"
+    )
+    monkeypatch.setenv("AWS_PROFILE", "team")
+    assert run("keys", "trust", "--mirror", "private", "--yes")[0] == 0
+    code, out, err = run("install", "demo-tool", "--yes", "--json")
+    assert code == 0, err
+    assert "s3-secret-key" not in out + err
+    assert b"s3-secret-key" not in _everything_written(home)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .auth import Credentials
     from .base import MirrorReader
     from .retry import Retrier
+    from .s3auth import S3Credentials
     from .transport import Transport
 
 LAYOUTS = ("v3", "v2", "oci")
@@ -69,6 +70,7 @@ def open_reader(
         retrier=retrier,
         credentials=_credentials(mirror),
         ca_bundle=mirror.ca_bundle,
+        s3_credentials=_s3_credentials(mirror),
     )
     chosen = layout or detect_layout(transport, mirror)
     if chosen == "v3":
@@ -84,6 +86,14 @@ def _credentials(mirror: MirrorConfig) -> Credentials | None:
     from .auth import resolve
 
     return resolve(mirror.auth, mirror.url, mirror.name)
+
+
+def _s3_credentials(mirror: MirrorConfig) -> S3Credentials | None:
+    if not mirror.url.startswith("s3://"):
+        return None
+    from .s3auth import credential_chain
+
+    return credential_chain()
 
 
 def detect_layout(transport: Transport, mirror: MirrorConfig) -> str:

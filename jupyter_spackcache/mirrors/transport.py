@@ -36,6 +36,7 @@ from jupyter_spackcache.mirrors.retry import (
     transient_exception,
     transient_status,
 )
+from jupyter_spackcache.mirrors.s3auth import S3Credentials, httpx_s3_auth
 
 #: used for ``s3://`` URLs when neither an argument nor the environment names an endpoint
 DEFAULT_S3_ENDPOINT = "https://s3.amazonaws.com"
@@ -474,9 +475,12 @@ class HttpTransport:
         retrier: Retrier | None = None,
         credentials: Credentials | None = None,
         ca_bundle: str | None = None,
+        s3_credentials: S3Credentials | None = None,
     ) -> None:
         self.url = url
         self.ca_bundle = ca_bundle
+        #: a private bucket: every request signed (SigV4), tarballs streamed by this client
+        self.signed_s3 = s3_credentials is not None and url.startswith("s3://")
         self.root = http_root(url, s3_endpoint_url=s3_endpoint_url)
         self.s3 = url.startswith("s3://")
         self.retrier = retrier or retrier_for(retries, timeout=timeout)
@@ -486,7 +490,9 @@ class HttpTransport:
             timeout=self.timeout,
             follow_redirects=True,
             verify=tls_context(ca_bundle),
-            auth=httpx_auth(credentials),
+            auth=httpx_s3_auth(s3_credentials)
+            if s3_credentials is not None and self.signed_s3
+            else httpx_auth(credentials),
         )
 
     def urls(self, relpath: str) -> tuple[str, str]:
@@ -546,6 +552,8 @@ class HttpTransport:
 
     def describe(self, relpath: str) -> TarballRequest:
         target, shown = self.urls(relpath)
+        if self.signed_s3:  # signatures are made when sent: stream with open_tarball
+            return TarballRequest(shown=shown)
         creds = self._credentials
         headers = (("Authorization", creds.header),) if creds is not None else ()
         return TarballRequest(
@@ -655,6 +663,7 @@ def open_transport(
     retrier: Retrier | None = None,
     credentials: Credentials | None = None,
     ca_bundle: str | None = None,
+    s3_credentials: S3Credentials | None = None,
 ) -> Transport:
     """The transport for a mirror URL: ``file://`` or a path, ``http(s)://``, ``s3://``."""
     scheme = urllib.parse.urlsplit(url).scheme if "://" in url else ""
@@ -669,6 +678,7 @@ def open_transport(
             retrier=retrier,
             credentials=credentials,
             ca_bundle=ca_bundle,
+            s3_credentials=s3_credentials,
         )
     if scheme in ("oci", "oci+http"):
         raise MirrorError(
