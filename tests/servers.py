@@ -208,6 +208,8 @@ class _StaticHandler(http.server.BaseHTTPRequestHandler):
     def _serve(self, *, head: bool) -> None:
         owner: StaticServer = self.server.owner  # type: ignore[attr-defined]
         relpath = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
+        with owner._lock:
+            owner.arrivals.append(self.path)
         if owner.require_auth and self.headers.get("Authorization") != owner.require_auth:
             challenge = {"WWW-Authenticate": 'Basic realm="spackcache-test"'}
             self._send(401, b"credentials needed\n", head=head, extra=challenge)
@@ -311,6 +313,8 @@ class StaticServer(_BaseServer):
         self._faults: dict[str, Fault] = {}
         self._left: dict[str, int | None] = {}
         self._left_per_path: dict[tuple[str, str], int] = {}
+        #: every request's path as it arrives (the log records it when it is answered)
+        self.arrivals: list[str] = []
         super().__init__(tls)
 
     def fault(self, pattern: str, **kwargs: Any) -> None:

@@ -134,3 +134,25 @@ def test_ctrl_c_stops_within_a_second_and_changes_nothing(
     code, _, err = run("install", "demo-tool", "--yes")
     assert code == 0, err
     assert time.monotonic() - started < 20
+
+
+def test_ctrl_c_while_planning_against_a_dead_server(
+    signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path
+) -> None:
+    """The metadata fetches hang on a server that never answers: Ctrl-C still ends at once."""
+    server = http_mirror(signed_demo.path)
+    _add(run, server.url, home)
+    server.fault("v3/manifests/spec/*", delay=60.0)
+    server.reset_log()
+    proc = _spackcache(home, "install", "demo-tool", "--yes")
+    deadline = time.monotonic() + 30
+    while not any(p.startswith("/v3/manifests/spec/") for p in list(server.arrivals)):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.3)
+    interrupted = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert time.monotonic() - interrupted < 1.0
+    assert proc.returncode == 130 and err.decode() == "error: interrupted\n"
+    assert _tree(home) == []
