@@ -146,3 +146,27 @@ def test_killed_installer_takes_its_workers_along(home: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert settle(home, within=3.0) == {}
+
+
+def test_a_helper_dies_with_its_killed_parent(home: Path) -> None:
+    """What the server's install worker and the unpackers rely on (PR_SET_PDEATHSIG)."""
+    helper = (
+        "import os, signal, sys, time; from jupyter_spackcache.lifeline import die_with_parent; "
+        "die_with_parent(int(sys.argv[1]), signal.SIGTERM); print('armed', flush=True); "
+        "time.sleep(60)"
+    )
+    parent_code = (
+        "import os, subprocess, sys, time; "
+        f"p = subprocess.Popen([sys.executable, '-c', {helper!r}, str(os.getpid())], "
+        "stdout=subprocess.PIPE); print(p.pid, p.stdout.readline().decode().strip(), flush=True); "
+        "time.sleep(60)"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], env=env_for(home), stdout=subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    pid, state = parent.stdout.readline().decode().split()
+    assert state == "armed" and int(pid) in processes_of(home)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    assert settle(home, within=3.0) == {}
