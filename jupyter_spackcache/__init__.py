@@ -7,9 +7,14 @@ time. The Jupyter hooks below import their front door lazily, when they are call
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 __all__ = ["__version__"]
+
+# a library logs, the application decides where it goes (the server routes it to its own log;
+# the CLI prints warnings itself, so nothing falls through to Python's last-resort handler)
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def _read_version() -> str:

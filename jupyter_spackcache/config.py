@@ -1,34 +1,84 @@
-"""Settings: one immutable object built from the site file, the user file and the environment.
+"""Settings: one immutable object built from the site files, the user file and the environment.
 
-Precedence (later wins, except where the site *forbids*): built-in defaults < site config
-(``$SPACKCACHE_SITE_CONFIG``, default ``/etc/spackcache/config.yaml``) < user config
-(``$SPACKCACHE_HOME/config.yaml``) < environment variables. Site mirrors cannot be removed or
-redefined by users, and site policy flags (``allow_user_mirrors``, ``allow_unsigned``,
-``allow_file_mirrors``) are never loosened by user settings.
+Two kinds of setting, two rules (docs/admin-guide.md, "Where settings come from"):
 
-All per-user state lives under one root, ``$SPACKCACHE_HOME`` (default ``~/.spackcache``).
+* **Policy** — which mirrors exist, which keys may sign them, what users may add — comes only
+  from site layers, and each layer can only make it stricter: the system files
+  (``sys.prefix/etc/spackcache/config.yaml``, then ``/etc/spackcache/config.yaml``) always
+  apply; ``$SPACKCACHE_SITE_CONFIG`` adds one more layer, never replaces them; the Jupyter
+  server's ``c.SpackCache.*`` traitlets add one more (``server/site_policy.py``). Site
+  mirrors cannot be removed or redefined by users.
+* **Values** (``install_root``, ``upstreams``, ``auto_kernels``, ``host``): built-in defaults <
+  site files < user ``config.yaml`` < environment variables (and, in the Jupyter server, the
+  traitlets, which it exports to its terminals and kernels as the same variables).
+
+Every key is validated (configschema.py); each value remembers where it came from, which
+``spackcache config check`` prints.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .configschema import (
+    MODULE_FORMATS,
+    Located,
+    check_mirror_entry,
+    expand_path,
+    read_located,
+    validate,
+)
+from .errors import ConfigError, PolicyError
+from .fingerprint import Fingerprint, fingerprints
 from .mirrors.auth import AuthSpec, parse_auth
 from .mirrors.retry import RetryPolicy
+from .policy import DEFAULT_DENIED_HOSTS, Policy
 
+#: The site files that always apply, whatever the environment says. A module-level seam: tests
+#: replace it (in-process) instead of writing system paths other test runs would see.
+SYSTEM_SITE_FILES: tuple[Path, ...] = (
+    Path(sys.prefix) / "etc" / "spackcache" / "config.yaml",
+    Path("/etc/spackcache/config.yaml"),
+)
 DEFAULT_SITE_CONFIG = "/etc/spackcache/config.yaml"
 _MIRROR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_FINGERPRINT = re.compile(r"^[0-9A-F]{40}$")
 _SCHEMES = ("file://", "http://", "https://", "s3://", "oci://", "oci+http://")
+#: value settings and the environment variable that overrides each
+ENV_VARIABLES = {
+    "install_root": "SPACKCACHE_INSTALL_ROOT",
+    "upstreams": "SPACKCACHE_UPSTREAMS",
+    "host.platform": "SPACKCACHE_PLATFORM",
+    "host.os": "SPACKCACHE_OS",
+    "host.target": "SPACKCACHE_TARGET",
+    "host.libc": "SPACKCACHE_LIBC",
+}
+
+__all__ = [
+    "DEFAULT_SITE_CONFIG",
+    "MODULE_FORMATS",
+    "SYSTEM_SITE_FILES",
+    "Config",
+    "HostOverrides",
+    "MirrorConfig",
+    "ModulesConfig",
+    "Policy",
+    "load_config",
+    "mirror_from_mapping",
+    "normalize_url",
+    "save_user_mirrors",
+    "spackcache_home",
+    "validate_new_mirror",
+    "write_yaml_atomic",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +117,20 @@ class MirrorConfig:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What the site allows users to do."""
-
-    allow_user_mirrors: bool = True
-    allow_unsigned: bool = True
-    allow_file_mirrors: bool = True
+def mirror_from_mapping(raw: Any, origin: str, where: str) -> MirrorConfig:
+    """The one way a mirror entry (site file, user file, traitlet) becomes a MirrorConfig."""
+    check_mirror_entry(raw, where)
+    return MirrorConfig(
+        name=str(raw["name"]),
+        url=normalize_url(str(raw["url"])),
+        unsigned=bool(raw.get("unsigned", False)),
+        fingerprints=fingerprints(raw.get("fingerprints", ())),
+        origin=origin,
+        s3_endpoint=raw.get("s3_endpoint"),
+        view=raw.get("view"),
+        auth=parse_auth(raw["auth"], where) if raw.get("auth") else None,
+        ca_bundle=str(raw["ca_bundle"]) if raw.get("ca_bundle") else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +142,6 @@ class HostOverrides:
     target: str | None = None
     #: "glibc@2.36" or "glibc@2.36:/usr"; "none" disables the libc check
     libc: str | None = None
-
-
-#: the modulefile formats this project writes, by the names Spack uses for them
-MODULE_FORMATS = ("lmod", "tcl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +171,10 @@ class Config:
     upstreams: tuple[Path, ...] = ()
     #: whether installed stacks become Jupyter kernels automatically
     auto_kernels: bool = False
-    site_config: Path | None = None
+    #: the site files that were read, in the order they apply
+    site_files: tuple[Path, ...] = ()
+    #: where each setting came from ("install_root", "policy.allow_unsigned", "mirrors.NAME")
+    sources: Mapping[str, str] = field(default_factory=dict)
     modules: ModulesConfig = field(default_factory=ModulesConfig)
     #: timeouts, retries and the per-operation deadline for every mirror request
     network: RetryPolicy = field(default_factory=RetryPolicy)
@@ -144,6 +200,11 @@ class Config:
         """Where modulefiles of format ``fmt`` ("lmod" or "tcl") are written."""
         return dict(self.modules.roots).get(fmt) or self.home / "modules" / fmt
 
+    @property
+    def site_config(self) -> Path | None:
+        """The last site file read (kept for callers that show one)."""
+        return self.site_files[-1] if self.site_files else None
+
     def mirror(self, name: str) -> MirrorConfig:
         for m in self.mirrors:
             if m.name == name:
@@ -151,7 +212,7 @@ class Config:
         known = ", ".join(m.name for m in self.mirrors) or "none configured"
         raise ConfigError(
             f"unknown mirror '{name}' (known: {known})",
-            hint="see `spackcache mirror list`, or add one with `spackcache mirror add NAME URL`",
+            hint="list the configured mirrors, or add this one",
         )
 
 
@@ -161,66 +222,240 @@ def spackcache_home(env: Mapping[str, str] | None = None) -> Path:
     return Path(os.path.expanduser(raw)).absolute()
 
 
+@dataclass(frozen=True, slots=True)
+class _Layer:
+    """One validated file: where it is, what kind it is, its data with line numbers."""
+
+    path: Path
+    kind: str  # "site file" or "user file"
+    data: Located
+
+    def at(self, *keys: Any) -> str:
+        node: Any = self.data
+        line = None
+        for key in keys:
+            line = getattr(node, "lines", {}).get(key, line)
+            node = node.get(key) if isinstance(node, dict) else None
+        return f"{self.kind} {self.path}" + (f":{line}" if line else "")
+
+    def section(self, key: str) -> Located:
+        value = self.data.get(key)
+        return value if isinstance(value, Located) else Located()
+
+
+def site_layers(env: Mapping[str, str]) -> list[Path]:
+    """The site files that apply, in order: the system ones, then ``$SPACKCACHE_SITE_CONFIG``."""
+    paths = [p for p in SYSTEM_SITE_FILES if p.is_file()]
+    extra = env.get("SPACKCACHE_SITE_CONFIG")
+    if extra and Path(extra).is_file() and Path(extra) not in paths:
+        paths.append(Path(extra))
+    return paths
+
+
+def config_stamp(env: Mapping[str, str] | None = None) -> tuple[Any, ...]:
+    """What the configuration files look like now (identity, size, modification time).
+
+    A long-running reader (the Jupyter server) compares stamps before each request and
+    re-reads everything when one changed, so every route sees an edit at the same time.
+    """
+    env = os.environ if env is None else env
+    paths = [*SYSTEM_SITE_FILES, spackcache_home(env) / "config.yaml"]
+    if env.get("SPACKCACHE_SITE_CONFIG"):
+        paths.append(Path(env["SPACKCACHE_SITE_CONFIG"]))
+    stamp: list[Any] = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            stamp.append((str(path), None))
+            continue
+        stamp.append((str(path), info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
-    """Read site + user config and the environment into one :class:`Config`."""
+    """Read the site files, the user file and the environment into one :class:`Config`."""
     env = os.environ if env is None else env
     home = spackcache_home(env)
-    site_path = Path(env.get("SPACKCACHE_SITE_CONFIG") or DEFAULT_SITE_CONFIG)
-    site = _read_yaml(site_path) if site_path.is_file() else {}
-    user = _read_yaml(home / "config.yaml") if (home / "config.yaml").is_file() else {}
+    sites = [_read_layer(p, "site file") for p in site_layers(env)]
+    system = [layer for layer in sites if layer.path in SYSTEM_SITE_FILES]
+    user_path = home / "config.yaml"
+    user = _read_layer(user_path, "user file") if user_path.is_file() else None
+    sources: dict[str, str] = {}
 
-    policy = _policy(site.get("policy", {}), site_path)
-    site_mirrors = [_mirror(m, "site", site_path) for m in _list(site, "mirrors", site_path)]
-    user_mirrors = [_mirror(m, "user", home / "config.yaml") for m in _list(user, "mirrors", home)]
-    site_names = {m.name for m in site_mirrors}
-    mirrors = site_mirrors + [
-        m for m in user_mirrors if m.name not in site_names and _allowed(m, policy)
-    ]
-    # site pins apply to user-defined mirrors of the same URL too
-    pins = _dict(site, "pinned_keys", site_path)
-    mirrors = [
-        replace(m, fingerprints=tuple(_fpr(f) for f in pins[m.name])) if m.name in pins else m
-        for m in mirrors
-    ]
+    # site mirrors: the system files' own, and the extra layer's where the layers beneath it
+    # would let a user add them (so the extra layer never opens anything)
+    policy = Policy()
+    mirrors: dict[str, MirrorConfig] = {}
+    for layer in sites:
+        for raw in layer.data.get("mirrors") or []:
+            mirror = mirror_from_mapping(raw, "site", layer.at("mirrors"))
+            if mirror.name in mirrors:
+                continue
+            if layer not in system and policy.refusal(mirror) is not None:
+                continue
+            mirrors[mirror.name] = mirror
+            sources[f"mirrors.{mirror.name}"] = _mirror_at(layer, raw)
+        policy = policy.tightened(_layer_policy(layer, sources))
+    for raw in (user.data.get("mirrors") or []) if user else []:
+        mirror = mirror_from_mapping(raw, "user", user.at("mirrors") if user else "")
+        if mirror.name not in mirrors and policy.refusal(mirror) is None:
+            mirrors[mirror.name] = mirror
+            sources[f"mirrors.{mirror.name}"] = _mirror_at(user, raw) if user else ""
+    pins = _site_pins(sites)
+    listed = tuple(_pinned(m, pins.get(m.name)) for m in mirrors.values())
 
-    merged: dict[str, Any] = {**site, **{k: v for k, v in user.items() if k != "policy"}}
-    host_raw = {**_dict(site, "host", site_path), **_dict(user, "host", home)}
-    host = HostOverrides(
-        platform=env.get("SPACKCACHE_PLATFORM") or host_raw.get("platform"),
-        os=env.get("SPACKCACHE_OS") or host_raw.get("os"),
-        target=env.get("SPACKCACHE_TARGET") or host_raw.get("target"),
-        libc=env.get("SPACKCACHE_LIBC") or host_raw.get("libc"),
-    )
-    install_root = env.get("SPACKCACHE_INSTALL_ROOT") or merged.get("install_root")
-    upstreams = tuple(
-        Path(os.path.expandvars(os.path.expanduser(str(p))))
-        for p in merged.get("upstreams", []) or []
-    )
+    values: dict[str, tuple[Any, str]] = {}
+    for layer in [*sites, *([user] if user else [])]:
+        for key in ("install_root", "upstreams", "auto_kernels"):
+            if key in layer.data:
+                values[key] = (layer.data[key], layer.at(key))
+        for section in ("host", "modules", "network"):
+            for key, value in layer.section(section).items():
+                values[f"{section}.{key}"] = (value, layer.at(section, key))
+    for key, variable in ENV_VARIABLES.items():
+        if env.get(variable):
+            raw_value: Any = env[variable]
+            if key == "upstreams":
+                raw_value = [p for p in raw_value.split(os.pathsep) if p]
+            values[key] = (raw_value, f"environment ${variable}")
+    return _build(home, listed, policy, values, env, tuple(s.path for s in sites), sources)
+
+
+def _build(
+    home: Path,
+    mirrors: tuple[MirrorConfig, ...],
+    policy: Policy,
+    values: Mapping[str, tuple[Any, str]],
+    env: Mapping[str, str],
+    site_files: tuple[Path, ...],
+    sources: dict[str, str],
+) -> Config:
+    for key, (_value, where) in values.items():
+        sources[key] = where
+
+    def value(key: str) -> Any:
+        return values[key][0] if key in values else None
+
+    install_root = value("install_root")
     return Config(
         home=home,
-        mirrors=tuple(mirrors),
+        mirrors=mirrors,
         policy=policy,
-        host=host,
+        host=HostOverrides(
+            platform=value("host.platform"),
+            os=value("host.os"),
+            target=value("host.target"),
+            libc=value("host.libc"),
+        ),
         install_root=(
-            Path(os.path.expandvars(os.path.expanduser(str(install_root))))
-            if install_root
-            else None
+            expand_path(str(install_root), values["install_root"][1], env) if install_root else None
         ),
-        upstreams=upstreams,
-        auto_kernels=bool(merged.get("auto_kernels", False)),
-        site_config=site_path if site else None,
-        modules=_modules(
-            _dict(site, "modules", site_path), site_path, _dict(user, "modules", home), home
+        upstreams=tuple(
+            expand_path(str(p), values["upstreams"][1], env) for p in value("upstreams") or ()
         ),
-        network=_network(
-            {**_dict(site, "network", site_path), **_dict(user, "network", home)},
-            home / "config.yaml" if _dict(user, "network", home) else site_path,
-        ),
+        auto_kernels=bool(value("auto_kernels")),
+        modules=_modules(values, env),
+        network=_network(values),
+        site_files=site_files,
+        sources=sources,
     )
+
+
+_NETWORK_FIELDS = {
+    "timeout": "timeout",
+    "attempts": "attempts",
+    "deadline": "deadline",
+    "retry_after_max": "retry_after_cap",
+    "min_bytes": "min_bytes",
+}
+
+
+def _network(values: Mapping[str, tuple[Any, str]]) -> RetryPolicy:
+    """The ``network:`` section (checked by the schema), each key from the last layer."""
+    chosen: dict[str, Any] = {}
+    for key, name in _NETWORK_FIELDS.items():
+        if f"network.{key}" in values:
+            raw = values[f"network.{key}"][0]
+            chosen[name] = int(raw) if key in ("attempts", "min_bytes") else float(raw)
+    return replace(RetryPolicy(), **chosen)
+
+
+def _modules(values: Mapping[str, tuple[Any, str]], env: Mapping[str, str]) -> ModulesConfig:
+    """The ``modules:`` section, each key from the last layer that set it (user over site)."""
+    out = ModulesConfig()
+    if "modules.enable" in values:
+        raw = values["modules.enable"][0]
+        items = [] if raw in (None, False) else [raw] if isinstance(raw, str) else raw
+        out = replace(out, enable=tuple(dict.fromkeys(items)))
+    if "modules.roots" in values:
+        raw, where = values["modules.roots"]
+        roots = tuple((fmt, expand_path(str(p), where, env)) for fmt, p in raw.items())
+        out = replace(out, roots=roots)
+    for key in ("all_nodes", "jupyter_lmod"):
+        if f"modules.{key}" in values:
+            out = replace(out, **{key: values[f"modules.{key}"][0]})
+    return out
+
+
+def _read_layer(path: Path, kind: str) -> _Layer:
+    data = read_located(path)
+    validate(data, str(path), site=kind == "site file")
+    return _Layer(path, kind, data)
+
+
+def _layer_policy(layer: _Layer, sources: dict[str, str]) -> Policy:
+    raw = layer.section("policy")
+    for key in raw:
+        sources[f"policy.{key}"] = layer.at("policy", key)
+    hosts = raw.get("allowed_hosts")
+    schemes = raw.get("allowed_schemes")
+    return Policy(
+        allow_user_mirrors=raw.get("allow_user_mirrors", True),
+        allow_unsigned=raw.get("allow_unsigned", True),
+        allow_file_mirrors=raw.get("allow_file_mirrors", True),
+        allowed_schemes=None if schemes is None else tuple(schemes),
+        allowed_hosts=() if hosts is None else (tuple(hosts),),
+        denied_hosts=(*DEFAULT_DENIED_HOSTS, *raw.get("denied_hosts", ())),
+    )
+
+
+def _mirror_at(layer: _Layer, raw: Any) -> str:
+    line = getattr(raw, "line", 0)
+    return f"{layer.kind} {layer.path}" + (f":{line}" if line else "")
+
+
+def _site_pins(layers: Iterable[_Layer]) -> dict[str, frozenset[Fingerprint]]:
+    """Per mirror name, the keys every site layer that pins it agrees on (stricter only)."""
+    out: dict[str, frozenset[Fingerprint]] = {}
+    for layer in layers:
+        per_layer: dict[str, set[Fingerprint]] = {}
+        for raw in layer.data.get("mirrors") or []:
+            if raw.get("fingerprints"):
+                per_layer.setdefault(str(raw["name"]), set()).update(
+                    fingerprints(raw["fingerprints"])
+                )
+        for name, listed in layer.section("pinned_keys").items():
+            per_layer.setdefault(str(name), set()).update(fingerprints(listed))
+        for name, keys in per_layer.items():
+            agreed = out[name] & keys if name in out else frozenset(keys)
+            if not agreed:  # an empty pin list would mean "any key": refuse instead
+                raise ConfigError(
+                    f"{layer.path}: the keys pinned for mirror '{name}' share none with an "
+                    "earlier site file",
+                    hint="a later site layer may only narrow the pinned keys",
+                )
+            out[name] = agreed
+    return out
+
+
+def _pinned(mirror: MirrorConfig, site: frozenset[Fingerprint] | None) -> MirrorConfig:
+    """Site pins replace a mirror's own list: for a user mirror of a pinned name too."""
+    return mirror if site is None else replace(mirror, fingerprints=tuple(sorted(site)))
 
 
 def validate_new_mirror(config: Config, mirror: MirrorConfig) -> None:
-    """Refuse a user mirror that the site policy or basic sanity forbids."""
+    """Refuse a user mirror that basic sanity (ConfigError) or the site (PolicyError) forbids."""
     if not _MIRROR_NAME.match(mirror.name):
         raise ConfigError(
             f"invalid mirror name '{mirror.name}'",
@@ -229,33 +464,14 @@ def validate_new_mirror(config: Config, mirror: MirrorConfig) -> None:
     if any(m.name == mirror.name for m in config.mirrors):
         raise ConfigError(
             f"a mirror named '{mirror.name}' already exists",
-            hint=f"remove it first with `spackcache mirror remove {mirror.name}`",
+            hint="pick another name, or remove the existing mirror first",
         )
-    if not config.policy.allow_user_mirrors:
-        raise ConfigError(
-            "this site does not allow user-defined mirrors",
+    refusal = config.policy.refusal(mirror)
+    if refusal is not None:
+        raise PolicyError(
+            refusal,
             hint="ask your administrators to add the mirror to the site configuration",
         )
-    url = normalize_url(mirror.url)
-    if url.startswith("file://") and not config.policy.allow_file_mirrors:
-        raise ConfigError(
-            "this site does not allow file:// mirrors",
-            hint="use an http(s), s3 or oci mirror",
-        )
-    if mirror.unsigned and not config.policy.allow_unsigned:
-        raise ConfigError(
-            "this site does not allow unsigned mirrors",
-            hint="use a signed mirror and trust its key with `spackcache keys trust`",
-        )
-
-
-def _allowed(mirror: MirrorConfig, policy: Policy) -> bool:
-    """Whether the site lets a user-defined mirror take effect (added before a policy change)."""
-    if not policy.allow_user_mirrors:
-        return False
-    if mirror.unsigned and not policy.allow_unsigned:
-        return False
-    return policy.allow_file_mirrors or not mirror.url.startswith("file://")
 
 
 def normalize_url(url: str) -> str:
@@ -275,7 +491,7 @@ def normalize_url(url: str) -> str:
 def save_user_mirrors(config: Config, mirrors: Sequence[MirrorConfig]) -> None:
     """Rewrite the user config file's mirror list atomically, keeping its other settings."""
     path = config.user_config_path
-    data = _read_yaml(path) if path.is_file() else {}
+    data: dict[str, Any] = dict(read_located(path)) if path.is_file() else {}
     data["mirrors"] = [m.to_yaml() for m in mirrors if m.origin == "user"]
     write_yaml_atomic(path, data)
 
@@ -285,153 +501,19 @@ def write_yaml_atomic(path: Path, data: Mapping[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(dict(data), fh, sort_keys=False)
+            yaml.safe_dump(_plain(data), fh, sort_keys=False)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-# ---- parsing helpers ------------------------------------------------------------------------
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"cannot read config file {path}: {first}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must be a mapping at the top level")
-    return data
-
-
-def _list(data: Mapping[str, Any], key: str, where: Path) -> list[Any]:
-    value = data.get(key) or []
-    if not isinstance(value, list):
-        raise ConfigError(f"'{key}' in {where} must be a list")
+def _plain(value: Any) -> Any:
+    """Located mappings and Fingerprint strings as plain YAML types (safe_dump refuses them)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
     return value
-
-
-def _dict(data: Mapping[str, Any], key: str, where: Path) -> dict[str, Any]:
-    value = data.get(key) or {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"'{key}' in {where} must be a mapping")
-    return value
-
-
-def _policy(raw: Any, where: Path) -> Policy:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"'policy' in {where} must be a mapping")
-    known = {"allow_user_mirrors", "allow_unsigned", "allow_file_mirrors"}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"unknown policy setting(s) in {where}: {', '.join(sorted(unknown))}")
-    return Policy(**{k: bool(v) for k, v in raw.items()})
-
-
-def _fpr(value: Any) -> str:
-    fpr = str(value).replace(" ", "").upper()
-    if not _FINGERPRINT.match(fpr):
-        raise ConfigError(
-            f"'{value}' is not a key fingerprint",
-            hint="give the full 40-hex-digit fingerprint (see `spackcache keys list`)",
-        )
-    return fpr
-
-
-def _mirror(raw: Any, origin: str, where: Path) -> MirrorConfig:
-    if not isinstance(raw, dict) or "name" not in raw or "url" not in raw:
-        raise ConfigError(f"each mirror in {where} needs a 'name' and a 'url'")
-    return MirrorConfig(
-        name=str(raw["name"]),
-        url=normalize_url(str(raw["url"])),
-        unsigned=bool(raw.get("unsigned", False)),
-        fingerprints=tuple(_fpr(f) for f in raw.get("fingerprints", []) or []),
-        origin=origin,
-        s3_endpoint=raw.get("s3_endpoint"),
-        view=raw.get("view"),
-        auth=parse_auth(raw["auth"], str(where)) if raw.get("auth") else None,
-        ca_bundle=str(raw["ca_bundle"]) if raw.get("ca_bundle") else None,
-    )
-
-
-def _modules(
-    site: Mapping[str, Any], site_path: Path, user: Mapping[str, Any], home: Path
-) -> ModulesConfig:
-    """The ``modules:`` section, the user's keys over the site's, each checked where it is."""
-    known = {"enable", "roots", "all_nodes", "jupyter_lmod"}
-    merged: dict[str, Any] = {}
-    where: dict[str, Path] = {}
-    for raw, path in ((site, site_path), (user, home / "config.yaml")):
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown setting 'modules.{unknown[0]}' in {path}",
-                hint=f"the modules section knows: {', '.join(sorted(known))}",
-            )
-        for key, value in raw.items():
-            merged[key], where[key] = value, path
-    out = ModulesConfig()
-    if "enable" in merged:
-        out = replace(out, enable=_module_formats(merged["enable"], where["enable"]))
-    if "roots" in merged:
-        out = replace(out, roots=_module_roots(merged["roots"], where["roots"]))
-    for key in ("all_nodes", "jupyter_lmod"):
-        if key in merged:
-            if not isinstance(merged[key], bool):
-                raise ConfigError(f"'modules.{key}' in {where[key]} must be true or false")
-            out = replace(out, **{key: merged[key]})
-    return out
-
-
-def _module_formats(value: Any, where: Path) -> tuple[str, ...]:
-    if value is None or value is False:
-        return ()
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or any(i not in MODULE_FORMATS for i in items):
-        raise ConfigError(
-            f"'modules.enable' in {where} must list formats among {', '.join(MODULE_FORMATS)}",
-            hint="e.g. `enable: [lmod]` for Lmod only, `enable: []` for no modulefiles",
-        )
-    return tuple(dict.fromkeys(items))
-
-
-def _module_roots(value: Any, where: Path) -> tuple[tuple[str, Path], ...]:
-    if not isinstance(value, dict) or any(k not in MODULE_FORMATS for k in value):
-        raise ConfigError(
-            f"'modules.roots' in {where} must map {' or '.join(MODULE_FORMATS)} to a directory"
-        )
-    out: list[tuple[str, Path]] = []
-    for fmt, raw in value.items():
-        path = Path(os.path.expandvars(os.path.expanduser(str(raw))))
-        if not path.is_absolute():
-            raise ConfigError(f"'modules.roots.{fmt}' in {where} must be an absolute path")
-        out.append((fmt, path))
-    return tuple(out)
-
-
-_NETWORK_KEYS = {
-    "timeout": "timeout",
-    "attempts": "attempts",
-    "deadline": "deadline",
-    "retry_after_max": "retry_after_cap",
-    "min_bytes": "min_bytes",
-}
-
-
-def _network(raw: Mapping[str, Any], where: Path) -> RetryPolicy:
-    """The ``network:`` settings: ``timeout`` (s), ``attempts``, ``deadline`` (s),
-    ``retry_after_max`` (s), ``min_bytes`` (per ``timeout``); each a positive number."""
-    values: dict[str, float | int] = {}
-    for key, value in raw.items():
-        if key not in _NETWORK_KEYS:
-            known = ", ".join(sorted(_NETWORK_KEYS))
-            raise ConfigError(f"{where}: unknown key network.{key} (known: {known})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(f"{where}: network.{key} must be a positive number, not {value!r}")
-        whole = key in ("attempts", "min_bytes")
-        values[_NETWORK_KEYS[key]] = int(value) if whole else float(value)
-    return replace(RetryPolicy(), **values)  # type: ignore[arg-type]

@@ -133,3 +133,9 @@ class LockedBuildMissing(ResolveError):
     """A build an environment lock names by hash is in no configured mirror."""
 
     code = "locked-build-missing"
+
+
+class PolicyError(ConfigError):
+    """The site policy forbids this (a mirror, a key): not a mistake the user can fix alone."""
+
+    code = "policy"

@@ -59,6 +59,15 @@ def error_text(exc: SpackCacheError) -> str:
     return "\n".join(lines)
 
 
+def rest_hint(error: SpackCacheError) -> str | None:
+    """The hint for the REST API: unless it quotes a CLI command (a panel or API user has no
+    terminal at hand), then where the troubleshooting guide explains this kind of failure."""
+    hint = error.hint
+    if hint and "`spackcache" in hint:
+        return f"see the troubleshooting guide, section '{error.code}'"
+    return hint
+
+
 def human_size(n: int | None) -> str:
     if n is None:
         return "?"

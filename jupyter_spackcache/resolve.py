@@ -113,7 +113,8 @@ def resolve(
     seen: set[str] = set()
     considered = 0
     for source in sources:
-        check = HostCheck(source, host)
+        # a node installed here or upstream is usable as is, whichever source lists the DAG
+        check = HostCheck(source, host, available=installed)
         for root_hash in _root_hashes(request, source):
             if root_hash in seen:
                 continue  # the same build in an earlier mirror wins
@@ -195,9 +196,17 @@ class HostCheck:
     one pass instead of one DAG walk per build.
     """
 
-    def __init__(self, source: NodeSource, host: Host) -> None:
+    def __init__(
+        self,
+        source: NodeSource,
+        host: Host,
+        *,
+        available: Callable[[str], bool] = lambda h: False,
+    ) -> None:
         self.source = source
         self.host = host
+        #: nodes usable without the source (installed locally or upstream)
+        self.available = available
         self._closure: dict[str, str | None] = {}
         self._known: dict[str, ConcreteNode] = {}
 
@@ -255,7 +264,7 @@ class HostCheck:
             return f"are built for {node.os} (this host: {host.os})"
         if node.variant("dev_path") is not None:
             return "are development builds (dev_path), never reused"
-        if not self.source.in_buildcache(node.hash):
+        if not self.source.in_buildcache(node.hash) and not self.available(node.hash):
             return (
                 "are not in the build cache"
                 if root

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .config import Config, load_config
+from .errors import ConfigError
 from .host import Host, detect_host
 from .mirrors.catalog import Catalog, MirrorProblem
 from .ops.query import HostChecks
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
 class Session:
     def __init__(self, config: Config | None = None, env: Mapping[str, str] | None = None) -> None:
         self.config = config or load_config(env)
+        self.warnings: list[str] = []
+        from .mirrors.redirects import install_guard
+
+        install_guard(self.config.policy.redirect_refusal)
+        from .statedir import private_dir
+
+        private_dir(self.config.home)  # a home made 755 by an older version is narrowed too
 
     # ---- lazily built parts --------------------------------------------------------------
 
@@ -36,10 +44,32 @@ class Session:
 
     @cached_property
     def upstreams(self) -> list[UpstreamStore]:
-        """The site's read-only Spack stores (``upstreams`` in config), reused, never written."""
+        """The site's read-only Spack stores (``upstreams`` in config), reused, never written.
+
+        One that is missing or unmounted (an automounter that timed out, a typo) is skipped
+        with a warning rather than failing every install of every user: its packages are
+        simply downloaded instead.
+        """
         from .store.upstream import UpstreamStore
 
-        return [UpstreamStore(root) for root in self.config.upstreams]
+        usable = []
+        for root in self.config.upstreams:
+            store = UpstreamStore(root)
+            try:
+                store.names()
+            except ConfigError as exc:
+                self.warn(f"{exc.message}; skipped")
+                continue
+            usable.append(store)
+        return usable
+
+    def warn(self, message: str) -> None:
+        """Something the user should know that did not stop the command (shown by the CLI,
+        logged by the server)."""
+        import logging
+
+        self.warnings.append(message)
+        logging.getLogger("jupyter_spackcache").warning("%s", message)
 
     @cached_property
     def host_checks(self) -> HostChecks:

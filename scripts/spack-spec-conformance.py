@@ -133,6 +133,18 @@ def syntax(t: dict[str, list[Any]]) -> None:
         check("error column", text, column)
     for text, _ in t["test_error_conditions"]:
         check("refused", text, lambda text=text: refused(text))
+    for argv, want in t["test_cli_spec_roundtrip"]:
+
+        def argv_joined(argv: list[str] = argv, want: Any = want) -> bool:
+            try:
+                join = getattr(S, "join_argv", " ".join)
+                got: Any = " ".join(str(s) for s in S.parse_specs(join(argv)))
+            except SpecSyntaxError:
+                got = SpecSyntaxError
+            expect(got == want, f"got {got!r}, Spack {want!r}")
+            return True
+
+        check("command-line words", repr(argv), argv_joined)
     for text, _ in t["test_spec_by_hash_tokens"]:
         check("hash", text, lambda text=text: P(text).hash_prefix == "abcde")
 

@@ -25,6 +25,14 @@ fi
 bash scripts/setup-venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
+# JupyterHub tests: the hub's proxy, configurable-http-proxy, from npm (kept aside, not global).
+chp_prefix="${HOME}/.cache/jupyter-spackcache/chp"
+if [ ! -x "$chp_prefix/node_modules/.bin/configurable-http-proxy" ] && command -v npm >/dev/null; then
+    npm install --silent --no-audit --no-fund --prefix "$chp_prefix" configurable-http-proxy@4 \
+        || echo "test.sh: configurable-http-proxy not installed; the JupyterHub tests will skip" >&2
+fi
+export SPACKCACHE_CHP="${SPACKCACHE_CHP:-$chp_prefix/node_modules/.bin/configurable-http-proxy}"
+
 # 3. Static checks of the Python core.
 ruff check .
 mypy

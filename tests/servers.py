@@ -102,7 +102,8 @@ class Fault:
     ``trickle``: seconds between two body bytes (a server that crawls). ``times``: apply to
     this many requests only (None = forever); with ``per_path``, to that many per path.
     ``whole_only``: only requests for the whole file (no ``Range``), e.g. not a peek.
-    ``redirect``: answer 302 to this base URL + the path (a cache behind a CDN).
+    ``redirect``: answer 302 with this Location. ``redirect_host``: answer 302 to this base
+    URL + the path (a cache behind a CDN).
     """
 
     status: int | None = None
@@ -116,6 +117,7 @@ class Fault:
     times: int | None = None
     per_path: bool = False
     whole_only: bool = False
+    redirect_host: str | None = None
     redirect: str | None = None
 
 
@@ -221,7 +223,9 @@ class _StaticHandler(http.server.BaseHTTPRequestHandler):
         if fault.delay:
             time.sleep(fault.delay)
         if fault.redirect is not None:
-            location = {"Location": fault.redirect.rstrip("/") + "/" + relpath}
+            return self._send(302, b"", head=head, extra={"Location": fault.redirect})
+        if fault.redirect_host is not None:
+            location = {"Location": fault.redirect_host.rstrip("/") + "/" + relpath}
             return self._send(302, b"", head=head, extra=location)
         if fault.status is not None:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after else None

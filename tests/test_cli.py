@@ -180,6 +180,10 @@ def test_site_policy(run: Run, home: Path, tmp_path: Path) -> None:
     code, out, _ = run("mirror", "list", "--json")
     assert json.loads(out)[0]["origin"] == "site"
     assert json.loads(out)[0]["pinned_keys"] == [V3_KEY]
+    assert json.loads(run("keys", "list", "--json")[1]) == []
+    code, _, err = run("info", "libdwarf")  # first use of the mirror: its pinned key is trusted
+    assert code == 0, err
+    assert [k["fingerprint"] for k in json.loads(run("keys", "list", "--json")[1])] == [V3_KEY]
     code, _, err = run("mirror", "add", "mine", str(V2U), "--unsigned")
     assert code == 1 and "does not allow user-defined mirrors" in err
     code, _, err = run("mirror", "remove", "site-cache")

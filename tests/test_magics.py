@@ -205,6 +205,7 @@ def test_parser_is_the_clis(mirror: Path, capsys: pytest.CaptureFixture[str]) ->
     assert rendered("install") == [
         "error: %spack install: one of the arguments spec --from is required",
         "  hint: usage: %spack install [-h] [--from FILE] [--dry-run] [-j JOBS] [-y] [--json]",
+        "                      [--root DIR]",
         "                      [spec ...]",
         "  see: docs/troubleshooting.md#error",
     ]

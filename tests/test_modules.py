@@ -164,12 +164,12 @@ def test_settings_default_site_and_user(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("modules: {enable: [lua]}\n", "'modules.enable' in"),
-        ("modules: {roots: {lmod: relative/dir}}\n", "'modules.roots.lmod' in"),
-        ("modules: {roots: {conda: /x}}\n", "'modules.roots' in"),
-        ("modules: {all_nodes: maybe}\n", "'modules.all_nodes' in"),
-        ("modules: {colour: blue}\n", "unknown setting 'modules.colour' in"),
-        ("modules: [lmod]\n", "'modules' in"),
+        ("modules: {enable: [lua]}\n", "'modules.enable' must list formats"),
+        ("modules: {roots: {lmod: relative/dir}}\n", "'relative/dir' is a relative path"),
+        ("modules: {roots: {conda: /x}}\n", "'modules.roots' must map"),
+        ("modules: {all_nodes: maybe}\n", "'modules.all_nodes' must be true or false"),
+        ("modules: {colour: blue}\n", "unknown key 'modules.colour'"),
+        ("modules: [lmod]\n", "'modules' must be a mapping"),
     ],
 )
 def test_bad_settings_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:

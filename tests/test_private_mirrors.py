@@ -130,7 +130,7 @@ def test_redirect_to_another_host_does_not_leak_credentials(
         StaticServer(signed_demo.path) as cdn,
         StaticServer(signed_demo.path, require_auth=BASIC) as origin,
     ):
-        origin.fault("blobs/*", redirect=cdn.url.replace("127.0.0.1", "localhost"))
+        origin.fault("blobs/*", redirect_host=cdn.url.replace("127.0.0.1", "localhost"))
         _configure(home, origin.url, {"username": USER, "password": PASSWORD})
         assert run("keys", "trust", "--mirror", "private", "--yes")[0] == 0
         code, _, err = run("install", "demo-tool", "--yes")

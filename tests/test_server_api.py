@@ -354,17 +354,29 @@ ADMIN_FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
       "mirrors": [{"name": "site", "url": "https://cache.example.org/v3",
                    "fingerprints": [ADMIN_FPR]}]}],
 )
-async def test_policy_refuses_user_mirrors(jp_fetch: Fetch, home: Path) -> None:
-    code, error = await refused(jp_fetch, "mirrors", method="POST",
-                                payload={"name": "mine", "url": "https://example.org/m"})
+async def test_policy_refuses_user_mirrors(
+    jp_fetch: Fetch, jp_serverapp: ServerApp, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    jp_serverapp.log.addHandler(caplog.handler)  # the server's own log, as an admin reads it
+    try:
+        code, error = await refused(jp_fetch, "mirrors", method="POST",
+                                    payload={"name": "mine", "url": "https://example.org/m"})
+    finally:
+        jp_serverapp.log.removeHandler(caplog.handler)
     assert (code, error["code"]) == (403, "policy")
     assert error["message"] == "this site does not allow user-defined mirrors"
+    assert "spackcache" not in (error["hint"] or "")  # REST hints quote no CLI command
     assert not (home / "config.yaml").exists()  # nothing saved
+    (line,) = {r.getMessage() for r in caplog.records if "spackcache refused" in r.getMessage()}
+    assert line.startswith("spackcache refused: user=") and "route=POST /" in line
+    assert line.endswith(
+        "status=403 code=policy message=this site does not allow user-defined mirrors"
+    )
 
     [site] = await api(jp_fetch, "mirrors")
     assert site["origin"] == "site" and site["pinned_keys"] == [ADMIN_FPR]
     code, error = await refused(jp_fetch, "mirrors", "site", method="DELETE")
-    assert code == 400
+    assert (code, error["code"]) == (403, "policy")
     assert error["message"] == (
         "mirror 'site' is defined by the site configuration and cannot be removed"
     )
@@ -413,3 +425,30 @@ async def test_host_reports_target_libc_and_free_space(jp_fetch: Fetch, tmp_path
     assert host["install_root"]["path"] == str(tmp_path / "opt")
     space = host["install_root"]
     assert 0 < space["free_bytes"] <= space["total_bytes"] == shutil.disk_usage(tmp_path).total
+
+
+async def test_site_yaml_edits_reach_every_route_at_once(
+    jp_fetch: Fetch, tmp_path: Path, home: Path
+) -> None:
+    """The chosen rule: the server re-reads the YAML files when they change (docs/admin-guide)."""
+    site = tmp_path / "no-site.yaml"  # the layer the ``home`` fixture names
+    site.write_text("mirrors: [{name: centre, url: 'https://cache.example.org/v3'}]\n")
+    assert [m["name"] for m in await api(jp_fetch, "mirrors")] == ["centre"]
+    site.write_text("mirrors: []\n")
+    assert await api(jp_fetch, "mirrors") == []  # no refresh needed
+
+    site.write_text("mirrors: []\ninstall_rot: /x\n")
+    for parts, method, payload in (
+        (("mirrors",), "GET", None),
+        (("specs",), "GET", None),
+        (("plan",), "POST", {"specs": ["zlib"]}),
+        (("installs",), "POST", {"specs": ["zlib"]}),
+    ):
+        code, error = await refused(jp_fetch, *parts, method=method, payload=payload)
+        assert (code, error["code"]) == (400, "config"), parts
+        assert error["message"] == f"{site}:2: unknown key 'install_rot'", parts
+        assert error["hint"] == "did you mean 'install_root'?"
+    assert (await api(jp_fetch, "status"))["version"]  # the extension itself stays up
+
+    site.write_text("mirrors: []\n")
+    assert await api(jp_fetch, "mirrors") == []

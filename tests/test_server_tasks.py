@@ -7,6 +7,7 @@ exercised by test_server_api.py; here the point is queueing, cancelling and pers
 from __future__ import annotations
 
 import asyncio
+import getpass
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -136,7 +137,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 def test_one_install_per_root_at_a_time_and_cancel_of_queued_and_running(
-    tmp_path: Path, loop: asyncio.AbstractEventLoop
+    tmp_path: Path, loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
 ) -> None:
     gate = Gate()
     manager = TaskManager(TaskDB(tmp_path / "t.sqlite"), EventHub(loop), gate)
@@ -157,6 +158,12 @@ def test_one_install_per_root_at_a_time_and_cancel_of_queued_and_running(
     assert failed.state == TaskState.FAILED and failed.error is not None
     assert failed.error.code == "resolve"
     assert gate.started == [first.id, second.id]  # the cancelled one never ran
+    # the admin sees the failure in the server log, in one line; cancellations are not failures
+    (line,) = [r.getMessage() for r in caplog.records if "task failed" in r.getMessage()]
+    assert line == (
+        f"spackcache task failed: user={getpass.getuser()} route=POST /installs "
+        f"task={second.id} specs=bad code=resolve message=nothing installable matches 'bad'"
+    )
 
     gate.release.clear()
     fourth = manager.submit(["zlib"], kernel=False, root="/opt/a")
@@ -209,3 +216,15 @@ def test_hub_keeps_order_across_threads_and_replays_per_task() -> None:
     assert replay([*backlog, *live], task="a", after=None) == [backlog[0], live[-1]]
     assert replay([*backlog, *live], task=None, after=live[-2].id) == [live[-1]]
     assert live[-1].encode().startswith(f"id: {live[-1].id}\nevent: task\ndata: ".encode())
+
+
+def test_task_hints_quote_no_cli_command() -> None:
+    """A panel user has no terminal: a hint naming a CLI command points to the guide instead."""
+    from jupyter_spackcache.errors import SignatureError
+
+    quoting = SignatureError("not trusted", hint="run `spackcache keys trust --mirror m`")
+    assert TaskError.from_exception(quoting).hint == (
+        "see the troubleshooting guide, section 'signature'"
+    )
+    plain = ResolveError("no zlib", hint="available versions: 1.3")
+    assert TaskError.from_exception(plain).hint == "available versions: 1.3"

@@ -27,8 +27,7 @@ from jupyter_spackcache.server.tasks.protocol import (
 
 
 def request(tmp_path: Path, *specs: str) -> WorkerRequest:
-    config = Config(home=tmp_path / "home", install_root=tmp_path / "opt",
-                    site_config=tmp_path / "no-site.yaml")
+    config = Config(home=tmp_path / "home", install_root=tmp_path / "opt")
     return WorkerRequest(config, specs, False, str(tmp_path / "opt"))
 
 

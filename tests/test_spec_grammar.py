@@ -56,6 +56,7 @@ CANONICAL = [
     ("gcc languages:==c", "gcc languages:==c"),
     ("x languages='c,c++'", "x languages='c,c++'"),
     ('x foo="it\'s"', 'x foo="it\'s"'),
+    ("x foo='[a]'", "x foo='[a]'"),
     # flags come first, accumulate, normalise spaces; empty quoted flags set nothing
     ("x +a cflags=-O3", "x cflags=-O3 +a"),
     ("x cflags=-O3 cflags=-g", "x cflags='-O3 -g'"),
@@ -79,6 +80,8 @@ CANONICAL = [
     ("/abcde", "/abcde"),
     ("foo/abcde", "foo/abcde"),
     ("x foo=bar /abcde", "x foo=bar /abcde"),
+    ("/c@git.main", "@git.main /c"),
+    ("x@1,:", "x"),
     # dependencies: sorted by name, repeated ones merged
     ("mvapich ^stackwalker ^_openmpi", "mvapich ^_openmpi ^stackwalker"),
     ("x ^y@foo ^y@foo", "x ^y@foo"),
@@ -95,6 +98,8 @@ CANONICAL = [
     # virtual assignment and edge attributes
     ("^[virtuals=mpi] openmpi", "^mpi=openmpi"),
     ("zlib %[virtuals=c,cxx] gcc@14", "zlib %c,cxx=gcc@14"),
+    ("zlib %cxx,c,cxx=gcc", "zlib %c,cxx=gcc"),
+    ("zlib ^[virtuals=mpi] openmpi ^[virtuals=blas] openmpi", "zlib ^blas,mpi=openmpi"),
     ("zlib %fortran=gcc@14.1 %c,cxx=clang", "zlib %fortran=gcc@14.1 %c,cxx=clang"),
     ("^[virtuals=mpi] openmpi+foo ^[virtuals=lapack] openmpi+bar", "^lapack,mpi=openmpi+bar+foo"),
     ("%foo=bar", "%foo=bar"),
@@ -218,6 +223,11 @@ ERRORS = [
     ("x ^[deptypes=nope] y", 5, "unknown dependency type 'nope'"),
     ("x ^[virtuals=mpi", 17, "unterminated edge attributes"),
     ("x ^", 3, "expected a package or constraint after '^'"),
+    # values that could not be printed back
+    ("x os=''", 3, "invalid os ''"),
+    ("x target='~/a'", 3, "invalid target '~/a'"),
+    ("x namespace=git.", 3, "invalid namespace 'git.'"),
+    ("x ^[virtuals=a=b] y", 5, "invalid virtuals 'a=b'"),
     # security: no shell metacharacters anywhere
     ("zlib; rm -rf /", 5, "character ';' is not allowed"),
     ("x cflags='$(id)'", 11, "character '$' is not allowed"),
@@ -248,7 +258,8 @@ _ATTRS = [
 ]  # fmt: skip
 _EDGES = [
     "^", "%", "%%", "^[virtuals=mpi] ", "^mpi=", "%c,cxx=", "^[deptypes=build,link] ",
-    "%[when='%c' virtuals=c] ", "^[when='+mpi'] ", "^*",
+    "%[when='%c' virtuals=c] ", "^[when='+mpi'] ", "^*", "^[when='^openmpi +cuda'] ",
+    "%[when=\"cflags='-O2 -g'\"] ", "%%[when='%c'] c=",
 ]  # fmt: skip
 
 
@@ -314,3 +325,23 @@ def test_command_line_words_join_as_spack_joins_them(argv: list[str], printed: s
 def test_command_line_words_that_stay_errors(argv: list[str]) -> None:
     with pytest.raises(SpecSyntaxError):
         parse_specs(join_argv(argv))
+
+
+def test_any_text_is_refused_cleanly_or_reads_back() -> None:
+    """Character soup from the grammar's own pieces: never a crash, never a lossy print."""
+    pieces = [*"abcxyz019_-.@:,=+~^%*/[]' \"", "when=", "virtuals=", "deptypes=", "git.", "arch="]
+    pieces += ["os=", "target=", "cflags=", "++", "~~", ":=", "==", "%%", "^[", "None", "link"]
+    pieces += ["namespace=", "'%c'", "true"]
+    rng = random.Random(2718)
+    accepted = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 16)))
+        try:
+            specs = parse_specs(text)
+        except SpecSyntaxError:
+            continue
+        accepted += 1
+        for spec in specs:
+            printed = str(spec)
+            assert (parse_spec(printed) if printed else AbstractSpec()) == spec, (text, printed)
+    assert accepted > 1000

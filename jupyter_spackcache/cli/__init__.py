@@ -19,6 +19,7 @@ from ..errors import SpackCacheError
 from ..present import error_text
 from ..session import Session
 from . import (
+    config_cmd,
     demo_cmd,
     install_cmd,
     kernel_cmd,
@@ -28,6 +29,7 @@ from . import (
     module_cmd,
     push_cmd,
     query_cmd,
+    spackdb_cmd,
 )
 
 Handler = Callable[[Session, argparse.Namespace], int]
@@ -48,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     kernel_cmd.register(sub)
     push_cmd.register(sub)
     module_cmd.register(sub)
+    config_cmd.register(sub)
+    spackdb_cmd.register(sub)
     lock_cmd.register(sub)
     return parser
 
@@ -57,8 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
+        if not getattr(args, "needs_session", True):  # e.g. checking a broken config
+            code: int = args.handler(None, args)
+            return code
         with Session() as session:
-            return handler(session, args)
+            try:
+                return handler(session, args)
+            finally:
+                for warning in session.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1

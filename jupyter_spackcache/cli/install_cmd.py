@@ -49,6 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="parallel downloads and installs (default: one per CPU, 2 to 8)")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="install into DIR instead of the configured install_root, and write DIR's Spack "
+        "database so the tree can be an upstream (for other users and Spack 1.x)",
+    )
     p.set_defaults(handler=_install)
 
     f = sub.add_parser("find", help="list installed packages (explicit ones first)")
@@ -99,7 +105,9 @@ def env_sources(session: Session) -> Sources:
     return Sources(session.catalog, session.store, session.host, session.upstreams)
 
 
-def plan_from_file(session: Session, path: str, *, out: TextIO | None = None) -> Plan:
+def plan_from_file(
+    session: Session, path: str, *, out: TextIO | None = None, install_root: Path | None = None
+) -> Plan:
     """``install --from FILE``: the plan of a spack.lock (exact), spack.yaml or notebook lock;
     what it says about the file goes to ``out`` (default: the current stdout)."""
     out = out or sys.stdout
@@ -110,15 +118,16 @@ def plan_from_file(session: Session, path: str, *, out: TextIO | None = None) ->
     how = "exactly, by hash" if wanted.exact else "resolved from its specs"
     print(f"installing the {env.kind} {env.source} ({how})", file=out)
     return plan_resolved(wanted.resolutions, catalog=session.catalog, store=session.store,
-                         install_root=session.config.store_root, upstreams=session.upstreams)
+                         install_root=install_root or session.config.store_root,
+                         upstreams=session.upstreams)
 
 
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
     if args.from_file:  # argparse saw to it that it comes without SPEC...
-        plan = plan_from_file(session, args.from_file,
+        plan = plan_from_file(session, args.from_file, install_root=install_root_for(session, args),
                               out=sys.stderr if args.json else sys.stdout)
     else:
-        request = InstallRequest((join_argv(args.spec),), session.config.store_root)
+        request = InstallRequest((join_argv(args.spec),), install_root_for(session, args))
         plan = plan_install(request, catalog=session.catalog, store=session.store,
                             host=session.host, upstreams=session.upstreams)
     if not args.json:
@@ -137,11 +146,29 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
                           progress=renderer, unpackers=unpackers)
     finally:
         renderer.close()
+    write_root_database(session, args, plan)
     if args.json:
         print_json(install_json(plan, result))
     else:
         print(result_text(result))
     return 0
+
+
+def write_root_database(session: Session, args: argparse.Namespace, plan: Plan) -> None:
+    """With ``--root`` (an admin building a site tree), make the tree an upstream at once."""
+    if args.root:
+        from ..store.spackdb import write_spack_db
+
+        write_spack_db(plan.install_root, session.store.installed(plan.install_root))
+
+
+def install_root_for(session: Session, args: argparse.Namespace) -> Path:
+    """``--root DIR`` (absolute after expansion), else the configured install root."""
+    if args.root:
+        from ..configschema import expand_path
+
+        return expand_path(args.root, "--root")
+    return session.config.store_root
 
 
 def _renderer(plan: Plan, *, quiet: bool) -> BarProgress | LineProgress:

@@ -14,6 +14,7 @@ from ..ops.keys import TrustRequest, mirror_keys, trust_keys, untrust_key
 from ..present import key_json, print_json, table
 from ..session import Session
 from ..trust import KeyInfo
+from ..trust.keys import normalize_fingerprint
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,7 +101,7 @@ def _trust(session: Session, args: argparse.Namespace) -> int:
             f"mirror '{args.mirror}' publishes no public keys",
             hint="get the key from its maintainers and import it with `spackcache keys import`",
         )
-    wanted = [f.replace(" ", "").upper() for f in args.fingerprints]
+    wanted = [normalize_fingerprint(f) for f in args.fingerprints]
     shown = [k for k in offered if not wanted or k.fingerprint in wanted]
     if not args.json:
         print(f"mirror '{args.mirror}' publishes:")

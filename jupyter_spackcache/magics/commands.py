@@ -136,14 +136,18 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
+    root = install_cmd.install_root_for(session, args)
     if args.from_file:
-        plan = install_cmd.plan_from_file(session, args.from_file)
+        plan = install_cmd.plan_from_file(session, args.from_file, install_root=root)
     else:
-        request = InstallRequest((join_argv(args.spec),), session.config.store_root)
+        request = InstallRequest((join_argv(args.spec),), root)
         plan = plan_install(request, catalog=session.catalog, store=session.store,
                             host=session.host, upstreams=session.upstreams)
-    return install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
+    code = install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
                               json_out=args.json)
+    if code == 0 and not args.dry_run:
+        install_cmd.write_root_database(session, args, plan)
+    return code
 
 
 def install_and_attach(

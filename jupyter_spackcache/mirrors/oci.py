@@ -24,6 +24,7 @@ import httpx
 from jupyter_spackcache.errors import IntegrityError, MirrorError, NotFoundError
 from jupyter_spackcache.mirrors.auth import Credentials
 from jupyter_spackcache.mirrors.base import IndexFetch, SpecRecord, TarballRef, TarballRequest
+from jupyter_spackcache.mirrors.redirects import hooks
 from jupyter_spackcache.mirrors.retry import Retrier, Transient, retrier_for, transient_status
 from jupyter_spackcache.mirrors.transport import (
     HINT_URL,
@@ -158,7 +159,10 @@ class OciClient:
         self.retrier = retrier or retrier_for(retries, timeout=timeout)
         self.timeout = self.retrier.policy.timeout
         self._http = httpx.Client(
-            timeout=self.timeout, follow_redirects=True, verify=tls_context(ca_bundle)
+            timeout=self.timeout,
+            follow_redirects=True,
+            verify=tls_context(ca_bundle),
+            event_hooks=hooks(),
         )
         self._tokens: dict[BearerChallenge, str] = {}
         self._token: str | None = None

@@ -27,6 +27,7 @@ import httpx
 from jupyter_spackcache.errors import MirrorError, NotFoundError
 from jupyter_spackcache.mirrors.auth import Credentials, httpx_auth
 from jupyter_spackcache.mirrors.base import TarballRequest
+from jupyter_spackcache.mirrors.redirects import hooks
 from jupyter_spackcache.mirrors.retry import (
     Pace,
     Retrier,
@@ -493,6 +494,7 @@ class HttpTransport:
             auth=httpx_s3_auth(s3_credentials)
             if s3_credentials is not None and self.signed_s3
             else httpx_auth(credentials),
+            event_hooks=hooks(),
         )
 
     def urls(self, relpath: str) -> tuple[str, str]:

@@ -145,5 +145,8 @@ def run_plan(
     except BaseException:
         sync_after_change(config, store)  # what was committed before the failure stays
         raise
-    warning = sync_after_change(config, store)
-    return result if warning is None else replace(result, warnings=(*result.warnings, warning))
+    from ..store.spackdb import refresh_spack_db
+
+    warnings = [sync_after_change(config, store), refresh_spack_db(plan.install_root, store)]
+    found = tuple(w for w in warnings if w is not None)
+    return replace(result, warnings=(*result.warnings, *found)) if found else result

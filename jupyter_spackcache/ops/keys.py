@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import SignatureError
+from ..errors import PolicyError, SignatureError
+from ..trust.keys import normalize_fingerprint
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -53,12 +54,12 @@ def trust_keys(
             f"mirror '{mirror_name}' publishes no public keys",
             hint="get the key from its maintainers and run `spackcache keys import FILE`",
         )
-    wanted = {f.replace(" ", "").upper() for f in request.fingerprints}
+    wanted = {normalize_fingerprint(f) for f in request.fingerprints}
     pinned = set(mirror.fingerprints)
     if pinned:
         outside = wanted - pinned
-        if outside:
-            raise SignatureError(
+        if outside:  # the site (or the user's own config) decided: a policy refusal
+            raise PolicyError(
                 f"key(s) {', '.join(sorted(outside))} are not among the fingerprints pinned "
                 f"for mirror '{mirror_name}'",
                 hint="the site or your config pins this mirror's keys; trust only those",
@@ -82,6 +83,6 @@ def trust_keys(
 
 def untrust_key(fingerprint: str, *, keyring: Keyring) -> str:
     """Remove a key from the keyring; the fingerprint as normalised."""
-    normal = fingerprint.replace(" ", "").upper()
+    normal = normalize_fingerprint(fingerprint)
     keyring.remove(normal)
     return normal

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from ..config import (
     Config,
     MirrorConfig,
-    normalize_url,
+    mirror_from_mapping,
     save_user_mirrors,
     validate_new_mirror,
 )
-from ..errors import ConfigError
+from ..errors import PolicyError
 from ..mirrors.catalog import Catalog
 
 if TYPE_CHECKING:
@@ -56,13 +56,12 @@ class MirrorStatus:
 
 
 def add_mirror(request: MirrorRequest, *, config: Config, keyring: Keyring | None) -> MirrorChange:
-    mirror = MirrorConfig(
-        name=request.name,
-        url=normalize_url(request.url),
-        unsigned=request.unsigned,
-        s3_endpoint=request.s3_endpoint,
-        view=request.view,
+    raw: dict[str, object] = {"name": request.name, "url": request.url}
+    raw["unsigned"] = request.unsigned
+    raw.update(
+        {k: v for k, v in (("s3_endpoint", request.s3_endpoint), ("view", request.view)) if v}
     )
+    mirror = mirror_from_mapping(raw, "user", "the new mirror")
     validate_new_mirror(config, mirror)
     candidate = replace(config, mirrors=(*config.mirrors, mirror))
     if request.check:  # prove it is a readable build cache before saving anything
@@ -79,7 +78,7 @@ def remove_mirror(name: str, *, config: Config, catalog: Catalog) -> MirrorChang
     """Remove a user mirror and its cached index; site mirrors stay."""
     mirror = config.mirror(name)
     if mirror.origin == "site":
-        raise ConfigError(
+        raise PolicyError(
             f"mirror '{name}' is defined by the site configuration and cannot be removed",
             hint="ask your administrators, or simply ignore it",
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..install.installed import garbage, removal_order, uninstall
@@ -51,10 +52,14 @@ def _with_kernels(order: Sequence[InstalledRecord], config: Config) -> Removal:
 
 def remove(removal: Removal, *, store: StoreDB, config: Config) -> Removal:
     """Uninstall the packages and remove the kernels that needed them; what was removed."""
+    from ..store.spackdb import refresh_spack_db
+
     try:
         removed = uninstall(store, removal.packages)
     finally:  # modulefiles follow the store, even when only part of the removal happened
         warning = sync_after_change(config, store)
+        for root in sorted({Path(r.root) for r in removal.packages}):
+            warning = refresh_spack_db(root, store) or warning
     for kernel in removal.kernels:
         remove_kernel(kernel.name, config)
     return Removal(tuple(removed), removal.kernels, warning)

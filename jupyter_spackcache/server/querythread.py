@@ -20,8 +20,16 @@ _T = TypeVar("_T")
 
 
 class QueryThread:
-    def __init__(self, config_factory: Callable[[], Config]) -> None:
+    """``stamp()`` says what the config files look like; when it changes, the next call
+    starts from a fresh Session, so an edit of the site or user YAML reaches every route at
+    once (and a broken edit is the same one-line error, with its line, on every route)."""
+
+    def __init__(
+        self, config_factory: Callable[[], Config], stamp: Callable[[], object] = lambda: None
+    ) -> None:
         self._config_factory = config_factory
+        self._stamp = stamp
+        self._seen: object = stamp()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="spackcache-core")
         self._session: Session | None = None
         #: query results kept until the mirror set or an index changes (core thread only)
@@ -40,6 +48,10 @@ class QueryThread:
         return await loop.run_in_executor(self._executor, self._call, work, invalidate)
 
     def _call(self, work: Callable[[Session], _T], invalidate: bool) -> _T:
+        stamp = self._stamp()
+        if stamp != self._seen:
+            self.invalidate()
+            self._seen = stamp
         if self._session is None:
             self._session = Session(self._config_factory())
         try:

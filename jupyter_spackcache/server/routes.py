@@ -7,6 +7,8 @@ the core library, so the server, the CLI and the magics behave the same. See
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from jupyter_server.utils import url_path_join
@@ -21,7 +23,7 @@ from .handlers.mirrors import KeysHandler, MirrorHandler, MirrorsHandler, TrustH
 from .handlers.specs import PlanHandler, SpecHandler, SpecsHandler
 from .handlers.status import HostHandler, StatusHandler
 from .handlers.tasks import InstallsHandler, TaskHandler, TasksHandler
-from .site_policy import SpackCache
+from .site_policy import SpackCache, export_settings, user_config_mirrors
 from .state import ServerState, create_state
 
 #: URL namespace of every route this extension registers, below the server's base_url.
@@ -66,13 +68,29 @@ def setup_handlers(web_app: Application, state: ServerState | None = None) -> No
 
 def load(server_app: Any) -> ServerState:
     """Read ``c.SpackCache``, open the task history, register the routes and kernel dirs."""
+    from jupyter_core.paths import ENV_CONFIG_PATH, SYSTEM_CONFIG_PATH
+
     from ..kernels import add_kernel_dirs
 
-    settings = SpackCache(parent=server_app).site_settings()
+    users = user_config_mirrors(
+        server_app.loaded_config_files, [*ENV_CONFIG_PATH, *SYSTEM_CONFIG_PATH]
+    )
+    # our warnings go to the server log, as jupyter_server routes tornado's loggers
+    logging.getLogger("jupyter_spackcache").parent = server_app.log
+    settings = SpackCache(parent=server_app).site_settings(users)
+    try:
+        export_settings(settings, os.environ)
+    except SpackCacheError as exc:  # e.g. $WORK unset: every route reports it too
+        server_app.log.error("spackcache: %s", exc)
     state = create_state(settings, server_app.io_loop.asyncio_loop)
     setup_handlers(server_app.web_app, state)
-    add_kernel_dirs(server_app.kernel_spec_manager, state.core.config())
-    _modules_for_jupyter_lmod(server_app, state.core.config())
+    try:
+        config = state.core.config()
+    except SpackCacheError as exc:  # every route reports it; the extension stays up
+        server_app.log.error("spackcache: %s", exc)
+    else:
+        add_kernel_dirs(server_app.kernel_spec_manager, config)
+        _modules_for_jupyter_lmod(server_app, config)
     state.core.warm_up()
     return state
 

@@ -1,16 +1,20 @@
 """Site policy for JupyterHub deployments: the ``SpackCache`` configurable and its mapping.
 
-Admins set ``c.SpackCache.*`` in ``jupyter_server_config.py``; the values are laid over the
-core's :class:`~jupyter_spackcache.config.Config` (site YAML + user YAML) with
-``dataclasses.replace``, so the server and the CLI share one set of rules. Precedence:
-traitlets > site YAML > user config, and a policy flag can only ever be made *stricter*.
+Admins set ``c.SpackCache.*`` in a system Jupyter config file (``/etc/jupyter/…`` or
+``sys.prefix/etc/jupyter/…``). The values are one more layer over the core's
+:class:`~jupyter_spackcache.config.Config`, by the same two rules as the YAML files: policy flags
+only tighten; values (``install_root``, ``upstreams``, ``auto_kernels``) sit at the level of
+environment variables, and the server exports them to the terminals and kernels it starts, so a
+terminal's ``spackcache`` installs where the panel does.
+
+Mirrors set in a user-writable Jupyter config (``~/.jupyter``, ``$JUPYTER_CONFIG_DIR``) are the
+user's own: labelled ``user`` and checked by the site policy like any mirror a user adds.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,10 +22,11 @@ from typing import Any
 from traitlets import Bool, Dict, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
-from ..config import Config, MirrorConfig, Policy, load_config, normalize_url
+from ..config import Config, MirrorConfig, Policy, load_config, mirror_from_mapping
+from ..configschema import expand_path
 from ..errors import ConfigError
 
-_FINGERPRINT = re.compile(r"^[0-9A-F]{40}$")
+_WHERE = "c.SpackCache.mirrors"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,68 +37,74 @@ class SiteSettings:
     allow_user_mirrors: bool | None = None
     allow_unsigned: bool | None = None
     allow_file_mirrors: bool | None = None
-    install_root: Path | None = None
-    upstreams: tuple[Path, ...] | None = None
+    #: raw, expanded per user (``$WORK/spack``) when the config is built
+    install_root: str | None = None
+    upstreams: tuple[str, ...] | None = None
     auto_kernels: bool | None = None
+    #: mirrors from the user's own Jupyter config: never site mirrors
+    user_mirrors: tuple[MirrorConfig, ...] = ()
 
 
-def _stricter(current: bool, admin: bool | None) -> bool:
-    """A permission stays granted only if every site source grants it."""
-    return current if admin is None else current and admin
+def _flag(admin: bool | None) -> bool:
+    return True if admin is None else admin
 
 
-def apply_site_settings(config: Config, site: SiteSettings) -> Config:
-    """``config`` (site YAML + user YAML) with the traitlets settings laid over it."""
-    policy = Policy(
-        allow_user_mirrors=_stricter(config.policy.allow_user_mirrors, site.allow_user_mirrors),
-        allow_unsigned=_stricter(config.policy.allow_unsigned, site.allow_unsigned),
-        allow_file_mirrors=_stricter(config.policy.allow_file_mirrors, site.allow_file_mirrors),
+def apply_site_settings(
+    config: Config, site: SiteSettings, env: Mapping[str, str] | None = None
+) -> Config:
+    """``config`` (site YAML + user YAML + environment) with the traitlets laid over it."""
+    env = os.environ if env is None else env
+    sources = dict(config.sources)
+    policy = config.policy.tightened(
+        Policy(
+            allow_user_mirrors=_flag(site.allow_user_mirrors),
+            allow_unsigned=_flag(site.allow_unsigned),
+            allow_file_mirrors=_flag(site.allow_file_mirrors),
+        )
     )
-    admin_names = {m.name for m in site.mirrors}
-    kept = [m for m in config.mirrors if m.name not in admin_names and _allowed(m, policy)]
+    for key, value in (
+        ("allow_user_mirrors", site.allow_user_mirrors),
+        ("allow_unsigned", site.allow_unsigned),
+        ("allow_file_mirrors", site.allow_file_mirrors),
+    ):
+        if value is not None:
+            sources[f"policy.{key}"] = "server traitlet c.SpackCache"
+    admin = {m.name: m for m in site.mirrors}
+    for name in admin:
+        sources[f"mirrors.{name}"] = "server traitlet c.SpackCache.mirrors"
+    kept = [
+        m
+        for m in config.mirrors
+        if m.name not in admin and (m.origin == "site" or policy.refusal(m) is None)
+    ]
+    taken = {*admin, *(m.name for m in kept)}
+    extra = [m for m in site.user_mirrors if m.name not in taken and policy.refusal(m) is None]
+    for m in extra:
+        sources[f"mirrors.{m.name}"] = "user's Jupyter config c.SpackCache.mirrors"
+    values: dict[str, Any] = {}
+    if site.install_root:
+        where = "server traitlet c.SpackCache.install_root"
+        values["install_root"] = expand_path(site.install_root, where, env)
+        sources["install_root"] = where
+    if site.upstreams is not None:
+        where = "server traitlet c.SpackCache.upstreams"
+        values["upstreams"] = tuple(expand_path(p, where, env) for p in site.upstreams)
+        sources["upstreams"] = where
+    if site.auto_kernels is not None:
+        values["auto_kernels"] = site.auto_kernels
+        sources["auto_kernels"] = "server traitlet c.SpackCache.auto_kernels"
     return replace(
         config,
-        mirrors=(*site.mirrors, *kept),
+        mirrors=(*admin.values(), *kept, *extra),
         policy=policy,
-        install_root=site.install_root or config.install_root,
-        upstreams=config.upstreams if site.upstreams is None else site.upstreams,
-        auto_kernels=config.auto_kernels if site.auto_kernels is None else site.auto_kernels,
+        sources=sources,
+        **values,
     )
 
 
-def _allowed(mirror: MirrorConfig, policy: Policy) -> bool:
-    """Whether a configured mirror survives the (possibly stricter) policy."""
-    if mirror.origin == "site":
-        return True
-    if not policy.allow_user_mirrors:
-        return False
-    if mirror.unsigned and not policy.allow_unsigned:
-        return False
-    return policy.allow_file_mirrors or not mirror.url.startswith("file://")
-
-
-def admin_mirror(raw: Mapping[str, Any]) -> MirrorConfig:
-    """One ``c.SpackCache.mirrors`` entry as a site mirror; raises ConfigError when malformed."""
-    if "name" not in raw or "url" not in raw:
-        raise ConfigError("each c.SpackCache.mirrors entry needs a 'name' and a 'url'")
-    fingerprints = tuple(str(f).replace(" ", "").upper() for f in raw.get("fingerprints", ()))
-    bad = [f for f in fingerprints if not _FINGERPRINT.match(f)]
-    if bad:
-        raise ConfigError(f"'{bad[0]}' in c.SpackCache.mirrors is not a key fingerprint")
-    return MirrorConfig(
-        name=str(raw["name"]),
-        url=normalize_url(str(raw["url"])),
-        unsigned=bool(raw.get("unsigned", False)),
-        fingerprints=fingerprints,
-        origin="site",
-        s3_endpoint=raw.get("s3_endpoint"),
-        view=raw.get("view"),
-    )
-
-
-def _expand(path: str) -> Path:
-    """``$WORK/spack`` and ``~/spack`` are expanded in the single-user server's environment."""
-    return Path(os.path.expandvars(os.path.expanduser(path)))
+def admin_mirror(raw: Mapping[str, Any], origin: str = "site") -> MirrorConfig:
+    """One ``c.SpackCache.mirrors`` entry; raises ConfigError when malformed."""
+    return mirror_from_mapping(dict(raw), origin, _WHERE)
 
 
 class SpackCache(Configurable):
@@ -117,7 +128,9 @@ class SpackCache(Configurable):
         None, allow_none=True, help="Install root, e.g. '$WORK/spack' (None: config/default)."
     ).tag(config=True)
     upstreams = List(
-        Unicode(), default_value=None, allow_none=True,
+        Unicode(),
+        default_value=None,
+        allow_none=True,
         help="Read-only Spack install trees whose packages are reused, never written.",
     ).tag(config=True)
     auto_kernels = Bool(
@@ -134,21 +147,67 @@ class SpackCache(Configurable):
             raise TraitError(str(exc)) from exc
         return value
 
-    def site_settings(self) -> SiteSettings:
+    def site_settings(self, user_entries: Iterable[Mapping[str, Any]] = ()) -> SiteSettings:
+        """The settings; ``user_entries`` are mirror dicts that came from user-writable files."""
+        users = [dict(e) for e in user_entries]
         return SiteSettings(
-            mirrors=tuple(admin_mirror(raw) for raw in self.mirrors),
+            mirrors=tuple(admin_mirror(raw) for raw in self.mirrors if dict(raw) not in users),
+            user_mirrors=tuple(
+                admin_mirror(raw, "user") for raw in self.mirrors if dict(raw) in users
+            ),
             allow_user_mirrors=self.allow_user_mirrors,
             allow_unsigned=self.allow_unsigned_mirrors,
             allow_file_mirrors=self.allow_file_mirrors,
-            install_root=_expand(self.install_root) if self.install_root else None,
-            upstreams=None if self.upstreams is None else tuple(map(_expand, self.upstreams)),
+            install_root=self.install_root or None,
+            upstreams=None if self.upstreams is None else tuple(self.upstreams),
             auto_kernels=self.auto_kernels,
+        )
+
+
+def user_config_mirrors(config_files: Iterable[str], system_dirs: Iterable[str]) -> list[Any]:
+    """``c.SpackCache.mirrors`` entries set by config files outside the system directories.
+
+    Jupyter reads ``~/.jupyter`` (and ``$JUPYTER_CONFIG_DIR``) as well as the system
+    directories; whatever those user-writable files say is the user's, not the site's. With
+    JupyterHub, ``c.Spawner.disable_user_config = True`` stops them being read at all.
+    """
+    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+    trusted = {Path(d).resolve() for d in system_dirs}
+    found: list[Any] = []
+    for name in config_files:
+        path = Path(name)
+        if path.parent.resolve() in trusted:
+            continue
+        loader_type = JSONFileConfigLoader if path.suffix == ".json" else PyFileConfigLoader
+        try:
+            loaded = loader_type(path.name, str(path.parent)).load_config()
+        except Exception:  # it loaded once already; a second failure only loses the label
+            continue
+        section = loaded.get("SpackCache", {})
+        found.extend(section.get("mirrors", []) if hasattr(section, "get") else [])
+    return found
+
+
+def export_settings(site: SiteSettings, environ: MutableMapping[str, str]) -> None:
+    """Pass the traitlet values on to the terminals and kernels this server starts.
+
+    They read the same variables as the CLI, so ``spackcache`` in a JupyterLab terminal and
+    ``%spack`` in a kernel install where the panel does.
+    """
+    if site.install_root:
+        environ["SPACKCACHE_INSTALL_ROOT"] = str(
+            expand_path(site.install_root, "c.SpackCache.install_root", environ)
+        )
+    if site.upstreams is not None:
+        environ["SPACKCACHE_UPSTREAMS"] = os.pathsep.join(
+            str(expand_path(p, "c.SpackCache.upstreams", environ)) for p in site.upstreams
         )
 
 
 def effective_config(site: SiteSettings, env: Mapping[str, str] | None = None) -> Config:
     """The core Config the server uses right now (user YAML may have changed since)."""
-    return apply_site_settings(load_config(env), site)
+    return apply_site_settings(load_config(env), site, env)
 
 
 __all__: Sequence[str] = (
@@ -157,4 +216,6 @@ __all__: Sequence[str] = (
     "admin_mirror",
     "apply_site_settings",
     "effective_config",
+    "export_settings",
+    "user_config_mirrors",
 )

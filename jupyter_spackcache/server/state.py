@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..config import Config
+from ..config import Config, config_stamp, spackcache_home
 from .events import EventHub
 from .querythread import QueryThread
 from .site_policy import SiteSettings, effective_config
@@ -35,7 +35,8 @@ def create_state(
     def config() -> Config:
         return effective_config(site, env)
 
-    home = config().home
+    home = spackcache_home(env)  # not config(): a broken YAML must not stop the extension
     hub = EventHub(loop)
     tasks = TaskManager(TaskDB(default_tasks_path(home)), hub, child_runner(config))
-    return ServerState(site=site, core=QueryThread(config), events=hub, tasks=tasks)
+    core = QueryThread(config, stamp=lambda: config_stamp(env))
+    return ServerState(site=site, core=core, events=hub, tasks=tasks)

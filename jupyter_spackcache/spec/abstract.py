@@ -21,7 +21,8 @@ FLAG_NAMES = frozenset({"cflags", "cppflags", "cxxflags", "fflags", "ldflags", "
 #: the value of ``name=*``: the variant must exist, with any value
 ANY_VALUE = "*"
 
-_PLAIN_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,/_.-[]")
+#: Spack's unquoted set, less ``[]``: Spack prints ``x=[a]`` bare but cannot read it back
+_PLAIN_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,/_.-")
 
 
 def quote_if_needed(value: str) -> str:
@@ -155,8 +156,9 @@ class AbstractSpec:
                 words.append(f"{key}={value}")
         result = " ".join(words)
         if self.hash_prefix:
-            # after a key=value the slash would read as part of the value
-            glue = " " if "=" in result.rpartition(" ")[2] else ""
+            # after a key=value or a git ref the slash would read as part of them
+            last = result.rpartition(" ")[2]
+            glue = " " if "=" in last or "@git." in last else ""
             result += f"{glue}/{self.hash_prefix}"
         return result
 

@@ -30,10 +30,12 @@ from jupyter_spackcache.spec.abstract import (
 )
 from jupyter_spackcache.spec.concrete import VariantValue
 
+_legacy_name = LEGACY_COMPILER_NAMES.get
+
 
 def _package(name: str | None) -> str | None:
     """One name per package: ``clang`` is ``llvm`` in Spack 1.x, and so on."""
-    return LEGACY_COMPILER_NAMES.get(name, name) if name else name
+    return _legacy_name(name, name) if name else name
 
 
 # -- variants --------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ from jupyter_spackcache.spec.concrete import VariantValue
 from jupyter_spackcache.spec.scanner import ALNUM, NAME_CHARS, Kind, Scanner, Token, syntax_error
 from jupyter_spackcache.spec.version import VersionConstraint
 
+#: a target is a name, a range ``lo:hi`` or a list of them
+_TARGET_CHARS = NAME_CHARS | frozenset(":,")
 _ARCH_KEYS = {"platform": "platform", "os": "os", "operating_system": "os", "target": "target"}
 #: names Spack reserves for spec attributes: never variants, and never propagated
 RESERVED_NAMES = frozenset(
@@ -97,7 +99,7 @@ class _Node:
             hash_prefix=self.hash_prefix,
             dependencies=_merged(self.dependencies, text),
             direct=_merged(self.direct, text),
-            virtuals=edge.virtuals if edge else (),
+            virtuals=tuple(sorted(set(edge.virtuals))) if edge else (),
             deptypes=edge.deptypes if edge else (),
             propagated=frozenset(self.propagated) if self.propagated else _NO_NAMES,
             exact=frozenset(self.exact) if self.exact else _NO_NAMES,
@@ -256,7 +258,7 @@ class _Parser:
         elif key == "namespace":
             if node.namespace is not None and node.namespace != value:
                 self.fail(f"conflicting namespaces '{node.namespace}' and '{value}'", tok)
-            if not value or not set(value) <= NAME_CHARS:
+            if not value or not set(value) <= NAME_CHARS or "" in value.split("."):
                 self.fail(f"invalid namespace '{value}'", tok)
             node.namespace = value
         elif key in FLAG_NAMES:
@@ -281,7 +283,8 @@ class _Parser:
     def set_arch(self, node: _Node, attr: str, value: str, tok: Token) -> None:
         if node.arch.get(attr):
             self.fail(f"cannot specify '{attr}' twice", tok)
-        if attr != "target" and value != ANY_VALUE and not set(value) <= NAME_CHARS:
+        allowed = _TARGET_CHARS if attr == "target" else NAME_CHARS
+        if not value or (value != ANY_VALUE and not set(value) <= allowed):
             self.fail(f"invalid {attr} '{value}'", tok)
         node.arch[attr] = value
 

@@ -39,12 +39,13 @@ def _version(text: str) -> Version | None:
         return None
 
 
+#: a plain function, not ``NAME.get``: CPython compiles a method call on an imported name as
+#: an attribute load plus call, a measurable cost in this per-record check
+_legacy_name = LEGACY_COMPILER_NAMES.get
+
+
 def _same_package(wanted: str, have: str) -> bool:
-    return (
-        wanted == have
-        or LEGACY_COMPILER_NAMES.get(wanted) == have
-        or LEGACY_COMPILER_NAMES.get(have) == wanted
-    )
+    return wanted == have or _legacy_name(wanted) == have or _legacy_name(have) == wanted
 
 
 @lru_cache(maxsize=4096)

@@ -371,6 +371,7 @@ class Scanner:
 
     def edge_properties(self) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
         props: dict[str, str] = {}
+        starts: dict[str, int] = {}
         while True:
             self.skip_spaces()
             if self.peek() == "]":
@@ -387,15 +388,17 @@ class Scanner:
             if token.key not in ("virtuals", "deptypes", "when"):
                 self.fail("the only edge attributes are deptypes, virtuals and when", start)
             assert isinstance(token.value, str)
-            props[token.key] = token.value
+            props[token.key], starts[token.key] = token.value, start
         self.skip_spaces()
         virtuals = tuple(v for v in props.get("virtuals", "").split(",") if v)
+        if any(v[0] not in ALNUM or not set(v) <= _VIRTUAL_LIST_CHARS for v in virtuals):
+            self.fail(f"invalid virtuals '{props['virtuals']}'", starts["virtuals"])
         virtuals += self.virtual_assignment()
         deptypes: tuple[str, ...] = ()
         if "deptypes" in props:
             items = props["deptypes"].split(",")
             bad = [d for d in items if d not in DEPTYPES]
             if bad:
-                self.fail(f"unknown dependency type '{bad[0]}'", start)
+                self.fail(f"unknown dependency type '{bad[0]}'", starts["deptypes"])
             deptypes = tuple(d for d in DEPTYPES if d in items)
         return virtuals, deptypes, props.get("when")

@@ -330,6 +330,8 @@ class VersionConstraint:
     def of(cls, items: Iterable[VersionItem]) -> VersionConstraint:
         """A constraint in Spack's canonical order (sorted by lower end, no repeats)."""
         unique = list(dict.fromkeys(items))
+        if any(isinstance(i, VersionRange) and i.lo is None and i.hi is None for i in unique):
+            return _ANY  # ``@1,:`` holds every version: it is ``@:``
         if len(unique) > 1:
             unique.sort(key=_lo_key)
         return cls(tuple(unique))

@@ -306,8 +306,10 @@ class StoreDB:
 
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (we issue BEGIN/COMMIT), WAL journal, patient locks."""
+    from ..statedir import journal_mode, private_dir, private_files
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         db = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
@@ -315,8 +317,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise _db_error(path, exc) from None
     try:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-        _set_wal(db)
+        _set_journal(db, journal_mode(path))
         db.execute("PRAGMA synchronous = NORMAL")
+        private_files(path)
     except sqlite3.DatabaseError as exc:
         db.close()
         raise _db_error(path, exc) from None
@@ -329,20 +332,21 @@ def _rollback(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
 
 
-def _set_wal(db: sqlite3.Connection) -> None:
-    """Switch to WAL; the switch needs a moment alone with the file, so retry while it is busy
-    (WAL is persistent: once one process set it, this is a no-op read)."""
+def _set_journal(db: sqlite3.Connection, wanted: str) -> None:
+    """Switch to ``wanted`` (WAL, or DELETE on a network filesystem: statedir.py); the switch
+    needs a moment alone with the file, so retry while it is busy (the mode is persistent:
+    once one process set it, this is a no-op read)."""
     deadline = time.monotonic() + BUSY_TIMEOUT
     while True:
         try:
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = db.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0]
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
             continue
-        if str(mode).lower() != "wal":
-            raise sqlite3.OperationalError(f"cannot use WAL journal (got {mode})")
+        if str(mode).lower() != wanted.lower():
+            raise sqlite3.OperationalError(f"cannot use {wanted} journal (got {mode})")
         return
 
 

@@ -6,12 +6,12 @@ turns those into :class:`KeyInfo` so nothing else needs to know gpg's field numb
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import SignatureError
+from ..fingerprint import Fingerprint, FingerprintError
 
 # OpenPGP public-key algorithm ids (RFC 4880 §9.1, RFC 6637, draft EdDSA)
 _ALGORITHMS = {
@@ -24,7 +24,6 @@ _ALGORITHMS = {
     "19": "ECDSA",
     "22": "EdDSA",
 }
-_FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -41,18 +40,13 @@ class KeyInfo:
 
 
 def normalize_fingerprint(value: str) -> str:
-    """Upper-case hex without spaces or ``0x``, as gpg prints it; reject anything shorter.
-
-    Only full fingerprints are accepted: short and long key ids can be forged cheaply.
-    """
-    compact = "".join(value.split()).upper()
-    compact = compact.removeprefix("0X")
-    if not _FINGERPRINT.fullmatch(compact):
+    """The :class:`Fingerprint` of ``value``, or the one-line error users of keys see."""
+    try:
+        return Fingerprint(value)
+    except FingerprintError as exc:
         raise SignatureError(
-            f"not a key fingerprint: {value!r} (expected 40 hexadecimal digits)",
-            hint="copy the full fingerprint shown by `spackcache keys list`",
-        )
-    return compact
+            str(exc), hint="copy the full fingerprint the mirror's key listing shows"
+        ) from None
 
 
 def normalize_fingerprints(values: Collection[str]) -> frozenset[str]:

@@ -37,6 +37,7 @@ from jupyter_spackcache.errors import (
 )
 from jupyter_spackcache.install.fetch.bulk import bulk_transport
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef, TarballRequest
+from jupyter_spackcache.mirrors.redirects import async_hooks
 from jupyter_spackcache.mirrors.retry import Pace, Retrier, Transient, retrier_for
 from jupyter_spackcache.mirrors.transport import (
     body_error,
@@ -290,12 +291,17 @@ def _client(concurrency: int, cas: set[tuple[str, str]]) -> httpx.AsyncClient:
     }
     if _environment_proxies():
         return httpx.AsyncClient(
-            follow_redirects=True, limits=limits, verify=context, mounts=mounts or None
+            follow_redirects=True,
+            limits=limits,
+            verify=context,
+            mounts=mounts or None,
+            event_hooks=async_hooks(),
         )
     return httpx.AsyncClient(
         follow_redirects=True,
         limits=limits,
         verify=context,
+        event_hooks=async_hooks(),
         transport=bulk_transport(ssl_context=context, limits=limits),
         mounts=mounts or None,
     )

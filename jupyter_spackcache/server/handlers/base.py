@@ -14,6 +14,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
 from ...errors import SpackCacheError
+from ...present import rest_hint
 
 if TYPE_CHECKING:
     from ..state import ServerState
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 STATUS_BY_CODE: dict[str, int] = {
     "spec-syntax": 400,
     "config": 400,
+    "policy": 403,
     "resolve": 404,
     "not-found": 404,
     "signature": 400,
@@ -51,7 +53,7 @@ def status_for(error: SpackCacheError) -> int:
 
 
 def error_json(error: SpackCacheError) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message, "hint": error.hint}}
+    return {"error": {"code": error.code, "message": error.message, "hint": rest_hint(error)}}
 
 
 class SpackCacheHandler(APIHandler):
@@ -96,9 +98,24 @@ class SpackCacheHandler(APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, SpackCacheError):  # a user error, not a server bug: no traceback
-            self.log.info("%s %s: %s", self.request.method, self.request.uri, value)
+            self.log_refusal(status_for(value), value.code, value.message)
+            return
+        if isinstance(value, HTTPError):
+            self.log_refusal(value.status_code, "http", value.log_message or self._reason)
             return
         super().log_exception(typ, value, tb)
+
+    def log_refusal(self, status: int, code: str, message: str) -> None:
+        """One line per refused request, for the admin: who, which route, why."""
+        user = getattr(self.current_user, "username", None) or "-"
+        self.log.warning(
+            "spackcache refused: user=%s route=%s status=%d code=%s message=%s",
+            user,
+            f"{self.request.method} {self.request.path}",
+            status,
+            code,
+            message,
+        )
 
 
 def require_str(body: dict[str, Any], key: str) -> str:

@@ -7,14 +7,11 @@ policy is a 403, any other bad input a 400, both with the core's one-line messag
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...config import MirrorConfig, Policy, normalize_url, validate_new_mirror
-from ...errors import ConfigError
 from ...ops.keys import TrustRequest, mirror_keys, trust_keys
 from ...ops.mirrors import MirrorRequest, add_mirror, mirror_statuses, remove_mirror
 from ...present import key_json, mirror_json
@@ -27,18 +24,8 @@ def mirrors_payload(session: Session) -> list[dict[str, Any]]:
     return [mirror_json(s.mirror, s.layout, s.nodes) for s in statuses]
 
 
-def check_new_mirror(session: Session, name: str, url: str, unsigned: bool) -> None:
-    """400 for a malformed request, 403 when only the site policy stands in the way."""
-    mirror = MirrorConfig(name=name, url=normalize_url(url), unsigned=unsigned)
-    validate_new_mirror(replace(session.config, policy=Policy()), mirror)
-    try:
-        validate_new_mirror(session.config, mirror)
-    except ConfigError as exc:
-        raise ApiError(403, "policy", exc.message, hint=exc.hint) from exc
-
-
 def add_payload(session: Session, name: str, url: str, unsigned: bool) -> dict[str, Any]:
-    check_new_mirror(session, name, url, unsigned)
+    """A malformed mirror is a 400 (ConfigError), one the site forbids a 403 (PolicyError)."""
     request = MirrorRequest(name, url, unsigned=unsigned)
     mirror = add_mirror(request, config=session.config, keyring=session.keyring).mirror
     meta = session.catalog.cache.meta(mirror)
@@ -122,7 +109,9 @@ class TrustHandler(SpackCacheHandler):
         fingerprints = require_str_list(body, "fingerprints", allow_empty=True)
         if not fingerprints:  # the explicit list is the user's confirmation
             raise ApiError(
-                400, "bad-request", "name the fingerprints to trust",
+                400,
+                "bad-request",
+                "name the fingerprints to trust",
                 hint="ask with preview: true first, check them, then send them back",
             )
         imported = await self.state.core.run(

@@ -33,10 +33,13 @@ class TaskDB:
     """Thread-safe: the manager writes from install threads, handlers read from the loop."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from ...statedir import journal_mode, private_dir, private_files
+
+        private_dir(path.parent)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA journal_mode={journal_mode(path)}")
+        private_files(path)
         self._db.execute("PRAGMA busy_timeout=5000")
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:

@@ -10,6 +10,7 @@ processes); in the server that thread runs the install in a child process and re
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -156,6 +157,16 @@ class TaskManager:
             if current is None:
                 return  # already finished (a cancel raced the worker)
             task = with_state(current, state, time.time(), error=error)
+            if state is TaskState.FAILED and error is not None:  # one line for the admin
+                log.warning(
+                    "spackcache task failed: user=%s route=%s task=%s specs=%s code=%s message=%s",
+                    _process_user(),
+                    "POST /installs",
+                    task_id,
+                    " ".join(task.specs),
+                    error.code,
+                    error.message,
+                )
             self._db.save(task)  # before readers stop seeing the live copy
             self._cancels.pop(task_id, None)
             self._saved.pop(task_id, None)
@@ -185,3 +196,13 @@ class TaskManager:
 
     def _announce(self, task: Task) -> None:
         self._hub.publish("task", task.id, task.to_json(with_log=False))
+
+
+def _process_user() -> str:
+    """The single-user server runs as its user: that is who the task belonged to."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())

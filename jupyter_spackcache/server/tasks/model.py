@@ -45,7 +45,10 @@ class TaskError:
 
     @classmethod
     def from_exception(cls, exc: SpackCacheError) -> TaskError:
-        return cls(exc.code, exc.message, exc.hint)
+        """As the REST API shows it (hints quote no CLI command)."""
+        from ...present import rest_hint
+
+        return cls(exc.code, exc.message, rest_hint(exc))
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "hint": self.hint}
