@@ -39,8 +39,7 @@ from .configschema import (
 )
 from .errors import ConfigError, PolicyError
 from .fingerprint import Fingerprint, fingerprints
-from .mirrors.auth import AuthSpec, parse_auth
-from .mirrors.retry import RetryPolicy
+from .netconfig import AuthSpec, RetryPolicy, parse_auth
 from .policy import DEFAULT_DENIED_HOSTS, Policy
 
 #: The site files that always apply, whatever the environment says. A module-level seam: tests

@@ -16,35 +16,18 @@ from __future__ import annotations
 import netrc
 import os
 import urllib.parse
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Generator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..netconfig import AuthSpec, parse_auth
+
+__all__ = ["AuthSpec", "Credentials", "from_netrc", "httpx_auth", "parse_auth", "resolve"]
 
 if TYPE_CHECKING:
     import httpx
-
-#: each secret may be given inline, by environment variable or by file
-_SECRETS = ("password", "token")
-_KEYS = ("username", *(f"{s}{k}" for s in _SECRETS for k in ("", "_env", "_file")))
-
-
-@dataclass(frozen=True, slots=True)
-class AuthSpec:
-    """Where a mirror's credentials are: basic (``username`` + a password) or bearer."""
-
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    password_env: str | None = None
-    password_file: str | None = None
-    token: str | None = field(default=None, repr=False)
-    token_env: str | None = None
-    token_file: str | None = None
-
-    def to_yaml(self) -> dict[str, str]:
-        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,28 +46,6 @@ class Credentials:
 
         pair = f"{self.username}:{self.secret}".encode()
         return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
-def parse_auth(raw: Any, where: str) -> AuthSpec:
-    """The ``auth`` mapping of a mirror in config file ``where``; refuses what cannot work."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"'auth' of a mirror in {where} must be a mapping")
-    unknown = sorted(set(raw) - set(_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"unknown setting 'auth.{unknown[0]}' of a mirror in {where}",
-            hint=f"auth knows: {', '.join(_KEYS)}",
-        )
-    spec = AuthSpec(**{k: str(v) for k, v in raw.items()})
-    given = {s: [k for k in _KEYS if k.startswith(s) and getattr(spec, k)] for s in _SECRETS}
-    basic = bool(spec.username) and len(given["password"]) == 1 and not given["token"]
-    bearer = not spec.username and not given["password"] and len(given["token"]) == 1
-    if not (basic or bearer):
-        raise ConfigError(
-            f"'auth' of a mirror in {where} needs a username with one of password, "
-            "password_env, password_file; or one of token, token_env, token_file",
-        )
-    return spec
 
 
 def _read(spec: AuthSpec, name: str, mirror: str) -> str:

@@ -27,6 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from jupyter_spackcache.netconfig import RetryPolicy
+
+__all__ = ["Pace", "Retrier", "RetryPolicy", "Transient", "retrier_for"]
+
 if TYPE_CHECKING:
     from jupyter_spackcache.errors import MirrorError
 
@@ -34,25 +38,6 @@ T = TypeVar("T")
 
 #: statuses that a later attempt can cure: overload, a gateway between restarts, rate limits
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard to try. ``attempts`` counts the first try; ``deadline`` bounds one install."""
-
-    attempts: int = 5
-    #: first back-off in seconds, doubled per attempt up to ``cap``
-    base: float = 0.25
-    cap: float = 8.0
-    #: a server's ``Retry-After`` is honoured up to this many seconds
-    retry_after_cap: float = 30.0
-    #: seconds allowed to connect, and between two reads of one response
-    timeout: float = 30.0
-    #: seconds one operation (an install, a refresh) may spend on the network in all
-    deadline: float = 3600.0
-    #: bytes a body must bring per ``timeout`` seconds: a server trickling a byte a second
-    #: never trips a read timeout, yet would hold an install for hours
-    min_bytes: int = 1024
 
 
 class Transient(Exception):
