@@ -321,3 +321,28 @@ def test_private_bucket_with_credentials_from_the_chain(
     assert code == 0, err
     assert "s3-secret-key" not in out + err
     assert b"s3-secret-key" not in _everything_written(home)
+
+
+@pytest.mark.skipif(servers.registry_binary() is None, reason="needs docker-registry")
+def test_oci_mirror_with_an_auth_setting_through_the_cli(
+    run: Run, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = servers.DockerRegistry(tmp_path, htpasswd=(USER, PASSWORD))
+    try:
+        url = registry.repo_url("spack/private")
+        ocicache.push_spack_oci_cache(
+            url, ocicache.v2_entries()[:2], credentials=Credentials(USER, PASSWORD)
+        )
+        mirror = {"name": "registry", "url": url, "unsigned": True}
+        (home / "config.yaml").write_text(yaml.safe_dump({"mirrors": [mirror]}))
+        code, out, err = run("list", "--json")
+        assert "access denied (HTTP 401)" in err and json.loads(out) == []
+        monkeypatch.setenv("REGISTRY_PW", PASSWORD)
+        mirror["auth"] = {"username": USER, "password_env": "REGISTRY_PW"}
+        (home / "config.yaml").write_text(yaml.safe_dump({"mirrors": [mirror]}))
+        code, out, err = run("list", "--json", "--all-targets")
+        assert code == 0 and "access denied" not in err, err
+        assert json.loads(out)  # the index was read with the credentials
+        assert PASSWORD not in out + err
+    finally:
+        registry.stop()
