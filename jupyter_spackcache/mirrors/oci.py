@@ -24,17 +24,19 @@ import httpx
 from jupyter_spackcache.errors import IntegrityError, MirrorError, NotFoundError
 from jupyter_spackcache.mirrors.auth import Credentials
 from jupyter_spackcache.mirrors.base import IndexFetch, SpecRecord, TarballRef, TarballRequest
-from jupyter_spackcache.mirrors.redirects import hooks
-from jupyter_spackcache.mirrors.retry import Retrier, Transient, retrier_for, transient_status
-from jupyter_spackcache.mirrors.transport import (
+from jupyter_spackcache.mirrors.failures import (
     HINT_URL,
     exception_error,
     failed_request,
     failed_status,
+    status_error,
+)
+from jupyter_spackcache.mirrors.redirects import hooks
+from jupyter_spackcache.mirrors.retry import Retrier, Transient, retrier_for, transient_status
+from jupyter_spackcache.mirrors.transport import (
     range_headers,
     ranged_skip,
     read_head_via,
-    status_error,
     tls_context,
 )
 

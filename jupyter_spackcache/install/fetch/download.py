@@ -37,16 +37,10 @@ from jupyter_spackcache.errors import (
 )
 from jupyter_spackcache.install.fetch.bulk import bulk_transport
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef, TarballRequest
+from jupyter_spackcache.mirrors.failures import body_error, failed_request, failed_status
 from jupyter_spackcache.mirrors.redirects import async_hooks
 from jupyter_spackcache.mirrors.retry import Pace, Retrier, Transient, retrier_for
-from jupyter_spackcache.mirrors.transport import (
-    body_error,
-    content_length,
-    failed_request,
-    failed_status,
-    range_headers,
-    tls_context,
-)
+from jupyter_spackcache.mirrors.transport import content_length, range_headers, tls_context
 
 #: at most this many progress calls per second per job, plus the final one
 PROGRESS_RATE = 10.0
