@@ -39,6 +39,7 @@ from .configschema import (
 )
 from .errors import ConfigError, PolicyError
 from .fingerprint import Fingerprint, fingerprints
+from .limits import DEFAULT_LIMITS, Limits
 from .netconfig import AuthSpec, RetryPolicy, parse_auth
 from .policy import DEFAULT_DENIED_HOSTS, Policy
 
@@ -175,6 +176,8 @@ class Config:
     #: where each setting came from ("install_root", "policy.allow_unsigned", "mirrors.NAME")
     sources: Mapping[str, str] = field(default_factory=dict)
     modules: ModulesConfig = field(default_factory=ModulesConfig)
+    #: bounds on what untrusted input may cost (``limits:`` in config files)
+    limits: Limits = DEFAULT_LIMITS
     #: timeouts, retries and the per-operation deadline for every mirror request
     network: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -309,7 +312,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         for key in ("install_root", "upstreams", "auto_kernels"):
             if key in layer.data:
                 values[key] = (layer.data[key], layer.at(key))
-        for section in ("host", "modules", "network"):
+        for section in ("host", "modules", "limits", "network"):
             for key, value in layer.section(section).items():
                 values[f"{section}.{key}"] = (value, layer.at(section, key))
     for key, variable in ENV_VARIABLES.items():
@@ -358,7 +361,17 @@ def _build(
         network=_network(values),
         site_files=site_files,
         sources=sources,
+        limits=_limits(values),
     )
+
+
+def _limits(values: Mapping[str, tuple[Any, str]]) -> Limits:
+    """The ``limits:`` section over the defaults, each key from the last layer that set it."""
+    chosen = {
+        key.split(".", 1)[1]: value for key, (value, _where) in values.items()
+        if key.startswith("limits.")
+    }
+    return replace(DEFAULT_LIMITS, **chosen) if chosen else DEFAULT_LIMITS
 
 
 _NETWORK_FIELDS = {

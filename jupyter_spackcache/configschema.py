@@ -198,6 +198,20 @@ HOST_KEYS: dict[str, Check] = {
     "target": _is_str,
     "libc": _is_str,
 }
+def _positive_int(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return "must be a positive whole number"
+    return None
+
+
+#: ``limits:`` (bounds on what a mirror may cost, see limits.py): every key a positive number
+LIMITS_KEYS: dict[str, Check] = {
+    "max_index_bytes": _positive_int,
+    "max_unpack_bytes": _positive_int,
+    "max_unpack_ratio": _positive_int,
+    "min_unpack_allowance": _positive_int,
+    "max_unsigned_download_bytes": _positive_int,
+}
 #: top-level keys; the second item says whether a user file may set it
 TOP_KEYS: dict[str, bool] = {
     "mirrors": True,
@@ -208,6 +222,7 @@ TOP_KEYS: dict[str, bool] = {
     "auto_kernels": True,
     "host": True,
     "modules": True,
+    "limits": True,
     "network": True,
 }
 
@@ -231,6 +246,8 @@ def validate(data: Located, where: str, *, site: bool) -> None:
             _check_section(value, at, where, HOST_KEYS, key)
         elif key == "modules":
             _check_section(value, at, where, MODULES_KEYS, key)
+        elif key == "limits":
+            _check_section(value, at, where, LIMITS_KEYS, key)
         elif key == "network":
             _check_section(value, at, where, NETWORK_KEYS, key)
         elif key == "pinned_keys":

@@ -139,3 +139,62 @@ class PolicyError(ConfigError):
     """The site policy forbids this (a mirror, a key): not a mistake the user can fix alone."""
 
     code = "policy"
+
+
+class SignedSpecMismatch(SignatureError):
+    """The signed spec of a binary says something else than the (unsigned) index entry.
+
+    Only signed data may decide what gets installed: a relabelled binary is refused.
+    """
+
+    code = "signed-mismatch"
+
+
+class DependencyCycle(MirrorError):
+    """A DAG from a mirror has a dependency cycle or a self-loop: it cannot be installed."""
+
+    code = "dependency-cycle"
+
+
+class DuplicateHash(MirrorError):
+    """An index or spec document lists one DAG hash twice with different content."""
+
+    code = "duplicate-hash"
+
+
+class TooLarge(SpackCacheError):
+    """Input from a mirror or a client is bigger or deeper than the configured bound."""
+
+    code = "too-large"
+
+
+class StateError(SpackCacheError):
+    """Local state (databases, caches under ``$SPACKCACHE_HOME``) is damaged or unwritable."""
+
+    code = "state"
+
+
+def state_error(exc: BaseException) -> StateError | None:
+    """A full disk, a read-only or damaged database as one line, or None for anything else.
+
+    Local state is written in many places (databases, caches, config); wherever an ``OSError``
+    or ``sqlite3`` error escapes, the front door words it with this.
+    """
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" {exc.filename}" if exc.filename else ""
+        return StateError(f"cannot write{where}: the disk is full (or over quota)",
+                          hint="free some space and run the command again")
+    if isinstance(exc, sqlite3.Error):
+        text = str(exc)
+        if "full" in text:
+            return StateError(f"cannot write a database under $SPACKCACHE_HOME: {text}",
+                              hint="free some space and run the command again")
+        if "not a database" in text or "malformed" in text:
+            return StateError(f"a database under $SPACKCACHE_HOME is damaged: {text}",
+                              hint="run `spackcache doctor --repair`")
+        return StateError(f"a database under $SPACKCACHE_HOME cannot be used: {text}",
+                          hint="check that $SPACKCACHE_HOME is writable")
+    return None

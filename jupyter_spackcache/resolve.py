@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .errors import ResolveError
+from .errors import DependencyCycle, ResolveError
 from .host import Host
 from .spec.abstract import AbstractSpec
-from .spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
+from .spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode, Edge
 from .spec.satisfies import explain_dag_mismatch, satisfies
 from .spec.version import Version
 
@@ -133,7 +133,11 @@ def resolve(
             if problem is not None:
                 reasons[problem] += 1
                 continue
-            runtime = tuple(dag.post_order(RUNTIME_DEPTYPES))
+            try:
+                runtime = tuple(dag.post_order(RUNTIME_DEPTYPES))
+            except DependencyCycle as exc:  # never installable: say why, like any mismatch
+                reasons[f"have a dependency cycle ({exc.message.rsplit(': ', 1)[-1]})"] += 1
+                continue
             downloads = tuple(n for n in runtime if not n.is_external and not installed(n.hash))
             distance = host.target_distance(root.target)
             accepted.append(Candidate(source.name, dag, runtime, downloads, distance or 0))
@@ -237,18 +241,51 @@ class HostCheck:
         return None
 
     def _dependency(self, dag_hash: str) -> str | None:
-        if dag_hash in self._closure:
-            return self._closure[dag_hash]
-        self._closure[dag_hash] = None  # a cycle (never in valid DAGs) must not recurse forever
-        node = self._node(dag_hash)
-        if node is None:
-            result: str | None = "have dependencies missing from the index"
-        else:
-            result = self._own(node, root=False)
-            if result is None and not node.is_external:
-                result = self._deps(node)
-        self._closure[dag_hash] = result
-        return result
+        """The problem of a dependency and its runtime closure, memoised.
+
+        Iterative (an index decides how deep a chain goes): a node's answer is its own problem,
+        else the first problem among its runtime dependencies. A node being examined counts as
+        fine, so a cycle (never in valid DAGs) ends instead of looping.
+        """
+        closure = self._closure
+        if dag_hash in closure:
+            return closure[dag_hash]
+        #: (node, its remaining runtime edges, the dependency being examined below it)
+        stack: list[tuple[str, Iterator[Edge], str | None]] = []
+
+        def enter(h: str) -> bool:
+            """Examine ``h``; true when its answer needs its dependencies (pushed)."""
+            closure[h] = None
+            node = self._node(h)
+            if node is None:
+                closure[h] = "have dependencies missing from the index"
+                return False
+            own = self._own(node, root=False)
+            if own is not None or node.is_external:
+                closure[h] = own
+                return False
+            stack.append((h, node.runtime_edges(), None))
+            return True
+
+        enter(dag_hash)
+        while stack:
+            h, edges, below = stack.pop()
+            found = closure[below] if below is not None else None
+            descended = False
+            while found is None:
+                edge = next(edges, None)
+                if edge is None:
+                    break
+                if edge.hash not in closure:
+                    stack.append((h, edges, edge.hash))
+                    if enter(edge.hash):
+                        descended = True
+                        break
+                    stack.pop()
+                found = closure[edge.hash]
+            if not descended:
+                closure[h] = found
+        return closure[dag_hash]
 
     def _own(self, node: ConcreteNode, *, root: bool) -> str | None:
         host = self.host

@@ -546,7 +546,9 @@ def test_disk_full_while_unpacking_changes_nothing(
     code, out, err = run("install", *DEMO, "--yes", "-j", "1")
     assert code == 1
     assert "check space: ok" in out
-    assert err.startswith("error: ") and "No space left on device" in err
+    # refused as the tarball's headers announce more than the free space, or when a write fails
+    assert err.startswith("error: ")
+    assert "No space left on device" in err or "the free space of the install root" in err
     assert len(err.splitlines()) <= 3  # error, hint, see
     assert snapshot(home, root) == {"tree": {}, "rows": []}
 

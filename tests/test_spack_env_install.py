@@ -23,6 +23,7 @@ import pytest
 from jupyter_spackcache.cli.install_cmd import env_sources
 from jupyter_spackcache.formats.spack_env import parse_spack_lock
 from jupyter_spackcache.ops.environments import lock_from_documents, signed_documents
+from jupyter_spackcache.ops.query import resolve_specs
 from jupyter_spackcache.session import Session
 from tests.servers import V2_UNSIGNED, V3_SIGNED
 from tests.test_lock_metadata import save_notebook
@@ -201,7 +202,7 @@ def test_export_holds_the_signed_nodes_and_installs_the_same_hashes_elsewhere(
     # every node is the one the mirror signed, byte for byte as JSON values: fetch and verify
     # the root's spec file again from the mirror and compare
     with Session() as session:
-        resolution = session.resolve(f"/{root}")
+        (resolution,) = resolve_specs(f"/{root}", catalog=session.catalog, host=session.host)
         chosen = resolution.raise_if_unresolved()
         reader = session.catalog.reader(session.config.mirror("demo"))
         signed = reader.fetch_spec(chosen.root, chosen.dag).document

@@ -10,17 +10,20 @@ status 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from ..errors import SpackCacheError
+from ..errors import SpackCacheError, state_error
 from ..present import error_text
 from ..session import Session
 from . import (
     config_cmd,
     demo_cmd,
+    doctor_cmd,
     install_cmd,
     kernel_cmd,
     keys_cmd,
@@ -53,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd.register(sub)
     spackdb_cmd.register(sub)
     lock_cmd.register(sub)
+    doctor_cmd.register(sub)
     return parser
 
 
@@ -60,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    _show_warnings()
     try:
         if not getattr(args, "needs_session", True):  # e.g. checking a broken config
             code: int = args.handler(None, args)
@@ -73,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1
+    except (sqlite3.Error, OSError) as exc:
+        problem = state_error(exc)
+        if problem is None:
+            raise
+        print(error_text(problem), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         if argv is None:  # the command itself, not a caller: stop now (see _stop_now)
@@ -81,6 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `spackcache list | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
+
+
+class _Warnings(logging.Handler):
+    """The core's log warnings (a damaged database row skipped, ...) as ``warning:`` lines on
+    the current ``sys.stderr``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("jupyter_spackcache")
+    if not any(isinstance(h, _Warnings) for h in logger.handlers):
+        logger.addHandler(_Warnings(logging.WARNING))
+        logger.propagate = False
 
 
 def _stop_now(code: int) -> None:

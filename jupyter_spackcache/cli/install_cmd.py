@@ -217,6 +217,7 @@ def _remove(
     verb: str,
     done: str,
     what: str | None = None,
+    gc: bool = False,
 ) -> int:
     """Show what goes (packages and the kernels that need them), confirm on a TTY, remove."""
     print(removal_text(removal, verb))

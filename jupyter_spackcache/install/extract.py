@@ -29,13 +29,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO, cast
 
-from jupyter_spackcache.errors import InstallError
+from jupyter_spackcache.errors import InstallError, TooLarge
 from jupyter_spackcache.formats.buildinfo import BUILDINFO_PARTS, BuildInfo, parse_buildinfo
 from jupyter_spackcache.formats.tarheader import FastTarInfo
+from jupyter_spackcache.install.rmtree import remove_tree
+from jupyter_spackcache.limits import UnpackBudget
 
 #: the private directory, inside the staging directory, that members are streamed into
 SCRATCH = ".spackcache-unpack"
 _COPY_CHUNK = 1 << 20
+#: directory levels a member name may have: a padded build root has a few dozen, a package
+#: tree a few more; more is a hostile tarball (no walk over it may recurse, see rmtree.py)
+MAX_DEPTH = 256
 _HINT = "the tarball is damaged or malicious; do not install it"
 #: what a damaged archive raises while it is read (``BadGzipFile`` is an ``OSError``)
 _CORRUPT: tuple[type[BaseException], ...] = (
@@ -70,11 +75,15 @@ class ExtractionPlan:
     entries: tuple[Entry, ...]
 
 
-def safe_extract(tarball: Path | BinaryIO, dest: Path) -> BuildInfo:
+def safe_extract(
+    tarball: Path | BinaryIO, dest: Path, *, budget: UnpackBudget | None = None,
+    package: str = "the package",
+) -> BuildInfo:
     """Unpack the package root of ``tarball`` into the empty directory ``dest``.
 
     On any failure ``dest`` is left empty and an :class:`InstallError` names the member and
-    the reason.
+    the reason. With ``budget``, the archive is refused (:class:`TooLarge`) as soon as its
+    member headers announce more bytes than that, before those bytes are written.
     """
     if not dest.is_dir():
         raise InstallError(f"staging directory {dest} does not exist")
@@ -85,13 +94,14 @@ def safe_extract(tarball: Path | BinaryIO, dest: Path) -> BuildInfo:
         scratch.mkdir()
         with _seekable(tarball) as raw:
             _check_gzip_magic(raw)
-            writer = _Writer(scratch)
-            members, refusal = _stream_into(raw, writer)
+            allowed = 0o777 & ~current_umask()  # a shared install root stays the user's
+            writer = _Writer(scratch, allowed)
+            members, refusal = _stream_into(raw, writer, budget, package)
         plan = plan_extraction(members)  # the refusal as worded from the root, if it has one
         if refusal is not None:
             raise refusal
         _adopt_root(scratch, writer.locate(plan.root), dest)
-        _set_directory_modes(plan, dest)
+        _set_directory_modes(plan, dest, writer.allowed)
         return read_buildinfo(dest)
     except BaseException:
         _empty_directory(dest)
@@ -163,6 +173,11 @@ def _member_parts(member: tarfile.TarInfo) -> RelPath:
         raise _refuse(member, "has a NUL byte in its name")
     if not parts and not member.isdir():
         raise _refuse(member, "has an empty name")
+    if len(parts) > MAX_DEPTH:
+        raise TooLarge(
+            f"tarball member {name[:80]!r}... is nested more than {MAX_DEPTH} directories deep",
+            hint=_HINT,
+        )
     return parts
 
 
@@ -281,23 +296,29 @@ def _check_gzip_magic(raw: BinaryIO) -> None:
 
 
 def _stream_into(
-    raw: BinaryIO, writer: _Writer
+    raw: BinaryIO, writer: _Writer, budget: UnpackBudget | None = None, package: str = ""
 ) -> tuple[list[tarfile.TarInfo], InstallError | None]:
     """Inflate the archive once, writing every admitted member with ``writer``.
 
     Returns every member header and the first refusal, if any: from then on nothing more is
     written, but the headers are still read so that the refusal can be worded from the root.
-    The gzip stream is read to its end, which checks its CRC and length.
+    The gzip stream is read to its end, which checks its CRC and length. Every member costs
+    its size plus a header block against ``budget``, and so does what follows the archive.
     """
     members: list[tarfile.TarInfo] = []
     refusal: InstallError | None = None
     admission = _Admission()
+    left = budget.max_bytes if budget is not None else None
     try:
         with (
             _open_gzip(raw) as gz,
             tarfile.open(fileobj=gz, mode="r:", tarinfo=FastTarInfo) as tar,
         ):
             for member in tar:
+                if left is not None:
+                    left -= tarfile.BLOCKSIZE + (member.size if member.isreg() else 0)
+                    if left < 0:
+                        raise budget.exceeded(package)  # type: ignore[union-attr]
                 members.append(member)
                 parts = _member_parts(member)
                 if refusal is not None:
@@ -308,8 +329,11 @@ def _stream_into(
                     refusal = exc
                     continue
                 writer.write(tar, member, parts, target)
-            while gz.read(_COPY_CHUNK):
-                pass
+            while tail := gz.read(_COPY_CHUNK):
+                if left is not None:
+                    left -= len(tail)
+                    if left < 0:
+                        raise budget.exceeded(package)  # type: ignore[union-attr]
     except _CORRUPT as exc:
         raise InstallError(f"tarball is truncated or corrupt: {exc}", hint=_HINT) from exc
     return members, refusal
@@ -324,8 +348,10 @@ class _Writer:
     ``base`` moves the tree down under their common parent (:meth:`_lower_base`).
     """
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, allowed: int = 0o777) -> None:
         self._scratch = scratch
+        #: permission bits a file may get: never more than the user's umask lets through
+        self.allowed = allowed
         self._base: RelPath = ()
         self._settled = False  # the leading chain of directories is over
         self._dirs: set[RelPath] = set()  # made under ``base``, as full member names
@@ -350,7 +376,7 @@ class _Writer:
             elif member.issym():
                 os.symlink(member.linkname, path)
             else:
-                _write_file(tar, member, path)
+                _write_file(tar, member, path, self.allowed)
         except _CORRUPT as exc:
             raise InstallError(
                 f"tarball is truncated or corrupt at {member.name!r}: {exc}", hint=_HINT
@@ -402,14 +428,18 @@ class _Writer:
         return os.path.join(self._scratch, *parts[len(self._base) :])
 
     def _make_dirs(self, parts: RelPath) -> None:
-        if len(parts) <= len(self._base) or parts in self._dirs:
-            return
-        self._make_dirs(parts[:-1])
-        os.mkdir(self._path(parts))
-        self._dirs.add(parts)
+        missing: list[RelPath] = []
+        while len(parts) > len(self._base) and parts not in self._dirs:
+            missing.append(parts)
+            parts = parts[:-1]
+        for parts in reversed(missing):  # outermost first
+            os.mkdir(self._path(parts))
+            self._dirs.add(parts)
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> None:
+def _write_file(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, path: str, allowed: int = 0o777
+) -> None:
     """Create ``path`` (never through a symlink, never over a file) with the member's data.
 
     The data is read straight from the archive stream and written with ``os.write``: a
@@ -436,7 +466,7 @@ def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> Non
                     raise tarfile.ReadError("unexpected end of data")
                 _write_all(fd, chunk)
                 left -= len(chunk)
-        os.fchmod(fd, member.mode & 0o777)
+        os.fchmod(fd, member.mode & allowed)  # setuid/setgid/sticky never, umask applied
     finally:
         os.close(fd)
 
@@ -457,10 +487,24 @@ def _adopt_root(scratch: Path, root: Path, dest: Path) -> None:
         scratch = aside
     for name in names:
         os.rename(root / name, dest / name)
-    shutil.rmtree(scratch)  # only the now empty root, and maybe some of its parents, are left
+    remove_tree(scratch)  # only the now empty root, and maybe some of its parents, are left
 
 
-def _set_directory_modes(plan: ExtractionPlan, dest: Path) -> None:
+def current_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` would race other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read it the racy way, once per unpack
+    os.umask(mask)
+    return mask
+
+
+def _set_directory_modes(plan: ExtractionPlan, dest: Path, allowed: int = 0o777) -> None:
     """Directories last, deepest first, so read-only ones do not block their own contents; the
     owner keeps full access because relocation still has to write inside them."""
     directories = [(dest, plan.root_member.mode)]
@@ -468,7 +512,7 @@ def _set_directory_modes(plan: ExtractionPlan, dest: Path) -> None:
         (dest.joinpath(*e.rel), e.member.mode) for e in plan.entries if e.member.isdir()
     ]
     for path, mode in reversed(directories):
-        os.chmod(path, (mode & 0o777) | 0o700)
+        os.chmod(path, (mode & allowed) | 0o700)
 
 
 def _fresh_name(name: str, taken: Sequence[str]) -> str:
@@ -493,7 +537,4 @@ def _empty_directory(dest: Path) -> None:
     if not dest.is_dir():
         return
     for child in dest.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+        remove_tree(child)

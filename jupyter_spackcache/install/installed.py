@@ -16,7 +16,7 @@ from ..spec.parser import parse_spec
 from ..spec.satisfies import satisfies
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
-from ..store.lock import NodeLock
+from ..store.lock import NodeLock, StoreLock
 from .stage import uninstall_record
 
 LOCK_TIMEOUT = 60.0
@@ -69,26 +69,67 @@ def removal_order(store: StoreDB, targets: Sequence[InstalledRecord], *,
 
 
 def _dependents_first(records: dict[str, InstalledRecord]) -> list[InstalledRecord]:
+    """Post-order over "is needed by", iterative (the store decides how deep it goes)."""
+    needed_by: dict[str, list[InstalledRecord]] = {h: [] for h in records}
+    for other in records.values():
+        for e in other.node.edges:
+            if e.hash in needed_by and not e.deptypes.isdisjoint(RUNTIME_DEPTYPES):
+                needed_by[e.hash].append(other)
     order: list[InstalledRecord] = []
     seen: set[str] = set()
-
-    def visit(record: InstalledRecord) -> None:  # post-order over "is needed by"
-        if record.hash in seen:
-            return
-        seen.add(record.hash)
-        for other in records.values():
-            if any(e.hash == record.hash and not e.deptypes.isdisjoint(RUNTIME_DEPTYPES)
-                   for e in other.node.edges):
-                visit(other)
-        order.append(record)
-
-    for record in sorted(records.values(), key=lambda r: r.hash):
-        visit(record)
+    for start in sorted(records.values(), key=lambda r: r.hash):
+        if start.hash in seen:
+            continue
+        seen.add(start.hash)
+        stack = [(start, iter(needed_by[start.hash]))]
+        while stack:
+            record, parents = stack[-1]
+            parent = next((p for p in parents if p.hash not in seen), None)
+            if parent is not None:
+                seen.add(parent.hash)
+                stack.append((parent, iter(needed_by[parent.hash])))
+                continue
+            stack.pop()
+            order.append(record)
     return order
 
 
-def uninstall(store: StoreDB, records: Iterable[InstalledRecord]) -> list[InstalledRecord]:
-    """Remove ``records`` (already ordered dependents first); returns what was removed."""
+def uninstall(
+    store: StoreDB, records: Iterable[InstalledRecord], *, gc: bool = False
+) -> list[InstalledRecord]:
+    """Remove ``records`` (already ordered dependents first); returns what was removed.
+
+    Holds each install root's store lock exclusively, so it waits for running installs
+    (which hold it shared) and none starts meanwhile. With ``gc``, a node that became needed
+    or explicit while waiting is kept instead of refused.
+    """
+    records = list(records)
+    roots = sorted({record.root for record in records})
+    locks = [StoreLock(StoreLayout(Path(root)).locks()) for root in roots]
+    held: list[StoreLock] = []
+    try:
+        for lock, root in zip(locks, roots, strict=True):
+            if not lock.acquire(LOCK_TIMEOUT):
+                raise InstallError(
+                    f"an install into {root} has been running for over {LOCK_TIMEOUT:g}s; "
+                    "nothing was removed",
+                    hint="run the command again when the install has finished",
+                )
+            held.append(lock)
+        keep = _now_needed(store, records) if gc else set()
+        return _remove_each(store, [r for r in records if r.hash not in keep])
+    finally:
+        for lock in held:
+            lock.release()
+
+
+def _now_needed(store: StoreDB, records: list[InstalledRecord]) -> set[str]:
+    """Of ``records`` (garbage when chosen), those that are garbage no longer."""
+    still = {r.hash for r in garbage(store)}
+    return {r.hash for r in records if r.hash not in still}
+
+
+def _remove_each(store: StoreDB, records: list[InstalledRecord]) -> list[InstalledRecord]:
     removed: list[InstalledRecord] = []
     for record in records:
         lock = NodeLock(StoreLayout(Path(record.root)).locks(), record.hash)

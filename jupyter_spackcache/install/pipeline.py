@@ -33,7 +33,7 @@ from ..mirrors.base import MirrorReader
 from ..mirrors.retry import Retrier
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
-from ..store.lock import NodeLock
+from ..store.lock import NodeLock, StoreLock
 from .plan import Plan, PlannedNode, ReaderFor, precheck
 from .procpool import NO_UNPACKERS, UnpackerPool
 from .progress import ProgressCallback, ProgressEvent, Stage, ignore_progress
@@ -90,14 +90,37 @@ def install(
     """
     precheck(plan)
     readers = {p.mirror: reader_for(p.mirror) for p in plan.downloads if p.mirror is not None}
+    layout = StoreLayout(plan.install_root)
+    cancel = cancel or threading.Event()
     if retrier is not None:
         retrier.start()  # continues the deadline its plan started
-    run = _InstallRun(plan, store, StoreLayout(plan.install_root), readers,
-               max(1, jobs), progress, cancel or threading.Event(), retrier)
-    result = run.execute(unpackers)
+    # shared for the whole run: gc and uninstall (exclusive) wait, so nothing this install
+    # reuses or has committed is removed before its dependents are registered
+    store_lock = StoreLock(layout.locks(), shared=True)
+    while not store_lock.acquire(timeout=_WAIT_SLICE):
+        if cancel.is_set():
+            raise InstallCancelled("install cancelled; nothing was changed")
+    try:
+        _check_reused_present(plan, store)
+        run = _InstallRun(
+            plan, store, layout, readers, max(1, jobs), progress, cancel, retrier
+        )
+        result = run.execute(unpackers)
+    finally:
+        store_lock.release()
     if retrier is None:
         return result
     return dataclasses.replace(result, retries=dict(retrier.by_kind))
+
+
+def _check_reused_present(plan: Plan, store: StoreDB) -> None:
+    """A node planned for reuse may have been uninstalled since planning: say so."""
+    for p in plan.nodes:
+        if p.action == "reuse" and not p.upstream and not store.has(p.hash):
+            raise InstallError(
+                f"{p.node.short} was uninstalled after the install was planned",
+                hint="run the install again",
+            )
 
 
 class _InstallRun:
@@ -228,7 +251,8 @@ class _InstallRun:
             raise InstallError(f"{p.node.short} has no tarball to download")
         dest.parent.mkdir(parents=True, exist_ok=True)
         return DownloadJob(key=p.hash, reader=self.readers[p.mirror], ref=p.record.tarball,
-                           dest=dest)
+                           dest=dest,
+                           max_unsigned_bytes=self.plan.limits.max_unsigned_download_bytes)
 
     def _download(self, jobs: list[object]) -> None:
         from .fetch import DownloadJob, download_blocking
@@ -292,7 +316,8 @@ class _InstallRun:
         self._emit(p, Stage.EXTRACT)
         try:
             with self.unpackers.lease() as unpacker:
-                unpacked = unpack_node(p, tarball, layout=self.layout, unpacker=unpacker)
+                unpacked = unpack_node(p, tarball, layout=self.layout, unpacker=unpacker,
+                                       limits=self.plan.limits)
         except BaseException as exc:
             self._fail(p, exc)
             return

@@ -12,15 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import InstallError
+from ..limits import DEFAULT_LIMITS, Limits
 from ..mirrors.base import MirrorReader, SpecRecord
 from ..resolve import Resolution
 from ..spec.concrete import ConcreteDAG, ConcreteNode
 from ..store.layout import StoreLayout
+from .signedcheck import check_signed_node
 
 if TYPE_CHECKING:
     from ..store.db import StoreDB
@@ -80,6 +82,8 @@ class Plan:
     #: total download size; None when a mirror does not say how big some tarball is
     download_bytes: int | None
     checks: tuple[Check, ...] = ()
+    #: bounds on what the downloads may cost (unpacked size)
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def downloads(self) -> tuple[PlannedNode, ...]:
@@ -111,6 +115,7 @@ def make_plan(
     install_root: Path,
     upstreams: Sequence[UpstreamStore] = (),
     check: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Plan:
     """Plan installing the chosen candidates: verified metadata only, no tarball downloads."""
     from .fetch import peek_build_prefix
@@ -124,7 +129,7 @@ def make_plan(
                       peek=peek if check else None, upstreams=upstreams)
     if check:
         plan = with_checks(plan)
-    return plan
+    return replace(plan, limits=limits)
 
 
 def plan_nodes(
@@ -145,6 +150,7 @@ def plan_nodes(
     fetches: list[tuple[str, _Fetch]] = []
     for resolution in resolutions:
         chosen = resolution.raise_if_unresolved()
+        chosen.dag.post_order()  # refuses a dependency cycle before anything is fetched
         for node in chosen.runtime:
             if node.hash in planned:
                 continue
@@ -211,6 +217,7 @@ class _Fetch:
 
     def run(self, layout: StoreLayout, peek: PeekPrefix | None) -> PlannedNode:
         record = self.reader.fetch_spec(self.node, self.dag)
+        check_signed_node(self.node, record.document)  # the index may not relabel a binary
         build_prefix = peek(self.reader, record) if peek is not None else None
         return PlannedNode(
             self.node, "download", layout.prefix(self.node), record.tarball.size, self.source,
@@ -230,7 +237,7 @@ def with_checks(plan: Plan) -> Plan:
         check_space(plan.install_root, plan.download_bytes, len(plan.downloads)),
         check_prefix_lengths(plan.downloads),
     )
-    return Plan(plan.nodes, plan.roots, plan.install_root, plan.download_bytes, checks)
+    return replace(plan, checks=checks)
 
 
 def precheck(plan: Plan) -> None:

@@ -35,7 +35,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import InstallError, SpackCacheError
+from ..errors import InstallError, SpackCacheError, TooLarge
+from ..limits import UnpackBudget
 from .extract import safe_extract
 from .faults import fault_point, fault_requested, open_tarball
 
@@ -107,9 +108,14 @@ class UnpackerProcess:
             self._proc.kill()
         self.close()
 
-    def unpack(self, tarball: Path, dest: Path, package: str) -> None:
+    def unpack(
+        self, tarball: Path, dest: Path, package: str, budget: UnpackBudget | None = None
+    ) -> None:
         """Unpack ``tarball`` into the empty directory ``dest``; raise what unpacking raised."""
-        request = {"tarball": str(tarball), "dest": str(dest), "package": package}
+        request: dict[str, object] = {"tarball": str(tarball), "dest": str(dest),
+                                      "package": package}
+        if budget is not None:
+            request["budget"] = [budget.max_bytes, budget.bound]
         stdin, stdout = self._proc.stdin, self._proc.stdout
         assert stdin is not None and stdout is not None
         try:
@@ -126,6 +132,8 @@ class UnpackerProcess:
             return
         if reply.get("errno") is not None:
             raise OSError(reply["errno"], reply["error"])
+        if reply.get("code") == TooLarge.code:
+            raise TooLarge(reply["error"], hint=reply.get("hint"))
         raise InstallError(reply["error"], hint=reply.get("hint"))
 
     def release(self) -> None:
@@ -255,12 +263,14 @@ def _serve(parent: int | None = None) -> int:
     sys.stdout.flush()
     for line in sys.stdin.buffer:
         request = json.loads(line)
+        budget = UnpackBudget(*request["budget"]) if request.get("budget") else None
         try:
             with open_tarball(Path(request["tarball"]), request["package"]) as raw:
-                safe_extract(raw, Path(request["dest"]))
+                safe_extract(raw, Path(request["dest"]), budget=budget,
+                             package=request["package"])
             reply: dict[str, object] = {"ok": True}
         except SpackCacheError as exc:
-            reply = {"error": exc.message, "hint": exc.hint, "errno": None}
+            reply = {"error": exc.message, "hint": exc.hint, "errno": None, "code": exc.code}
         except OSError as exc:
             reply = {"error": exc.strerror or str(exc), "hint": None, "errno": exc.errno}
         except Exception as exc:

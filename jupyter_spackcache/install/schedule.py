@@ -44,16 +44,22 @@ def urgency(
         return float(UNKNOWN_SIZE if known is None else known)
 
     chains: dict[str, float] = {}
-    visiting: set[str] = set()
+    for start in sizes:
+        # iterative post-order over "is needed by" (a mirror decides how deep it goes); a
+        # node on the current path counts as nothing, so a cycle just ends the chain
+        on_path = {start}
+        stack = [(start, iter(dependents[start]))]
+        while stack:
+            node, above = stack[-1]
+            child = next((d for d in above if d not in chains and d not in on_path), None)
+            if child is not None:
+                on_path.add(child)
+                stack.append((child, iter(dependents[child])))
+                continue
+            stack.pop()
+            on_path.discard(node)
+            if node not in chains:
+                top = max((chains.get(d, 0.0) for d in dependents[node]), default=0.0)
+                chains[node] = COMMIT_SHARE * size(node) + COMMIT_FIXED + top
 
-    def commit_chain(node: str) -> float:
-        if node not in chains:
-            visiting.add(node)  # a cycle (never in a valid spec) just ends the chain
-            above = max(
-                (commit_chain(d) for d in dependents[node] if d not in visiting), default=0.0
-            )
-            visiting.discard(node)
-            chains[node] = COMMIT_SHARE * size(node) + COMMIT_FIXED + above
-        return chains[node]
-
-    return {node: size(node) + commit_chain(node) for node in sizes}
+    return {node: size(node) + chains[node] for node in sizes}

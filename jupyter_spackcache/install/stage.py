@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import orjson
 
 from ..errors import InstallError, SpackCacheError
 from ..formats.buildinfo import BuildInfo
+from ..limits import DEFAULT_LIMITS, Limits
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import METADATA_DIR, StoreLayout
 from ..store.lock import NodeLock
@@ -34,6 +34,7 @@ from .faults import fault_point, fault_requested, open_tarball
 from .plan import PlannedNode
 from .procpool import UnpackerProcess
 from .relocate import build_prefix_map, check_prefix_lengths, install_sbang, relocate
+from .rmtree import remove_tree
 
 DOWNLOADS = "downloads"
 _TRASH = "trash-"
@@ -53,7 +54,7 @@ class Unpacked:
 
     def discard(self) -> None:
         """Drop the staging directory (the install of this node is abandoned)."""
-        shutil.rmtree(self.staging, ignore_errors=True)
+        remove_tree(self.staging, ignore_errors=True)
 
 
 def unpack_node(
@@ -62,6 +63,7 @@ def unpack_node(
     *,
     layout: StoreLayout,
     unpacker: UnpackerProcess | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Unpacked:
     """Unpack a verified tarball into a new staging directory of the store.
 
@@ -72,15 +74,18 @@ def unpack_node(
     if planned.record is None or planned.prefix is None:
         raise InstallError(f"{planned.node.short} has nothing to install")
     staging = Path(tempfile.mkdtemp(prefix=f"{planned.hash}-", dir=layout.staging()))
+    name = planned.node.name
     try:
+        st = os.statvfs(staging)
+        budget = limits.unpack_budget(tarball.stat().st_size, st.f_bavail * st.f_frsize)
         if unpacker is not None:
-            unpacker.unpack(tarball, staging, planned.node.name)
+            unpacker.unpack(tarball, staging, name, budget)
             buildinfo = read_buildinfo(staging)
         else:
-            with open_tarball(tarball, planned.node.name) as raw:
-                buildinfo = safe_extract(raw, staging)
+            with open_tarball(tarball, name) as raw:
+                buildinfo = safe_extract(raw, staging, budget=budget, package=name)
     except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging, ignore_errors=True)
         raise _as_install_error(planned, exc) from exc
     return Unpacked(planned, staging, buildinfo)
 
@@ -125,7 +130,7 @@ def commit_node(
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, final)
     except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging, ignore_errors=True)
         _remove_empty(final.parent)
         raise _as_install_error(planned, exc) from exc
     install_sbang(layout.root)  # shared by every prefix; after the rename, so no crash before
@@ -219,15 +224,8 @@ def remove_prefix(prefix: Path, layout: StoreLayout) -> None:
 
 
 def _rmtree(path: Path) -> None:
-    """Delete a tree even when the package made directories read-only."""
-
-    def on_error(func: Callable[..., object], target: str, _exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-            func(target)
-
-    shutil.rmtree(path, onerror=on_error)
+    """Delete a tree of any depth, even when the package made directories read-only."""
+    remove_tree(path)
 
 
 def clean_staging(layout: StoreLayout, *, owned: Iterable[str] = ()) -> None:

@@ -24,7 +24,8 @@ class IndexFetch:
 
     ``changed`` is False when the mirror proved the cached copy current (ETag 304, same index
     hash, same manifest checksum); then ``data`` is None. ``index_hash`` identifies the index
-    content (sha256 hex of the index bytes, or the OCI layer digest).
+    content (sha256 hex of the index bytes, or the OCI layer digest). ``data`` is the index as
+    stored, maybe gzip-compressed: the index cache inflates and parses it as one bounded stream.
     """
 
     changed: bool

@@ -7,10 +7,11 @@ for the front door to show.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import SpackCacheError
+from ..errors import SpackCacheError, StateError
 from .detect import open_reader
 from .indexcache import IndexCache, MirrorIndex
 from .retry import Retrier
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from ..config import Config, MirrorConfig
     from ..trust import Keyring
     from .base import MirrorReader
+
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,8 @@ class Catalog:
                 timeout=self.retrier.policy.timeout,
                 retrier=self.retrier,
             )
+            if hasattr(reader, "max_index_bytes"):  # v2, v3 (OCI lists tags instead)
+                setattr(reader, "max_index_bytes", self.config.limits.max_index_bytes)  # noqa: B010
             self._trust_site_pins(mirror, reader)
             self._readers[mirror.name] = reader
         return self._readers[mirror.name]
@@ -86,6 +92,8 @@ class Catalog:
         if mirror.name in self._indices:
             return self._indices[mirror.name]
         meta = self.cache.meta(mirror)
+        if meta is not None and self._damaged(mirror):
+            meta = None  # rebuilt below
         if meta is not None and not refresh:
             index = self.cache.open(mirror)
             if index is not None:
@@ -102,9 +110,25 @@ class Catalog:
         if opened is None:
             if fetch.data is None:  # the mirror said "unchanged" but our copy vanished
                 fetch = reader.fetch_index(known_hash=None, etag=None)
-            opened = self.cache.store(mirror, reader.layout, fetch)
+            opened = self.cache.store(
+                mirror, reader.layout, fetch, max_bytes=self.config.limits.max_index_bytes
+            )
         self._indices[mirror.name] = opened
         return opened
+
+    def _damaged(self, mirror: MirrorConfig) -> bool:
+        """Whether the cached copy fails a cheap check (it is then removed, to be rebuilt)."""
+        index = self.cache.open(mirror)
+        if index is None:
+            return True
+        try:
+            index.probe()
+        except StateError as exc:
+            _log.warning("%s; rebuilding it", exc.message)
+            return True
+        finally:
+            index.close()
+        return False
 
     def indices(
         self, *, refresh: bool = True, only: str | None = None

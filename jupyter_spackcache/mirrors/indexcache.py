@@ -9,8 +9,8 @@ checksum).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import io
 import os
 import re
 import sqlite3
@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MirrorError
+import orjson
+
+from ..errors import DuplicateHash, MirrorError, StateError, state_error
 from ..formats.indexstream import IndexHeader, iter_index_records
 from ..formats.noderow import NODE_COLUMNS, node_to_row, row_to_node
+from ..limits import DEFAULT_LIMITS, BoundedIndexStream
 from ..spec.concrete import ConcreteDAG, ConcreteNode
 
 if TYPE_CHECKING:
@@ -64,25 +67,25 @@ class MirrorIndex:
         return self.meta.nodes
 
     def names(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT name FROM nodes ORDER BY name")]
+        return [r[0] for r in self._query("SELECT DISTINCT name FROM nodes ORDER BY name")]
 
     def names_containing(self, word: str) -> list[str]:
         """Package names with ``word`` in them (search as you type), sorted."""
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = self._db.execute(
+        rows = self._query(
             "SELECT DISTINCT name FROM nodes WHERE name LIKE ? ESCAPE '\\' ORDER BY name",
             (pattern,),
         )
         return [r[0] for r in rows]
 
     def hashes_named(self, name: str) -> list[str]:
-        rows = self._db.execute(
+        rows = self._query(
             f"SELECT {NODE_COLUMNS} FROM nodes WHERE name = ? ORDER BY hash", (name,)
         )
         return [self._remember(row) for row in rows]
 
     def hashes_with_prefix(self, prefix: str) -> list[str]:
-        rows = self._db.execute(
+        rows = self._query(
             f"SELECT {NODE_COLUMNS} FROM nodes WHERE hash >= ? AND hash < ? ORDER BY hash",
             (prefix, prefix + "{"),
         )
@@ -90,9 +93,8 @@ class MirrorIndex:
 
     def node(self, dag_hash: str) -> ConcreteNode | None:
         if dag_hash not in self._memo:
-            row = self._db.execute(
-                f"SELECT {NODE_COLUMNS} FROM nodes WHERE hash = ?", (dag_hash,)
-            ).fetchone()
+            rows = self._query(f"SELECT {NODE_COLUMNS} FROM nodes WHERE hash = ?", (dag_hash,))
+            row = rows[0] if rows else None
             if row is None:
                 self._memo[dag_hash] = None
             else:
@@ -120,9 +122,13 @@ class MirrorIndex:
         return ConcreteDAG(root_hash, nodes)
 
     def iter_nodes(self) -> Iterator[ConcreteNode]:
-        for row in self._db.execute(
-            f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY name, version, hash"
-        ):
+        try:  # streamed: a whole public index is too many rows to hold at once
+            cursor = self._db.execute(
+                f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY name, version, hash"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        for row in _guarded(iter(cursor), self._damaged):
             h = self._remember(row)
             node = self._memo[h]
             assert node is not None
@@ -131,9 +137,47 @@ class MirrorIndex:
     def _remember(self, row: tuple[Any, ...]) -> str:
         h = row[0]
         if h not in self._memo or self._memo[h] is None:
-            self._memo[h] = row_to_node(row)
+            try:
+                self._memo[h] = row_to_node(row)
+            except (ValueError, TypeError, KeyError, orjson.JSONDecodeError) as exc:
+                raise self._damaged(exc) from None
             self._buildcache[h] = bool(row[11])
         return str(h)
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+
+    def probe(self) -> None:
+        """Decode the first and last rows: a cheap check that the cache is usable at all."""
+        for order in ("ASC", "DESC"):
+            for row in self._query(f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY rowid {order} "
+                                   "LIMIT 1"):
+                self._remember(tuple(row))
+
+    def _damaged(self, exc: BaseException) -> StateError:
+        """Drop a cache that cannot be read (it is only a copy): the next use rebuilds it."""
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:100]
+        return StateError(
+            f"the cached index of mirror '{self.name}' was damaged ({reason}); it was removed",
+            hint="run the command again: the index is fetched and cached anew",
+        )
+
+
+def _guarded(rows: Iterator[Any], damaged: Any) -> Iterator[Any]:
+    """Rows of a cursor, a read error worded as a damaged cache."""
+    while True:
+        try:
+            row = next(rows, None)
+        except sqlite3.DatabaseError as exc:
+            raise damaged(exc) from None
+        if row is None:
+            return
+        yield row
 
 
 class IndexCache:
@@ -172,11 +216,23 @@ class IndexCache:
                 "UPDATE meta SET checked_at = ?, etag = COALESCE(?, etag)", (time.time(), etag)
             )
 
-    def store(self, mirror: MirrorConfig, layout: str, fetch: IndexFetch) -> MirrorIndex:
-        """Build the compact form of a freshly fetched index and swap it in atomically."""
+    def store(
+        self,
+        mirror: MirrorConfig,
+        layout: str,
+        fetch: IndexFetch,
+        *,
+        max_bytes: int = DEFAULT_LIMITS.max_index_bytes,
+    ) -> MirrorIndex:
+        """Build the compact form of a freshly fetched index and swap it in atomically.
+
+        The index is inflated (if gzip'd) and parsed as one stream, refused as soon as it
+        expands past ``max_bytes``.
+        """
         assert fetch.data is not None
+        stream = BoundedIndexStream(fetch.data, limit=max_bytes, mirror=mirror.name)
         return self.store_stream(
-            mirror, layout, io.BytesIO(fetch.data), index_hash=fetch.index_hash, etag=fetch.etag
+            mirror, layout, stream, index_hash=fetch.index_hash, etag=fetch.etag
         )
 
     def store_stream(
@@ -201,6 +257,13 @@ class IndexCache:
                     (SCHEMA, mirror.url, layout, index_hash, etag, db_version, now, now, count),
                 )
             os.replace(tmp, final)
+        except (sqlite3.Error, OSError) as exc:
+            tmp.unlink(missing_ok=True)
+            problem = state_error(exc)
+            if problem is None:
+                raise
+            raise StateError(f"cannot cache the index of mirror '{mirror.name}' in "
+                             f"{self.root}: {problem.message}", hint=problem.hint) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -231,28 +294,47 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
         pending: list[tuple[str, dict[str, Any]]] = []
         batch: list[tuple[Any, ...]] = []
         count = 0
-        insert = f"INSERT OR REPLACE INTO nodes ({NODE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        insert = f"INSERT OR IGNORE INTO nodes ({NODE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         for dag_hash, record in iter_index_records(stream, header):
             if header.version is None:
                 pending.append((dag_hash, record))  # version after installs: decode at the end
                 continue
             batch.append(_row(dag_hash, record, header.version, decode_index_record))
             if len(batch) >= _BATCH:
-                db.executemany(insert, batch)
-                count += len(batch)
+                count += _insert(db, insert, batch)
                 batch.clear()
         version = header.version
         if version is None:
             raise MirrorError("the binary index has no database version")
         spec_version_for_db(version)  # refuses a database version this client cannot read
         batch.extend(_row(h, r, version, decode_index_record) for h, r in pending)
-        db.executemany(insert, batch)
-        count += len(batch)
+        count += _insert(db, insert, batch)
         db.execute("CREATE INDEX nodes_by_name ON nodes (name)")
         db.commit()
         return count, version
     finally:
         db.close()
+
+
+def _insert(db: sqlite3.Connection, insert: str, batch: list[tuple[Any, ...]]) -> int:
+    """Insert rows, refusing a hash met before with other content; returns rows added.
+
+    One hash must mean one node: "last wins" would let a later entry silently relabel an
+    earlier one. Identical repeats are harmless and kept once.
+    """
+    before = db.total_changes
+    db.executemany(insert, batch)
+    added = db.total_changes - before
+    if added == len(batch):
+        return added
+    for row in batch:
+        stored = db.execute(f"SELECT {NODE_COLUMNS} FROM nodes WHERE hash = ?", (row[0],))
+        if tuple(stored.fetchone() or ()) != tuple(row):
+            raise DuplicateHash(
+                f"the binary index lists {row[0]} twice with different content",
+                hint="the mirror's index is damaged or hostile; ask its owner to regenerate it",
+            )
+    return added
 
 
 def _row(dag_hash: str, record: dict[str, Any], db_version: str, decode: Any) -> tuple[Any, ...]:

@@ -22,6 +22,7 @@ from ..formats.v2layout import (
     tarball_path,
 )
 from ..formats.v3layout import MAX_METADATA_BYTES, decode_object, decode_text
+from ..limits import DEFAULT_LIMITS
 from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from .v3 import check_document_root
 from .verify import signed_payload
@@ -38,6 +39,8 @@ _HEX64 = re.compile(r"^[a-f0-9]{64}$")
 
 
 class V2Reader:
+    #: bound on the index as transferred (the catalog sets it from the configured limits)
+    max_index_bytes: int = DEFAULT_LIMITS.max_index_bytes
     layout = "v2"
 
     def __init__(self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None) -> None:
@@ -55,14 +58,16 @@ class V2Reader:
         """
         remote: str | None = None
         if etag and known_hash:
-            result = self.transport.fetch(INDEX_PATH, etag=etag, kind="index")
+            result = self.transport.fetch(
+                INDEX_PATH, etag=etag, max_bytes=self.max_index_bytes, kind="index"
+            )
             if result.not_modified:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
         else:
             remote = self._remote_hash()
             if known_hash and remote == known_hash:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-            result = self.transport.fetch(INDEX_PATH, kind="index")
+            result = self.transport.fetch(INDEX_PATH, max_bytes=self.max_index_bytes, kind="index")
         digest = hashlib.sha256(result.data).hexdigest()
         if remote is None and etag and known_hash:
             remote = self._remote_hash()

@@ -28,7 +28,9 @@ from ..formats.v3layout import (
     parse_manifest,
     spec_manifest_path,
     spec_media_version,
+    verify_blob,
 )
+from ..limits import DEFAULT_LIMITS
 from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from .verify import signed_payload
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 class V3Reader:
     layout = "v3"
+    #: bound on the stored index (the catalog sets it from the configured limits)
+    max_index_bytes: int = DEFAULT_LIMITS.max_index_bytes
 
     def __init__(self, transport: Transport, mirror: MirrorConfig, keyring: Keyring | None) -> None:
         self.transport = transport
@@ -66,7 +70,9 @@ class V3Reader:
         record = parse_manifest(text, what="index").first(MEDIA_INDEX_PREFIX, what="index")
         if known_hash == record.checksum:
             return IndexFetch(changed=False, index_hash=known_hash, etag=result.etag)
-        data = self._blob(record, what="index", limit=None, kind="index")
+        # stored as is (maybe gzip'd): the index cache inflates it as a bounded stream
+        data = self.transport.fetch(record.path, max_bytes=self.max_index_bytes, kind="index").data
+        verify_blob(record, data, what="index")
         return IndexFetch(changed=True, index_hash=record.checksum, data=data, etag=result.etag)
 
     # ---- packages ---------------------------------------------------------------------------

@@ -87,6 +87,7 @@ def plan_resolved(
         reader_for=catalog.reader_named,
         install_root=install_root,
         upstreams=upstreams,
+        limits=catalog.config.limits,
     )
 
 

@@ -31,6 +31,8 @@ class Removal:
     kernels: tuple[KernelInfo, ...]
     #: after removal: why the modulefiles could not follow (the packages are gone all the same)
     warning: str | None = None
+    #: garbage collection: a package that became needed while waiting for installs is kept
+    gc: bool = False
 
 
 def uninstall_order(
@@ -43,11 +45,11 @@ def uninstall_order(
 
 def gc_order(*, store: StoreDB, config: Config) -> Removal:
     """The implicitly installed packages no explicitly installed one needs."""
-    return _with_kernels(garbage(store), config)
+    return _with_kernels(garbage(store), config, gc=True)
 
 
-def _with_kernels(order: Sequence[InstalledRecord], config: Config) -> Removal:
-    return Removal(tuple(order), tuple(kernels_using([r.hash for r in order], config)))
+def _with_kernels(order: Sequence[InstalledRecord], config: Config, *, gc: bool = False) -> Removal:
+    return Removal(tuple(order), tuple(kernels_using([r.hash for r in order], config)), gc=gc)
 
 
 def remove(removal: Removal, *, store: StoreDB, config: Config) -> Removal:
@@ -55,11 +57,13 @@ def remove(removal: Removal, *, store: StoreDB, config: Config) -> Removal:
     from ..store.spackdb import refresh_spack_db
 
     try:
-        removed = uninstall(store, removal.packages)
+        removed = uninstall(store, removal.packages, gc=removal.gc)
     finally:  # modulefiles follow the store, even when only part of the removal happened
         warning = sync_after_change(config, store)
         for root in sorted({Path(r.root) for r in removal.packages}):
             warning = refresh_spack_db(root, store) or warning
-    for kernel in removal.kernels:
+    gone = {r.hash for r in removed}
+    kernels = tuple(k for k in removal.kernels if gone.intersection(k.hashes))
+    for kernel in kernels:
         remove_kernel(kernel.name, config)
-    return Removal(tuple(removed), removal.kernels, warning)
+    return Removal(tuple(removed), kernels, warning, removal.gc)

@@ -9,6 +9,7 @@ process (``tasks/child.py``, ``tasks/worker.py``), so a long install never holds
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -17,6 +18,23 @@ from ..config import Config
 from ..session import Session
 
 _T = TypeVar("_T")
+#: what the query memo keeps at most, all keys together, in :func:`_weight` units (values in
+#: the results: about 100 bytes each once the strings and containers are counted)
+MEMO_WEIGHT = 300_000
+
+
+def _weight(value: Any) -> int:
+    """A result's size for the memo: how many values it holds, however deeply (no recursion)."""
+    count = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return count
 
 
 class QueryThread:
@@ -32,8 +50,10 @@ class QueryThread:
         self._seen: object = stamp()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="spackcache-core")
         self._session: Session | None = None
-        #: query results kept until the mirror set or an index changes (core thread only)
-        self._memo: dict[Any, Any] = {}
+        #: query results kept until the mirror set or an index changes (core thread only),
+        #: least recently used first, each with its size in items
+        self._memo: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._memo_items = 0
 
     def config(self) -> Config:
         return self._config_factory()
@@ -77,11 +97,25 @@ class QueryThread:
         self._executor.submit(guarded)
 
     def memo(self, key: Any, compute: Callable[[], _T]) -> _T:
-        """``compute()`` once per ``key`` until the next invalidation (core thread only)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        result: _T = self._memo[key]
-        return result
+        """``compute()`` once per ``key`` until the next invalidation (core thread only).
+
+        Least recently used results go first once the memo holds more than
+        :data:`MEMO_WEIGHT` values in all (a hub user's server runs for days and every
+        distinct search is a new key), so memory stays bounded whatever is asked.
+        """
+        memo = self._memo
+        if key in memo:
+            memo.move_to_end(key)
+            found: _T = memo[key][0]
+            return found
+        value = compute()
+        size = _weight(value)
+        memo[key] = (value, size)
+        self._memo_items += size
+        while self._memo_items > MEMO_WEIGHT and len(memo) > 1:
+            _, (_, dropped) = memo.popitem(last=False)
+            self._memo_items -= dropped
+        return value
 
     def invalidate(self) -> None:
         """Forget the session and memo (core thread): the next call re-reads the config."""
@@ -89,6 +123,7 @@ class QueryThread:
             self._session.close()
         self._session = None
         self._memo.clear()
+        self._memo_items = 0
 
     def shutdown(self) -> None:
         self._executor.submit(self.invalidate)

@@ -12,6 +12,8 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from ..errors import DependencyCycle
+
 #: variant value as Spack stores it: bool, a single string, or a multi-value tuple
 VariantValue = bool | str | tuple[str, ...]
 
@@ -138,23 +140,43 @@ class ConcreteDAG:
         return out
 
     def post_order(self, deptypes: frozenset[str] = RUNTIME_DEPTYPES) -> list[ConcreteNode]:
-        """Dependencies before dependents (the order Spack installs in)."""
+        """Dependencies before dependents (the order Spack installs in).
+
+        Iterative, since a mirror decides how deep a DAG goes. Raises :class:`DependencyCycle`
+        when the walk meets a node it is still inside of: such a DAG cannot be installed in
+        any order (and would wait on itself forever).
+        """
         order: list[ConcreteNode] = []
         done: set[str] = set()
-
-        def visit(h: str, stack: set[str]) -> None:
-            if h in done or h in stack:
-                return
-            node = self.nodes.get(h)
-            if node is None:
-                return
-            stack.add(h)
-            for edge in node.edges:
-                if not edge.deptypes.isdisjoint(deptypes):
-                    visit(edge.hash, stack)
-            stack.discard(h)
-            done.add(h)
-            order.append(node)
-
-        visit(self.root_hash, set())
+        root = self.nodes.get(self.root_hash)
+        if root is None:
+            return order
+        path: list[str] = [root.hash]
+        on_path = {root.hash}
+        stack: list[tuple[ConcreteNode, Iterator[Edge]]] = [(root, iter(root.edges))]
+        while stack:
+            node, edges = stack[-1]
+            for edge in edges:
+                if edge.deptypes.isdisjoint(deptypes) or edge.hash in done:
+                    continue
+                if edge.hash in on_path:
+                    loop = [*path[path.index(edge.hash) :], edge.hash]
+                    names = " -> ".join(self.nodes[h].name for h in loop)
+                    raise DependencyCycle(
+                        f"{self.root.short} has a dependency cycle: {names}",
+                        hint="the mirror's index or spec is damaged or hostile; use another "
+                        "mirror or ask its owner to regenerate the index",
+                    )
+                child = self.nodes.get(edge.hash)
+                if child is not None:
+                    path.append(child.hash)
+                    on_path.add(child.hash)
+                    stack.append((child, iter(child.edges)))
+                    break
+            else:
+                stack.pop()
+                path.pop()
+                on_path.discard(node.hash)
+                done.add(node.hash)
+                order.append(node)
         return order

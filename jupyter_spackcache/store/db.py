@@ -16,6 +16,7 @@ missing steps, each in one transaction, so concurrent openers cannot apply a ste
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from ..errors import InstallError
+from ..errors import InstallError, MirrorError
 from ..formats.noderow import NODE_COLUMNS, node_to_row, row_to_node
 from ..spec.concrete import RUNTIME_DEPTYPES, ConcreteDAG, ConcreteNode
 
@@ -114,6 +115,22 @@ class InstalledRecord:
 
 
 _T = TypeVar("_T")
+_log = logging.getLogger(__name__)
+#: what decoding a damaged row raises
+_DAMAGE = (zlib.error, orjson.JSONDecodeError, ValueError, TypeError, KeyError, MirrorError)
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedRow:
+    """A row of the install database that cannot be decoded."""
+
+    hash: str
+    name: str
+    reason: str
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:120]
 
 
 class StoreDB:
@@ -125,6 +142,7 @@ class StoreDB:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._closed = False
+        self._reported: set[str] = set()
         self._migrate()
 
     # ------------------------------------------------------------------ reading
@@ -134,7 +152,10 @@ class StoreDB:
                 f"SELECT {_RECORD_COLUMNS} FROM installs WHERE hash = ?", (dag_hash,)
             ).fetchone()
         )
-        return None if row is None else _record(row)
+        if row is None:
+            return None
+        found = self._records([row])
+        return found[0] if found else None
 
     def has(self, dag_hash: str) -> bool:
         return (
@@ -156,7 +177,7 @@ class StoreDB:
         rows = self._read(
             lambda db: db.execute(query + " ORDER BY name, version, hash", args).fetchall()
         )
-        return [_record(row) for row in rows]
+        return self._records(rows)
 
     def dependents(self, dag_hash: str) -> list[InstalledRecord]:
         """Installed nodes with a link or run edge to ``dag_hash`` (they break without it)."""
@@ -167,7 +188,37 @@ class StoreDB:
                 (dag_hash,),
             ).fetchall()
         )
-        return [_record(row) for row in rows]
+        return self._records(rows)
+
+    def damaged(self) -> list[DamagedRow]:
+        """Rows that cannot be read back (a damaged file, or written by something else)."""
+        query = f"SELECT {_RECORD_COLUMNS} FROM installs ORDER BY hash"
+        rows = self._read(lambda db: db.execute(query).fetchall())
+        out = []
+        for row in rows:
+            try:
+                _record(row)
+            except _DAMAGE as exc:
+                out.append(DamagedRow(str(row[0]), str(row[1]), _reason(exc)))
+        return out
+
+    def _records(self, rows: Sequence[Any]) -> list[InstalledRecord]:
+        """Decoded rows; a damaged one is reported by name (once per process) and skipped, so
+        one bad row does not make every listing and uninstall fail."""
+        out = []
+        for row in rows:
+            try:
+                out.append(_record(row))
+            except _DAMAGE as exc:
+                key = str(row[0])
+                if key not in self._reported:
+                    self._reported.add(key)
+                    _log.warning(
+                        "the install database %s has a damaged record for %s/%s (%s); it is "
+                        "skipped: run `spackcache doctor --repair`",
+                        self.path, row[1], key[:7], _reason(exc),
+                    )
+        return out
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -423,6 +474,9 @@ class InstalledSource:
         for row in rows:
             h = str(row[0])
             if h not in self._memo:
-                self._memo[h] = row_to_node(tuple(row))
+                try:
+                    self._memo[h] = row_to_node(tuple(row))
+                except _DAMAGE:
+                    continue  # reported by name when its record is read
             hashes.append(h)
         return hashes

@@ -36,6 +36,7 @@ def _reset_after_fork() -> None:
     global _registry_guard
     _registry_guard = threading.Lock()
     _thread_locks.clear()
+    _gates.clear()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -153,8 +154,120 @@ class NodeLock(FileLock):
         super().__init__(locks_dir / f"{dag_hash}.lock")
 
 
-class StoreLock(FileLock):
-    """Held for operations that must see the whole install root still (gc, bulk uninstall)."""
+class _Gate:
+    """In-process state of one store lock file: shared holders, or one exclusive holder."""
 
-    def __init__(self, locks_dir: Path) -> None:
-        super().__init__(locks_dir / "store.lock")
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.shared = 0
+        self.exclusive = False
+        self.fd: int | None = None
+
+
+_gates: dict[str, _Gate] = {}
+
+
+def _gate(path: Path) -> _Gate:
+    with _registry_guard:
+        return _gates.setdefault(os.path.abspath(path), _Gate())
+
+
+class StoreLock:
+    """The store-wide lock of one install root: installs share it, gc and uninstall exclude.
+
+    An install holds it shared from start to finish, so nothing it reuses or has committed
+    can be removed under it; gc and uninstall hold it exclusively, so they wait for running
+    installs (and new installs wait for them). Between processes this is a shared/exclusive
+    ``lockf``; inside one process (POSIX locks belong to the process) a gate counts holders,
+    and the file is locked by the first shared holder and unlocked by the last.
+    """
+
+    def __init__(self, locks_dir: Path, *, shared: bool = False) -> None:
+        self.path = locks_dir / "store.lock"
+        self.shared = shared
+        self._gate = _gate(self.path)
+        self.held = False
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take the lock, waiting up to ``timeout`` seconds (None: forever). False on timeout."""
+        if self.held:
+            raise RuntimeError(f"lock {self.path} is already held by this object")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        gate = self._gate
+        with gate.cond:
+            while gate.exclusive or (not self.shared and gate.shared):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                gate.cond.wait(left)
+            if gate.fd is None:  # first holder in this process: lock the file
+                gate.fd = self._open()
+                mode = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
+                locked = False
+                try:
+                    locked = _lock_file(gate.fd, mode, deadline)
+                finally:
+                    if not locked:
+                        os.close(gate.fd)
+                        gate.fd = None
+                if not locked:
+                    return False
+            if self.shared:
+                gate.shared += 1
+            else:
+                gate.exclusive = True
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        if not self.held:
+            raise RuntimeError(f"lock {self.path} is not held")
+        self.held = False
+        gate = self._gate
+        with gate.cond:
+            if self.shared:
+                gate.shared -= 1
+            else:
+                gate.exclusive = False
+            if not gate.shared and not gate.exclusive and gate.fd is not None:
+                fd, gate.fd = gate.fd, None
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_UN)
+                finally:
+                    os.close(fd)
+            gate.cond.notify_all()
+
+    def _open(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise InstallError(
+                f"cannot open the lock file {self.path}: {exc.strerror}",
+                hint="check that the install root is writable",
+            ) from None
+
+    def __enter__(self) -> StoreLock:
+        if not self.held:
+            self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _lock_file(fd: int, mode: int, deadline: float | None) -> bool:
+    """Poll a non-blocking ``lockf`` with growing sleeps until ``deadline`` (None: forever)."""
+    pause = _POLL_START
+    while True:
+        try:
+            fcntl.lockf(fd, mode | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN, errno.EDEADLK):
+                raise
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        time.sleep(pause if left is None else min(pause, left))
+        pause = min(pause * 2, _POLL_MAX)

@@ -34,6 +34,7 @@ from jupyter_spackcache.errors import (
     MirrorError,
     NotFoundError,
     SpackCacheError,
+    TooLarge,
 )
 from jupyter_spackcache.install.fetch.bulk import bulk_transport
 from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef, TarballRequest
@@ -62,6 +63,9 @@ class DownloadJob:
     reader: MirrorReader
     ref: TarballRef
     dest: Path
+    #: bound on a download whose size is not signed (v2 mirrors), else an endless body fills
+    #: the disk; a signed size is its own bound
+    max_unsigned_bytes: int | None = None
 
     @property
     def part(self) -> Path:
@@ -218,9 +222,10 @@ async def download_all(
     work to other threads itself. ``progress(key, bytes_done, total)`` is called at most ~10
     times a second per job, never decreasing, with a final call where ``bytes_done`` is the
     size. The first failure stops the others. After a MirrorError the ``.part`` files of
-    unfinished jobs are kept, and the next call resumes them; after anything else
-    (IntegrityError, InstallError for a full disk, InstallCancelled when ``cancel`` is set)
-    they are removed. Verified files stay, whatever happens.
+    unfinished jobs with a signed size are kept, and the next call resumes them; after
+    anything else (IntegrityError, InstallError for a full disk, InstallCancelled when
+    ``cancel`` is set), and for unsized jobs always, they are removed. Verified files stay,
+    whatever happens.
 
     Transient failures are retried under ``retrier`` (shared with the rest of the install;
     by default a fresh one, with ``retries`` retries per tarball when given).
@@ -260,10 +265,12 @@ async def download_all(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if not isinstance(exc, MirrorError):
-            for job in jobs:
-                if job.key not in finished:
-                    job.part.unlink(missing_ok=True)
+        for job in jobs:
+            # a part is kept for resuming only when its size is signed: an unsized one could
+            # be the start of an endless body, and is never left behind
+            resumable = isinstance(exc, MirrorError) and job.ref.size is not None
+            if job.key not in finished and not resumable:
+                job.part.unlink(missing_ok=True)
         raise
     finally:
         if client is not None:
@@ -418,6 +425,15 @@ def _take(job: DownloadJob, part: _Part, chunk: bytes, shown: str) -> None:
     """Append one chunk, refusing to grow past the signed size (an endless body)."""
     if job.ref.size is not None and part.size + len(chunk) > job.ref.size:
         raise Transient(size_error(shown, part.size + len(chunk), job.ref.size), keep=False)
+    cap = job.max_unsigned_bytes
+    if job.ref.size is None and cap is not None and part.size + len(chunk) > cap:
+        part.discard()
+        raise TooLarge(
+            f"{shown}: the download is larger than {cap} bytes and its size is not signed; "
+            "nothing of it was kept",
+            hint="if the package really is that large, raise "
+            "limits.max_unsigned_download_bytes in config.yaml",
+        )
     part.write(chunk)
 
 

@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
-from tornado.web import HTTPError
+from tornado.web import HTTPError, stream_request_body
 
 from ...errors import SpackCacheError
 from ...present import rest_hint
@@ -34,6 +34,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "cancelled": 409,
     "env-file": 400,
     "locked-build-missing": 404,
+    # a mirror's content refused (request bodies that are too large say 413 themselves)
+    "too-large": 502,
+    "signed-mismatch": 502,
+    "dependency-cycle": 502,
+    "duplicate-hash": 502,
 }
 
 
@@ -56,10 +61,41 @@ def error_json(error: SpackCacheError) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message, "hint": rest_hint(error)}}
 
 
+#: the largest request body a route accepts (the biggest real one, a plan, is a few KB)
+MAX_BODY_BYTES = 1 << 20
+#: the deepest JSON a route accepts (real bodies are two levels deep)
+MAX_JSON_DEPTH = 32
+
+
+@stream_request_body
 class SpackCacheHandler(APIHandler):
-    """Base of every route: ``auth_resource`` is what ``@authorized`` checks."""
+    """Base of every route: ``auth_resource`` is what ``@authorized`` checks.
+
+    Bodies are streamed in and counted, so an oversized one is refused (413) as it arrives
+    instead of being held in memory whole.
+    """
 
     auth_resource = "spackcache"
+    _chunks: list[bytes]
+    _received: int
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        self._chunks, self._received = [], 0
+        await super().prepare()
+        if self._finished:
+            return
+        self.request.connection.set_max_body_size(MAX_BODY_BYTES)  # type: ignore[union-attr]
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise _too_large()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        self._received += len(chunk)
+        if self._received > MAX_BODY_BYTES:
+            raise _too_large()
+        self._chunks.append(chunk)
 
     @property
     def state(self) -> ServerState:
@@ -73,10 +109,18 @@ class SpackCacheHandler(APIHandler):
 
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 400 saying why not."""
+        raw = b"".join(getattr(self, "_chunks", ())) or self.request.body or b"{}"
+        body: Any = None
         try:
-            body = json.loads(self.request.body or b"{}")
+            body = json.loads(raw)
+            too_deep = json_depth(body) > MAX_JSON_DEPTH
+        except RecursionError:  # the decoder's own stack: deeper than anything sane
+            too_deep = True
         except ValueError as exc:
             raise ApiError(400, "bad-request", f"request body is not JSON: {exc}") from exc
+        if too_deep:
+            raise ApiError(400, "too-large",
+                           f"request JSON is nested more than {MAX_JSON_DEPTH} levels deep")
         if not isinstance(body, dict):
             raise ApiError(400, "bad-request", "request body must be a JSON object")
         return body
@@ -116,6 +160,25 @@ class SpackCacheHandler(APIHandler):
             code,
             message,
         )
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "too-large", f"request body larger than {MAX_BODY_BYTES} bytes",
+                    hint="the routes take small JSON objects; see docs/openapi.yaml")
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a decoded JSON value (walked without recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def require_str(body: dict[str, Any], key: str) -> str:

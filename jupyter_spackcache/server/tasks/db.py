@@ -8,7 +8,10 @@ Opening the database turns tasks left queued or running by a previous server int
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -33,21 +36,42 @@ class TaskDB:
     """Thread-safe: the manager writes from install threads, handlers read from the loop."""
 
     def __init__(self, path: Path) -> None:
-        from ...statedir import journal_mode, private_dir, private_files
+        from ...statedir import private_dir
 
         private_dir(path.parent)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute(f"PRAGMA journal_mode={journal_mode(path)}")
-        private_files(path)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{path} was written by a newer jupyter-spackcache")
-        for statement in _SCHEMA:
-            self._db.execute(statement)
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._interrupt_leftovers()
+        self.path = path
+        try:
+            self._db = self._open(path)
+        except _DAMAGE as exc:  # history is disposable: keep the file for a post-mortem
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+            _log.warning("the task database %s was damaged (%s); moved it to %s and started "
+                         "a new one", path, _reason(exc), aside)
+            self._db = self._open(path)
+
+    def _open(self, path: Path) -> sqlite3.Connection:
+        from ...statedir import journal_mode, private_files
+
+        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA journal_mode={journal_mode(path)}")
+            private_files(path)
+            db.execute("PRAGMA busy_timeout=5000")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{path} was written by a newer jupyter-spackcache")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db = db
+            self._interrupt_leftovers()
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def _interrupt_leftovers(self) -> None:
         marks = ",".join("?" * len(_UNFINISHED))
@@ -55,8 +79,8 @@ class TaskDB:
             f"SELECT doc FROM tasks WHERE state IN ({marks})", _UNFINISHED
         ).fetchall()
         now = time.time()
-        for (doc,) in rows:
-            self.save(with_state(Task.from_json(json.loads(doc)), TaskState.INTERRUPTED, now))
+        for task in _decoded(rows):
+            self.save(with_state(task, TaskState.INTERRUPTED, now))
 
     def save(self, task: Task) -> None:
         doc = json.dumps(task.to_json(), separators=(",", ":"))
@@ -69,7 +93,8 @@ class TaskDB:
     def get(self, task_id: str) -> Task | None:
         with self._lock:
             row = self._db.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        return Task.from_json(json.loads(row[0])) if row else None
+        found = _decoded([row]) if row else []
+        return found[0] if found else None
 
     def recent(self, limit: int = 50) -> list[Task]:
         """The newest ``limit`` tasks, newest first."""
@@ -77,8 +102,28 @@ class TaskDB:
             rows = self._db.execute(
                 "SELECT doc FROM tasks ORDER BY created DESC LIMIT ?", (limit,)
             ).fetchall()
-        return [Task.from_json(json.loads(doc)) for (doc,) in rows]
+        return _decoded(rows)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+#: what opening or reading a damaged task database raises
+_DAMAGE = (sqlite3.DatabaseError, ValueError, KeyError, TypeError)
+_log = logging.getLogger(__name__)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:120]
+
+
+def _decoded(rows: list[tuple[str]]) -> list[Task]:
+    """Tasks from their JSON documents; one that cannot be read is logged and skipped."""
+    out = []
+    for (doc,) in rows:
+        try:
+            out.append(Task.from_json(json.loads(doc)))
+        except (ValueError, KeyError, TypeError) as exc:
+            _log.warning("skipping an unreadable task record (%s)", _reason(exc))
+    return out
