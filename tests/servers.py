@@ -518,7 +518,10 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         owner: RegistryProxy = self.server.owner  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if self.path.startswith("/token"):
+        failure = owner.take_failure(self.path)
+        if failure is not None:
+            status, headers, payload = failure, {"Retry-After": "0"}, b'{"errors":[]}'
+        elif self.path.startswith("/token"):
             status, headers, payload = owner.issue_token(
                 self.path, self.headers.get("Authorization")
             )
@@ -565,7 +568,20 @@ class RegistryProxy(_BaseServer):
         self.tags_page_size = tags_page_size
         self.tokens: dict[str, set[str]] = {}
         self.tokens_issued = 0
+        #: (path fragment, status): the first request of each path containing it fails so
+        self.fail_first: list[tuple[str, int]] = []
+        self._failed: set[str] = set()
         super().__init__()
+
+    def take_failure(self, path: str) -> int | None:
+        """The status to fail ``path`` with, once per path and fragment (see fail_first)."""
+        with self._lock:
+            for fragment, status in self.fail_first:
+                key = f"{fragment} {path.split('?')[0]}"
+                if fragment in path and key not in self._failed:
+                    self._failed.add(key)
+                    return status
+        return None
 
     def __enter__(self) -> RegistryProxy:
         return self

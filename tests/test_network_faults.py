@@ -151,3 +151,38 @@ def test_server_task_records_the_retries(
     record = Task.from_json(task.to_json())
     assert record.retries > 0 and record.to_json()["retries"] == record.retries
     assert any("transient network failure(s) retried" in line for line in record.log)
+
+
+def test_oci_tokens_manifests_and_blobs_are_retried(tmp_path: Path) -> None:
+    """A registry with a token service whose every first answer per path is 503 or 429."""
+    import asyncio
+
+    from jupyter_spackcache.install.fetch import DownloadJob, download_all
+    from jupyter_spackcache.mirrors import oci
+    from jupyter_spackcache.mirrors.retry import retrier_for
+    from tests import ocicache, servers
+
+    if servers.registry_binary() is None:
+        pytest.skip("needs docker-registry")
+    registry = servers.DockerRegistry(tmp_path / "reg")
+    try:
+        with servers.RegistryProxy(registry.http_url, require_token=True) as proxy:
+            url = proxy.repo_url("spack/flaky")
+            entries = ocicache.v2_entries()[:1]
+            ocicache.push_spack_oci_cache(url, entries)
+            proxy.fail_first = [("/token", 503), ("/manifests/", 429), ("/blobs/", 502)]
+            retrier = retrier_for()
+            reader = oci.OciReader(url, retrier=retrier)
+            assert reader.fetch_index(known_hash=None, etag=None).data
+            node = entries[0][0]["spec"]["nodes"][0]
+            record = reader.fetch_spec_by_tag(node["name"], node["version"], node["hash"])
+            assert reader.read_head(record.tarball, 512)
+            job = DownloadJob("k", reader, record.tarball, tmp_path / "t.tar.gz")
+            asyncio.run(download_all([job], progress=lambda *a: None, retrier=retrier))
+            assert job.dest.read_bytes() == entries[0][1]
+            assert {"token", "manifest", "index", "metadata"} <= set(retrier.by_kind)
+            failed = [r.path for r in proxy.requests if r.status in (429, 502, 503)]
+            assert any(p.startswith("/token") for p in failed)
+            reader.close()
+    finally:
+        registry.stop()
