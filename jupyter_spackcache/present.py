@@ -130,6 +130,7 @@ def mirror_json(m: MirrorConfig, layout: str | None, nodes: int | None) -> dict[
         "signed": not m.unsigned,
         "origin": m.origin,
         "pinned_keys": list(m.fingerprints),
+        "credentials": m.auth is not None,
         "layout": layout,
         "nodes": nodes,
     }
@@ -387,6 +388,8 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "reused": list(result.reused),
         "external": list(result.external),
         "warnings": list(result.warnings),
+        "retries": result.retry_count,
+        "retries_by_kind": dict(sorted(result.retries.items())),
     }
 
 
@@ -419,6 +422,8 @@ def plan_text(plan: Plan) -> str:
 
 def result_text(result: InstallResult) -> str:
     done = f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
+    if result.retry_count:
+        done += f" ({result.retry_count} network retries)"
     return "\n".join([done, *(f"warning: {w}" for w in result.warnings)])
 
 

@@ -82,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
+        if argv is None:  # the command itself, not a caller: stop now (see _stop_now)
+            _stop_now(130)
         return 130
     except BrokenPipeError:  # `spackcache list | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
@@ -101,6 +103,15 @@ def _show_warnings() -> None:
     if not any(isinstance(h, _Warnings) for h in logger.handlers):
         logger.addHandler(_Warnings(logging.WARNING))
         logger.propagate = False
+
+
+def _stop_now(code: int) -> None:
+    """Exit without waiting for threads still blocked in the network (a plan's metadata
+    fetches may be retrying for a while). Nothing is lost: the install has rolled back or
+    left only what a ``kill -9`` would, and the kernel releases every lock."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
