@@ -147,7 +147,9 @@ def test_http_500_retried_then_reported(served: StaticServer) -> None:
     t = tp.open_transport(served.url, retries=2)
     with pytest.raises(MirrorError) as info:
         t.fetch(INDEX)
-    assert str(info.value) == f"{served.url}/{INDEX}: server error (HTTP 500)"
+    assert str(info.value) == (
+        f"{served.url}/{INDEX}: server error (HTTP 500); gave up after 3 attempts"
+    )
     assert info.value.hint and "retry later" in info.value.hint
     assert served.count(f"/{INDEX}") == 3
 

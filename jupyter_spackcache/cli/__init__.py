@@ -10,12 +10,11 @@ status 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..errors import SpackCacheError, state_error
@@ -65,36 +64,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    _show_warnings()
     try:
-        with _damage_warnings():
-            return _run(handler, args)
+        if not getattr(args, "needs_session", True):  # e.g. checking a broken config
+            code: int = args.handler(None, args)
+            return code
+        with Session() as session:  # its warnings reach stderr through _show_warnings
+            return handler(session, args)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
+        if argv is None:  # the command itself, not a caller: stop now (see _stop_now)
+            _stop_now(130)
         return 130
     except BrokenPipeError:  # `spackcache list | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
-    except (sqlite3.Error, OSError) as exc:  # a full disk or a damaged database: one line
+    except (sqlite3.Error, OSError) as exc:  # after BrokenPipeError, itself an OSError
         problem = state_error(exc)
         if problem is None:
             raise
         print(error_text(problem), file=sys.stderr)
         return 1
-
-
-def _run(handler: Handler, args: argparse.Namespace) -> int:
-    if not getattr(args, "needs_session", True):  # e.g. checking a broken config
-        code: int = args.handler(None, args)
-        return code
-    with Session() as session:
-        try:
-            return handler(session, args)
-        finally:
-            for warning in session.warnings:
-                print(f"warning: {warning}", file=sys.stderr)
 
 
 class _Warnings(logging.Handler):
@@ -105,26 +98,20 @@ class _Warnings(logging.Handler):
         print(f"warning: {record.getMessage()}", file=sys.stderr)
 
 
-#: loggers whose warnings say that damaged local state was skipped or rebuilt (the rest of
-#: the core's warnings reach the CLI as ``session.warnings``)
-_DAMAGE_LOGGERS = ("jupyter_spackcache.store.db", "jupyter_spackcache.mirrors.catalog")
+def _show_warnings() -> None:
+    logger = logging.getLogger("jupyter_spackcache")
+    if not any(isinstance(h, _Warnings) for h in logger.handlers):
+        logger.addHandler(_Warnings(logging.WARNING))
+        logger.propagate = False
 
 
-@contextlib.contextmanager
-def _damage_warnings() -> Iterator[None]:
-    """For one command: those warnings as ``warning:`` lines, then the loggers as they were."""
-    handler = _Warnings(logging.WARNING)
-    loggers = [logging.getLogger(name) for name in _DAMAGE_LOGGERS]
-    saved = [lg.propagate for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.propagate = False
-    try:
-        yield
-    finally:
-        for lg, propagate in zip(loggers, saved, strict=True):
-            lg.removeHandler(handler)
-            lg.propagate = propagate
+def _stop_now(code: int) -> None:
+    """Exit without waiting for threads still blocked in the network (a plan's metadata
+    fetches may be retrying for a while). Nothing is lost: the install has rolled back or
+    left only what a ``kill -9`` would, and the kernel releases every lock."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -172,10 +172,13 @@ def plan_nodes(
                 fetches.append((node.hash, fetch))
     # fetching and verifying the signed metadata is network and gpg bound: overlap it; map()
     # yields in order, so the first failing node (in plan order) is the one reported
-    with ThreadPoolExecutor(max(1, min(_FETCHERS, len(fetches)))) as pool:
+    pool = ThreadPoolExecutor(max(1, min(_FETCHERS, len(fetches))))
+    try:
         done = pool.map(lambda item: item[1].run(layout, peek), fetches)
         for (dag_hash, _), planned_node in zip(fetches, done, strict=True):
             planned[dag_hash] = planned_node
+    finally:  # after a failure or Ctrl-C, the other fetches (maybe retrying) are not awaited
+        pool.shutdown(wait=False, cancel_futures=True)
     nodes = tuple(p for p in planned.values() if p is not None)
     sizes = [p.size for p in nodes if p.action == "download"]
     total = None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
