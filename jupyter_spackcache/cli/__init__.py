@@ -74,12 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1
-    except (sqlite3.Error, OSError) as exc:
-        problem = state_error(exc)
-        if problem is None:
-            raise
-        print(error_text(problem), file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         if argv is None:  # the command itself, not a caller: stop now (see _stop_now)
@@ -88,6 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `spackcache list | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
+    except (sqlite3.Error, OSError) as exc:  # after BrokenPipeError, itself an OSError
+        problem = state_error(exc)
+        if problem is None:
+            raise
+        print(error_text(problem), file=sys.stderr)
+        return 1
 
 
 class _Warnings(logging.Handler):

@@ -146,11 +146,19 @@ def plan_nodes(
     for resolution in resolutions:
         roots.append(resolution.raise_if_unresolved().root.hash)
     explicit = set(roots)
+    # a dependency cycle would leave the install waiting on itself: refuse it before anything
+    # is opened or fetched, over the nodes as the plan will know them (the first DAG naming
+    # each: two mirrors may describe one hash with different edges)
+    union: dict[str, ConcreteNode] = {}
+    for resolution in resolutions:
+        for node in resolution.raise_if_unresolved().runtime:
+            union.setdefault(node.hash, node)
+    for root in dict.fromkeys(roots):
+        ConcreteDAG(root, union).post_order()
     planned: dict[str, PlannedNode | None] = {}
     fetches: list[tuple[str, _Fetch]] = []
     for resolution in resolutions:
         chosen = resolution.raise_if_unresolved()
-        chosen.dag.post_order()  # refuses a dependency cycle before anything is fetched
         for node in chosen.runtime:
             if node.hash in planned:
                 continue
