@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import Config, MirrorConfig
 from .errors import SpackCacheError, SpecSyntaxError
 from .host import Host
+from .netconfig import redact_url
 from .resolve import Candidate, Resolution
 from .spec.concrete import ConcreteNode
 
@@ -126,7 +127,7 @@ def node_json(node: ConcreteNode) -> dict[str, Any]:
 def mirror_json(m: MirrorConfig, layout: str | None, nodes: int | None) -> dict[str, Any]:
     return {
         "name": m.name,
-        "url": m.url,
+        "url": redact_url(m.url),
         "signed": not m.unsigned,
         "origin": m.origin,
         "pinned_keys": list(m.fingerprints),

@@ -43,6 +43,7 @@ from jupyter_spackcache.mirrors.retry import (
     retrier_for,
 )
 from jupyter_spackcache.mirrors.s3auth import S3Credentials, httpx_s3_auth
+from jupyter_spackcache.netconfig import redact_url
 
 #: used for ``s3://`` URLs when neither an argument nor the environment names an endpoint
 DEFAULT_S3_ENDPOINT = "https://s3.amazonaws.com"
@@ -372,6 +373,7 @@ class HttpTransport:
         s3_credentials: S3Credentials | None = None,
     ) -> None:
         self.url = url
+        self._shown_root = redact_url(url)
         self.ca_bundle = ca_bundle
         #: a private bucket: every request signed (SigV4), tarballs streamed by this client
         self.signed_s3 = s3_credentials is not None and url.startswith("s3://")
@@ -391,8 +393,9 @@ class HttpTransport:
         )
 
     def urls(self, relpath: str) -> tuple[str, str]:
-        """(URL to request, URL to show the user: the one configured, e.g. ``s3://``)."""
-        return join_url(self.root, relpath), join_url(self.url, relpath)
+        """(URL to request, URL to show the user: the one configured, e.g. ``s3://``, with
+        any password written into it hidden)."""
+        return join_url(self.root, relpath), join_url(self._shown_root, relpath)
 
     def fetch(
         self,
