@@ -21,6 +21,7 @@ from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.errors import ConfigError
 from jupyter_spackcache.mirrors import oci
 from jupyter_spackcache.mirrors.auth import Credentials, parse_auth
+from jupyter_spackcache.netconfig import redact_url
 from tests import ocicache, servers
 from tests.servers import StaticServer, free_port
 
@@ -67,6 +68,8 @@ def test_auth_setting_is_checked() -> None:
             parse_auth(bad, "c.yaml")
     assert PASSWORD not in repr(parse_auth({"username": USER, "password": PASSWORD}, "c"))
     assert PASSWORD not in repr(Credentials(USER, PASSWORD))
+    assert redact_url(f"https://{USER}:{PASSWORD}@h:1/x") == f"https://{USER}:***@h:1/x"
+    assert redact_url("oci://robot@h/repo") == "oci://robot@h/repo"  # no password: as is
 
 
 @pytest.mark.parametrize("how", ["inline", "env", "file", "netrc"])
