@@ -10,6 +10,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -17,6 +18,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 // the panel is built at activation (it is a sidebar tab from the start), so these load eagerly
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { PANEL_ID, SpackPanel } from './components/SpackPanel';
+import type { HelpOpener } from './help';
 import { spackIcon } from './icon';
 import { selectedEnvironmentFile } from './model/envfile';
 import { LockBridge, hasMetadata } from './lockbridge';
@@ -50,7 +52,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     ITranslator,
     ISettingRegistry,
-    IStateDB
+    IStateDB,
+    IRenderMimeRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -58,14 +61,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     translator: ITranslator | null,
     registry: ISettingRegistry | null,
-    stateDB: IStateDB | null
+    stateDB: IStateDB | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const model = new SpackModel({
       settings: app.serviceManager.serverSettings,
       trans
     });
-    const panel = new SpackPanel({ model, trans });
+    // the guide's viewer loads the first time an error's "Troubleshooting" link is used
+    let help: HelpOpener | null = null;
+    let helpUrl = '';
+    const openHelp = async (code: string): Promise<void> => {
+      if (help === null) {
+        const { HelpOpener } = await import('./help');
+        help = new HelpOpener(app, rendermime, trans);
+      }
+      help.url = helpUrl;
+      await help.open(code);
+    };
+    const panel = new SpackPanel({
+      model,
+      trans,
+      openHelp: code => void openHelp(code)
+    });
     app.shell.add(panel, 'left', { rank: 900 });
     restorer?.add(panel, PANEL_ID);
 
@@ -178,6 +197,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
             model.search.debounceMs = s.searchDebounce;
             model.pageSize = s.pageSize;
             model.pollMs = s.pollInterval;
+            helpUrl = s.troubleshootingUrl;
             if (model.state.plan === null) {
               model.setKernel(s.registerKernel);
             }

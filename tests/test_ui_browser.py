@@ -325,8 +325,12 @@ def test_mirrors_policy_and_key_review(ui: Env) -> None:
     form.locator('input[aria-label="Mirror URL"]').fill(ui.server.url)
     form.locator('.jp-SpackPanel-toggle input').check()
     form.locator('button[type="submit"]').click()
-    notice = ui.panel().locator('.jp-SpackPanel-notice[data-kind="error"]')
+    # shown under the form, where the user is looking, and focused
+    notice = form.locator(".jp-SpackPanel-formError")
     notice.wait_for()
+    ui.page.wait_for_function(
+        "() => document.activeElement?.classList.contains('jp-SpackPanel-formError')"
+    )
     assert "this site does not allow unsigned mirrors" in notice.inner_text()
     assert "use a signed mirror" in notice.locator(".jp-SpackPanel-hint").inner_text()
     assert [m["name"] for m in ui.lab.api("GET", "mirrors").json()] == ["demo"]

@@ -69,12 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "needs_session", True):  # e.g. checking a broken config
             code: int = args.handler(None, args)
             return code
-        with Session() as session:
-            try:
-                return handler(session, args)
-            finally:
-                for warning in session.warnings:
-                    print(f"warning: {warning}", file=sys.stderr)
+        with Session() as session:  # its warnings reach stderr through _show_warnings
+            return handler(session, args)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1

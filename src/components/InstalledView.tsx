@@ -3,7 +3,7 @@
  * dependencies folded under it; then leftovers that gc would remove.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button } from '@jupyterlab/ui-components';
+import { Button, deleteIcon, kernelIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IInstalledRecord } from '../api';
@@ -20,11 +20,14 @@ function Row(props: {
 }): JSX.Element {
   const { record, trans } = props;
   return (
-    <div className="jp-SpackPanel-installedRow" title={record.prefix}>
-      <span className="jp-SpackPanel-name">
+    <div className="jp-SpackPanel-installedRow">
+      <span
+        className="jp-SpackPanel-name jp-SpackPanel-cut"
+        title={`${record.name}@${record.version}/${record.hash}\n${record.prefix}`}
+      >
         {shortSpec(record.name, record.version, record.hash)}
       </span>
-      <span className="jp-SpackPanel-muted">
+      <span className="jp-SpackPanel-muted jp-SpackPanel-cut">
         {variantsText(record.variants, 4)}
       </span>
       {record.module && (
@@ -47,9 +50,11 @@ function Row(props: {
             'Register %1 and its dependencies as a Jupyter kernel',
             record.name
           )}
+          aria-label={trans.__('Kernel')}
           onClick={() => props.onKernel?.(record)}
         >
-          {trans.__('Kernel')}
+          <kernelIcon.react tag="span" className="jp-SpackPanel-btnIcon" />
+          <span className="jp-SpackPanel-btnLabel">{trans.__('Kernel')}</span>
         </Button>
       )}
       {props.onUninstall && (
@@ -58,9 +63,13 @@ function Row(props: {
           minimal
           className="jp-SpackPanel-uninstall"
           title={trans.__('Uninstall %1', record.name)}
+          aria-label={trans.__('Uninstall')}
           onClick={() => props.onUninstall?.(record)}
         >
-          {trans.__('Uninstall')}
+          <deleteIcon.react tag="span" className="jp-SpackPanel-btnIcon" />
+          <span className="jp-SpackPanel-btnLabel">
+            {trans.__('Uninstall')}
+          </span>
         </Button>
       )}
     </div>

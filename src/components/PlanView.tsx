@@ -11,7 +11,7 @@ import { IPlannedNode } from '../api';
 import { displaySpec, humanBytes, shortSpec } from '../model/format';
 import { summarizePlan } from '../model/plan';
 import { IPendingPlan } from '../model/spack';
-import { ErrorLine, Muted } from './common';
+import { ActionButton, ErrorLine, Hint, Muted, useRevealOn } from './common';
 
 function NodeList(props: {
   title: string;
@@ -57,8 +57,21 @@ export function PlanView(props: {
   const remote = pending.plan;
   const plan = remote.value;
   const summary = plan === null ? null : summarizePlan(plan);
+  const ref = React.useRef<HTMLDivElement>(null);
+  useRevealOn(ref, plan !== null || remote.error !== null);
+  const why =
+    summary === null
+      ? trans.__('The plan is still being worked out')
+      : summary.nothingToDo
+        ? trans.__('Everything is already installed')
+        : trans.__('A precheck failed: see the ✗ line above');
   return (
-    <div className="jp-SpackPanel-plan" aria-label={trans.__('Install plan')}>
+    <div
+      className="jp-SpackPanel-plan"
+      aria-label={trans.__('Install plan')}
+      ref={ref}
+      tabIndex={-1}
+    >
       <div className="jp-SpackPanel-planTitle">
         {trans.__('Plan for %1', pending.specs.map(displaySpec).join(' '))}
       </div>
@@ -106,9 +119,7 @@ export function PlanView(props: {
             {plan.checks.map(c => (
               <li key={c.name} data-ok={c.ok}>
                 <span aria-hidden="true">{c.ok ? '✓' : '✗'}</span> {c.message}
-                {!c.ok && c.hint && (
-                  <div className="jp-SpackPanel-hint">{c.hint}</div>
-                )}
+                {!c.ok && c.hint && <Hint hint={c.hint} />}
               </li>
             ))}
           </ul>
@@ -123,13 +134,15 @@ export function PlanView(props: {
         </>
       )}
       <div className="jp-SpackPanel-actions">
-        <Button
+        <ActionButton
+          kind="accept"
           className="jp-SpackPanel-confirm"
           disabled={summary === null || !summary.canInstall}
+          why={why}
           onClick={props.onConfirm}
         >
           {trans.__('Confirm install')}
-        </Button>
+        </ActionButton>
         <Button
           minimal
           className="jp-SpackPanel-dismiss"
