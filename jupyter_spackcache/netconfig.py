@@ -73,3 +73,13 @@ def parse_auth(raw: Any, where: str) -> AuthSpec:
             "password_env, password_file; or one of token, token_env, token_file",
         )
     return spec
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown: a password written into it (``https://u:p@host``) hidden."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}{slash}{path}"

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import Config, MirrorConfig
 from .errors import SpackCacheError, SpecSyntaxError
 from .host import Host
+from .netconfig import redact_url
 from .resolve import Candidate, Resolution
 from .spec.concrete import ConcreteNode
 
@@ -135,7 +136,7 @@ def mirror_json(
     look-up per mirror, so there it is left out)."""
     out: dict[str, Any] = {
         "name": m.name,
-        "url": m.url,
+        "url": redact_url(m.url),
         "signed": not m.unsigned,
         "origin": m.origin,
         "pinned_keys": list(m.fingerprints),

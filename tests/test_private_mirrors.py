@@ -21,6 +21,7 @@ from jupyter_spackcache.demo.build import DemoMirror
 from jupyter_spackcache.errors import ConfigError
 from jupyter_spackcache.mirrors import oci
 from jupyter_spackcache.mirrors.auth import Credentials, parse_auth
+from jupyter_spackcache.netconfig import redact_url
 from tests import ocicache, servers
 from tests.servers import StaticServer, free_port
 
@@ -67,6 +68,8 @@ def test_auth_setting_is_checked() -> None:
             parse_auth(bad, "c.yaml")
     assert PASSWORD not in repr(parse_auth({"username": USER, "password": PASSWORD}, "c"))
     assert PASSWORD not in repr(Credentials(USER, PASSWORD))
+    assert redact_url(f"https://{USER}:{PASSWORD}@h:1/x") == f"https://{USER}:***@h:1/x"
+    assert redact_url("oci://robot@h/repo") == "oci://robot@h/repo"  # no password: as is
 
 
 @pytest.mark.parametrize("how", ["inline", "env", "file", "netrc"])
@@ -346,3 +349,23 @@ def test_oci_mirror_with_an_auth_setting_through_the_cli(
         assert PASSWORD not in out + err
     finally:
         registry.stop()
+
+
+def test_a_password_written_into_the_url_is_never_shown(
+    signed_demo: DemoMirror, run: Run, home: Path
+) -> None:
+    with StaticServer(signed_demo.path, require_auth=BASIC) as server:
+        url = server.url.replace("http://", f"http://{USER}:{PASSWORD}@")
+        _configure(home, url)
+        outputs = []
+        code, out, err = run("keys", "trust", "--mirror", "private", "--yes")
+        assert code == 0, err
+        outputs.append(out + err)
+        code, out, err = run("mirror", "list", "--json")
+        outputs.append(out + err)
+        assert json.loads(out)[0]["url"].startswith(f"http://{USER}:***@127.0.0.1")
+        server.fault("v3/manifests/spec/*", status=404)
+        code, out, err = run("install", "demo-tool", "--yes")
+        assert code == 1 and "not found (HTTP 404)" in err
+        outputs.append(out + err)
+        assert all(PASSWORD not in text for text in outputs)

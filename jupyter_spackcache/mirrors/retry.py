@@ -68,10 +68,12 @@ def transient_exception(exc: BaseException) -> bool:
     """Whether an httpx failure is worth another attempt (a DNS failure is not)."""
     import ssl
 
-    import httpx  # only failures get here; the settings import this module without it
+    import httpx  # only failures get here
 
     cause: BaseException | None = exc
-    while cause is not None:
+    for _ in range(32):  # a chain of causes, never a cycle
+        if cause is None:
+            break
         if isinstance(cause, (socket.gaierror, ssl.SSLCertVerificationError)):
             return False
         cause = cause.__cause__ or cause.__context__

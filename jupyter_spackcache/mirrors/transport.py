@@ -43,6 +43,7 @@ from jupyter_spackcache.mirrors.retry import (
     retrier_for,
 )
 from jupyter_spackcache.mirrors.s3auth import S3Credentials, httpx_s3_auth
+from jupyter_spackcache.netconfig import redact_url
 
 #: used for ``s3://`` URLs when neither an argument nor the environment names an endpoint
 DEFAULT_S3_ENDPOINT = "https://s3.amazonaws.com"
@@ -372,6 +373,7 @@ class HttpTransport:
         s3_credentials: S3Credentials | None = None,
     ) -> None:
         self.url = url
+        self._shown_root = redact_url(url)
         self.ca_bundle = ca_bundle
         #: a private bucket: every request signed (SigV4), tarballs streamed by this client
         self.signed_s3 = s3_credentials is not None and url.startswith("s3://")
@@ -391,8 +393,9 @@ class HttpTransport:
         )
 
     def urls(self, relpath: str) -> tuple[str, str]:
-        """(URL to request, URL to show the user: the one configured, e.g. ``s3://``)."""
-        return join_url(self.root, relpath), join_url(self.url, relpath)
+        """(URL to request, URL to show the user: the one configured, e.g. ``s3://``, with
+        any password written into it hidden)."""
+        return join_url(self.root, relpath), join_url(self._shown_root, relpath)
 
     def fetch(
         self,
@@ -404,23 +407,48 @@ class HttpTransport:
     ) -> FetchResult:
         target, shown = self.urls(relpath)
         headers = {"If-None-Match": etag} if etag else {}
-        return self.retrier.call(kind, lambda: self._fetch_once(target, shown, headers, max_bytes))
+        partial = _Partial()
+        return self.retrier.call(
+            kind, lambda: self._fetch_once(target, shown, headers, max_bytes, partial)
+        )
 
     def _fetch_once(
-        self, target: str, shown: str, headers: dict[str, str], max_bytes: int | None
+        self,
+        target: str,
+        shown: str,
+        headers: dict[str, str],
+        max_bytes: int | None,
+        partial: _Partial,
     ) -> FetchResult:
+        """One attempt; continues ``partial`` with ``Range``/``If-Range`` when an earlier
+        attempt was cut after some bytes of an unencoded body with a strong ETag."""
+        resuming = bool(partial.data) and partial.etag is not None
+        send = dict(headers)
+        if resuming:
+            assert partial.etag is not None
+            send.pop("If-None-Match", None)
+            send.update(range_headers(len(partial.data)))
+            send["If-Range"] = partial.etag
         try:
-            with self._client.stream("GET", target, headers=headers) as response:
-                if response.status_code == 304:
+            with self._client.stream("GET", target, headers=send) as response:
+                status = response.status_code
+                if status == 304 and not resuming:
                     return FetchResult(b"", response.headers.get("etag"), True, shown)
-                if response.status_code != 200:
+                if status == 416 and resuming:
+                    partial.restart()
+                    raise Transient(status_error(shown, status, s3=self.s3))
+                if status not in (200, 206) or (status == 206 and not resuming):
                     raise failed_status(shown, response, s3=self.s3)
+                if status == 200:
+                    partial.restart(response)
                 announced = content_length(response)
-                if max_bytes is not None and announced is not None and announced > max_bytes:
+                total = None if announced is None else announced + len(partial.data)
+                if max_bytes is not None and total is not None and total > max_bytes:
                     raise too_large_error(shown, max_bytes)
                 pace = Pace(self.retrier.policy)
-                data = _read_body(response, shown, announced, max_bytes, pace)
-                return FetchResult(data, response.headers.get("etag"), False, shown)
+                _read_body(response, shown, announced, max_bytes, pace, partial.data)
+                etag = response.headers.get("etag") or partial.etag
+                return FetchResult(bytes(partial.data), etag, False, shown)
         except httpx.HTTPError as exc:
             raise failed_request(shown, exc, timeout=self.timeout) from None
 
@@ -506,23 +534,40 @@ def content_length(response: httpx.Response) -> int | None:
         return None
 
 
+class _Partial:
+    """What the attempts of one fetch received so far, and whether it may be continued."""
+
+    __slots__ = ("data", "etag")
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        #: the strong ETag of an unencoded body: the condition for resuming it with If-Range
+        self.etag: str | None = None
+
+    def restart(self, response: httpx.Response | None = None) -> None:
+        self.data.clear()
+        etag = response.headers.get("etag") if response is not None else None
+        encoded = response is not None and response.headers.get("content-encoding")
+        self.etag = etag if etag and not etag.startswith("W/") and not encoded else None
+
+
 def _read_body(
     response: httpx.Response,
     shown: str,
     announced: int | None,
     max_bytes: int | None,
     pace: Pace,
-) -> bytes:
-    parts: list[bytes] = []
-    size = 0  # decoded bytes: the limit guards memory, whatever the transfer encoding
+    into: bytearray,
+) -> None:
+    """Append the body to ``into``; what arrived before a failure stays there."""
     try:
         for chunk in response.iter_bytes():
             if pace.slow(len(chunk)):
                 raise Transient(pace.error(shown))
-            size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
+            # decoded bytes: the limit guards memory, whatever the transfer encoding
+            if max_bytes is not None and len(into) + len(chunk) > max_bytes:
                 raise too_large_error(shown, max_bytes)
-            parts.append(chunk)
+            into.extend(chunk)
     except httpx.HTTPError as exc:
         received = response.num_bytes_downloaded
         timeout = pace.window
@@ -532,7 +577,6 @@ def _read_body(
     if announced is not None and received != announced:
         # h11 normally reports a short body itself; this guards other code paths
         raise Transient(short_body_error(shown, received, announced, dropped=False))
-    return b"".join(parts)
 
 
 # --------------------------------------------------------------------------- factory
