@@ -368,7 +368,8 @@ def _build(
 def _limits(values: Mapping[str, tuple[Any, str]]) -> Limits:
     """The ``limits:`` section over the defaults, each key from the last layer that set it."""
     chosen = {
-        key.split(".", 1)[1]: value for key, (value, _where) in values.items()
+        key.split(".", 1)[1]: value
+        for key, (value, _where) in values.items()
         if key.startswith("limits.")
     }
     return replace(DEFAULT_LIMITS, **chosen) if chosen else DEFAULT_LIMITS
@@ -480,9 +481,14 @@ def validate_new_mirror(config: Config, mirror: MirrorConfig) -> None:
         )
     refusal = config.policy.refusal(mirror)
     if refusal is not None:
+        first = (
+            "use a signed mirror, or "
+            if mirror.unsigned and config.policy.allow_user_mirrors
+            else ""
+        )
         raise PolicyError(
             refusal,
-            hint="ask your administrators to add the mirror to the site configuration",
+            hint=f"{first}ask your administrators to add the mirror to the site configuration",
         )
 
 
