@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import Config, MirrorConfig
 from .errors import SpackCacheError, SpecSyntaxError
 from .host import Host
+from .netconfig import redact_url
 from .resolve import Candidate, Resolution
 from .spec.concrete import ConcreteNode
 
@@ -135,10 +136,11 @@ def mirror_json(
     look-up per mirror, so there it is left out)."""
     out: dict[str, Any] = {
         "name": m.name,
-        "url": m.url,
+        "url": redact_url(m.url),
         "signed": not m.unsigned,
         "origin": m.origin,
         "pinned_keys": list(m.fingerprints),
+        "credentials": m.auth is not None,
         "layout": layout,
         "nodes": nodes,
     }
@@ -442,6 +444,8 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "reused": list(result.reused),
         "external": list(result.external),
         "warnings": list(result.warnings),
+        "retries": result.retry_count,
+        "retries_by_kind": dict(sorted(result.retries.items())),
     }
 
 
@@ -474,6 +478,8 @@ def plan_text(plan: Plan) -> str:
 
 def result_text(result: InstallResult) -> str:
     done = f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
+    if result.retry_count:
+        done += f" ({result.retry_count} network retries)"
     return "\n".join([done, *(f"warning: {w}" for w in result.warnings)])
 
 

@@ -61,6 +61,7 @@ def test_mirror_add_list_remove(run: Run, home: Path) -> None:
             "signed": False,
             "origin": "user",
             "pinned_keys": [],
+            "credentials": False,
             "layout": None,
             "nodes": None,
         }
