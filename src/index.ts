@@ -9,7 +9,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
@@ -20,6 +20,8 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { PANEL_ID, SpackPanel } from './components/SpackPanel';
 import type { HelpOpener } from './help';
 import { spackIcon } from './icon';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { displaySpec } from './model/format';
 import { selectedEnvironmentFile } from './model/envfile';
 import { LockBridge, hasMetadata } from './lockbridge';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -88,10 +90,39 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'left', { rank: 900 });
     restorer?.add(panel, PANEL_ID);
 
-    // a finished install may have registered a kernel: refresh so the launcher shows it
+    // a finished install may have registered a kernel: refresh so the launcher shows it;
+    // and say how it ended where JupyterLab says such things (one toast per install)
     model.taskFinished.connect((_, progress) => {
+      const what = progress.specs.map(displaySpec).join(' ');
       if (progress.state === 'done') {
         void app.serviceManager.kernelspecs.refreshSpecs();
+        Notification.success(trans.__('Installed %1', what), {
+          autoClose: 5000
+        });
+      } else if (progress.state === 'failed') {
+        Notification.error(
+          trans.__(
+            'Install of %1 failed: %2',
+            what,
+            progress.error?.message ?? trans.__('see the Spack panel')
+          ),
+          { autoClose: false }
+        );
+      } else if (progress.state === 'cancelled') {
+        Notification.info(trans.__('Install of %1 cancelled', what), {
+          autoClose: 3000
+        });
+      }
+    });
+    // an uninstall (here or elsewhere) may have removed a kernel: drop its launcher tile now
+    let installed = model.state.installed.value;
+    model.changed.connect((_, state) => {
+      if (state.installed.value !== installed) {
+        const before = installed;
+        installed = state.installed.value;
+        if (before !== null) {
+          void app.serviceManager.kernelspecs.refreshSpecs();
+        }
       }
     });
 
@@ -126,9 +157,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (spec) {
           return model.requestPlan([spec]);
         }
-        panel.node
-          .querySelector<HTMLInputElement>('.jp-SpackPanel-searchInput input')
-          ?.focus();
+        // after the palette has closed: it gives the focus back to where it was
+        const focus = (): void =>
+          panel.node
+            .querySelector<HTMLInputElement>('.jp-SpackPanel-searchInput input')
+            ?.focus();
+        focus();
+        window.setTimeout(focus, 100);
       }
     });
     app.commands.addCommand(CommandIDs.gc, {

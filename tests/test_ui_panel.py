@@ -23,6 +23,7 @@ from tests.test_ui_browser import (
     jp_asyncio_loop,  # noqa: F401 (autouse override)
     jp_server_cleanup,  # noqa: F401 (autouse override)
     open_panel,
+    run_palette_command,
     search,
 )
 from tests.ui_helpers import (
@@ -114,6 +115,11 @@ def test_best_build_is_preselected_and_install_is_an_accept_button(ui: PanelEnv)
     )
     box = plan.bounding_box()
     assert box is not None and box["y"] < 720 and box["y"] + 20 > 0
+    # each package says what it is built for and where it comes from; the size in human units
+    downloads = plan.locator('.jp-SpackPanel-planGroup[data-action="download"]')
+    where = downloads.locator(".jp-SpackPanel-nodeWhere")
+    assert " · demo" in where.first.inner_text()
+    assert "0.0 MB" not in plan.inner_text()
     ui.panel().locator(".jp-SpackPanel-dismiss").click()
 
 
@@ -305,3 +311,127 @@ def test_hints_are_buttons_and_link_the_guide(ui: PanelEnv) -> None:
     )
     ui.panel().locator('details[data-section="mirrors"] summary').click()
     ui.panel().locator(".jp-SpackPanel-dismiss").click()
+
+
+def test_keyboard_paths(ui: PanelEnv) -> None:
+    # the palette's "Spack: Install…" puts the cursor in the search box
+    run_palette_command(ui.page, "Spack: Install…")
+    ui.page.wait_for_function(
+        "() => document.activeElement?.closest('.jp-SpackPanel-searchInput') !== null"
+    )
+    box = ui.panel().locator(".jp-SpackPanel-searchInput input")
+    box.fill("")
+    # half-typed: no red error while typing on, only after a pause
+    box.press_sequentially("demo-tool@", delay=20)
+    error = ui.panel().locator(".jp-SpackPanel-search .jp-SpackPanel-error")
+    ui.page.wait_for_timeout(700)  # past the debounce: the server has answered
+    assert error.count() == 0
+    error.wait_for(timeout=5_000)
+    box.press_sequentially("1")
+    error.wait_for(state="detached")
+
+    result = search(ui, "demo-tool")
+    if result.get_attribute("data-open") != "true":
+        result.locator(".jp-SpackPanel-resultHead").click()
+    install = result.locator("button.jp-SpackPanel-install")
+    install.focus()
+    ui.page.keyboard.press("Enter")
+    plan = ui.panel().locator(".jp-SpackPanel-plan")
+    plan.locator(".jp-SpackPanel-planTotal").wait_for()
+    ui.page.wait_for_function(
+        "() => document.activeElement?.closest('.jp-SpackPanel-plan') !== null"
+    )
+    ui.page.keyboard.press("Escape")
+    plan.wait_for(state="detached")
+    assert ui.page.evaluate(
+        "() => document.activeElement?.classList.contains('jp-SpackPanel-install')"
+    )
+
+
+def test_progress_wording_and_notifications(ui: PanelEnv) -> None:
+    from jupyter_spackcache.demo.broken import blob_path
+
+    ui.page.evaluate("""() => {
+        window.__states = [];
+        new MutationObserver(() => {
+            const s = document.querySelector('.jp-SpackPanel-taskState');
+            if (s && window.__states.at(-1) !== s.textContent) window.__states.push(s.textContent);
+        }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    }""")
+    rel = blob_path(ui.mirror, "demo-scripts").relative_to(ui.mirror).as_posix()
+    ui.server.fault(rel, delay=6.0)
+    try:
+        result = search(ui, "demo-scripts")
+        if result.get_attribute("data-open") != "true":
+            result.locator(".jp-SpackPanel-resultHead").click()
+        result.locator("button.jp-SpackPanel-install").click()
+        ui.panel().locator(".jp-SpackPanel-plan .jp-SpackPanel-planTotal").wait_for()
+        ui.panel().locator(".jp-SpackPanel-plan .jp-SpackPanel-confirm").click()
+        running = ui.panel().locator('.jp-SpackPanel-progress[data-state="running"]')
+        running.wait_for()
+        running.locator(".jp-SpackPanel-cancel").click()
+        cancelled = ui.panel().locator('.jp-SpackPanel-progress[data-state="cancelled"]')
+        cancelled.wait_for()
+    finally:
+        ui.server.clear_faults()
+    states: list[str] = ui.page.evaluate("() => window.__states")
+    # nothing else was running: no "waiting for another install", and the user's own
+    # cancel is no red error
+    assert not any("Waiting for another install" in s for s in states), states
+    assert cancelled.locator(".jp-SpackPanel-error").count() == 0
+    assert "Cancelled" in cancelled.locator(".jp-SpackPanel-taskState").inner_text()
+    toast = ui.page.locator(".Toastify__toast").filter(has_text="cancelled")
+    toast.first.wait_for()
+    cancelled.locator(".jp-SpackPanel-close").click()
+
+
+def test_installed_builds_are_badged(ui: PanelEnv) -> None:
+    task = ui.lab.api("POST", "installs", json={"specs": ["demo-tool"]}).json()
+    wait_task(ui, task["id"])
+    done = ui.lab.api("GET", f"tasks/{task['id']}").json()
+    assert done["state"] == "done", done
+    result = search(ui, "demo-tool")
+    badge = result.locator('.jp-SpackPanel-installedBadge[data-state="installed"]')
+    badge.wait_for(timeout=15_000)  # the install was pushed to the panel
+    if result.get_attribute("data-open") != "true":
+        result.locator(".jp-SpackPanel-resultHead").click()
+    result.locator('[data-installed="true"]').wait_for()
+    install = result.locator("button.jp-SpackPanel-install")
+    assert install.is_disabled()
+    assert "already installed" in (install.get_attribute("data-why") or "")
+    ui.shot("installed-badge")
+
+
+def test_dark_theme_keeps_the_badges_and_actions_readable(ui: PanelEnv) -> None:
+    run_palette_command(ui.page, "Use Theme: JupyterLab Dark")
+    ui.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    ui.page.wait_for_timeout(300)  # theme CSS swap
+    box = ui.panel().locator(".jp-SpackPanel-searchInput input")
+    box.fill("dmeo")
+    why = ui.panel().locator('.jp-SpackPanel-noMatch[data-kind="no-package"]')
+    why.wait_for()
+    # the warning bar and the chips take the theme's colours, not fixed light ones
+    background = why.evaluate("e => getComputedStyle(e).backgroundColor")
+    expected = why.evaluate(
+        "e => getComputedStyle(document.body).getPropertyValue('--jp-layout-color2').trim()"
+    )
+    assert background.replace(" ", "") == rgb(expected)
+    ui.shot("no-result-dark")
+    run_palette_command(ui.page, "Use Theme: JupyterLab Light")
+    ui.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+
+
+def test_the_search_box_stays_in_view_when_the_panel_scrolls(ui: PanelEnv) -> None:
+    result = search(ui, "demo-tool")
+    if result.get_attribute("data-open") != "true":
+        result.locator(".jp-SpackPanel-resultHead").click()
+    ui.panel().locator('details[data-section="mirrors"]').evaluate("e => e.open = true")
+    panel = ui.panel()
+    assert panel.evaluate("e => e.scrollHeight > e.clientHeight")  # long enough to scroll
+    panel.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+    ui.page.wait_for_timeout(100)
+    box = panel.locator(".jp-SpackPanel-searchInput").bounding_box()
+    top = panel.bounding_box()
+    assert box is not None and top is not None
+    assert top["y"] - 1 <= box["y"] <= top["y"] + 40, (box, top)
+    panel.evaluate("e => { e.scrollTop = 0; }")

@@ -281,7 +281,7 @@ def check_space(root: Path, download_bytes: int | None, packages: int) -> Check:
     if free < need:
         return Check(
             "space", False,
-            f"not enough free space on {root}: about {_mb(need)} needed, {_mb(free)} free",
+            f"not enough free space on {root}: about {_human(need)} needed, {_human(free)} free",
             hint="free some space (e.g. `spackcache gc`) or choose another install_root",
         )
     inodes = INODES_PER_PACKAGE * packages
@@ -292,7 +292,7 @@ def check_space(root: Path, download_bytes: int | None, packages: int) -> Check:
             hint="remove unused files or choose another install_root",
         )
     estimate = "" if download_bytes is not None else " (some sizes unknown)"
-    return Check("space", True, f"{_mb(free)} free, about {_mb(need)} needed{estimate}")
+    return Check("space", True, f"{_human(free)} free, about {_human(need)} needed{estimate}")
 
 
 def check_prefix_lengths(downloads: Iterable[PlannedNode]) -> Check:
@@ -311,5 +311,11 @@ def check_prefix_lengths(downloads: Iterable[PlannedNode]) -> Check:
     return Check("prefix-length", True, "every new prefix fits in its build prefix")
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+def _human(n: int) -> str:
+    """Bytes in the unit that reads naturally ("10.9 KB", not "0.0 MB"), SI like the CLI."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"

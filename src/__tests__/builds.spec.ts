@@ -1,7 +1,12 @@
 import { nullTranslator } from '@jupyterlab/translation';
 
 import { IBuild, IMirror, IPackageGroup, toChanged } from '../api';
-import { bestBuild, buildDifferences, mirrorBadge } from '../model/builds';
+import {
+  bestBuild,
+  buildDifferences,
+  installedState,
+  mirrorBadge
+} from '../model/builds';
 
 const trans = nullTranslator.load('jupyter_spackcache');
 
@@ -104,5 +109,23 @@ describe('toChanged', () => {
     ]);
     expect(toChanged(raw('task', '{}'))).toBeNull();
     expect(toChanged(raw('changed', 'not json'))).toBeNull();
+  });
+});
+
+describe('installedState', () => {
+  const g = group([build('old', { version: '0.9' }), build('new')], 'new');
+  it('says installed when the best build is', () => {
+    expect(installedState(g, [{ hash: 'new', name: 'greet' }])).toBe(
+      'installed'
+    );
+  });
+  it('says a newer build is available when only another one is', () => {
+    expect(installedState(g, [{ hash: 'old', name: 'greet' }])).toBe(
+      'newer-available'
+    );
+  });
+  it('says nothing when the package is not installed', () => {
+    expect(installedState(g, [{ hash: 'x', name: 'other' }])).toBeNull();
+    expect(installedState(g, null)).toBeNull();
   });
 });

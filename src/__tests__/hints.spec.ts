@@ -39,6 +39,27 @@ describe('panelHint', () => {
   });
 });
 
+describe('errorActions', () => {
+  it('offers Review keys for an untrusted signer, for the mirror named', () => {
+    const hint = panelHint(
+      "see the troubleshooting guide, section 'signature'",
+      'signature',
+      "the metadata of x from mirror 'demo': signed by key AB, which is not in the trusted keyring"
+    );
+    expect(hint).toEqual({
+      text: null, // the section is linked instead
+      actions: [{ kind: 'review-keys', mirror: 'demo' }]
+    });
+  });
+
+  it('offers Add mirror when none is configured, nothing for other errors', () => {
+    expect(
+      panelHint(null, 'config', 'no mirror is configured').actions
+    ).toEqual([{ kind: 'add-mirror' }]);
+    expect(panelHint('retry', 'install', 'disk full').actions).toEqual([]);
+  });
+});
+
 describe('documented', () => {
   it('links server error codes, not the panel’s own', () => {
     expect(documented('signature')).toBe(true);

@@ -3,7 +3,12 @@
  * dependencies folded under it; then leftovers that gc would remove.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, deleteIcon, kernelIcon } from '@jupyterlab/ui-components';
+import {
+  Button,
+  InputGroup,
+  deleteIcon,
+  kernelIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IInstalledRecord } from '../api';
@@ -91,9 +96,46 @@ export function InstalledView(props: {
       <Muted>{trans.__('Loading…')}</Muted>
     );
   }
-  const view = foldInstalled(installed.value);
+  return <InstalledList {...props} records={installed.value} />;
+}
+
+/** The list itself: its own scrolling area, with a filter once it is long. */
+function InstalledList(props: {
+  installed: IRemote<IInstalledRecord[]>;
+  records: IInstalledRecord[];
+  onUninstall: (record: IInstalledRecord) => void;
+  onKernel: (record: IInstalledRecord) => void;
+  onGc: () => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { installed, trans } = props;
+  const [filter, setFilter] = React.useState('');
+  const wanted = filter.trim().toLowerCase();
+  const view = foldInstalled(
+    wanted === ''
+      ? props.records
+      : props.records.filter(
+          r =>
+            r.name.toLowerCase().includes(wanted) ||
+            props.records.some(
+              p =>
+                p.name.toLowerCase().includes(wanted) &&
+                p.dependencies.includes(r.hash)
+            )
+        )
+  );
   return (
     <div className="jp-SpackPanel-installed">
+      {props.records.length > 8 && (
+        <InputGroup
+          type="search"
+          className="jp-SpackPanel-installedFilter"
+          placeholder={trans.__('Filter installed packages')}
+          aria-label={trans.__('Filter installed packages')}
+          value={filter}
+          onChange={e => setFilter(e.currentTarget.value)}
+        />
+      )}
       {installed.error && <ErrorLine error={installed.error} />}
       {view.explicit.length === 0 && view.orphans.length === 0 && (
         <Muted>{trans.__('Nothing installed yet.')}</Muted>
@@ -137,7 +179,7 @@ export function InstalledView(props: {
           ))}
         </div>
       )}
-      {installed.value.length > 0 && (
+      {props.records.length > 0 && (
         <div className="jp-SpackPanel-actions">
           <Button
             small

@@ -3,6 +3,7 @@
  * policy (a refusal shows its reason); a key is trusted only after its
  * fingerprint and user IDs have been shown and ticked.
  */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Button, InputGroup } from '@jupyterlab/ui-components';
 import * as React from 'react';
@@ -126,6 +127,23 @@ export function MirrorsView(props: {
   );
   const submit = async (e: React.FormEvent): Promise<void> => {
     e.preventDefault();
+    if (unsigned) {
+      // nothing from an unsigned mirror is verified: say so before, not after
+      const answer = await showDialog({
+        title: trans.__('Add %1 without signature checks?', name.trim()),
+        body: trans.__(
+          'Packages from an unsigned mirror are not verified: anyone who can change the mirror, or the network on the way, can change what you install and run.'
+        ),
+        defaultButton: 0,
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.warnButton({ label: trans.__('Add unsigned') })
+        ]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+    }
     if (await props.onAdd(name.trim(), url.trim(), unsigned)) {
       setName('');
       setUrl('');

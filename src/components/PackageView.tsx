@@ -14,6 +14,7 @@ import { ActionButton, ErrorLine, Muted } from './common';
 
 export function PackageView(props: {
   group: IPackageGroup;
+  installed?: readonly { hash: string; name: string }[] | null;
   build: string | null;
   detail: IRemote<ISpecDetail>;
   onChoose: (hash: string) => void;
@@ -38,13 +39,18 @@ export function PackageView(props: {
       : base;
   };
   const notRunnable = d !== null && !d.compatible;
+  const alreadyInstalled =
+    chosen !== null &&
+    (props.installed ?? []).some(r => r.hash === chosen.hash);
   const why = props.installing
     ? trans.__('Another install is running')
-    : notRunnable
-      ? (d?.reason ?? trans.__('does not run on this host'))
-      : props.build === null
-        ? trans.__('Choose a build first')
-        : null;
+    : alreadyInstalled
+      ? trans.__('This build is already installed (see Installed)')
+      : notRunnable
+        ? (d?.reason ?? trans.__('does not run on this host'))
+        : props.build === null
+          ? trans.__('Choose a build first')
+          : null;
   return (
     <div
       className="jp-SpackPanel-package"
@@ -65,6 +71,19 @@ export function PackageView(props: {
           ))}
         </HTMLSelect>
       </label>
+      {alreadyInstalled && (
+        <div className="jp-SpackPanel-best" data-installed="true">
+          <span className="jp-SpackPanel-badge" data-state="installed">
+            {trans.__('installed')}
+          </span>{' '}
+          <Muted>
+            {trans.__(
+              'use it in a notebook with %%spack load %1',
+              `${group.name}/${chosen!.hash.slice(0, 7)}`
+            )}
+          </Muted>
+        </div>
+      )}
       {chosen !== null && group.best === chosen.hash && (
         <div className="jp-SpackPanel-best" data-best="true">
           <span className="jp-SpackPanel-badge" data-state="trusted">

@@ -28,8 +28,22 @@ function NodeList(props: {
       <div className="jp-SpackPanel-planGroupTitle">{props.title}</div>
       <ul>
         {props.nodes.map(n => (
-          <li key={n.hash} title={n.prefix ?? undefined}>
-            <span>{shortSpec(n.name, n.version, n.hash)}</span>
+          <li
+            key={n.hash}
+            title={props.trans.__(
+              '%1 for %2 from %3, into %4',
+              `${n.name}@${n.version}/${n.hash}`,
+              n.target,
+              n.mirror ?? props.trans.__('this system'),
+              n.prefix ?? '—'
+            )}
+          >
+            <span className="jp-SpackPanel-cut">
+              {shortSpec(n.name, n.version, n.hash)}
+            </span>
+            <span className="jp-SpackPanel-muted jp-SpackPanel-nodeWhere">
+              {n.mirror ? `${n.target} · ${n.mirror}` : n.target}
+            </span>
             {n.explicit && (
               <span className="jp-SpackPanel-badge" data-state="requested">
                 {props.trans.__('requested')}
@@ -71,6 +85,12 @@ export function PlanView(props: {
       aria-label={trans.__('Install plan')}
       ref={ref}
       tabIndex={-1}
+      onKeyDown={e => {
+        if (e.key === 'Escape') {
+          e.stopPropagation();
+          props.onDismiss();
+        }
+      }}
     >
       <div className="jp-SpackPanel-planTitle">
         {trans.__('Plan for %1', pending.specs.map(displaySpec).join(' '))}

@@ -8,11 +8,13 @@ import { Button, InputGroup, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { INoMatch, IPackageGroup } from '../api';
+import { installedState } from '../model/builds';
 import { ISearchState, SearchModel } from '../model/search';
 import { ActionButton, ErrorLine, Muted } from './common';
 
 export function SearchView(props: {
   search: SearchModel;
+  installed?: readonly { hash: string; name: string }[] | null;
   selected: IPackageGroup | null;
   onSelect: (group: IPackageGroup | null) => void;
   renderDetail: () => React.ReactNode;
@@ -29,6 +31,7 @@ export function SearchView(props: {
           selected={props.selected}
           onSelect={props.onSelect}
           renderDetail={props.renderDetail}
+          installed={props.installed ?? null}
           onAddMirror={props.onAddMirror}
           trans={trans}
         />
@@ -113,6 +116,7 @@ export function NoMatchView(props: {
 
 function SearchBody(props: {
   state: ISearchState;
+  installed: readonly { hash: string; name: string }[] | null;
   search: SearchModel;
   selected: IPackageGroup | null;
   onSelect: (group: IPackageGroup | null) => void;
@@ -175,6 +179,7 @@ function SearchBody(props: {
           >
             {result.items.map(group => {
               const open = selected?.name === group.name;
+              const here = installedState(group, props.installed);
               return (
                 <li
                   key={group.name}
@@ -188,6 +193,16 @@ function SearchBody(props: {
                     onClick={() => props.onSelect(open ? null : group)}
                   >
                     <span className="jp-SpackPanel-name">{group.name}</span>
+                    {here !== null && (
+                      <span
+                        className="jp-SpackPanel-badge jp-SpackPanel-installedBadge"
+                        data-state={here}
+                      >
+                        {here === 'installed'
+                          ? trans.__('installed')
+                          : trans.__('installed, newer build available')}
+                      </span>
+                    )}
                     <span className="jp-SpackPanel-versions">
                       {group.versions.slice(0, 3).join(', ')}
                       {group.versions.length > 3 && ' …'}

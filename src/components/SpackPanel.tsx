@@ -253,7 +253,15 @@ function PanelBody(props: {
                 kernel={state.kernel}
                 onKernel={k => model.setKernel(k)}
                 onConfirm={() => void model.confirmInstall()}
-                onDismiss={() => model.dismissPlan()}
+                onDismiss={() => {
+                  model.dismissPlan();
+                  // back where the user was: the Install… button of the open package
+                  document
+                    .querySelector<HTMLButtonElement>(
+                      `#${PANEL_ID} .jp-SpackPanel-install`
+                    )
+                    ?.focus();
+                }}
                 trans={trans}
               />
             )}
@@ -271,6 +279,7 @@ function PanelBody(props: {
         <Section title={trans.__('Search')} name="search">
           <SearchView
             search={model.search}
+            installed={state.installed.value}
             selected={state.selected}
             onSelect={g => void model.select(g)}
             onAddMirror={() => openMirrorForm()}
@@ -279,6 +288,7 @@ function PanelBody(props: {
               state.selected && (
                 <PackageView
                   group={state.selected}
+                  installed={state.installed.value}
                   build={state.build}
                   detail={state.detail}
                   onChoose={h => void model.chooseBuild(h)}

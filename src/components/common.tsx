@@ -60,9 +60,10 @@ export function ProgressBar(props: {
 export function Hint(props: {
   hint: string | null;
   code?: string | null;
+  message?: string;
 }): JSX.Element | null {
   const actions = React.useContext(PanelActions);
-  const hint = panelHint(props.hint);
+  const hint = panelHint(props.hint, props.code ?? null, props.message ?? '');
   const code = props.code ?? null;
   const help =
     code !== null && documented(code) && actions?.openHelp
@@ -123,7 +124,11 @@ export function ErrorLine(props: {
   return (
     <div className="jp-SpackPanel-error" role="alert">
       <div className="jp-SpackPanel-errorMessage">{props.error.message}</div>
-      <Hint hint={props.error.hint} code={props.error.code} />
+      <Hint
+        hint={props.error.hint}
+        code={props.error.code}
+        message={props.error.message}
+      />
       {props.onDismiss && (
         <button
           className="jp-SpackPanel-link"

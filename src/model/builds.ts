@@ -85,3 +85,28 @@ export function mirrorBadge(
       };
   }
 }
+
+export type InstalledState = 'installed' | 'newer-available' | null;
+
+/**
+ * Whether a package is installed here: the best build itself, or only an
+ * older/other build (then a newer one is available to install).
+ */
+export function installedState(
+  group: IPackageGroup,
+  installed: readonly { hash: string; name: string }[] | null
+): InstalledState {
+  if (installed === null) {
+    return null;
+  }
+  const hashes = new Set(
+    installed.filter(r => r.name === group.name).map(r => r.hash)
+  );
+  if (hashes.size === 0) {
+    return null;
+  }
+  const best = bestBuild(group);
+  return best === null || hashes.has(best.hash)
+    ? 'installed'
+    : 'newer-available';
+}

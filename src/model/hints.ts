@@ -25,25 +25,52 @@ export function documented(code: string): boolean {
 
 const COMMAND = /`spackcache ([^`]*)`/g;
 
-/** The actions a hint points at, and its text with those commands replaced by words. */
-export function panelHint(hint: string | null): IPanelHint {
-  if (hint === null || hint.trim() === '') {
-    return { text: null, actions: [] };
+/** "see the troubleshooting guide, section 'x'": the panel links the section instead. */
+const GUIDE = /^\s*see the troubleshooting guide, section '[^']*'\s*$/;
+
+/**
+ * The actions an error points at, from its code and message (the REST API
+ * leaves terminal commands out of its hints), and from commands in its hint.
+ */
+export function errorActions(code: string, message: string): HintAction[] {
+  if (code === 'signature' && /trust|key/i.test(message)) {
+    const mirror = /mirror '([^']+)'/.exec(message);
+    return [{ kind: 'review-keys', mirror: mirror ? mirror[1] : null }];
   }
-  const actions: HintAction[] = [];
+  if (/no mirror (is )?configured/i.test(message)) {
+    return [{ kind: 'add-mirror' }];
+  }
+  return [];
+}
+
+/** The actions a hint points at, and its text with those commands replaced by words. */
+export function panelHint(
+  hint: string | null,
+  code: string | null = null,
+  message = ''
+): IPanelHint {
+  const actions: HintAction[] =
+    code !== null ? errorActions(code, message) : [];
+  if (hint === null || hint.trim() === '' || GUIDE.test(hint)) {
+    return { text: null, actions };
+  }
   const text = hint.replace(COMMAND, (whole, command: string) => {
     const words = command.trim().split(/\s+/);
     if (words[0] === 'keys' && words[1] === 'trust') {
       const at = words.indexOf('--mirror');
       const mirror = at >= 0 && at + 1 < words.length ? words[at + 1] : null;
-      actions.push({
-        kind: 'review-keys',
-        mirror: mirror === 'NAME' ? null : mirror
-      });
+      if (!actions.some(a => a.kind === 'review-keys')) {
+        actions.push({
+          kind: 'review-keys',
+          mirror: mirror === 'NAME' ? null : mirror
+        });
+      }
       return '“Review keys”';
     }
     if (words[0] === 'mirror' && words[1] === 'add') {
-      actions.push({ kind: 'add-mirror' });
+      if (!actions.some(a => a.kind === 'add-mirror')) {
+        actions.push({ kind: 'add-mirror' });
+      }
       return '“Add mirror”';
     }
     return whole;
