@@ -282,7 +282,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
                 continue
             mirrors[mirror.name] = mirror
             sources[f"mirrors.{mirror.name}"] = _mirror_at(layer, raw)
-        policy = policy.tightened(_layer_policy(layer, sources))
+        policy = policy.tightened(_layer_policy(layer, sources, policy))
     for raw in (user.data.get("mirrors") or []) if user else []:
         mirror = mirror_from_mapping(raw, "user", user.at("mirrors") if user else "")
         if mirror.name not in mirrors and policy.refusal(mirror) is None:
@@ -370,10 +370,13 @@ def _read_layer(path: Path, kind: str) -> _Layer:
     return _Layer(path, kind, data)
 
 
-def _layer_policy(layer: _Layer, sources: dict[str, str]) -> Policy:
+def _layer_policy(layer: _Layer, sources: dict[str, str], before: Policy) -> Policy:
     raw = layer.section("policy")
     for key in raw:
-        sources[f"policy.{key}"] = layer.at("policy", key)
+        flag = key in ("allow_user_mirrors", "allow_unsigned", "allow_file_mirrors")
+        # a flag's source is the first layer that forbids (a later "true" changes nothing)
+        if not flag or f"policy.{key}" not in sources or (getattr(before, key) and not raw[key]):
+            sources[f"policy.{key}"] = layer.at("policy", key)
     hosts = raw.get("allowed_hosts")
     schemes = raw.get("allowed_schemes")
     return Policy(

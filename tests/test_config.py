@@ -85,6 +85,10 @@ def test_the_extra_layer_only_tightens(system: Path, env: dict[str, str], tmp_pa
     assert [m.name for m in config.mirrors] == ["fine"]
     assert config.mirror("fine").fingerprints == (FPR,)
     assert config.site_files == (system, extra)
+    # config check names the file that decided: the system file forbids, the extra layer's
+    # "true" changed nothing
+    assert config.sources["policy.allow_unsigned"] == f"site file {system}:1"
+    assert config.sources["policy.allow_file_mirrors"] == f"site file {extra}:1"
 
 
 def test_a_later_layer_can_only_narrow_pins(
