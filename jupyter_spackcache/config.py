@@ -335,10 +335,13 @@ def _build(
             libc=value("host.libc"),
         ),
         install_root=(
-            expand_path(str(install_root), values["install_root"][1], env) if install_root else None
+            expand_path(str(install_root), values["install_root"][1], env, key="install_root")
+            if install_root
+            else None
         ),
         upstreams=tuple(
-            expand_path(str(p), values["upstreams"][1], env) for p in value("upstreams") or ()
+            expand_path(str(p), values["upstreams"][1], env, key="upstreams")
+            for p in value("upstreams") or ()
         ),
         auto_kernels=bool(value("auto_kernels")),
         modules=_modules(values, env),
@@ -356,7 +359,10 @@ def _modules(values: Mapping[str, tuple[Any, str]], env: Mapping[str, str]) -> M
         out = replace(out, enable=tuple(dict.fromkeys(items)))
     if "modules.roots" in values:
         raw, where = values["modules.roots"]
-        roots = tuple((fmt, expand_path(str(p), where, env)) for fmt, p in raw.items())
+        roots = tuple(
+            (fmt, expand_path(str(p), where, env, key=f"modules.roots.{fmt}"))
+            for fmt, p in raw.items()
+        )
         out = replace(out, roots=roots)
     for key in ("all_nodes", "jupyter_lmod"):
         if f"modules.{key}" in values:
