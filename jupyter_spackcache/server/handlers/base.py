@@ -8,10 +8,10 @@ shows exactly the line the CLI would print.
 from __future__ import annotations
 
 import json
+from http.client import responses
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
-from tornado.httputil import responses
 from tornado.web import HTTPError
 
 from ...errors import SpackCacheError
