@@ -264,6 +264,12 @@ def test_spack_yaml_is_resolved_and_other_sections_noted(
     out = capsys.readouterr().out
     assert f"installing the spack.yaml {manifest} (resolved from its specs)" in out
     assert "installed 0 package(s), 3 already installed" in out
+    # a malformed spec in it: the caret, and which file it came from
+    manifest.write_text("spack:\n  specs:\n  - demo-tool@@1\n")
+    code, _, err = run("install", "--from", str(manifest), "--yes")
+    assert code == 1
+    assert err.splitlines()[0] == "error: expected a version after '@' at column 10"
+    assert f"  hint: a spec under 'specs:' in {manifest}" in err.splitlines()
 
 
 def test_notebook_lock_exports_and_magics_offer_both_directions(
