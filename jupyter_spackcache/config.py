@@ -40,6 +40,7 @@ from .configschema import (
 from .errors import ConfigError, PolicyError
 from .fingerprint import Fingerprint, fingerprints
 from .limits import DEFAULT_LIMITS, Limits
+from .netconfig import AuthSpec, RetryPolicy, parse_auth
 from .policy import DEFAULT_DENIED_HOSTS, Policy
 
 #: The site files that always apply, whatever the environment says. A module-level seam: tests
@@ -94,6 +95,10 @@ class MirrorConfig:
     s3_endpoint: str | None = None
     #: Spack 1.2 named index view (v3 only)
     view: str | None = None
+    #: where this mirror's credentials are (None: anonymous, or ~/.netrc)
+    auth: AuthSpec | None = None
+    #: PEM file of the CAs this mirror's certificate chains to (a site CA)
+    ca_bundle: str | None = None
 
     def to_yaml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "url": self.url}
@@ -105,6 +110,10 @@ class MirrorConfig:
             out["s3_endpoint"] = self.s3_endpoint
         if self.view:
             out["view"] = self.view
+        if self.auth is not None:
+            out["auth"] = self.auth.to_yaml()
+        if self.ca_bundle:
+            out["ca_bundle"] = self.ca_bundle
         return out
 
 
@@ -119,6 +128,8 @@ def mirror_from_mapping(raw: Any, origin: str, where: str) -> MirrorConfig:
         origin=origin,
         s3_endpoint=raw.get("s3_endpoint"),
         view=raw.get("view"),
+        auth=parse_auth(raw["auth"], where) if raw.get("auth") else None,
+        ca_bundle=str(raw["ca_bundle"]) if raw.get("ca_bundle") else None,
     )
 
 
@@ -167,6 +178,8 @@ class Config:
     modules: ModulesConfig = field(default_factory=ModulesConfig)
     #: bounds on what untrusted input may cost (``limits:`` in config files)
     limits: Limits = DEFAULT_LIMITS
+    #: timeouts, retries and the per-operation deadline for every mirror request
+    network: RetryPolicy = field(default_factory=RetryPolicy)
 
     # state locations, all under ``home``
     @property
@@ -285,7 +298,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
                 continue
             mirrors[mirror.name] = mirror
             sources[f"mirrors.{mirror.name}"] = _mirror_at(layer, raw)
-        policy = policy.tightened(_layer_policy(layer, sources))
+        policy = policy.tightened(_layer_policy(layer, sources, policy))
     for raw in (user.data.get("mirrors") or []) if user else []:
         mirror = mirror_from_mapping(raw, "user", user.at("mirrors") if user else "")
         if mirror.name not in mirrors and policy.refusal(mirror) is None:
@@ -299,7 +312,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         for key in ("install_root", "upstreams", "auto_kernels"):
             if key in layer.data:
                 values[key] = (layer.data[key], layer.at(key))
-        for section in ("host", "modules", "limits"):
+        for section in ("host", "modules", "limits", "network"):
             for key, value in layer.section(section).items():
                 values[f"{section}.{key}"] = (value, layer.at(section, key))
     for key, variable in ENV_VARIABLES.items():
@@ -338,13 +351,17 @@ def _build(
             libc=value("host.libc"),
         ),
         install_root=(
-            expand_path(str(install_root), values["install_root"][1], env) if install_root else None
+            expand_path(str(install_root), values["install_root"][1], env, key="install_root")
+            if install_root
+            else None
         ),
         upstreams=tuple(
-            expand_path(str(p), values["upstreams"][1], env) for p in value("upstreams") or ()
+            expand_path(str(p), values["upstreams"][1], env, key="upstreams")
+            for p in value("upstreams") or ()
         ),
         auto_kernels=bool(value("auto_kernels")),
         modules=_modules(values, env),
+        network=_network(values),
         site_files=site_files,
         sources=sources,
         limits=_limits(values),
@@ -354,10 +371,30 @@ def _build(
 def _limits(values: Mapping[str, tuple[Any, str]]) -> Limits:
     """The ``limits:`` section over the defaults, each key from the last layer that set it."""
     chosen = {
-        key.split(".", 1)[1]: value for key, (value, _where) in values.items()
+        key.split(".", 1)[1]: value
+        for key, (value, _where) in values.items()
         if key.startswith("limits.")
     }
     return replace(DEFAULT_LIMITS, **chosen) if chosen else DEFAULT_LIMITS
+
+
+_NETWORK_FIELDS = {
+    "timeout": "timeout",
+    "attempts": "attempts",
+    "deadline": "deadline",
+    "retry_after_max": "retry_after_cap",
+    "min_bytes": "min_bytes",
+}
+
+
+def _network(values: Mapping[str, tuple[Any, str]]) -> RetryPolicy:
+    """The ``network:`` section (checked by the schema), each key from the last layer."""
+    chosen: dict[str, Any] = {}
+    for key, name in _NETWORK_FIELDS.items():
+        if f"network.{key}" in values:
+            raw = values[f"network.{key}"][0]
+            chosen[name] = int(raw) if key in ("attempts", "min_bytes") else float(raw)
+    return replace(RetryPolicy(), **chosen)
 
 
 def _modules(values: Mapping[str, tuple[Any, str]], env: Mapping[str, str]) -> ModulesConfig:
@@ -369,7 +406,10 @@ def _modules(values: Mapping[str, tuple[Any, str]], env: Mapping[str, str]) -> M
         out = replace(out, enable=tuple(dict.fromkeys(items)))
     if "modules.roots" in values:
         raw, where = values["modules.roots"]
-        roots = tuple((fmt, expand_path(str(p), where, env)) for fmt, p in raw.items())
+        roots = tuple(
+            (fmt, expand_path(str(p), where, env, key=f"modules.roots.{fmt}"))
+            for fmt, p in raw.items()
+        )
         out = replace(out, roots=roots)
     for key in ("all_nodes", "jupyter_lmod"):
         if f"modules.{key}" in values:
@@ -383,10 +423,13 @@ def _read_layer(path: Path, kind: str) -> _Layer:
     return _Layer(path, kind, data)
 
 
-def _layer_policy(layer: _Layer, sources: dict[str, str]) -> Policy:
+def _layer_policy(layer: _Layer, sources: dict[str, str], before: Policy) -> Policy:
     raw = layer.section("policy")
     for key in raw:
-        sources[f"policy.{key}"] = layer.at("policy", key)
+        flag = key in ("allow_user_mirrors", "allow_unsigned", "allow_file_mirrors")
+        # a flag's source is the first layer that forbids (a later "true" changes nothing)
+        if not flag or f"policy.{key}" not in sources or (getattr(before, key) and not raw[key]):
+            sources[f"policy.{key}"] = layer.at("policy", key)
     hosts = raw.get("allowed_hosts")
     schemes = raw.get("allowed_schemes")
     return Policy(
@@ -447,9 +490,14 @@ def validate_new_mirror(config: Config, mirror: MirrorConfig) -> None:
         )
     refusal = config.policy.refusal(mirror)
     if refusal is not None:
+        first = (
+            "use a signed mirror, or "
+            if mirror.unsigned and config.policy.allow_user_mirrors
+            else ""
+        )
         raise PolicyError(
             refusal,
-            hint="ask your administrators to add the mirror to the site configuration",
+            hint=f"{first}ask your administrators to add the mirror to the site configuration",
         )
 
 

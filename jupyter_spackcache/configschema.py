@@ -94,6 +94,10 @@ def _is_str(value: Any) -> str | None:
     return None if isinstance(value, str) and value.strip() else "must be a non-empty string"
 
 
+def _is_mapping(value: Any) -> str | None:
+    return None if isinstance(value, dict) else "must be a mapping"
+
+
 def _is_str_list(value: Any) -> str | None:
     if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
         return None
@@ -137,6 +141,8 @@ MIRROR_KEYS: dict[str, Check] = {
     "fingerprints": _fingerprint_list,
     "s3_endpoint": _is_str,
     "view": _is_str,
+    "auth": _is_mapping,
+    "ca_bundle": _is_str,
 }
 POLICY_KEYS: dict[str, Check] = {
     "allow_user_mirrors": _is_bool,
@@ -145,6 +151,21 @@ POLICY_KEYS: dict[str, Check] = {
     "allowed_schemes": _schemes,
     "allowed_hosts": _host_rules,
     "denied_hosts": _host_rules,
+}
+
+
+def _positive(value: Any) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    return None if ok else "must be a positive number"
+
+
+#: ``network:`` (see mirrors/retry.py RetryPolicy)
+NETWORK_KEYS: dict[str, Check] = {
+    "timeout": _positive,
+    "attempts": _positive,
+    "deadline": _positive,
+    "retry_after_max": _positive,
+    "min_bytes": _positive,
 }
 
 
@@ -202,6 +223,7 @@ TOP_KEYS: dict[str, bool] = {
     "host": True,
     "modules": True,
     "limits": True,
+    "network": True,
 }
 
 
@@ -226,6 +248,8 @@ def validate(data: Located, where: str, *, site: bool) -> None:
             _check_section(value, at, where, MODULES_KEYS, key)
         elif key == "limits":
             _check_section(value, at, where, LIMITS_KEYS, key)
+        elif key == "network":
+            _check_section(value, at, where, NETWORK_KEYS, key)
         elif key == "pinned_keys":
             _check_pins(value, at, where)
         elif key == "auto_kernels":
@@ -297,18 +321,21 @@ def _unknown(at: str, key: Any, known: Mapping[str, Any], section: str = "") -> 
 # ---- paths ------------------------------------------------------------------------------------
 
 
-def expand_path(raw: str, where: str, env: Mapping[str, str] | None = None) -> Path:
+def expand_path(
+    raw: str, where: str, env: Mapping[str, str] | None = None, *, key: str = ""
+) -> Path:
     """``~`` and ``$VARS`` expanded; refused when a variable is unset or the result relative.
 
     A relative install root would be baked into relocated binaries and the database, and
     resolved against whatever directory a command happens to run in.
     """
     env = os.environ if env is None else env
+    named = f"{key} " if key else ""  # a file's line alone does not say which key
     for match in _VARIABLE.finditer(raw):
         name = match.group(1) or match.group(2)
         if name not in env:
             raise ConfigError(
-                f"{where}: '{raw}' uses ${name}, which is not set",
+                f"{where}: {named}'{raw}' uses ${name}, which is not set",
                 hint=f"set {name} in the environment that starts this program, or write the path "
                 "out",
             )
@@ -321,7 +348,7 @@ def expand_path(raw: str, where: str, env: Mapping[str, str] | None = None) -> P
     path = Path(expanded)
     if not path.is_absolute():
         raise ConfigError(
-            f"{where}: '{raw}' is a relative path",
+            f"{where}: {named}'{raw}' is a relative path",
             hint="give an absolute path (it may start with ~ or $VARIABLE)",
         )
     return path

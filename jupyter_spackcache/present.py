@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import Config, MirrorConfig
 from .errors import SpackCacheError, SpecSyntaxError
 from .host import Host
+from .netconfig import redact_url
 from .resolve import Candidate, Resolution
 from .spec.concrete import ConcreteNode
 
@@ -25,10 +26,12 @@ if TYPE_CHECKING:
     from .kernels import KernelInfo
     from .mirrors.base import SpecRecord
     from .modules import ModuleSync
+    from .nomatch import NoMatch
     from .ops.query import Build, Listing
     from .ops.removal import Removal
     from .store.db import InstalledRecord
     from .trust import KeyInfo
+    from .trust.mirrortrust import MirrorTrust
 
 
 def print_json(data: Any, out: IO[str] | None = None) -> None:
@@ -123,15 +126,35 @@ def node_json(node: ConcreteNode) -> dict[str, Any]:
     }
 
 
-def mirror_json(m: MirrorConfig, layout: str | None, nodes: int | None) -> dict[str, Any]:
-    return {
+def mirror_json(
+    m: MirrorConfig,
+    layout: str | None,
+    nodes: int | None,
+    trust: MirrorTrust | None = None,
+) -> dict[str, Any]:
+    """A mirror; the REST API adds its ``trust`` (the CLI's ``mirror list`` has no keyring
+    look-up per mirror, so there it is left out)."""
+    out: dict[str, Any] = {
         "name": m.name,
-        "url": m.url,
+        "url": redact_url(m.url),
         "signed": not m.unsigned,
         "origin": m.origin,
         "pinned_keys": list(m.fingerprints),
+        "credentials": m.auth is not None,
         "layout": layout,
         "nodes": nodes,
+    }
+    if trust is not None:
+        out["trust"] = mirror_trust_json(trust)
+    return out
+
+
+def mirror_trust_json(t: MirrorTrust) -> dict[str, Any]:
+    return {
+        "state": t.state,
+        "keys": list(t.keys),
+        "trusted_keys": list(t.trusted_keys),
+        "problem": t.problem,
     }
 
 
@@ -306,8 +329,12 @@ def build_json(item: Listing) -> dict[str, Any]:
     }
 
 
-def group_listing(items: Iterable[Listing]) -> list[dict[str, Any]]:
-    """Builds grouped by package name (A-Z), newest version first within a group."""
+def group_listing(
+    items: Iterable[Listing], best: Mapping[str, str | None] | None = None
+) -> list[dict[str, Any]]:
+    """Builds grouped by package name (A-Z), newest version first within a group; ``best``
+    maps a name to the hash the resolver would install for it (null when none is listed)."""
+    best = best or {}
     groups: dict[str, list[Listing]] = {}
     for item in items:
         groups.setdefault(item.node.name, []).append(item)
@@ -323,9 +350,39 @@ def group_listing(items: Iterable[Listing]) -> list[dict[str, Any]]:
                 "targets": targets,
                 "mirrors": sorted({b.mirror for b in builds}),
                 "builds": [build_json(b) for b in builds],
+                "best": best.get(name),
             }
         )
     return out
+
+
+def unrunnable_json(item: Listing) -> dict[str, Any]:
+    n = item.node
+    return {
+        "name": n.name,
+        "hash": n.hash,
+        "version": n.version,
+        "target": n.target,
+        "mirror": item.mirror,
+        "reason": item.reason,
+    }
+
+
+def nomatch_json(why: NoMatch) -> dict[str, Any]:
+    """Why ``GET /specs`` found nothing (``NoMatch`` in docs/openapi.yaml)."""
+    return {
+        "kind": why.kind,
+        "message": why.message,
+        "host_target": why.host_target,
+        "suggestions": list(why.suggestions),
+        "targets": list(why.targets),
+        "versions": list(why.versions),
+        "unrunnable": [unrunnable_json(i) for i in why.unrunnable],
+    }
+
+
+def dag_json(root: ConcreteNode, nodes: Iterable[ConcreteNode], mirror: str) -> dict[str, Any]:
+    return {"mirror": mirror, "root": node_json(root), "nodes": [node_json(n) for n in nodes]}
 
 
 def build_detail_json(build: Build) -> dict[str, Any]:
@@ -387,6 +444,8 @@ def result_json(result: InstallResult) -> dict[str, Any]:
         "reused": list(result.reused),
         "external": list(result.external),
         "warnings": list(result.warnings),
+        "retries": result.retry_count,
+        "retries_by_kind": dict(sorted(result.retries.items())),
     }
 
 
@@ -419,6 +478,8 @@ def plan_text(plan: Plan) -> str:
 
 def result_text(result: InstallResult) -> str:
     done = f"installed {len(result.installed)} package(s), {len(result.reused)} already installed"
+    if result.retry_count:
+        done += f" ({result.retry_count} network retries)"
     return "\n".join([done, *(f"warning: {w}" for w in result.warnings)])
 
 

@@ -96,6 +96,8 @@ class Session:
     def close(self) -> None:
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if "keyring" in self.__dict__:
+            self.keyring.close()  # stops the gpg-agent that signing or key creation started
         if "store" in self.__dict__:
             self.store.close()
             del self.__dict__["store"]

@@ -12,6 +12,8 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -x /usr/bin/chromium ] || need+=(chromium)     # browser tests drive Debian's chromium
 [ -f /usr/share/lmod/lmod/init/bash ] || need+=(lmod)   # modulefile tests: real Lmod
 command -v tclsh >/dev/null 2>&1 || need+=(tcl)         # ... and Tcl Environment Modules
+command -v tinyproxy >/dev/null 2>&1 || need+=(tinyproxy)  # HTTPS_PROXY tests: a real proxy
+command -v openssl >/dev/null 2>&1 || need+=(openssl)      # site-CA tests make a CA
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -q

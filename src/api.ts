@@ -451,14 +451,15 @@ export async function fetchInstalled(
 export async function uninstall(
   settings: ServerConnection.ISettings,
   hash: string,
-  dependents = false
+  dependents = false,
+  dryRun = false
 ): Promise<IRemoval> {
   return expectObject<IRemoval>(
     await requestAPI(
       `installed/${encodeURIComponent(hash)}`,
       settings,
       { method: 'DELETE' },
-      { dependents: dependents || null }
+      { dependents: dependents || null, dry_run: dryRun || null }
     ),
     ['removed'],
     'uninstall'
@@ -467,10 +468,16 @@ export async function uninstall(
 
 /** `POST /gc`: remove dependencies no explicit package needs. */
 export async function collectGarbage(
-  settings: ServerConnection.ISettings
+  settings: ServerConnection.ISettings,
+  dryRun = false
 ): Promise<IRemoval> {
   return expectObject<IRemoval>(
-    await requestAPI('gc', settings, { method: 'POST', body: '{}' }),
+    await requestAPI(
+      'gc',
+      settings,
+      { method: 'POST', body: '{}' },
+      { dry_run: dryRun || null }
+    ),
     ['removed'],
     'gc'
   );
@@ -543,6 +550,64 @@ export async function streamTaskEvents(
       const event = toTaskEvent(raw);
       if (event !== null) {
         onEvent(event);
+      }
+    }
+    if (done) {
+      return;
+    }
+  }
+}
+
+/** What changed behind the panel's back (a `changed` event's `what`). */
+export type ChangedPart = 'installed' | 'mirrors' | 'keys';
+
+/** The parts a raw `changed` event names, or null for any other event. */
+export function toChanged(raw: IRawEvent): ChangedPart[] | null {
+  if (raw.event !== 'changed') {
+    return null;
+  }
+  try {
+    const data = JSON.parse(raw.data) as { what?: unknown };
+    return Array.isArray(data.what)
+      ? (data.what.filter(w =>
+          ['installed', 'mirrors', 'keys'].includes(w as string)
+        ) as ChangedPart[])
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `GET /events?kind=changed`: follow changes made elsewhere (CLI, magics,
+ * other tabs) until `signal` aborts or the server closes the stream.
+ */
+export async function streamChanges(
+  settings: ServerConnection.ISettings,
+  onChange: (parts: ChangedPart[]) => void,
+  options: { signal?: AbortSignal } = {}
+): Promise<void> {
+  const response = await send(
+    apiUrl(settings.baseUrl, 'events', { kind: 'changed' }),
+    settings,
+    { headers: { Accept: 'text/event-stream' }, signal: options.signal }
+  );
+  if (!response.ok || response.body === null) {
+    const text = await response.text();
+    throw new SpackApiError(response.status, errorInfo(response.status, text));
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const parser = new SSEParser();
+  for (;;) {
+    const { done, value } = await reader.read();
+    const chunk = done
+      ? decoder.decode()
+      : decoder.decode(value, { stream: true });
+    for (const raw of parser.feed(chunk)) {
+      const parts = toChanged(raw);
+      if (parts !== null && parts.length > 0) {
+        onChange(parts);
       }
     }
     if (done) {

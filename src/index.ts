@@ -9,7 +9,8 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -17,7 +18,10 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 // the panel is built at activation (it is a sidebar tab from the start), so these load eagerly
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { PANEL_ID, SpackPanel } from './components/SpackPanel';
+import type { HelpOpener } from './help';
 import { spackIcon } from './icon';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { displaySpec } from './model/format';
 import { selectedEnvironmentFile } from './model/envfile';
 import { LockBridge, hasMetadata } from './lockbridge';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -50,7 +54,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     ITranslator,
     ISettingRegistry,
-    IStateDB
+    IStateDB,
+    IRenderMimeRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -58,21 +63,66 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     translator: ITranslator | null,
     registry: ISettingRegistry | null,
-    stateDB: IStateDB | null
+    stateDB: IStateDB | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const model = new SpackModel({
       settings: app.serviceManager.serverSettings,
       trans
     });
-    const panel = new SpackPanel({ model, trans });
+    // the guide's viewer loads the first time an error's "Troubleshooting" link is used
+    let help: HelpOpener | null = null;
+    let helpUrl = '';
+    const openHelp = async (code: string): Promise<void> => {
+      if (help === null) {
+        const { HelpOpener } = await import('./help');
+        help = new HelpOpener(app, rendermime, trans);
+      }
+      help.url = helpUrl;
+      await help.open(code);
+    };
+    const panel = new SpackPanel({
+      model,
+      trans,
+      openHelp: code => void openHelp(code)
+    });
     app.shell.add(panel, 'left', { rank: 900 });
     restorer?.add(panel, PANEL_ID);
 
-    // a finished install may have registered a kernel: refresh so the launcher shows it
+    // a finished install may have registered a kernel: refresh so the launcher shows it;
+    // and say how it ended where JupyterLab says such things (one toast per install)
     model.taskFinished.connect((_, progress) => {
+      const what = progress.specs.map(displaySpec).join(' ');
       if (progress.state === 'done') {
         void app.serviceManager.kernelspecs.refreshSpecs();
+        Notification.success(trans.__('Installed %1', what), {
+          autoClose: 5000
+        });
+      } else if (progress.state === 'failed') {
+        Notification.error(
+          trans.__(
+            'Install of %1 failed: %2',
+            what,
+            progress.error?.message ?? trans.__('see the Spack panel')
+          ),
+          { autoClose: false }
+        );
+      } else if (progress.state === 'cancelled') {
+        Notification.info(trans.__('Install of %1 cancelled', what), {
+          autoClose: 3000
+        });
+      }
+    });
+    // an uninstall (here or elsewhere) may have removed a kernel: drop its launcher tile now
+    let installed = model.state.installed.value;
+    model.changed.connect((_, state) => {
+      if (state.installed.value !== installed) {
+        const before = installed;
+        installed = state.installed.value;
+        if (before !== null) {
+          void app.serviceManager.kernelspecs.refreshSpecs();
+        }
       }
     });
 
@@ -107,9 +157,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (spec) {
           return model.requestPlan([spec]);
         }
-        panel.node
-          .querySelector<HTMLInputElement>('.jp-SpackPanel-searchInput input')
-          ?.focus();
+        // after the palette has closed: it gives the focus back to where it was
+        const focus = (): void =>
+          panel.node
+            .querySelector<HTMLInputElement>('.jp-SpackPanel-searchInput input')
+            ?.focus();
+        focus();
+        window.setTimeout(focus, 100);
       }
     });
     app.commands.addCommand(CommandIDs.gc, {
@@ -178,6 +232,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
             model.search.debounceMs = s.searchDebounce;
             model.pageSize = s.pageSize;
             model.pollMs = s.pollInterval;
+            helpUrl = s.troubleshootingUrl;
             if (model.state.plan === null) {
               model.setKernel(s.registerKernel);
             }

@@ -46,6 +46,17 @@ export interface IMirror {
   pinned_keys: string[];
   layout: string | null;
   nodes: number | null;
+  /** How far its packages are checked, worked out by the server (absent after DELETE). */
+  trust?: IMirrorTrust;
+}
+
+/** A mirror's own trust state: its keys against this user's keyring. */
+export interface IMirrorTrust {
+  state: 'trusted' | 'untrusted' | 'unsigned' | 'unknown';
+  /** Fingerprints that may sign it (pinned, else published). */
+  keys: string[];
+  trusted_keys: string[];
+  problem: string | null;
 }
 
 /** A signing key (`GET /keys`, `POST /keys/trust`). */
@@ -91,6 +102,34 @@ export interface IPackageGroup {
   targets: string[];
   mirrors: string[];
   builds: IBuild[];
+  /** Hash of the build the resolver would install (best for this CPU), if listed. */
+  best?: string | null;
+}
+
+/** A build that matches but cannot run on this host, with the reason. */
+export interface IUnrunnable {
+  name: string;
+  hash: string;
+  version: string;
+  target: string;
+  mirror: string;
+  reason: string | null;
+}
+
+/** Why a search found nothing this host can install. */
+export interface INoMatch {
+  kind:
+    | 'no-mirror'
+    | 'no-package'
+    | 'other-targets'
+    | 'other-versions'
+    | 'no-match';
+  message: string;
+  host_target: string;
+  suggestions: string[];
+  targets: string[];
+  versions: string[];
+  unrunnable: IUnrunnable[];
 }
 
 /** Body of `GET /specs`: one page of package groups. */
@@ -103,6 +142,8 @@ export interface ISpecPage {
   pages: number | null;
   has_more: boolean;
   items: IPackageGroup[];
+  /** Why nothing was found (null or absent when something was). */
+  why?: INoMatch | null;
 }
 
 /** A dependency edge of a concrete node. */
@@ -138,6 +179,8 @@ export interface ISpecDetail {
   /** Whether this host can run the build; `reason` says why not. */
   compatible: boolean;
   reason: string | null;
+  /** Bytes of every package tarball in the build (null when one is unknown). */
+  download_bytes?: number | null;
 }
 
 export type PlanAction = 'reuse' | 'download' | 'external';
@@ -280,4 +323,7 @@ export interface IInstalledRecord {
 /** Body of `DELETE /installed/{hash}` and `POST /gc`. */
 export interface IRemoval {
   removed: IInstalledRecord[];
+  /** Kernels that needed a removed package, removed with it. */
+  kernels_removed?: string[];
+  warning?: string | null;
 }

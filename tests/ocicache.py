@@ -48,6 +48,7 @@ def push_spack_oci_cache(
     entries: Iterable[tuple[dict[str, Any], bytes]],
     *,
     index: bytes | None = None,
+    credentials: Any = None,
 ) -> dict[str, str]:
     """Upload a Spack-shaped OCI build cache to ``url`` (``oci+http://host/repo``).
 
@@ -58,7 +59,7 @@ def push_spack_oci_cache(
     """
     entries = list(entries)
     pushed: dict[str, str] = {}
-    with oci.OciClient(url) as client:
+    with oci.OciClient(url, credentials=credentials) as client:
         for document, tarball in entries:
             layer_digest = client.put_blob(tarball)
             root = document["spec"]["nodes"][0]

@@ -97,8 +97,13 @@ class Fault:
     ``status``: answer with this status instead. ``delay``: sleep this long before the headers.
     ``drop_after``: send N body bytes then reset the connection. ``lie_length``: announce
     ``len + lie_length`` as Content-Length, send the true body, close. ``corrupt``: flip one
-    byte. ``times``: apply to this many requests only (None = forever). ``redirect``: answer
-    302 with this Location.
+    byte. ``cut_half``: announce the full length, send half the body, close cleanly (an
+    overloaded proxy). ``retry_after``: a ``Retry-After`` value sent with ``status``.
+    ``trickle``: seconds between two body bytes (a server that crawls). ``times``: apply to
+    this many requests only (None = forever); with ``per_path``, to that many per path.
+    ``whole_only``: only requests for the whole file (no ``Range``), e.g. not a peek.
+    ``redirect``: answer 302 with this Location. ``redirect_host``: answer 302 to this base
+    URL + the path (a cache behind a CDN).
     """
 
     status: int | None = None
@@ -106,7 +111,13 @@ class Fault:
     drop_after: int | None = None
     lie_length: int = 0
     corrupt: bool = False
+    cut_half: bool = False
+    retry_after: str | None = None
+    trickle: float = 0.0
     times: int | None = None
+    per_path: bool = False
+    whole_only: bool = False
+    redirect_host: str | None = None
     redirect: str | None = None
 
 
@@ -124,13 +135,16 @@ class _BaseServer:
 
     handler: type[http.server.BaseHTTPRequestHandler]
 
-    def __init__(self) -> None:
+    def __init__(self, tls: Any = None) -> None:
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []
         self._httpd = _LoggingServer(("127.0.0.1", 0), self.handler)
         self._httpd.owner = self  # type: ignore[attr-defined]
         self.port = int(self._httpd.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"
+        if tls is not None:  # an ssl.SSLContext: serve HTTPS
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            self.url = f"https://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 
@@ -196,15 +210,26 @@ class _StaticHandler(http.server.BaseHTTPRequestHandler):
     def _serve(self, *, head: bool) -> None:
         owner: StaticServer = self.server.owner  # type: ignore[attr-defined]
         relpath = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
-        self._respond(owner, relpath, owner.take_fault(relpath), head=head)
+        with owner._lock:
+            owner.arrivals.append(self.path)
+        if owner.require_auth and self.headers.get("Authorization") != owner.require_auth:
+            challenge = {"WWW-Authenticate": 'Basic realm="spackcache-test"'}
+            self._send(401, b"credentials needed\n", head=head, extra=challenge)
+            return
+        fault = owner.take_fault(relpath, ranged="Range" in self.headers)
+        self._respond(owner, relpath, fault, head=head)
 
     def _respond(self, owner: StaticServer, relpath: str, fault: Fault, *, head: bool) -> int:
         if fault.delay:
             time.sleep(fault.delay)
         if fault.redirect is not None:
             return self._send(302, b"", head=head, extra={"Location": fault.redirect})
+        if fault.redirect_host is not None:
+            location = {"Location": fault.redirect_host.rstrip("/") + "/" + relpath}
+            return self._send(302, b"", head=head, extra=location)
         if fault.status is not None:
-            return self._send(fault.status, b"injected failure\n", head=head)
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else None
+            return self._send(fault.status, b"injected failure\n", head=head, extra=extra)
         path = (owner.root / relpath).resolve()
         if owner.root not in path.parents or not path.is_file():
             return self._send(404, b"not found\n", head=head)
@@ -226,6 +251,19 @@ class _StaticHandler(http.server.BaseHTTPRequestHandler):
         if fault.corrupt and body:
             middle = len(body) // 2
             body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
+        if fault.cut_half and not head:
+            self._send_headers(status, len(body), extra, close=True)
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return status
+        if fault.trickle and not head:
+            self._send_headers(status, len(body), extra)
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(fault.trickle)
+            return status
         if fault.drop_after is not None:
             self._send_headers(status, len(body), extra)
             self.wfile.write(body[: fault.drop_after])
@@ -270,11 +308,18 @@ class StaticServer(_BaseServer):
 
     handler = _StaticHandler
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, require_auth: str | None = None, tls: Any = None
+    ) -> None:
         self.root = Path(root).resolve()
+        #: the exact ``Authorization`` value every request must carry (else 401, Basic)
+        self.require_auth = require_auth
         self._faults: dict[str, Fault] = {}
         self._left: dict[str, int | None] = {}
-        super().__init__()
+        self._left_per_path: dict[tuple[str, str], int] = {}
+        #: every request's path as it arrives (the log records it when it is answered)
+        self.arrivals: list[str] = []
+        super().__init__(tls)
 
     def fault(self, pattern: str, **kwargs: Any) -> None:
         """Inject a :class:`Fault` for paths matching the glob ``pattern`` (relative to root)."""
@@ -287,16 +332,24 @@ class StaticServer(_BaseServer):
         with self._lock:
             self._faults.clear()
             self._left.clear()
+            self._left_per_path.clear()
 
-    def take_fault(self, relpath: str) -> Fault:
+    def take_fault(self, relpath: str, *, ranged: bool = False) -> Fault:
         """The fault for this request (consuming one of its ``times``), or no fault."""
         with self._lock:
             for pattern, fault in self._faults.items():
-                if not fnmatch.fnmatchcase(relpath, pattern):
+                if not fnmatch.fnmatchcase(relpath, pattern) or (fault.whole_only and ranged):
                     continue
                 left = self._left[pattern]
                 if left is None:
                     return fault
+                if fault.per_path:
+                    key = (pattern, relpath)
+                    left = self._left_per_path.setdefault(key, left)
+                    if left > 0:
+                        self._left_per_path[key] = left - 1
+                        return fault
+                    continue
                 if left > 0:
                     self._left[pattern] = left - 1
                     return fault
@@ -366,7 +419,14 @@ class MotoS3(_Process):
             aws_secret_access_key="testing",
         )
 
-    def upload_tree(self, directory: str | os.PathLike[str], bucket: str, prefix: str = "") -> str:
+    def upload_tree(
+        self,
+        directory: str | os.PathLike[str],
+        bucket: str,
+        prefix: str = "",
+        *,
+        public: bool = True,
+    ) -> str:
         """Create ``bucket`` (if needed), upload every file under ``directory`` below ``prefix``
         as public-read objects (what anonymous readers of a public mirror see), and return the
         ``s3://bucket/prefix`` mirror URL."""
@@ -380,7 +440,8 @@ class MotoS3(_Process):
                 key = "/".join(
                     p for p in (prefix.strip("/"), path.relative_to(root).as_posix()) if p
                 )
-                s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ACL="public-read")
+                acl = {"ACL": "public-read"} if public else {}
+                s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), **acl)
         return f"s3://{bucket}/{prefix.strip('/')}".rstrip("/")
 
 
@@ -391,7 +452,8 @@ def registry_binary() -> str | None:
 class DockerRegistry(_Process):
     """Debian's ``docker-registry serve`` on loopback with its own temporary storage."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, htpasswd: tuple[str, str] | None = None) -> None:
+        """``htpasswd``: (user, password) the registry demands with HTTP basic auth."""
         binary = registry_binary()
         if binary is None:
             raise FileNotFoundError("docker-registry not found (apt-get install docker-registry)")
@@ -409,6 +471,20 @@ class DockerRegistry(_Process):
             "  delete: {enabled: false}\n"
             f"http:\n  addr: {self.host}\n"
         )
+        if htpasswd is not None:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import crypt  # bcrypt through libxcrypt: the only hash the registry takes
+
+                hashed = crypt.crypt(htpasswd[1], crypt.mksalt(crypt.METHOD_BLOWFISH))
+            (workdir / "htpasswd").write_text(f"{htpasswd[0]}:{hashed}\n")
+            with config.open("a") as out:
+                out.write(
+                    "auth:\n  htpasswd:\n    realm: spackcache-test\n"
+                    f"    path: {workdir / 'htpasswd'}\n"
+                )
         self._spawn([binary, "serve", str(config)], workdir / "registry.log")
         try:
             wait_until_up(self.http_url + "/v2/", proc=self.proc)
@@ -442,8 +518,13 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         owner: RegistryProxy = self.server.owner  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if self.path.startswith("/token"):
-            status, headers, payload = owner.issue_token(self.path)
+        failure = owner.take_failure(self.path)
+        if failure is not None:
+            status, headers, payload = failure, {"Retry-After": "0"}, b'{"errors":[]}'
+        elif self.path.startswith("/token"):
+            status, headers, payload = owner.issue_token(
+                self.path, self.headers.get("Authorization")
+            )
         else:
             denied = owner.challenge(self.command, self.path, self.headers.get("Authorization"))
             if denied is not None:
@@ -482,10 +563,25 @@ class RegistryProxy(_BaseServer):
         self.upstream = urllib.parse.urlsplit(upstream)
         self.require_token = require_token
         self.grant_tokens = True
+        #: the ``Authorization`` the token service demands (None: anonymous tokens)
+        self.token_auth: str | None = None
         self.tags_page_size = tags_page_size
         self.tokens: dict[str, set[str]] = {}
         self.tokens_issued = 0
+        #: (path fragment, status): the first request of each path containing it fails so
+        self.fail_first: list[tuple[str, int]] = []
+        self._failed: set[str] = set()
         super().__init__()
+
+    def take_failure(self, path: str) -> int | None:
+        """The status to fail ``path`` with, once per path and fragment (see fail_first)."""
+        with self._lock:
+            for fragment, status in self.fail_first:
+                key = f"{fragment} {path.split('?')[0]}"
+                if fragment in path and key not in self._failed:
+                    self._failed.add(key)
+                    return status
+        return None
 
     def __enter__(self) -> RegistryProxy:
         return self
@@ -517,9 +613,13 @@ class RegistryProxy(_BaseServer):
         value = f'Bearer realm="{self.url}/token",service="{self.service}"'
         return value + (f',scope="{scope}"' if scope else "")
 
-    def issue_token(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    def issue_token(
+        self, path: str, authorization: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
-        if not self.grant_tokens:
+        if not self.grant_tokens or (
+            self.token_auth is not None and authorization != self.token_auth
+        ):
             return 401, {}, b'{"errors":[{"code":"DENIED"}]}'
         if query.get("service") != [self.service]:
             return 400, {}, b'{"error":"wrong service"}'
@@ -576,6 +676,28 @@ class RegistryProxy(_BaseServer):
             return response.status, dict(response.getheaders()), payload
         finally:
             conn.close()
+
+
+def site_ca(workdir: Path) -> tuple[Path, Path, Path]:
+    """A site CA and a server certificate for 127.0.0.1 signed by it, made with openssl:
+    (CA certificate, server certificate, server key), PEM files in ``workdir``."""
+    ca_key, ca, key, csr, cert = (
+        workdir / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
+    )
+    ext = workdir / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl = ["openssl"]
+    steps = [
+        [*openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key),
+         "-out", str(ca), "-days", "2", "-subj", "/CN=spackcache test site CA"],
+        [*openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+         str(csr), "-subj", "/CN=127.0.0.1"],
+        [*openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+         "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext)],
+    ]  # fmt: skip
+    for step in steps:
+        subprocess.run(step, check=True, capture_output=True)
+    return ca, cert, key
 
 
 def temp_workdir(prefix: str) -> Path:

@@ -85,6 +85,10 @@ def test_the_extra_layer_only_tightens(system: Path, env: dict[str, str], tmp_pa
     assert [m.name for m in config.mirrors] == ["fine"]
     assert config.mirror("fine").fingerprints == (FPR,)
     assert config.site_files == (system, extra)
+    # config check names the file that decided: the system file forbids, the extra layer's
+    # "true" changed nothing
+    assert config.sources["policy.allow_unsigned"] == f"site file {system}:1"
+    assert config.sources["policy.allow_file_mirrors"] == f"site file {extra}:1"
 
 
 def test_a_later_layer_can_only_narrow_pins(
@@ -186,9 +190,10 @@ def test_paths_must_be_absolute_after_expansion(
     system: Path, env: dict[str, str], value: str, message: str
 ) -> None:
     user_file(env).write_text(f"install_root: '{value}'\n")
-    with pytest.raises(ConfigError, match=f"config.yaml:1: '.*' {message.replace('$', '.')}"):
+    pattern = message.replace("$", ".")
+    with pytest.raises(ConfigError, match=f"config.yaml:1: install_root '.*' {pattern}"):
         load_config(env)
-    with pytest.raises(ConfigError, match=message.replace("$", ".")):
+    with pytest.raises(ConfigError, match=pattern):
         load_config({**env, "SPACKCACHE_INSTALL_ROOT": "", "SPACKCACHE_UPSTREAMS": value})
 
 
@@ -382,3 +387,37 @@ def test_redirects_never_lead_to_denied_hosts(
         add_mirror(MirrorRequest("m", server.url), config=session.config, keyring=None)
     assert " redirects to " in str(err.value) and refused in str(err.value)
     assert not user_file(env).exists()  # nothing saved
+
+
+# ---- network settings and private mirrors ---------------------------------------------------
+
+
+def test_network_settings_user_over_site_and_checked(system: Path, env: dict[str, str]) -> None:
+    system.write_text("network: {timeout: 10, attempts: 3}\n")
+    user_file(env).write_text("network: {timeout: 2.5, min_bytes: 100}\n")
+    policy = load_config(env).network
+    assert (policy.timeout, policy.attempts, policy.min_bytes) == (2.5, 3, 100)
+    user_file(env).write_text("network:\n  timeout: 0\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml:2: 'network\.timeout' must be a positive"):
+        load_config(env)
+    user_file(env).write_text("network:\n  retries: 3\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'network\.retries'"):
+        load_config(env)
+
+
+def test_mirror_auth_and_ca_bundle_round_trip(system: Path, env: dict[str, str]) -> None:
+    user_file(env).write_text(
+        "mirrors:\n"
+        "  - name: private\n    url: https://cache.example.org/spack\n"
+        "    auth: {username: alice, password_env: CACHE_PW}\n"
+        "    ca_bundle: /etc/pki/site-ca.pem\n"
+    )
+    (mirror,) = load_config(env).mirrors
+    assert mirror.auth is not None and mirror.auth.password_env == "CACHE_PW"
+    assert mirror.ca_bundle == "/etc/pki/site-ca.pem"
+    assert mirror.to_yaml()["auth"] == {"username": "alice", "password_env": "CACHE_PW"}
+    user_file(env).write_text(
+        "mirrors:\n  - {name: p, url: 'https://c.example.org', auth: {username: alice}}\n"
+    )
+    with pytest.raises(ConfigError, match="needs a username with one of password"):
+        load_config(env)

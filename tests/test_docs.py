@@ -203,6 +203,7 @@ def test_openapi_check_refuses_what_the_document_does_not_say() -> None:
         "signed": True,
         "origin": "user",
         "pinned_keys": [],
+        "credentials": False,
         "layout": None,
         "nodes": None,
     }

@@ -205,6 +205,34 @@ def test_dependency_cycles_are_refused_at_plan_time(tmp_path: Path, loop_to: int
     assert "p4 -> p" in str(info.value) and len(str(info.value).splitlines()) == 1
 
 
+def test_the_plan_refuses_a_cycle_that_reaches_it(tmp_path: Path) -> None:
+    """Defence in depth: a cyclic DAG handed to the planner (not through resolve) is refused
+    before any metadata is fetched, so the pipeline can never wait on itself."""
+    from jupyter_spackcache.errors import DependencyCycle
+    from jupyter_spackcache.install.plan import plan_nodes
+    from jupyter_spackcache.resolve import Candidate, Resolution
+    from jupyter_spackcache.spec.parser import parse_spec
+    from jupyter_spackcache.store.db import StoreDB
+    from jupyter_spackcache.store.layout import StoreLayout
+
+    index = _chain_index(tmp_path, 3, loop_to=0)
+    root = index.hashes_named("p0")[0]
+    dag = index.dag(root)
+    runtime = tuple(dag.nodes.values())
+    chosen = Candidate("chain", dag, runtime, runtime, 0)
+    fetched: list[str] = []
+
+    def reader_for(name: str) -> Any:
+        fetched.append(name)
+        raise AssertionError("nothing may be fetched")
+
+    with pytest.raises(DependencyCycle, match="p0 -> p1 -> p2 -> p0"):
+        plan_nodes([Resolution(parse_spec("p0"), chosen, (chosen,))],
+                   store=StoreDB(tmp_path / "store.sqlite"),
+                   layout=StoreLayout(tmp_path / "opt"), reader_for=reader_for, peek=None)
+    assert fetched == []
+
+
 def test_a_cycle_in_a_real_mirror_fails_fast_in_the_cli(
     signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path, tmp_path: Path
 ) -> None:

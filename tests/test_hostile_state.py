@@ -172,3 +172,25 @@ def test_limits_are_read_from_config_and_checked(
     _refused(err, "config.yaml:2", "limits.max_unpack_ratio", "must be a positive whole number")
     (home / "config.yaml").write_text("limits:\n  max_unpak_ratio: 5\n")
     _refused(run("find")[2], "unknown key 'limits.max_unpak_ratio'", "max_unpack_ratio")
+
+
+def test_doctor_compares_the_spack_database_too(
+    signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path
+) -> None:
+    import json
+
+    _add(run, http_mirror(signed_demo.path).url)
+    assert run("install", "demo-tool", "--yes")[0] == 0
+    assert run("spack-db")[0] == 0  # the root is made usable as an upstream
+    index = home / "opt" / ".spack-db" / "index.json"
+    assert run("doctor")[1].startswith("everything is consistent")
+    data = json.loads(index.read_text())
+    dropped = next(h for h, rec in data["database"]["installs"].items()
+                   if str(rec.get("path", "")).startswith(str(home / "opt")))
+    del data["database"]["installs"][dropped]
+    index.write_text(json.dumps(data))
+    code, out, _ = run("doctor")
+    assert code == 1 and "the Spack database lists 0 package(s) not installed and misses 1" in out
+    assert run("doctor", "--repair")[0] == 0
+    assert dropped in json.loads(index.read_text())["database"]["installs"]
+    assert run("doctor")[1].startswith("everything is consistent")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_spackcache.config import Config, MirrorConfig
-from jupyter_spackcache.errors import MirrorError
+from jupyter_spackcache.errors import IntegrityError, MirrorError
 from jupyter_spackcache.formats.indexstream import IndexHeader, iter_index_records
 from jupyter_spackcache.mirrors.catalog import Catalog
 from jupyter_spackcache.mirrors.indexcache import IndexCache
@@ -192,7 +192,37 @@ def test_truncated_index_leaves_no_cache(tmp_path: Path) -> None:
     (root / "build_cache/index.json").write_bytes(data[: len(data) // 2])
     mirror = MirrorConfig(name="m", url=root.as_uri(), unsigned=True)
     catalog = Catalog(_config(tmp_path, mirror), None)
+    with pytest.raises(IntegrityError, match=r"refusing the index: its sha256 is \w{64}, but"):
+        catalog.index(mirror)  # index.json.hash names the whole index
+    (root / "build_cache/index.json.hash").unlink()
     with pytest.raises(MirrorError, match="malformed or truncated"):
-        catalog.index(mirror)
+        catalog.index(mirror)  # no hash file: the parser notices
     assert catalog.cache.meta(mirror) is None
     assert not list(catalog.cache.root.glob("*"))  # no temp files left behind
+
+
+def test_index_disagreeing_with_its_hash_file_is_refused_and_the_cache_kept(
+    http_mirror, tmp_path: Path
+) -> None:
+    root = _mirror_copy(UPSTREAM / "v2_layout/unsigned", tmp_path)
+    server = http_mirror(root)
+    mirror = MirrorConfig(name="m", url=server.url, unsigned=True)
+    catalog = Catalog(_config(tmp_path, mirror), None)
+    assert len(catalog.index(mirror)) == 7
+    catalog.close()
+    cache_file = catalog.cache.path_for(mirror)
+    before = cache_file.read_bytes()
+
+    doc = json.loads((root / "build_cache/index.json").read_text())
+    doc["database"]["installs"].pop("qeehcxyvluwnihsc2qxstmpomtxo3lrc")
+    (root / "build_cache/index.json").write_text(json.dumps(doc))  # the hash file is stale
+
+    catalog = Catalog(_config(tmp_path, mirror), None)
+    found, problems = catalog.indices()
+    assert [len(i) for i in found] == [7]  # the previous good copy, still used
+    assert len(problems) == 1 and problems[0].stale
+    message = problems[0].error.message
+    assert message.startswith(f"{server.url}/build_cache/index.json: refusing the index")
+    assert "index.json.hash says" in message and "\n" not in message
+    assert cache_file.read_bytes() == before
+    catalog.close()

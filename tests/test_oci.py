@@ -250,8 +250,8 @@ def test_mislabelled_image_is_refused(oci_registry: servers.DockerRegistry) -> N
 
 
 def test_registry_down() -> None:
-    r = oci.OciReader(f"oci+http://127.0.0.1:{servers.free_port()}/spack/gone")
-    r.client.retries = 0
+    url = f"oci+http://127.0.0.1:{servers.free_port()}/spack/gone"
+    r = oci.OciReader(url, client=oci.OciClient(url, retries=0))
     with pytest.raises(MirrorError, match=r"manifests/index\.spack: connection refused$"):
         r.fetch_index(known_hash=None, etag=None)
     r.close()

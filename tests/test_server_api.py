@@ -30,7 +30,7 @@ PACKAGES = ("libdemo-base", "libdemo-mid", "demo-tool")
 NORMAL_PATH = ("queued", "download", "verify", "extract", "unpacked", "relocate", "done")
 Fetch = Callable[..., Any]
 #: the schema in docs/openapi.yaml of each kind of server-sent event
-EVENT_SCHEMAS = {"task": "TaskEvent", "progress": "ProgressEvent"}
+EVENT_SCHEMAS = {"task": "TaskEvent", "progress": "ProgressEvent", "changed": "ChangedEvent"}
 
 
 # ------------------------------------------------------------------ fixtures

@@ -147,7 +147,9 @@ def test_http_500_retried_then_reported(served: StaticServer) -> None:
     t = tp.open_transport(served.url, retries=2)
     with pytest.raises(MirrorError) as info:
         t.fetch(INDEX)
-    assert str(info.value) == f"{served.url}/{INDEX}: server error (HTTP 500)"
+    assert str(info.value) == (
+        f"{served.url}/{INDEX}: server error (HTTP 500); gave up after 3 attempts"
+    )
     assert info.value.hint and "retry later" in info.value.hint
     assert served.count(f"/{INDEX}") == 3
 
@@ -284,3 +286,15 @@ def test_static_server_ranges(served: StaticServer) -> None:
     assert answer.status_code == 206 and answer.content == INDEX_BYTES[5:10]
     assert answer.headers["Content-Range"] == f"bytes 5-9/{len(INDEX_BYTES)}"
     assert httpx.get(url, headers={"Range": "bytes=99999-"}).status_code == 416
+
+
+def test_a_cut_metadata_body_resumes_with_if_range(served: StaticServer) -> None:
+    served.fault(INDEX, drop_after=1000, times=1)
+    t = tp.open_transport(served.url, retries=2)
+    result = t.fetch(INDEX)
+    assert result.data == INDEX_BYTES and result.etag
+    first, second = [r for r in served.requests if r.path == f"/{INDEX}"]
+    assert first.status == 200 and second.status == 206
+    assert second.headers["Range"] == "bytes=1000-"
+    assert second.headers["If-Range"] == result.etag
+    t.close()

@@ -325,10 +325,22 @@ def test_mirrors_policy_and_key_review(ui: Env) -> None:
     form.locator('input[aria-label="Mirror URL"]').fill(ui.server.url)
     form.locator('.jp-SpackPanel-toggle input').check()
     form.locator('button[type="submit"]').click()
-    notice = ui.panel().locator('.jp-SpackPanel-notice[data-kind="error"]')
+    # an unsigned mirror is confirmed first, with what it means; Cancel has the focus
+    dialog = ui.page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert "not verified" in dialog.inner_text()
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    # shown under the form, where the user is looking, and focused
+    notice = form.locator(".jp-SpackPanel-formError")
     notice.wait_for()
+    ui.page.wait_for_function(
+        "() => document.activeElement?.classList.contains('jp-SpackPanel-formError')"
+    )
     assert "this site does not allow unsigned mirrors" in notice.inner_text()
-    assert "use a signed mirror" in notice.locator(".jp-SpackPanel-hint").inner_text()
+    hint = notice.locator(".jp-SpackPanel-hint")
+    assert "ask your administrators" in hint.inner_text()
+    # and the guide's section on site policy is one click away
+    assert hint.locator(".jp-SpackPanel-helpLink").get_attribute("data-code") == "policy"
     assert [m["name"] for m in ui.lab.api("GET", "mirrors").json()] == ["demo"]
 
     # a signed mirror is added, and its keys are shown (fingerprint, user ID) for review

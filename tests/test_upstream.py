@@ -142,10 +142,21 @@ def test_install_reuses_an_upstream_tree_and_never_writes_it(
 
 
 def test_a_missing_upstream_is_a_warning_and_is_skipped(
-    upstream: UpstreamStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    upstream: UpstreamStore,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import logging
+
     from jupyter_spackcache.config import Config
     from jupyter_spackcache.session import Session
+
+    # CLI and server tests earlier in this process route our logger to stderr; undo that here
+    logger = logging.getLogger("jupyter_spackcache")
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "propagate", True)
+    monkeypatch.setattr(logger, "parent", logging.getLogger())
 
     gone = tmp_path / "unmounted"
     config = Config(home=tmp_path / "home", upstreams=(gone, upstream.root))

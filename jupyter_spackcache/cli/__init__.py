@@ -69,27 +69,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "needs_session", True):  # e.g. checking a broken config
             code: int = args.handler(None, args)
             return code
-        with Session() as session:
-            try:
-                return handler(session, args)
-            finally:
-                for warning in session.warnings:
-                    print(f"warning: {warning}", file=sys.stderr)
+        with Session() as session:  # its warnings reach stderr through _show_warnings
+            return handler(session, args)
     except SpackCacheError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1
-    except (sqlite3.Error, OSError) as exc:
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        if argv is None:  # the command itself, not a caller: stop now (see _stop_now)
+            _stop_now(130)
+        return 130
+    except BrokenPipeError:  # `spackcache list | head`: the reader left, which is fine
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+    except (sqlite3.Error, OSError) as exc:  # after BrokenPipeError, itself an OSError
         problem = state_error(exc)
         if problem is None:
             raise
         print(error_text(problem), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # `spackcache list | head`: the reader left, which is fine
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        return 0
 
 
 class _Warnings(logging.Handler):
@@ -105,6 +103,15 @@ def _show_warnings() -> None:
     if not any(isinstance(h, _Warnings) for h in logger.handlers):
         logger.addHandler(_Warnings(logging.WARNING))
         logger.propagate = False
+
+
+def _stop_now(code: int) -> None:
+    """Exit without waiting for threads still blocked in the network (a plan's metadata
+    fetches may be retrying for a while). Nothing is lost: the install has rolled back or
+    left only what a ``kill -9`` would, and the kernel releases every lock."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..netconfig import redact_url
 from ..ops.mirrors import MirrorRequest, add_mirror, mirror_statuses, remove_mirror
 from ..present import mirror_json, print_json, table
 from ..session import Session
@@ -50,7 +51,7 @@ def _add(session: Session, args: argparse.Namespace) -> int:
     session.adopt(change.config)
     mirror = change.mirror
     kind = "unsigned" if mirror.unsigned else "signed"
-    print(f"added {kind} mirror '{mirror.name}' ({mirror.url})")
+    print(f"added {kind} mirror '{mirror.name}' ({redact_url(mirror.url)})")
     if not mirror.unsigned:
         print(f"next: check and trust its keys with `spackcache keys trust --mirror {mirror.name}`")
     return 0
@@ -70,7 +71,7 @@ def _list(session: Session, args: argparse.Namespace) -> int:
     rows = [
         [
             m.name,
-            m.url,
+            redact_url(m.url),
             "unsigned" if m.unsigned else "signed",
             layout or "-",
             str(nodes) if nodes is not None else "-",

@@ -2,8 +2,9 @@
 
 Three records describe one installed package: its row in ``store.sqlite``, its prefix under
 the install root, and the prefix's own ``.spack/spec.json`` (what a real Spack reindexes
-from). A crash, a full disk or a hand-made change can leave them disagreeing: a row whose
-prefix is gone, a prefix no row knows, a row that cannot be decoded, a missing spec file.
+from); a root made into an upstream also has a Spack database, ``.spack-db/index.json``.
+A crash, a full disk or a hand-made change can leave them disagreeing: a row whose prefix is
+gone, a prefix no row knows, a row that cannot be decoded, a missing spec file.
 :func:`examine` lists every disagreement by package name; with ``repair`` it also fixes each
 one the safe way (under the store lock, so no install or gc runs meanwhile):
 
@@ -12,6 +13,7 @@ one the safe way (under the store lock, so no install or gc runs meanwhile):
 * a prefix with a valid spec file naming the hash its directory names is registered
   (explicitly, so that gc does not remove what the user may want);
 * a missing or wrong ``.spack/spec.json`` is rewritten from the database;
+* a Spack database that lists other packages than the store is written again;
 * leftovers of dead installs in the staging area are removed.
 
 Nothing a user installed is ever deleted by a repair.
@@ -31,6 +33,7 @@ from ..errors import InstallError, MirrorError
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import METADATA_DIR, StoreLayout
 from ..store.lock import NodeLock, StoreLock
+from ..store.spackdb import DB_DIR, write_spack_db
 from .staging import clean_staging
 
 #: seconds repair waits for running installs to finish
@@ -85,6 +88,7 @@ def _findings(store: StoreDB, roots: list[Path], *, repair: bool) -> Iterator[Fi
             continue
         for prefix, spec in _prefixes(root):
             yield from _check_prefix(store, root, prefix, spec, repair=repair)
+        yield from _check_spack_db(store, root, repair=repair)
         if repair:
             clean_staging(StoreLayout(root))
 
@@ -127,6 +131,32 @@ def _check_prefix(
     yield Finding("unregistered", prefix.name,
                   f"{prefix} is installed but not registered"
                   + (" (registered again, as explicit)" if done else ""), done)
+
+
+def _check_spack_db(store: StoreDB, root: Path, *, repair: bool) -> Iterator[Finding]:
+    """A root made into an upstream has a Spack database: it must list what the store does."""
+    index = root / DB_DIR / "index.json"
+    if not index.is_file():
+        return
+    listed: set[str] | None
+    try:
+        installs = orjson.loads(index.read_bytes())["database"]["installs"]
+        inside = str(root).rstrip("/") + "/"
+        listed = {
+            h for h, rec in installs.items()
+            if rec.get("installed") and str(rec.get("path") or "").startswith(inside)
+        }
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        listed = None
+    registered = {r.hash for r in store.installed(root)}
+    if listed == registered:
+        return
+    if repair:
+        write_spack_db(root, store.installed(root))
+    detail = ("cannot be read" if listed is None else
+              f"lists {len(listed - registered)} package(s) not installed and misses "
+              f"{len(registered - listed)}")
+    yield Finding("spack-db", str(index), f"the Spack database {detail}", repair)
 
 
 def _prefixes(root: Path) -> Iterator[tuple[Path, dict[str, Any]]]:

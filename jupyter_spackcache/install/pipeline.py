@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import threading
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from ..errors import InstallCancelled, InstallError, SpackCacheError
 from ..mirrors.base import MirrorReader
+from ..mirrors.retry import Retrier
 from ..store.db import InstalledRecord, StoreDB
 from ..store.layout import StoreLayout
 from ..store.lock import NodeLock, StoreLock
@@ -60,6 +62,12 @@ class InstallResult:
     external: tuple[str, ...]
     #: what went wrong around a successful install (e.g. modulefiles not written)
     warnings: tuple[str, ...] = ()
+    #: transient network failures retried on the way (plan and install), per kind of request
+    retries: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def retry_count(self) -> int:
+        return sum(self.retries.values())
 
 
 def install(
@@ -71,8 +79,11 @@ def install(
     progress: ProgressCallback = ignore_progress,
     cancel: threading.Event | None = None,
     unpackers: UnpackerPool | None = None,
+    retrier: Retrier | None = None,
 ) -> InstallResult:
     """Carry out ``plan`` (after its prechecks pass); raises the first failure.
+
+    ``retrier``: the retry policy shared with the readers (its count goes into the result).
 
     ``unpackers``: worker processes the caller started early (and closes); by default the
     install starts its own as its downloads begin.
@@ -81,6 +92,8 @@ def install(
     readers = {p.mirror: reader_for(p.mirror) for p in plan.downloads if p.mirror is not None}
     layout = StoreLayout(plan.install_root)
     cancel = cancel or threading.Event()
+    if retrier is not None:
+        retrier.start()  # continues the deadline its plan started
     # shared for the whole run: gc and uninstall (exclusive) wait, so nothing this install
     # reuses or has committed is removed before its dependents are registered
     store_lock = StoreLock(layout.locks(), shared=True)
@@ -89,10 +102,15 @@ def install(
             raise InstallCancelled("install cancelled; nothing was changed")
     try:
         _check_reused_present(plan, store)
-        run = _InstallRun(plan, store, layout, readers, max(1, jobs), progress, cancel)
-        return run.execute(unpackers)
+        run = _InstallRun(
+            plan, store, layout, readers, max(1, jobs), progress, cancel, retrier
+        )
+        result = run.execute(unpackers)
     finally:
         store_lock.release()
+    if retrier is None:
+        return result
+    return dataclasses.replace(result, retries=dict(retrier.by_kind))
 
 
 def _check_reused_present(plan: Plan, store: StoreDB) -> None:
@@ -117,8 +135,10 @@ class _InstallRun:
         jobs: int,
         progress: ProgressCallback,
         cancel: threading.Event,
+        retrier: Retrier | None = None,
     ) -> None:
         self.plan, self.store, self.layout, self.readers = plan, store, layout, readers
+        self.retrier = retrier
         self.jobs, self.progress, self.user_cancel = jobs, progress, cancel
         #: set on the first failure, on cancel, or when done: everything still running stops
         self.cancel = threading.Event()
@@ -245,7 +265,7 @@ class _InstallRun:
 
         typed = [j for j in jobs if isinstance(j, DownloadJob)]
         download_blocking(typed, concurrency=self.jobs, progress=on_progress, on_done=on_done,
-                          cancel=self.cancel)
+                          cancel=self.cancel, retrier=self.retrier)
 
     def _verified(self, h: str, dest: Path) -> None:
         p = self.by_hash[h]

@@ -146,11 +146,19 @@ def plan_nodes(
     for resolution in resolutions:
         roots.append(resolution.raise_if_unresolved().root.hash)
     explicit = set(roots)
+    # a dependency cycle would leave the install waiting on itself: refuse it before anything
+    # is opened or fetched, over the nodes as the plan will know them (the first DAG naming
+    # each: two mirrors may describe one hash with different edges)
+    union: dict[str, ConcreteNode] = {}
+    for resolution in resolutions:
+        for node in resolution.raise_if_unresolved().runtime:
+            union.setdefault(node.hash, node)
+    for root in dict.fromkeys(roots):
+        ConcreteDAG(root, union).post_order()
     planned: dict[str, PlannedNode | None] = {}
     fetches: list[tuple[str, _Fetch]] = []
     for resolution in resolutions:
         chosen = resolution.raise_if_unresolved()
-        chosen.dag.post_order()  # refuses a dependency cycle before anything is fetched
         for node in chosen.runtime:
             if node.hash in planned:
                 continue
@@ -164,10 +172,13 @@ def plan_nodes(
                 fetches.append((node.hash, fetch))
     # fetching and verifying the signed metadata is network and gpg bound: overlap it; map()
     # yields in order, so the first failing node (in plan order) is the one reported
-    with ThreadPoolExecutor(max(1, min(_FETCHERS, len(fetches)))) as pool:
+    pool = ThreadPoolExecutor(max(1, min(_FETCHERS, len(fetches))))
+    try:
         done = pool.map(lambda item: item[1].run(layout, peek), fetches)
         for (dag_hash, _), planned_node in zip(fetches, done, strict=True):
             planned[dag_hash] = planned_node
+    finally:  # after a failure or Ctrl-C, the other fetches (maybe retrying) are not awaited
+        pool.shutdown(wait=False, cancel_futures=True)
     nodes = tuple(p for p in planned.values() if p is not None)
     sizes = [p.size for p in nodes if p.action == "download"]
     total = None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
@@ -270,7 +281,7 @@ def check_space(root: Path, download_bytes: int | None, packages: int) -> Check:
     if free < need:
         return Check(
             "space", False,
-            f"not enough free space on {root}: about {_mb(need)} needed, {_mb(free)} free",
+            f"not enough free space on {root}: about {_human(need)} needed, {_human(free)} free",
             hint="free some space (e.g. `spackcache gc`) or choose another install_root",
         )
     inodes = INODES_PER_PACKAGE * packages
@@ -281,7 +292,7 @@ def check_space(root: Path, download_bytes: int | None, packages: int) -> Check:
             hint="remove unused files or choose another install_root",
         )
     estimate = "" if download_bytes is not None else " (some sizes unknown)"
-    return Check("space", True, f"{_mb(free)} free, about {_mb(need)} needed{estimate}")
+    return Check("space", True, f"{_human(free)} free, about {_human(need)} needed{estimate}")
 
 
 def check_prefix_lengths(downloads: Iterable[PlannedNode]) -> Check:
@@ -300,5 +311,11 @@ def check_prefix_lengths(downloads: Iterable[PlannedNode]) -> Check:
     return Check("prefix-length", True, "every new prefix fits in its build prefix")
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+def _human(n: int) -> str:
+    """Bytes in the unit that reads naturally ("10.9 KB", not "0.0 MB"), SI like the CLI."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"

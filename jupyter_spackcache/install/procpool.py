@@ -49,7 +49,8 @@ _READY = b'{"ready": true}\n'
 #: (a notebook's ``sys.path.insert``), without shadowing anything the worker finds first.
 _BOOTSTRAP = (
     "import sys; sys.path.append(sys.argv[1]); "
-    "from jupyter_spackcache.install.procpool import _serve; raise SystemExit(_serve())"
+    "from jupyter_spackcache.install.procpool import _serve; "
+    "raise SystemExit(_serve(int(sys.argv[2])))"
 )
 
 
@@ -58,7 +59,13 @@ class UnpackerProcess:
 
     def __init__(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOTSTRAP, str(Path(__file__).resolve().parents[2])],
+            [
+                sys.executable,
+                "-c",
+                _BOOTSTRAP,
+                str(Path(__file__).resolve().parents[2]),
+                str(os.getpid()),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -244,7 +251,13 @@ NO_UNPACKERS = UnpackerPool(0)
 # ------------------------------------------------------------------------------ the worker
 
 
-def _serve() -> int:
+def _serve(parent: int | None = None) -> int:
+    """Unpack what the parent asks until its pipe ends; ``parent``: its pid, whose death
+    ends this worker at once (a killed installer leaves no workers behind)."""
+    if parent is not None:
+        from ..lifeline import die_with_parent
+
+        die_with_parent(parent, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdout.buffer.write(_READY)
     sys.stdout.flush()

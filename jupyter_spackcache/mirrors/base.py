@@ -9,10 +9,12 @@ installer only has to compare the downloaded bytes against it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..spec.concrete import ConcreteDAG, ConcreteNode
 
 
@@ -41,6 +43,27 @@ class TarballRef:
     sha256: str
     #: stored size in bytes when the metadata says it (v3 manifests, OCI), else None
     size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TarballRequest:
+    """How to download a tarball, as a value: the async downloader executes it.
+
+    ``url`` is the plain GET to send (with ``headers``) over the downloader's own connections;
+    None means "stream it with :meth:`MirrorReader.open_tarball`" (local files, OCI registries
+    with their tokens). ``shown`` names the tarball in messages.
+    """
+
+    shown: str
+    url: str | None = None
+    #: e.g. the mirror's ``Authorization`` (hidden from ``repr``)
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    #: a public S3 bucket answers 403 for a missing key
+    s3: bool = False
+    #: seconds to connect, and between two reads
+    timeout: float = 30.0
+    #: the mirror's own CA bundle (a site CA), if it has one
+    ca_bundle: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +107,22 @@ class MirrorReader(Protocol):
         """ASCII-armored public keys the mirror publishes (unverified, for `keys trust`)."""
         ...
 
-    def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Any:
-        """A streaming download of the tarball (an iterator of byte chunks); no checking."""
+    def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
+        """The tarball's stored bytes from ``offset`` on, in chunks; one request, no checking.
+
+        Not retried: the downloader resumes from the bytes it kept (see :mod:`.retry`).
+        """
+        ...
+
+    def tarball_request(self, ref: TarballRef) -> TarballRequest:
+        """The request that downloads ``ref`` (pure: nothing is sent)."""
+        ...
+
+    def read_head(self, ref: TarballRef, length: int) -> bytes:
+        """At most the first ``length`` stored bytes of the tarball (a ``Range`` read, retried
+        and resumed like every request)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
         ...

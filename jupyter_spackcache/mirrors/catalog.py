@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import SpackCacheError, StateError
 from .detect import open_reader
 from .indexcache import IndexCache, MirrorIndex
+from .retry import Retrier
 
 if TYPE_CHECKING:
     from ..config import Config, MirrorConfig
@@ -37,13 +38,21 @@ class Catalog:
         self.config = config
         self.keyring = keyring
         self.cache = IndexCache(config.cache_dir / "indices")
+        #: one retry policy for every request to every mirror, and the count of retries
+        self.retrier = Retrier(config.network)
         self._readers: dict[str, MirrorReader] = {}
         self._indices: dict[str, MirrorIndex] = {}
 
     def reader(self, mirror: MirrorConfig) -> MirrorReader:
         if mirror.name not in self._readers:
             meta = self.cache.meta(mirror)
-            reader = open_reader(mirror, self.keyring, layout=meta.layout if meta else None)
+            reader = open_reader(
+                mirror,
+                self.keyring,
+                layout=meta.layout if meta else None,
+                timeout=self.retrier.policy.timeout,
+                retrier=self.retrier,
+            )
             if hasattr(reader, "max_index_bytes"):  # v2, v3 (OCI lists tags instead)
                 setattr(reader, "max_index_bytes", self.config.limits.max_index_bytes)  # noqa: B010
             self._trust_site_pins(mirror, reader)
@@ -149,7 +158,5 @@ class Catalog:
             index.close()
         self._indices.clear()
         for reader in self._readers.values():
-            transport = getattr(reader, "transport", None)
-            if transport is not None:
-                transport.close()
+            reader.close()
         self._readers.clear()

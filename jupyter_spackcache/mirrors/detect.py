@@ -20,7 +20,10 @@ from .v3 import V3Reader
 if TYPE_CHECKING:
     from ..config import MirrorConfig
     from ..trust import Keyring
+    from .auth import Credentials
     from .base import MirrorReader
+    from .retry import Retrier
+    from .s3auth import S3Credentials
     from .transport import Transport
 
 LAYOUTS = ("v3", "v2", "oci")
@@ -36,8 +39,12 @@ def open_reader(
     *,
     layout: str | None = None,
     timeout: float = 30.0,
+    retrier: Retrier | None = None,
 ) -> MirrorReader:
-    """A reader for ``mirror``; ``layout`` (from the cache) skips the probe."""
+    """A reader for ``mirror``; ``layout`` (from the cache) skips the probe.
+
+    ``retrier``: the retry policy (and count) shared with the operation's other readers.
+    """
     if is_oci(mirror.url):
         from .oci import OciReader
 
@@ -47,16 +54,46 @@ def open_reader(
                 "never signed",
                 hint="if you trust the registry, add it with --unsigned",
             )
-        return OciReader(mirror.url, timeout=timeout)
+        return OciReader(
+            mirror.url,
+            timeout=timeout,
+            retrier=retrier,
+            credentials=_credentials(mirror),
+            ca_bundle=mirror.ca_bundle,
+        )
     from .transport import open_transport
 
-    transport = open_transport(mirror.url, timeout=timeout, s3_endpoint=mirror.s3_endpoint)
+    transport = open_transport(
+        mirror.url,
+        timeout=timeout,
+        s3_endpoint=mirror.s3_endpoint,
+        retrier=retrier,
+        credentials=_credentials(mirror),
+        ca_bundle=mirror.ca_bundle,
+        s3_credentials=_s3_credentials(mirror),
+    )
     chosen = layout or detect_layout(transport, mirror)
     if chosen == "v3":
         return V3Reader(transport, mirror, keyring)
     if chosen == "v2":
         return V2Reader(transport, mirror, keyring)
     raise MirrorError(f"unknown layout '{chosen}' for mirror '{mirror.name}'")
+
+
+def _credentials(mirror: MirrorConfig) -> Credentials | None:
+    if mirror.url.startswith(("file://", "/")) or "://" not in mirror.url:
+        return None
+    from .auth import resolve
+
+    return resolve(mirror.auth, mirror.url, mirror.name)
+
+
+def _s3_credentials(mirror: MirrorConfig) -> S3Credentials | None:
+    if not mirror.url.startswith("s3://"):
+        return None
+    from .s3auth import credential_chain
+
+    return credential_chain()
 
 
 def detect_layout(transport: Transport, mirror: MirrorConfig) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,13 +22,21 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from jupyter_spackcache.errors import IntegrityError, MirrorError, NotFoundError
-from jupyter_spackcache.mirrors.base import IndexFetch, SpecRecord, TarballRef
-from jupyter_spackcache.mirrors.redirects import hooks
-from jupyter_spackcache.mirrors.transport import (
+from jupyter_spackcache.mirrors.auth import Credentials
+from jupyter_spackcache.mirrors.base import IndexFetch, SpecRecord, TarballRef, TarballRequest
+from jupyter_spackcache.mirrors.failures import (
     HINT_URL,
-    backoff,
     exception_error,
+    failed_request,
+    failed_status,
     status_error,
+)
+from jupyter_spackcache.mirrors.redirects import hooks
+from jupyter_spackcache.mirrors.retry import Retrier, Transient, retrier_for, transient_status
+from jupyter_spackcache.mirrors.transport import (
+    range_headers,
+    ranged_skip,
+    read_head_via,
     tls_context,
 )
 
@@ -131,15 +138,33 @@ def next_page(link: str | None, current: str) -> str | None:
 
 
 class OciClient:
-    """A small distribution-API client: one ``httpx.Client``, anonymous bearer tokens cached."""
+    """A small distribution-API client: one ``httpx.Client``, anonymous bearer tokens cached.
 
-    def __init__(self, url: str, *, timeout: float = 30.0, retries: int = 2) -> None:
+    Reads (GET, HEAD) go through the client's :class:`~.retry.Retrier`; uploads are sent once.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        retries: int | None = None,
+        retrier: Retrier | None = None,
+        credentials: Credentials | None = None,
+        ca_bundle: str | None = None,
+    ) -> None:
         self.url = url
         self.repo = parse_oci_url(url)
-        self.timeout = timeout
-        self.retries = max(0, retries)
+        #: sent when the registry asks for Basic auth, and to its token service
+        self.credentials = credentials
+        self._basic = False
+        self.retrier = retrier or retrier_for(retries, timeout=timeout)
+        self.timeout = self.retrier.policy.timeout
         self._http = httpx.Client(
-            timeout=timeout, follow_redirects=True, verify=tls_context(), event_hooks=hooks()
+            timeout=self.timeout,
+            follow_redirects=True,
+            verify=tls_context(ca_bundle),
+            event_hooks=hooks(),
         )
         self._tokens: dict[BearerChallenge, str] = {}
         self._token: str | None = None
@@ -163,23 +188,19 @@ class OciClient:
         headers: dict[str, str] | None = None,
         content: bytes | None = None,
         stream: bool = False,
+        kind: str = "manifest",
     ) -> httpx.Response:
-        """Send a request; on a Bearer 401, get (or reuse) a token and send it once more."""
-        sent = self._token
-        response = self._send_retrying(method, url, headers, content, stream)
-        if response.status_code != 401:
-            return response
-        challenge = parse_challenge(response.headers.get("www-authenticate"))
-        response.close()
-        if challenge is None:
-            return response
-        cached = self._tokens.get(challenge)
-        # a cached token that was just refused has expired: ask for a new one
-        self._token = cached if cached and cached != sent else self._fetch_token(challenge)
-        self._tokens[challenge] = self._token
-        return self._send_retrying(method, url, headers, content, stream)
+        """Send a request; reads are retried on transient failures, uploads are not."""
+        if method in ("GET", "HEAD"):
+            return self.retrier.call(
+                kind, lambda: self._authorized(method, url, headers, content, stream)
+            )
+        try:
+            return self._authorized(method, url, headers, content, stream)
+        except Transient as failure:
+            raise failure.error from None
 
-    def _send_retrying(
+    def _authorized(
         self,
         method: str,
         url: str,
@@ -187,21 +208,25 @@ class OciClient:
         content: bytes | None,
         stream: bool,
     ) -> httpx.Response:
-        """Idempotent requests are retried with back-off on connection errors and 5xx."""
-        idempotent = method in ("GET", "HEAD")
-        attempt = 0
-        while True:
-            try:
-                response = self._send_once(method, url, headers, content, stream)
-            except MirrorError:
-                if not idempotent or attempt >= self.retries:
-                    raise
-            else:
-                if not (idempotent and response.status_code >= 500) or attempt >= self.retries:
-                    return response
-                response.close()
-            time.sleep(backoff(attempt))
-            attempt += 1
+        """One attempt; on a Bearer 401, get (or reuse) a token and send it once more."""
+        sent = self._token
+        response = self._send_once(method, url, headers, content, stream)
+        if response.status_code != 401:
+            return response
+        header = response.headers.get("www-authenticate") or ""
+        challenge = parse_challenge(header)
+        response.close()
+        if challenge is None:
+            wants_basic = header.strip().lower().startswith("basic")
+            if not wants_basic or self.credentials is None or self._basic:
+                return response
+            self._basic = True  # a registry behind htpasswd: send the credentials
+            return self._send_once(method, url, headers, content, stream)
+        cached = self._tokens.get(challenge)
+        # a cached token that was just refused has expired: ask for a new one
+        self._token = cached if cached and cached != sent else self._fetch_token(challenge)
+        self._tokens[challenge] = self._token
+        return self._send_once(method, url, headers, content, stream)
 
     def _send_once(
         self,
@@ -211,26 +236,32 @@ class OciClient:
         content: bytes | None,
         stream: bool,
     ) -> httpx.Response:
+        """One request; :class:`Transient` for a failure that another attempt may cure."""
         all_headers = dict(headers or {})
         if self._token:
             all_headers["Authorization"] = f"Bearer {self._token}"
+        elif self._basic and self.credentials is not None:
+            all_headers["Authorization"] = self.credentials.header
         request = self._http.build_request(method, url, headers=all_headers, content=content)
         try:
-            return self._http.send(request, stream=stream)
+            response = self._http.send(request, stream=stream)
         except httpx.HTTPError as exc:
-            raise exception_error(url, exc, timeout=self.timeout) from None
+            raise failed_request(url, exc, timeout=self.timeout) from None
+        if transient_status(response.status_code):
+            response.close()
+            raise failed_status(url, response)
+        return response
 
     def _fetch_token(self, challenge: BearerChallenge) -> str:
         url = token_url(challenge)
-        try:
-            response = self._http.get(url)
-        except httpx.HTTPError as exc:
-            raise exception_error(url, exc, timeout=self.timeout) from None
+        response = self.retrier.call("token", lambda: self._send_token_request(url))
         if response.status_code != 200:
+            who = "a token" if self.credentials else "an anonymous token"
             raise MirrorError(
-                f"{self.url}: the registry refused an anonymous token (HTTP {response.status_code}"
+                f"{self.url}: the registry refused {who} (HTTP {response.status_code}"
                 f" from {challenge.realm})",
-                hint="the repository may be private or misspelled; check `spackcache mirror list`",
+                hint="the repository may be private or misspelled: check `spackcache mirror "
+                "list`, and the mirror's `auth` setting or ~/.netrc",
             )
         try:
             body = response.json()
@@ -240,6 +271,17 @@ class OciClient:
         if not isinstance(token, str) or not token:
             raise MirrorError(f"{self.url}: the token service at {challenge.realm} sent no token")
         return token
+
+    def _send_token_request(self, url: str) -> httpx.Response:
+        creds = self.credentials
+        headers = {"Authorization": creds.header} if creds and creds.username else {}
+        try:
+            response = self._http.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise failed_request(url, exc, timeout=self.timeout) from None
+        if transient_status(response.status_code):
+            raise failed_status(url, response)
+        return response
 
     def _expect(self, response: httpx.Response, *ok: int) -> httpx.Response:
         if response.status_code not in ok:
@@ -286,11 +328,11 @@ class OciClient:
             raise MirrorError(f"{url}: not an image manifest (no layers)")
         return manifest, digest, response.headers.get("etag") or f'"{digest}"'
 
-    def get_blob(self, digest: str) -> bytes:
-        """A whole blob, checked against its digest."""
+    def get_blob(self, digest: str, *, kind: str = "metadata") -> bytes:
+        """A whole blob, checked against its digest (a blob cut short is read again)."""
         expected = digest_hex(digest)
         url = self.repo.api("blobs", digest)
-        response = self._expect(self._send("GET", url), 200)
+        response = self._expect(self._send("GET", url, kind=kind), 200)
         actual = hashlib.sha256(response.content).hexdigest()
         if actual != expected:
             raise IntegrityError(
@@ -307,11 +349,13 @@ class OciClient:
         return self._iter_blob(self.repo.api("blobs", digest), offset, chunk_size)
 
     def _iter_blob(self, url: str, offset: int, chunk_size: int) -> Iterator[bytes]:
-        headers = {"Accept-Encoding": "identity"}  # the stored bytes, exact ranges
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-        response = self._expect(self._send("GET", url, headers=headers, stream=True), 200, 206)
-        skip = offset if response.status_code == 200 else 0  # the registry ignored Range
+        headers = range_headers(offset)
+        try:
+            response = self._authorized("GET", url, headers, None, True)
+        except Transient as failure:
+            raise failure.error from None  # the downloader resumes and retries
+        self._expect(response, 200, 206)
+        skip = ranged_skip(response.status_code, offset)
         try:
             for chunk in response.iter_raw(chunk_size):
                 if skip:
@@ -325,24 +369,14 @@ class OciClient:
             response.close()
 
     def read_blob_head(self, digest: str, length: int) -> bytes:
-        """At most the first ``length`` bytes of a blob (one ``Range`` request; unchecked)."""
+        """At most the first ``length`` bytes of a blob (``Range`` requests; unchecked)."""
         digest_hex(digest)
         url = self.repo.api("blobs", digest)
-        headers = {"Accept-Encoding": "identity", "Range": f"bytes=0-{length - 1}"}
-        response = self._expect(self._send("GET", url, headers=headers, stream=True), 200, 206)
-        parts: list[bytes] = []
-        size = 0
-        try:
-            for chunk in response.iter_raw():
-                parts.append(chunk)
-                size += len(chunk)
-                if size >= length:  # a registry that ignores Range: stop reading early
-                    break
-        except httpx.HTTPError as exc:
-            raise exception_error(url, exc, timeout=self.timeout) from None
-        finally:
-            response.close()
-        return b"".join(parts)[:length]
+
+        def send(headers: dict[str, str]) -> httpx.Response:
+            return self._authorized("GET", url, headers, None, True)
+
+        return read_head_via(self.retrier, url, length, send, timeout=self.timeout)
 
     def list_tags(self, *, page_size: int | None = None) -> list[str]:
         """Every tag of the repository, following ``Link: <...>; rel="next"`` pages."""
@@ -427,9 +461,20 @@ class OciReader:
 
     layout = "oci"
 
-    def __init__(self, url: str, *, timeout: float = 30.0, client: OciClient | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        client: OciClient | None = None,
+        retrier: Retrier | None = None,
+        credentials: Credentials | None = None,
+        ca_bundle: str | None = None,
+    ) -> None:
         self.url = url
-        self.client = client or OciClient(url, timeout=timeout)
+        self.client = client or OciClient(
+            url, timeout=timeout, retrier=retrier, credentials=credentials, ca_bundle=ca_bundle
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -446,7 +491,7 @@ class OciReader:
         index_hash = digest_hex(layer["digest"])
         if index_hash == known_hash:
             return IndexFetch(changed=False, index_hash=index_hash, etag=new_etag)
-        data = self.client.get_blob(layer["digest"])
+        data = self.client.get_blob(layer["digest"], kind="index")
         return IndexFetch(changed=True, index_hash=index_hash, data=data, etag=new_etag)
 
     def fetch_spec(self, node: ConcreteNode, dag: ConcreteDAG) -> SpecRecord:
@@ -485,3 +530,10 @@ class OciReader:
 
     def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
         return self.client.iter_blob(ref.location, offset=offset)
+
+    def tarball_request(self, ref: TarballRef) -> TarballRequest:
+        """Streamed by :meth:`open_tarball`, which knows the registry's tokens."""
+        return TarballRequest(shown=self.client.repo.api("blobs", ref.location))
+
+    def read_head(self, ref: TarballRef, length: int) -> bytes:
+        return self.client.read_blob_head(ref.location, length)

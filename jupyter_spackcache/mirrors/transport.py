@@ -4,21 +4,18 @@ A :class:`Transport` knows nothing about build-cache layouts: it turns a path re
 mirror root into bytes, and every failure into one :class:`~jupyter_spackcache.errors.MirrorError`
 line that names the URL. Layout readers (v2, v3) sit on top of it.
 
-URL building (:func:`join_url`, :func:`http_root`) and error mapping (:func:`status_error`,
-:func:`exception_error`, :func:`short_body_error`) are pure functions so that an asynchronous
-download path can reuse them with its own client.
+URL building (:func:`join_url`, :func:`http_root`) and ranged reads (:func:`range_headers`,
+:func:`read_head_via`) are pure or take their client, so that the OCI client and the async
+downloader reuse them; the error mapping lives in :mod:`.failures`.
 """
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
-import socket
 import ssl
-import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -26,17 +23,32 @@ from typing import BinaryIO, Protocol
 import httpx
 
 from jupyter_spackcache.errors import MirrorError, NotFoundError
+from jupyter_spackcache.mirrors.auth import Credentials, httpx_auth
+from jupyter_spackcache.mirrors.base import TarballRequest
+from jupyter_spackcache.mirrors.failures import (
+    HINT_URL,
+    body_error,
+    exception_error,
+    failed_request,
+    failed_status,
+    short_body_error,
+    status_error,
+    too_large_error,
+)
 from jupyter_spackcache.mirrors.redirects import hooks
+from jupyter_spackcache.mirrors.retry import (
+    Pace,
+    Retrier,
+    Transient,
+    retrier_for,
+)
+from jupyter_spackcache.mirrors.s3auth import S3Credentials, httpx_s3_auth
+from jupyter_spackcache.netconfig import redact_url
 
 #: used for ``s3://`` URLs when neither an argument nor the environment names an endpoint
 DEFAULT_S3_ENDPOINT = "https://s3.amazonaws.com"
 #: environment variables consulted, in order, for an S3-compatible endpoint
 S3_ENDPOINT_ENV = ("SPACKCACHE_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
-
-HINT_URL = "check the mirror URL with `spackcache mirror list`"
-HINT_LATER = "the server may be busy or restarting; retry later"
-HINT_NETWORK = "check the host name in the mirror URL (`spackcache mirror list`) and your network"
-HINT_REFUSED = "is the server running? check the host and port with `spackcache mirror list`"
 
 # characters RFC 3986 allows unescaped in a path segment, plus the separator
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
@@ -59,9 +71,17 @@ class Transport(Protocol):
     url: str
 
     def fetch(
-        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+        self,
+        relpath: str,
+        *,
+        etag: str | None = None,
+        max_bytes: int | None = None,
+        kind: str = "metadata",
     ) -> FetchResult:
-        """The whole file; raises NotFoundError if absent, MirrorError on any other failure."""
+        """The whole file; raises NotFoundError if absent, MirrorError on any other failure.
+
+        ``kind`` names the request in the retry counts (index, metadata, key...).
+        """
         ...
 
     def exists(self, relpath: str) -> bool:
@@ -76,6 +96,14 @@ class Transport(Protocol):
         Not retried: after a failure the caller resumes with ``offset`` = bytes it kept.
         Over HTTP the request is made, and errors are raised, on the first iteration.
         """
+        ...
+
+    def describe(self, relpath: str) -> TarballRequest:
+        """How to download the file (pure: nothing is sent)."""
+        ...
+
+    def read_head(self, relpath: str, length: int) -> bytes:
+        """At most the first ``length`` stored bytes of the file."""
         ...
 
     def close(self) -> None:
@@ -151,93 +179,61 @@ def file_root(url: str) -> Path:
     return Path(url)
 
 
-def status_error(url: str, status: int, *, s3: bool = False) -> MirrorError:
-    """The error for an HTTP status that is not a success.
+def range_headers(offset: int, end: int | None = None) -> dict[str, str]:
+    """Headers asking for the stored bytes from ``offset`` (to ``end`` inclusive).
 
-    A public S3 bucket answers 403 (not 404) for a missing key when listing is not public,
-    so for ``s3`` a 403 means "not found" too.
+    ``identity``: a tarball's checksum is over the stored bytes, and ranges count them.
     """
-    if status == 404:
-        return NotFoundError(f"{url} not found (HTTP 404)", hint=HINT_URL)
-    if status == 403 and s3:
-        return NotFoundError(f"{url} not found or not public (HTTP 403)", hint=HINT_URL)
-    if status in (401, 403):
-        return MirrorError(
-            f"{url}: access denied (HTTP {status})",
-            hint="the mirror is not public; check the URL with `spackcache mirror list`",
-        )
-    if status >= 500:
-        return MirrorError(f"{url}: server error (HTTP {status})", hint=HINT_LATER)
-    return MirrorError(f"{url}: unexpected HTTP {status}", hint=HINT_URL)
+    headers = {"Accept-Encoding": "identity"}
+    if offset or end is not None:
+        headers["Range"] = f"bytes={offset}-{'' if end is None else end}"
+    return headers
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
+def ranged_skip(status: int, offset: int) -> int:
+    """Bytes to drop from a body asked from ``offset``: all of them if the server ignored the
+    ``Range`` (200), none if it honoured it (206)."""
+    return offset if status == 200 else 0
 
 
-def exception_error(url: str, exc: BaseException, *, timeout: float | None = None) -> MirrorError:
-    """The one-line error for a network exception (never its traceback or repr)."""
-    for cause in _causes(exc):
-        if isinstance(cause, socket.gaierror):
-            host = urllib.parse.urlsplit(url).hostname or url
-            return MirrorError(
-                f"{url}: could not resolve host {host!r} (DNS lookup failed)", hint=HINT_NETWORK
-            )
-        if isinstance(cause, ConnectionRefusedError) or (
-            isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
-        ):
-            return MirrorError(f"{url}: connection refused", hint=HINT_REFUSED)
-    if isinstance(exc, httpx.TimeoutException):
-        after = f" after {timeout:g} s" if timeout is not None else ""
-        return MirrorError(f"{url}: timed out{after}", hint=HINT_LATER)
-    if isinstance(exc, httpx.ConnectError):
-        return MirrorError(f"{url}: cannot connect ({_reason(exc)})", hint=HINT_REFUSED)
-    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
-        return MirrorError(f"{url}: connection dropped ({_reason(exc)})", hint=HINT_LATER)
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return MirrorError(f"{url}: unsupported URL", hint=HINT_URL)
-    return MirrorError(f"{url}: {type(exc).__name__}: {_reason(exc)}", hint=HINT_LATER)
+def read_head_via(
+    retrier: Retrier,
+    shown: str,
+    length: int,
+    send: Callable[[dict[str, str]], httpx.Response],
+    *,
+    s3: bool = False,
+    timeout: float | None = None,
+) -> bytes:
+    """At most the first ``length`` stored bytes of a file, by ``Range`` requests.
 
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
-def short_body_error(url: str, received: int, announced: int, *, dropped: bool) -> MirrorError:
-    """A body that ended before its Content-Length.
-
-    ``dropped`` tells a reset connection apart from a server that closed cleanly after
-    sending less than it promised.
+    ``send(headers)`` makes one streaming GET. A dropped connection resumes from the bytes
+    that arrived; a server that ignores ``Range`` (200) is cut off after ``length``.
     """
-    if dropped:
-        msg = f"{url}: connection dropped after {received} of {announced} bytes"
-    else:
-        msg = f"{url}: server sent {received} bytes but announced {announced}"
-    return MirrorError(msg, hint=HINT_LATER)
+    data = bytearray()
 
+    def once() -> bytes:
+        pace = Pace(retrier.policy)
+        try:
+            response = send(range_headers(len(data), length - 1))
+            try:
+                if response.status_code not in (200, 206):
+                    raise failed_status(shown, response, s3=s3)
+                if response.status_code == 200:
+                    data.clear()
+                for chunk in response.iter_raw():
+                    if pace.slow(len(chunk)):
+                        raise Transient(pace.error(shown))
+                    data.extend(chunk)
+                    if len(data) >= length:
+                        break
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise failed_request(shown, exc, timeout=timeout) from None
+        return bytes(data[:length])
 
-def too_large_error(url: str, limit: int) -> MirrorError:
-    return MirrorError(
-        f"{url}: larger than the limit of {limit} bytes",
-        hint="the mirror serves an unexpectedly large file; check the URL with "
-        "`spackcache mirror list`",
-    )
-
-
-def backoff(attempt: int, base: float = 0.25) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based): 0.25, 0.5, 1, ... capped."""
-    return float(min(base * (2**attempt), 4.0))
-
-
-def retryable_status(status: int) -> bool:
-    """5xx may be transient; 4xx will say the same thing again."""
-    return status >= 500
+    return retrier.call("peek", once)
 
 
 # --------------------------------------------------------------------------- file transport
@@ -257,7 +253,12 @@ class FileTransport:
         return join_url(self.url, relpath)
 
     def fetch(
-        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+        self,
+        relpath: str,
+        *,
+        etag: str | None = None,
+        max_bytes: int | None = None,
+        kind: str = "metadata",
     ) -> FetchResult:
         path, where = self._path(relpath), self._where(relpath)
         try:
@@ -293,6 +294,18 @@ class FileTransport:
             raise MirrorError(f"{where}: cannot read ({exc.strerror or exc})") from None
         return _iter_file(handle, offset, chunk_size)
 
+    def describe(self, relpath: str) -> TarballRequest:
+        return TarballRequest(shown=self._where(relpath))
+
+    def read_head(self, relpath: str, length: int) -> bytes:
+        chunks = self.iter_bytes(relpath, chunk_size=length)
+        try:
+            return next(iter(chunks), b"")[:length]
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
     def close(self) -> None:
         pass
 
@@ -312,18 +325,38 @@ def _iter_file(handle: BinaryIO, offset: int, chunk_size: int) -> Iterator[bytes
 # --------------------------------------------------------------------------- http transport
 
 
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The TLS context for a mirror: its own ``ca_bundle`` (a site CA), else httpx's default
+    (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set, else certifi's bundle).
+
+    Built once per process and setting: building one costs ~20 ms, and an install opens
+    several clients.
+    """
+    env = os.environ
+    return _tls_context(ca_bundle, env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR"))
+
+
 @functools.cache
-def tls_context() -> ssl.SSLContext:
-    """httpx's default TLS context (CA bundle, ``SSL_CERT_FILE``...), built once per process:
-    loading the CA bundle is slow, and an install opens several clients."""
-    return httpx.create_ssl_context()
+def _tls_context(
+    ca_bundle: str | None, cert_file: str | None, cert_dir: str | None
+) -> ssl.SSLContext:
+    if ca_bundle is None:
+        return httpx.create_ssl_context()
+    try:
+        return ssl.create_default_context(cafile=os.path.expanduser(ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        raise MirrorError(
+            f"cannot use the CA bundle {ca_bundle}: {getattr(exc, 'strerror', None) or exc}",
+            hint="set the mirror's `ca_bundle` to a readable PEM file of CA certificates",
+        ) from None
 
 
 class HttpTransport:
     """A mirror served over HTTP(S), including S3 buckets read anonymously (path style).
 
     One ``httpx.Client`` per transport keeps connections alive across the many small
-    requests an index refresh or a spec lookup makes.
+    requests an index refresh or a spec lookup makes. Every request goes through the
+    transport's :class:`~.retry.Retrier`.
     """
 
     def __init__(
@@ -331,69 +364,108 @@ class HttpTransport:
         url: str,
         *,
         timeout: float = 30.0,
-        retries: int = 2,
+        retries: int | None = None,
         s3_endpoint_url: str | None = None,
         client: httpx.Client | None = None,
+        retrier: Retrier | None = None,
+        credentials: Credentials | None = None,
+        ca_bundle: str | None = None,
+        s3_credentials: S3Credentials | None = None,
     ) -> None:
         self.url = url
+        self._shown_root = redact_url(url)
+        self.ca_bundle = ca_bundle
+        #: a private bucket: every request signed (SigV4), tarballs streamed by this client
+        self.signed_s3 = s3_credentials is not None and url.startswith("s3://")
         self.root = http_root(url, s3_endpoint_url=s3_endpoint_url)
         self.s3 = url.startswith("s3://")
-        self.timeout = timeout
-        self.retries = max(0, retries)
+        self.retrier = retrier or retrier_for(retries, timeout=timeout)
+        self.timeout = self.retrier.policy.timeout
+        self._credentials = credentials
         self._client = client or httpx.Client(
-            timeout=timeout, follow_redirects=True, verify=tls_context(), event_hooks=hooks()
+            timeout=self.timeout,
+            follow_redirects=True,
+            verify=tls_context(ca_bundle),
+            auth=httpx_s3_auth(s3_credentials)
+            if s3_credentials is not None and self.signed_s3
+            else httpx_auth(credentials),
+            event_hooks=hooks(),
         )
 
     def urls(self, relpath: str) -> tuple[str, str]:
-        """(URL to request, URL to show the user: the one configured, e.g. ``s3://``)."""
-        return join_url(self.root, relpath), join_url(self.url, relpath)
+        """(URL to request, URL to show the user: the one configured, e.g. ``s3://``, with
+        any password written into it hidden)."""
+        return join_url(self.root, relpath), join_url(self._shown_root, relpath)
 
     def fetch(
-        self, relpath: str, *, etag: str | None = None, max_bytes: int | None = None
+        self,
+        relpath: str,
+        *,
+        etag: str | None = None,
+        max_bytes: int | None = None,
+        kind: str = "metadata",
     ) -> FetchResult:
         target, shown = self.urls(relpath)
         headers = {"If-None-Match": etag} if etag else {}
-        attempt = 0
-        while True:
-            try:
-                return self._fetch_once(target, shown, headers, max_bytes)
-            except _Failure as failure:
-                if attempt >= self.retries or not failure.retry:
-                    raise failure.error from None
-            time.sleep(backoff(attempt))
-            attempt += 1
+        partial = _Partial()
+        return self.retrier.call(
+            kind, lambda: self._fetch_once(target, shown, headers, max_bytes, partial)
+        )
 
     def _fetch_once(
-        self, target: str, shown: str, headers: dict[str, str], max_bytes: int | None
+        self,
+        target: str,
+        shown: str,
+        headers: dict[str, str],
+        max_bytes: int | None,
+        partial: _Partial,
     ) -> FetchResult:
+        """One attempt; continues ``partial`` with ``Range``/``If-Range`` when an earlier
+        attempt was cut after some bytes of an unencoded body with a strong ETag."""
+        resuming = bool(partial.data) and partial.etag is not None
+        send = dict(headers)
+        if resuming:
+            assert partial.etag is not None
+            send.pop("If-None-Match", None)
+            send.update(range_headers(len(partial.data)))
+            send["If-Range"] = partial.etag
         try:
-            with self._client.stream("GET", target, headers=headers) as response:
-                if response.status_code == 304:
+            with self._client.stream("GET", target, headers=send) as response:
+                status = response.status_code
+                if status == 304 and not resuming:
                     return FetchResult(b"", response.headers.get("etag"), True, shown)
-                if response.status_code != 200:
-                    status = response.status_code
-                    raise _Failure(
-                        status_error(shown, status, s3=self.s3), retryable_status(status)
-                    )
+                if status == 416 and resuming:
+                    partial.restart()
+                    raise Transient(status_error(shown, status, s3=self.s3))
+                if status not in (200, 206) or (status == 206 and not resuming):
+                    raise failed_status(shown, response, s3=self.s3)
+                if status == 200:
+                    partial.restart(response)
                 announced = content_length(response)
-                if max_bytes is not None and announced is not None and announced > max_bytes:
-                    raise _Failure(too_large_error(shown, max_bytes), retry=False)
-                data = _read_body(response, shown, announced, max_bytes)
-                return FetchResult(data, response.headers.get("etag"), False, shown)
+                total = None if announced is None else announced + len(partial.data)
+                if max_bytes is not None and total is not None and total > max_bytes:
+                    raise too_large_error(shown, max_bytes)
+                pace = Pace(self.retrier.policy)
+                _read_body(response, shown, announced, max_bytes, pace, partial.data)
+                etag = response.headers.get("etag") or partial.etag
+                return FetchResult(bytes(partial.data), etag, False, shown)
         except httpx.HTTPError as exc:
-            raise _Failure(exception_error(shown, exc, timeout=self.timeout)) from None
+            raise failed_request(shown, exc, timeout=self.timeout) from None
 
     def exists(self, relpath: str) -> bool:
         target, shown = self.urls(relpath)
+        return self.retrier.call("probe", lambda: self._exists_once(target, shown))
+
+    def _exists_once(self, target: str, shown: str) -> bool:
         try:
             response = self._client.head(target)
         except httpx.HTTPError as exc:
-            raise exception_error(shown, exc, timeout=self.timeout) from None
+            raise failed_request(shown, exc, timeout=self.timeout) from None
         if response.status_code == 200:
             return True
         if response.status_code == 404 or (response.status_code == 403 and self.s3):
             return False
-        raise status_error(shown, response.status_code, s3=self.s3)
+        raise failed_status(shown, response, s3=self.s3)
 
     def iter_bytes(
         self, relpath: str, *, offset: int = 0, chunk_size: int = 1 << 20
@@ -401,34 +473,39 @@ class HttpTransport:
         target, shown = self.urls(relpath)
         return self._iter(target, shown, offset, chunk_size)
 
-    def read_head(self, relpath: str, length: int) -> bytes:
-        """At most the first ``length`` stored bytes of a file: one ``Range`` request on the
-        shared connections (a server that ignores ``Range`` is cut off after ``length``)."""
+    def describe(self, relpath: str) -> TarballRequest:
         target, shown = self.urls(relpath)
-        headers = {"Accept-Encoding": "identity", "Range": f"bytes=0-{length - 1}"}
-        data = bytearray()
-        try:
-            with self._client.stream("GET", target, headers=headers) as response:
-                if response.status_code not in (200, 206):
-                    raise status_error(shown, response.status_code, s3=self.s3)
-                for chunk in response.iter_raw():
-                    data += chunk
-                    if len(data) >= length:
-                        break
-        except httpx.HTTPError as exc:
-            raise exception_error(shown, exc, timeout=self.timeout) from None
-        return bytes(data[:length])
+        if self.signed_s3:  # signatures are made when sent: stream with open_tarball
+            return TarballRequest(shown=shown)
+        creds = self._credentials
+        headers = (("Authorization", creds.header),) if creds is not None else ()
+        return TarballRequest(
+            shown=shown,
+            url=target,
+            headers=headers,
+            s3=self.s3,
+            timeout=self.timeout,
+            ca_bundle=self.ca_bundle,
+        )
+
+    def read_head(self, relpath: str, length: int) -> bytes:
+        """At most the first ``length`` stored bytes of a file: a ``Range`` request on the
+        shared connections, retried and resumed like any other (see :func:`read_head_via`)."""
+        target, shown = self.urls(relpath)
+
+        def send(headers: dict[str, str]) -> httpx.Response:
+            request = self._client.build_request("GET", target, headers=headers)
+            return self._client.send(request, stream=True)
+
+        return read_head_via(self.retrier, shown, length, send, s3=self.s3, timeout=self.timeout)
 
     def _iter(self, target: str, shown: str, offset: int, chunk_size: int) -> Iterator[bytes]:
-        # identity: the stored bytes (a tarball's checksum is over them) and exact byte ranges
-        headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
+        headers = range_headers(offset)
         try:
             with self._client.stream("GET", target, headers=headers) as response:
                 if response.status_code not in (200, 206):
                     raise status_error(shown, response.status_code, s3=self.s3)
-                skip = offset if response.status_code == 200 else 0  # server ignored Range
+                skip = ranged_skip(response.status_code, offset)
                 announced = content_length(response)
                 try:
                     for chunk in response.iter_raw(chunk_size):
@@ -447,15 +524,6 @@ class HttpTransport:
         self._client.close()
 
 
-class _Failure(Exception):
-    """Internal: a mapped error and whether another attempt could succeed."""
-
-    def __init__(self, error: MirrorError, retry: bool = True) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.retry = retry
-
-
 def content_length(response: httpx.Response) -> int | None:
     value = response.headers.get("content-length")
     if value is None or response.headers.get("content-encoding"):
@@ -466,50 +534,80 @@ def content_length(response: httpx.Response) -> int | None:
         return None
 
 
+class _Partial:
+    """What the attempts of one fetch received so far, and whether it may be continued."""
+
+    __slots__ = ("data", "etag")
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        #: the strong ETag of an unencoded body: the condition for resuming it with If-Range
+        self.etag: str | None = None
+
+    def restart(self, response: httpx.Response | None = None) -> None:
+        self.data.clear()
+        etag = response.headers.get("etag") if response is not None else None
+        encoded = response is not None and response.headers.get("content-encoding")
+        self.etag = etag if etag and not etag.startswith("W/") and not encoded else None
+
+
 def _read_body(
-    response: httpx.Response, shown: str, announced: int | None, max_bytes: int | None
-) -> bytes:
-    parts: list[bytes] = []
-    size = 0  # decoded bytes: the limit guards memory, whatever the transfer encoding
+    response: httpx.Response,
+    shown: str,
+    announced: int | None,
+    max_bytes: int | None,
+    pace: Pace,
+    into: bytearray,
+) -> None:
+    """Append the body to ``into``; what arrived before a failure stays there."""
     try:
         for chunk in response.iter_bytes():
-            size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
-                raise _Failure(too_large_error(shown, max_bytes), retry=False)
-            parts.append(chunk)
+            if pace.slow(len(chunk)):
+                raise Transient(pace.error(shown))
+            # decoded bytes: the limit guards memory, whatever the transfer encoding
+            if max_bytes is not None and len(into) + len(chunk) > max_bytes:
+                raise too_large_error(shown, max_bytes)
+            into.extend(chunk)
     except httpx.HTTPError as exc:
         received = response.num_bytes_downloaded
-        raise _Failure(body_error(shown, exc, received, announced, None)) from None
+        timeout = pace.window
+        error = body_error(shown, exc, received, announced, timeout)
+        raise failed_request(shown, exc, timeout=timeout, error=error) from None
     received = response.num_bytes_downloaded
     if announced is not None and received != announced:
         # h11 normally reports a short body itself; this guards other code paths
-        raise _Failure(short_body_error(shown, received, announced, dropped=False))
-    return b"".join(parts)
-
-
-def body_error(
-    shown: str, exc: httpx.HTTPError, received: int, announced: int | None, timeout: float | None
-) -> MirrorError:
-    """Map a failure *while reading the body*: a clean early close or a reset connection."""
-    if announced is not None and isinstance(exc, httpx.RemoteProtocolError):
-        return short_body_error(shown, received, announced, dropped=False)
-    if announced is not None and isinstance(exc, httpx.ReadError):
-        return short_body_error(shown, received, announced, dropped=True)
-    return exception_error(shown, exc, timeout=timeout)
+        raise Transient(short_body_error(shown, received, announced, dropped=False))
 
 
 # --------------------------------------------------------------------------- factory
 
 
 def open_transport(
-    url: str, *, timeout: float = 30.0, s3_endpoint: str | None = None, retries: int = 2
+    url: str,
+    *,
+    timeout: float = 30.0,
+    s3_endpoint: str | None = None,
+    retries: int | None = None,
+    retrier: Retrier | None = None,
+    credentials: Credentials | None = None,
+    ca_bundle: str | None = None,
+    s3_credentials: S3Credentials | None = None,
 ) -> Transport:
     """The transport for a mirror URL: ``file://`` or a path, ``http(s)://``, ``s3://``."""
     scheme = urllib.parse.urlsplit(url).scheme if "://" in url else ""
     if scheme in ("", "file"):
         return FileTransport(url)
     if scheme in ("http", "https", "s3"):
-        return HttpTransport(url, timeout=timeout, retries=retries, s3_endpoint_url=s3_endpoint)
+        return HttpTransport(
+            url,
+            timeout=timeout,
+            retries=retries,
+            s3_endpoint_url=s3_endpoint,
+            retrier=retrier,
+            credentials=credentials,
+            ca_bundle=ca_bundle,
+            s3_credentials=s3_credentials,
+        )
     if scheme in ("oci", "oci+http"):
         raise MirrorError(
             f"{url} is an OCI registry, not a file mirror",

@@ -11,7 +11,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING
 
-from ..errors import MirrorError, NotFoundError, SignatureError
+from ..errors import IntegrityError, MirrorError, NotFoundError, SignatureError
 from ..formats.v2layout import (
     INDEX_HASH_PATH,
     INDEX_PATH,
@@ -23,7 +23,7 @@ from ..formats.v2layout import (
 )
 from ..formats.v3layout import MAX_METADATA_BYTES, decode_object, decode_text
 from ..limits import DEFAULT_LIMITS
-from .base import IndexFetch, SpecRecord, TarballRef
+from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from .v3 import check_document_root
 from .verify import signed_payload
 
@@ -50,28 +50,40 @@ class V2Reader:
         self.url = mirror.url
 
     def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
+        """One request when nothing changed (ETag 304, or the hash file names our copy).
+
+        A changed index must match ``index.json.hash`` when the mirror has one: a truncated
+        or damaged index (or one caught mid-update) is refused, and the caller keeps using
+        its previous copy.
+        """
+        remote: str | None = None
         if etag and known_hash:
-            result = self.transport.fetch(INDEX_PATH, etag=etag, max_bytes=self.max_index_bytes)
+            result = self.transport.fetch(
+                INDEX_PATH, etag=etag, max_bytes=self.max_index_bytes, kind="index"
+            )
             if result.not_modified:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-            return self._index_from(result.data, result.etag)
-        if known_hash:
+        else:
             remote = self._remote_hash()
-            if remote == known_hash:
+            if known_hash and remote == known_hash:
                 return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
-        result = self.transport.fetch(INDEX_PATH, max_bytes=self.max_index_bytes)
-        return self._index_from(result.data, result.etag)
-
-    def _index_from(self, data: bytes, etag: str | None) -> IndexFetch:
-        # a mismatch with index.json.hash is tolerated (a race with a concurrent update)
-        return IndexFetch(
-            changed=True, index_hash=hashlib.sha256(data).hexdigest(), data=data, etag=etag
-        )
+            result = self.transport.fetch(INDEX_PATH, max_bytes=self.max_index_bytes, kind="index")
+        digest = hashlib.sha256(result.data).hexdigest()
+        if remote is None and etag and known_hash:
+            remote = self._remote_hash()
+        if remote is not None and remote != digest:
+            raise IntegrityError(
+                f"{result.url}: refusing the index: its sha256 is {digest}, but "
+                f"{INDEX_HASH_PATH.rsplit('/', 1)[-1]} says {remote}",
+                hint="the index is damaged or being rewritten; the previously fetched index "
+                "stays in use; retry later",
+            )
+        return IndexFetch(changed=True, index_hash=digest, data=result.data, etag=result.etag)
 
     def _remote_hash(self) -> str | None:
         """index.json.hash's first 64 bytes, or None when absent or malformed (non-fatal)."""
         try:
-            raw = self.transport.fetch(INDEX_HASH_PATH, max_bytes=4096).data[:64]
+            raw = self.transport.fetch(INDEX_HASH_PATH, max_bytes=4096, kind="index").data[:64]
         except MirrorError:
             return None
         text = raw.decode("ascii", "replace")
@@ -111,19 +123,29 @@ class V2Reader:
 
     def public_keys(self) -> list[str]:
         try:
-            index = decode_object(self._text(KEY_INDEX_PATH, "the key index"), what="the key index")
+            text = self._text(KEY_INDEX_PATH, "the key index", "key")
+            index = decode_object(text, what="the key index")
         except MirrorError:
             return []
         out = []
         for fingerprint in index.get("keys", {}):
-            out.append(self._text(key_path(fingerprint), "a public key"))
+            out.append(self._text(key_path(fingerprint), "a public key", "key"))
         return out
 
     def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
         return self.transport.iter_bytes(ref.location, offset=offset)
 
-    def _text(self, path: str, what: str) -> str:
-        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data
+    def tarball_request(self, ref: TarballRef) -> TarballRequest:
+        return self.transport.describe(ref.location)
+
+    def read_head(self, ref: TarballRef, length: int) -> bytes:
+        return self.transport.read_head(ref.location, length)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def _text(self, path: str, what: str, kind: str = "metadata") -> str:
+        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES, kind=kind).data
         return decode_text(data, what=what)
 
     def _exists(self, path: str) -> bool:

@@ -31,7 +31,7 @@ from ..formats.v3layout import (
     verify_blob,
 )
 from ..limits import DEFAULT_LIMITS
-from .base import IndexFetch, SpecRecord, TarballRef
+from .base import IndexFetch, SpecRecord, TarballRef, TarballRequest
 from .verify import signed_payload
 
 if TYPE_CHECKING:
@@ -58,7 +58,10 @@ class V3Reader:
 
     def fetch_index(self, *, known_hash: str | None, etag: str | None) -> IndexFetch:
         result = self.transport.fetch(
-            index_manifest_path(self.mirror.view), etag=etag, max_bytes=MAX_METADATA_BYTES
+            index_manifest_path(self.mirror.view),
+            etag=etag,
+            max_bytes=MAX_METADATA_BYTES,
+            kind="index",
         )
         if result.not_modified and known_hash:
             return IndexFetch(changed=False, index_hash=known_hash, etag=etag)
@@ -68,7 +71,7 @@ class V3Reader:
         if known_hash == record.checksum:
             return IndexFetch(changed=False, index_hash=known_hash, etag=result.etag)
         # stored as is (maybe gzip'd): the index cache inflates it as a bounded stream
-        data = self.transport.fetch(record.path, max_bytes=self.max_index_bytes).data
+        data = self.transport.fetch(record.path, max_bytes=self.max_index_bytes, kind="index").data
         verify_blob(record, data, what="index")
         return IndexFetch(changed=True, index_hash=record.checksum, data=data, etag=result.etag)
 
@@ -99,30 +102,49 @@ class V3Reader:
 
     def public_keys(self) -> list[str]:
         try:
-            index = self._manifest_blob(KEY_INDEX_MANIFEST_PATH, KEY_INDEX_MEDIA_TYPE, "key index")
+            index = self._manifest_blob(
+                KEY_INDEX_MANIFEST_PATH, KEY_INDEX_MEDIA_TYPE, "key index", "key"
+            )
         except MirrorError:
             return []
         keys = decode_object(index, what="the key index").get("keys", {})
         out = []
         for fingerprint in keys:
-            blob = self._manifest_blob(key_manifest_path(fingerprint), KEY_MEDIA_TYPE, "public key")
+            blob = self._manifest_blob(
+                key_manifest_path(fingerprint), KEY_MEDIA_TYPE, "public key", "key"
+            )
             out.append(blob.decode("ascii", "replace"))
         return out
 
     def open_tarball(self, ref: TarballRef, *, offset: int = 0) -> Iterator[bytes]:
         return self.transport.iter_bytes(ref.location, offset=offset)
 
+    def tarball_request(self, ref: TarballRef) -> TarballRequest:
+        return self.transport.describe(ref.location)
+
+    def read_head(self, ref: TarballRef, length: int) -> bytes:
+        return self.transport.read_head(ref.location, length)
+
+    def close(self) -> None:
+        self.transport.close()
+
     # ---- helpers ----------------------------------------------------------------------------
 
-    def _manifest_blob(self, path: str, media: str, what: str) -> bytes:
-        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES).data
+    def _manifest_blob(self, path: str, media: str, what: str, kind: str) -> bytes:
+        data = self.transport.fetch(path, max_bytes=MAX_METADATA_BYTES, kind=kind).data
         text = strip_clearsign(decode_text(data, what=what))
-        return self._blob(parse_manifest(text, what=what).first(media, what=what), what=what)
+        record = parse_manifest(text, what=what).first(media, what=what)
+        return self._blob(record, what=what, kind=kind)
 
     def _blob(
-        self, record: BlobRecord, *, what: str, limit: int | None = MAX_METADATA_BYTES
+        self,
+        record: BlobRecord,
+        *,
+        what: str,
+        limit: int | None = MAX_METADATA_BYTES,
+        kind: str = "metadata",
     ) -> bytes:
-        data = self.transport.fetch(record.path, max_bytes=limit).data
+        data = self.transport.fetch(record.path, max_bytes=limit, kind=kind).data
         return decode_blob(record, data, what=what)
 
 

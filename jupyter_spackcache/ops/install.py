@@ -80,6 +80,7 @@ def plan_resolved(
     """The plan for chosen builds; the first unresolved request raises its ResolveError."""
     for r in resolutions:
         r.raise_if_unresolved()
+    catalog.retrier.begin()  # the operation's network deadline starts with its plan
     return make_plan(
         resolutions,
         store=store,
@@ -140,6 +141,7 @@ def run_plan(
             progress=progress,
             cancel=cancel,
             unpackers=unpackers,
+            retrier=catalog.retrier,
         )
     except BaseException:
         sync_after_change(config, store)  # what was committed before the failure stays

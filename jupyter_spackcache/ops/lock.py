@@ -22,6 +22,7 @@ from ..env import closure
 from ..errors import ConfigError, ResolveError
 from ..formats.notebook_lock import LockedNode, NotebookLock, lock_from_json, lock_to_json
 from ..install.plan import Plan
+from ..netconfig import redact_url
 from ..resolve import Resolution
 from ..spec.parser import parse_spec
 from ..store.db import InstalledRecord
@@ -70,7 +71,7 @@ def make_lock(
         for r in sorted(records, key=lambda r: (r.hash not in root_hashes, r.name, r.hash))
     )
     used = {n.mirror for n in nodes if n.mirror}
-    urls = tuple((m.name, m.url) for m in mirrors if m.name in used)
+    urls = tuple((m.name, redact_url(m.url)) for m in mirrors if m.name in used)  # no secrets
     where = f"{host.platform}-{host.os}-{host.target}"
     return NotebookLock(nodes, urls, where, time.time() if now is None else now)
 
@@ -99,7 +100,7 @@ def read_lock(path: Path) -> NotebookLock:
 
 def missing_mirrors(lock: NotebookLock, configured: Sequence[MirrorConfig]) -> list[str]:
     """Notes for locked mirrors not configured here (matched by URL)."""
-    urls = {m.url.rstrip("/") for m in configured}
+    urls = {redact_url(m.url).rstrip("/") for m in configured}
     return [f"mirror '{n}' ({u}) of the lock is not configured here; "
             f"add it with `%spack mirror add {n} {u}` if builds are missing"
             for n, u in lock.mirrors if u.rstrip("/") not in urls]

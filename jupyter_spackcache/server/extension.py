@@ -29,5 +29,7 @@ class SpackCacheExtension(ExtensionApp):
 
     async def stop_extension(self) -> None:
         state, self._state = self._state, None
+        if state is not None:
+            state.stop_watching()
         if state is not None:  # blocking joins run off the loop; events still get delivered
             await asyncio.to_thread(state.shutdown)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 from typing import Any
 
 from jupyter_server.utils import url_path_join
@@ -16,6 +17,7 @@ from tornado.web import Application
 
 from ..config import Config
 from ..errors import SpackCacheError
+from .handlers.docs import TroubleshootingHandler
 from .handlers.envfiles import InstallFromFileHandler
 from .handlers.events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
@@ -25,6 +27,7 @@ from .handlers.status import HostHandler, StatusHandler
 from .handlers.tasks import InstallsHandler, TaskHandler, TasksHandler
 from .site_policy import SpackCache, export_settings, user_config_mirrors
 from .state import ServerState, create_state
+from .watch import INTERVAL, StateWatch, watched_paths
 
 #: URL namespace of every route this extension registers, below the server's base_url.
 API_PREFIX = ("spackcache", "api")
@@ -51,6 +54,7 @@ ROUTES: tuple[tuple[str, type[Any]], ...] = (
     ("installed", InstalledHandler),
     (f"installed/{_HASH}", InstalledNodeHandler),
     ("gc", GcHandler),
+    ("docs/troubleshooting", TroubleshootingHandler),
 )
 
 
@@ -92,7 +96,31 @@ def load(server_app: Any) -> ServerState:
         add_kernel_dirs(server_app.kernel_spec_manager, config)
         _modules_for_jupyter_lmod(server_app, config)
     state.core.warm_up()
+    watch_changes(state)
     return state
+
+
+def watch_changes(state: ServerState) -> None:
+    """Publish a "changed" event when the store, mirrors or keys change (CLI, magics, tabs)."""
+    from tornado.ioloop import PeriodicCallback
+
+    try:
+        config = state.core.config()
+    except SpackCacheError:  # every route reports the broken config; nothing to watch yet
+        return
+    watch = StateWatch(partial(watched_paths, config))
+
+    async def tick() -> None:
+        changed = watch.poll()
+        if not changed:
+            return
+        if "mirrors" in changed or "keys" in changed:  # memoised listings and keys are stale
+            await state.core.run(lambda s: None, invalidate=True)
+        state.events.publish("changed", "", {"what": changed})
+
+    callback = PeriodicCallback(tick, INTERVAL * 1000)
+    callback.start()
+    state.watcher.append(callback)
 
 
 def _modules_for_jupyter_lmod(server_app: Any, config: Config) -> None:

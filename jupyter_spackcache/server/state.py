@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..config import Config, config_stamp, spackcache_home
 from .events import EventHub
@@ -21,6 +22,13 @@ class ServerState:
     core: QueryThread
     events: EventHub
     tasks: TaskManager
+    #: the periodic look for changes made elsewhere (:mod:`.watch`), once started
+    watcher: list[Any] = field(default_factory=list)
+
+    def stop_watching(self) -> None:
+        """Stop the change watch (on the event loop, where it runs)."""
+        while self.watcher:
+            self.watcher.pop().stop()
 
     def shutdown(self) -> None:
         self.tasks.shutdown()

@@ -77,8 +77,9 @@ class Keyring:
 
     def close(self) -> None:
         """Stop the gpg-agent that signing, key creation or secret imports may have started."""
-        if (self.home / "S.gpg-agent").exists():
+        if self._agent is not None or (self.home / "S.gpg-agent").exists():
             stop_agent(self.gpg_home)
+            self._agent = None
 
     # ---- verification (hot path: shared gpg runs, no agent) -------------------------------------
 

@@ -189,7 +189,8 @@ describe('installing from a file', () => {
     expect(model.state.notice).toEqual({
       kind: 'error',
       message: refusal.error.message,
-      hint: refusal.error.hint
+      hint: refusal.error.hint,
+      code: refusal.error.code
     });
     expect(model.state.install).toBeNull();
     model.dispose();

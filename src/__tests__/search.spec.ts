@@ -88,6 +88,39 @@ describe('SearchModel', () => {
     expect(model.state.loading).toBe(false);
   });
 
+  it('holds a parse error while the user is still typing', async () => {
+    const { fn, calls } = scripted();
+    const model = new SearchModel(fn, 300);
+    model.setQuery('hdf5@');
+    jest.advanceTimersByTime(300);
+    calls[0].reject(
+      new SpackApiError(400, {
+        code: 'spec-syntax',
+        message: "expected a version after '@' at column 6",
+        hint: null
+      })
+    );
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(model.state.error).toBeNull(); // not red at once
+    model.setQuery('hdf5@1'); // typing on: the held error is dropped
+    jest.advanceTimersByTime(model.syntaxGraceMs);
+    expect(model.state.error).toBeNull();
+    jest.advanceTimersByTime(300);
+    calls[1].reject(
+      new SpackApiError(400, {
+        code: 'spec-syntax',
+        message: 'still bad',
+        hint: null
+      })
+    );
+    await Promise.resolve();
+    await Promise.resolve();
+    jest.advanceTimersByTime(model.syntaxGraceMs); // the user stopped here: now say it
+    expect(model.state.error?.message).toBe('still bad');
+    model.dispose();
+  });
+
   it('pages immediately and resets to page 1 on a new query', () => {
     const { fn, calls } = scripted();
     const model = new SearchModel(fn, 300);

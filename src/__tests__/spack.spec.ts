@@ -229,7 +229,9 @@ describe('SpackModel', () => {
     expect(model.state.notice).toEqual({
       kind: 'error',
       message: 'cannot uninstall tool@1.0/t: needed by app@2/a',
-      hint: 'uninstall those first'
+      hint: 'uninstall those first',
+      // the troubleshooting section the notice links to
+      code: 'install'
     });
     model.dispose();
   });

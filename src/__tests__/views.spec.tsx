@@ -50,14 +50,15 @@ describe('PlanView', () => {
       'Download 2 packages, 7.4 KB, into /tmp/sch1/opt'
     );
     expect(texts(node, '[data-action="download"] li')).toEqual([
-      'demo-tool@1.0.0/xtcna5srequested4.0 KB',
-      'libdemo-mid@2.0.1/4pbmksg3.4 KB'
+      // name, then what it is built for and where it comes from, then its size
+      'demo-tool@1.0.0/xtcna5sx86_64 · demorequested4.0 KB',
+      'libdemo-mid@2.0.1/4pbmksgx86_64 · demo3.4 KB'
     ]);
     expect(texts(node, '[data-action="reuse"] li')).toEqual([
-      'libdemo-base@1.2.0/chafrhu'
+      'libdemo-base@1.2.0/chafrhux86_64 · demo'
     ]);
     expect(texts(node, '[data-action="external"] li')).toEqual([
-      'glibc@2.36/7f2zo3b'
+      'glibc@2.36/7f2zo3bx86_64' // the system's: no mirror
     ]);
     expect(texts(node, '.jp-SpackPanel-checks li')).toHaveLength(2);
     const confirm = node.querySelector<HTMLButtonElement>(

@@ -6,35 +6,19 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IHost, IKey, IMirror } from '../api';
+import { mirrorBadge } from '../model/builds';
 import { humanBytes, targetsSummary } from '../model/format';
 import { IRemote } from '../model/spack';
-import { ErrorLine, Muted } from './common';
-
-/** How far a mirror's packages are checked, in words and as a badge state. */
-export function mirrorTrust(
-  mirror: IMirror,
-  keys: IKey[] | null,
-  trans: TranslationBundle
-): { label: string; state: 'trusted' | 'untrusted' | 'unsigned' } {
-  if (!mirror.signed) {
-    return { label: trans.__('unsigned: not verified'), state: 'unsigned' };
-  }
-  const trusted = new Set((keys ?? []).map(k => k.fingerprint));
-  const pinned = mirror.pinned_keys;
-  const ok =
-    pinned.length > 0 ? pinned.some(f => trusted.has(f)) : trusted.size > 0;
-  return ok
-    ? { label: trans.__('signed, key trusted'), state: 'trusted' }
-    : { label: trans.__('signed, no trusted key yet'), state: 'untrusted' };
-}
+import { ActionButton, ErrorLine, Muted } from './common';
 
 export function HostView(props: {
   host: IRemote<IHost>;
   mirrors: IRemote<IMirror[]>;
   keys: IRemote<IKey[]>;
+  onAddMirror?: () => void;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { host, mirrors, keys, trans } = props;
+  const { host, mirrors, trans } = props;
   const h = host.value;
   return (
     <div className="jp-SpackPanel-host">
@@ -70,9 +54,18 @@ export function HostView(props: {
       )}
       {mirrors.error && <ErrorLine error={mirrors.error} />}
       {mirrors.value !== null && mirrors.value.length === 0 && (
-        <Muted>
-          {trans.__('No mirror configured yet: add one under Mirrors.')}
-        </Muted>
+        <div className="jp-SpackPanel-firstRun">
+          <Muted>{trans.__('No mirror configured yet.')}</Muted>
+          {props.onAddMirror && (
+            <ActionButton
+              kind="accept"
+              className="jp-SpackPanel-addMirrorAction"
+              onClick={props.onAddMirror}
+            >
+              {trans.__('Add a mirror')}
+            </ActionButton>
+          )}
+        </div>
       )}
       {mirrors.value !== null && mirrors.value.length > 0 && (
         <ul
@@ -80,9 +73,13 @@ export function HostView(props: {
           aria-label={trans.__('Mirrors')}
         >
           {mirrors.value.map(m => {
-            const trust = mirrorTrust(m, keys.value, trans);
+            const trust = mirrorBadge(m, trans);
             return (
-              <li key={m.name} title={`${m.url} — ${trust.label}`}>
+              <li
+                key={m.name}
+                title={`${m.url} — ${trust.label}. ${trust.detail}`}
+                data-mirror={m.name}
+              >
                 <span className="jp-SpackPanel-badge" data-state={trust.state}>
                   {m.name}
                 </span>

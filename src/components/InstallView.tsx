@@ -15,7 +15,7 @@ import {
   isActive,
   overall
 } from '../model/progress';
-import { ErrorLine, ProgressBar } from './common';
+import { ActionButton, ErrorLine, ProgressBar } from './common';
 
 function stageLabel(stage: Stage, trans: TranslationBundle): string {
   switch (stage) {
@@ -44,10 +44,17 @@ function stageLabel(stage: Stage, trans: TranslationBundle): string {
   }
 }
 
-function stateLabel(state: TaskState, trans: TranslationBundle): string {
+function stateLabel(
+  state: TaskState,
+  trans: TranslationBundle,
+  waiting = false
+): string {
   switch (state) {
     case 'queued':
-      return trans.__('Waiting for another install to finish…');
+      // a task is queued for a moment before it starts, even when nothing else runs
+      return waiting
+        ? trans.__('Waiting for another install to finish…')
+        : trans.__('Starting…');
     case 'running':
       return trans.__('Installing…');
     case 'done':
@@ -55,7 +62,7 @@ function stateLabel(state: TaskState, trans: TranslationBundle): string {
     case 'failed':
       return trans.__('Install failed; nothing was left half-installed.');
     case 'cancelled':
-      return trans.__('Install cancelled; nothing was left half-installed.');
+      return trans.__('Cancelled; nothing was left half-installed.');
     case 'interrupted':
       return trans.__(
         'Install interrupted by a server restart and rolled back.'
@@ -113,6 +120,16 @@ export function InstallView(props: {
   const { progress, trans } = props;
   const total = overall(progress);
   const active = isActive(progress.state);
+  // queued for longer than a start takes: then another install really is ahead of it
+  const [waiting, setWaiting] = React.useState(false);
+  React.useEffect(() => {
+    setWaiting(false);
+    if (progress.state !== 'queued') {
+      return;
+    }
+    const timer = setTimeout(() => setWaiting(true), 1500);
+    return () => clearTimeout(timer);
+  }, [progress.state, progress.taskId]);
   return (
     <div
       className="jp-SpackPanel-progress"
@@ -129,7 +146,7 @@ export function InstallView(props: {
             )}
       </div>
       <div className="jp-SpackPanel-taskState" aria-live="polite">
-        {stateLabel(progress.state, trans)}{' '}
+        {stateLabel(progress.state, trans, waiting)}{' '}
         {total.packages > 0 &&
           (active || progress.state === 'done') &&
           trans.__(
@@ -145,7 +162,9 @@ export function InstallView(props: {
         state={progress.state}
         label={trans.__('Overall progress')}
       />
-      {progress.error && <ErrorLine error={progress.error} />}
+      {progress.error && progress.state !== 'cancelled' && (
+        <ErrorLine error={progress.error} />
+      )}
       <ul className="jp-SpackPanel-nodes">
         {progress.bars.map(b => (
           <NodeRow
@@ -168,9 +187,14 @@ export function InstallView(props: {
       )}
       <div className="jp-SpackPanel-actions">
         {active ? (
-          <Button className="jp-SpackPanel-cancel" onClick={props.onCancel}>
+          <ActionButton
+            kind="warn"
+            className="jp-SpackPanel-cancel"
+            onClick={props.onCancel}
+            title={trans.__('Stop and roll back what was done so far')}
+          >
             {trans.__('Cancel install')}
-          </Button>
+          </ActionButton>
         ) : (
           <Button
             minimal

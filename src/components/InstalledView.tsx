@@ -3,7 +3,12 @@
  * dependencies folded under it; then leftovers that gc would remove.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button } from '@jupyterlab/ui-components';
+import {
+  Button,
+  InputGroup,
+  deleteIcon,
+  kernelIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IInstalledRecord } from '../api';
@@ -20,11 +25,14 @@ function Row(props: {
 }): JSX.Element {
   const { record, trans } = props;
   return (
-    <div className="jp-SpackPanel-installedRow" title={record.prefix}>
-      <span className="jp-SpackPanel-name">
+    <div className="jp-SpackPanel-installedRow">
+      <span
+        className="jp-SpackPanel-name jp-SpackPanel-cut"
+        title={`${record.name}@${record.version}/${record.hash}\n${record.prefix}`}
+      >
         {shortSpec(record.name, record.version, record.hash)}
       </span>
-      <span className="jp-SpackPanel-muted">
+      <span className="jp-SpackPanel-muted jp-SpackPanel-cut">
         {variantsText(record.variants, 4)}
       </span>
       {record.module && (
@@ -47,9 +55,11 @@ function Row(props: {
             'Register %1 and its dependencies as a Jupyter kernel',
             record.name
           )}
+          aria-label={trans.__('Kernel')}
           onClick={() => props.onKernel?.(record)}
         >
-          {trans.__('Kernel')}
+          <kernelIcon.react tag="span" className="jp-SpackPanel-btnIcon" />
+          <span className="jp-SpackPanel-btnLabel">{trans.__('Kernel')}</span>
         </Button>
       )}
       {props.onUninstall && (
@@ -58,9 +68,13 @@ function Row(props: {
           minimal
           className="jp-SpackPanel-uninstall"
           title={trans.__('Uninstall %1', record.name)}
+          aria-label={trans.__('Uninstall')}
           onClick={() => props.onUninstall?.(record)}
         >
-          {trans.__('Uninstall')}
+          <deleteIcon.react tag="span" className="jp-SpackPanel-btnIcon" />
+          <span className="jp-SpackPanel-btnLabel">
+            {trans.__('Uninstall')}
+          </span>
         </Button>
       )}
     </div>
@@ -82,9 +96,46 @@ export function InstalledView(props: {
       <Muted>{trans.__('Loading…')}</Muted>
     );
   }
-  const view = foldInstalled(installed.value);
+  return <InstalledList {...props} records={installed.value} />;
+}
+
+/** The list itself: its own scrolling area, with a filter once it is long. */
+function InstalledList(props: {
+  installed: IRemote<IInstalledRecord[]>;
+  records: IInstalledRecord[];
+  onUninstall: (record: IInstalledRecord) => void;
+  onKernel: (record: IInstalledRecord) => void;
+  onGc: () => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { installed, trans } = props;
+  const [filter, setFilter] = React.useState('');
+  const wanted = filter.trim().toLowerCase();
+  const view = foldInstalled(
+    wanted === ''
+      ? props.records
+      : props.records.filter(
+          r =>
+            r.name.toLowerCase().includes(wanted) ||
+            props.records.some(
+              p =>
+                p.name.toLowerCase().includes(wanted) &&
+                p.dependencies.includes(r.hash)
+            )
+        )
+  );
   return (
     <div className="jp-SpackPanel-installed">
+      {props.records.length > 8 && (
+        <InputGroup
+          type="search"
+          className="jp-SpackPanel-installedFilter"
+          placeholder={trans.__('Filter installed packages')}
+          aria-label={trans.__('Filter installed packages')}
+          value={filter}
+          onChange={e => setFilter(e.currentTarget.value)}
+        />
+      )}
       {installed.error && <ErrorLine error={installed.error} />}
       {view.explicit.length === 0 && view.orphans.length === 0 && (
         <Muted>{trans.__('Nothing installed yet.')}</Muted>
@@ -128,7 +179,7 @@ export function InstalledView(props: {
           ))}
         </div>
       )}
-      {installed.value.length > 0 && (
+      {props.records.length > 0 && (
         <div className="jp-SpackPanel-actions">
           <Button
             small

@@ -3,14 +3,15 @@
  * policy (a refusal shows its reason); a key is trusted only after its
  * fingerprint and user IDs have been shown and ticked.
  */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Button, InputGroup } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IKey, IMirror, IMirrorKeys } from '../api';
+import { IErrorInfo, IKey, IMirror, IMirrorKeys } from '../api';
 import { IRemote } from '../model/spack';
-import { ErrorLine, Muted } from './common';
-import { mirrorTrust } from './HostView';
+import { ActionButton, ErrorLine, Muted, useRevealOn } from './common';
+import { mirrorBadge } from '../model/builds';
 
 /** A fingerprint in groups of four, as GnuPG prints it. */
 export function groupFingerprint(fingerprint: string): string {
@@ -107,6 +108,7 @@ export function MirrorsView(props: {
   mirrors: IRemote<IMirror[]>;
   keys: IRemote<IKey[]>;
   keyPreview: IRemote<IMirrorKeys> | null;
+  addError?: IErrorInfo | null;
   onAdd: (name: string, url: string, unsigned: boolean) => Promise<boolean>;
   onRemove: (mirror: IMirror) => void;
   onReviewKeys: (mirror: string) => void;
@@ -118,8 +120,30 @@ export function MirrorsView(props: {
   const [name, setName] = React.useState('');
   const [url, setUrl] = React.useState('');
   const [unsigned, setUnsigned] = React.useState(false);
+  const errorRef = React.useRef<HTMLDivElement>(null);
+  useRevealOn(
+    errorRef,
+    props.addError !== null && props.addError !== undefined
+  );
   const submit = async (e: React.FormEvent): Promise<void> => {
     e.preventDefault();
+    if (unsigned) {
+      // nothing from an unsigned mirror is verified: say so before, not after
+      const answer = await showDialog({
+        title: trans.__('Add %1 without signature checks?', name.trim()),
+        body: trans.__(
+          'Packages from an unsigned mirror are not verified: anyone who can change the mirror, or the network on the way, can change what you install and run.'
+        ),
+        defaultButton: 0,
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.warnButton({ label: trans.__('Add unsigned') })
+        ]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+    }
     if (await props.onAdd(name.trim(), url.trim(), unsigned)) {
       setName('');
       setUrl('');
@@ -131,24 +155,43 @@ export function MirrorsView(props: {
       {mirrors.error && <ErrorLine error={mirrors.error} />}
       <ul className="jp-SpackPanel-mirrorList">
         {(mirrors.value ?? []).map(m => {
-          const trust = mirrorTrust(m, keys.value, trans);
+          const trust = mirrorBadge(m, trans);
           return (
             <li key={m.name} data-mirror={m.name}>
               <div className="jp-SpackPanel-mirrorHead">
                 <span className="jp-SpackPanel-name">{m.name}</span>
-                <span className="jp-SpackPanel-badge" data-state={trust.state}>
+                <span
+                  className="jp-SpackPanel-badge"
+                  data-state={trust.state}
+                  title={trust.detail}
+                >
                   {trust.label}
                 </span>
               </div>
-              <div className="jp-SpackPanel-url">{m.url}</div>
+              <div className="jp-SpackPanel-url" title={m.url}>
+                {m.url}
+              </div>
+              {trust.state !== 'trusted' && (
+                <div className="jp-SpackPanel-hint">{trust.detail}</div>
+              )}
               <div className="jp-SpackPanel-actions">
-                {m.signed && (
+                {m.signed && trust.state !== 'trusted' && (
+                  <ActionButton
+                    kind="warn"
+                    className="jp-SpackPanel-reviewKeys"
+                    onClick={() => props.onReviewKeys(m.name)}
+                  >
+                    {trans.__('Review keys')}
+                  </ActionButton>
+                )}
+                {m.signed && trust.state === 'trusted' && (
                   <Button
                     small
                     minimal
+                    className="jp-SpackPanel-reviewKeys"
                     onClick={() => props.onReviewKeys(m.name)}
                   >
-                    {trans.__('Review keys…')}
+                    {trans.__('Keys…')}
                   </Button>
                 )}
                 {m.origin === 'user' ? (
@@ -208,9 +251,22 @@ export function MirrorsView(props: {
             'Your site’s policy decides which mirrors are allowed; a refusal says why.'
           )}
         </Muted>
-        <Button type="submit" small disabled={!name.trim() || !url.trim()}>
-          {trans.__('Add mirror')}
-        </Button>
+        <div className="jp-SpackPanel-actions">
+          <ActionButton
+            kind="accept"
+            type="submit"
+            className="jp-SpackPanel-addMirrorSubmit"
+            disabled={!name.trim() || !url.trim()}
+            why={trans.__('Give the mirror a name and a URL first')}
+          >
+            {trans.__('Add mirror')}
+          </ActionButton>
+        </div>
+        {props.addError && (
+          <div ref={errorRef} tabIndex={-1} className="jp-SpackPanel-formError">
+            <ErrorLine error={props.addError} />
+          </div>
+        )}
       </form>
       <div className="jp-SpackPanel-planTitle">{trans.__('Trusted keys')}</div>
       {keys.error && <ErrorLine error={keys.error} />}

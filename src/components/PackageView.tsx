@@ -3,16 +3,18 @@
  * and for the chosen build its compiler, variants, OS and dependencies.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, HTMLSelect } from '@jupyterlab/ui-components';
+import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IPackageGroup, ISpecDetail } from '../api';
-import { shortSpec, variantsText } from '../model/format';
+import { IBuild, IPackageGroup, ISpecDetail } from '../api';
+import { bestBuild, buildDifferences } from '../model/builds';
+import { humanBytes, shortSpec, variantsText } from '../model/format';
 import { IRemote } from '../model/spack';
-import { ErrorLine, Muted } from './common';
+import { ActionButton, ErrorLine, Muted } from './common';
 
 export function PackageView(props: {
   group: IPackageGroup;
+  installed?: readonly { hash: string; name: string }[] | null;
   build: string | null;
   detail: IRemote<ISpecDetail>;
   onChoose: (hash: string) => void;
@@ -23,6 +25,32 @@ export function PackageView(props: {
   const { group, detail, trans } = props;
   const d = detail.value;
   const deps = d === null ? [] : d.nodes.filter(n => n.hash !== d.root.hash);
+  const best = bestBuild(group);
+  const chosen = group.builds.find(b => b.hash === props.build) ?? null;
+  const isBest = chosen !== null && best !== null && chosen.hash === best.hash;
+  const differences =
+    chosen !== null && best !== null
+      ? buildDifferences(chosen, best, trans)
+      : [];
+  const label = (b: IBuild): string => {
+    const base = `${b.version} · ${b.target} · ${b.mirror} · /${b.hash.slice(0, 7)}`;
+    return group.best === b.hash
+      ? trans.__('%1 — best for this CPU', base)
+      : base;
+  };
+  const notRunnable = d !== null && !d.compatible;
+  const alreadyInstalled =
+    chosen !== null &&
+    (props.installed ?? []).some(r => r.hash === chosen.hash);
+  const why = props.installing
+    ? trans.__('Another install is running')
+    : alreadyInstalled
+      ? trans.__('This build is already installed (see Installed)')
+      : notRunnable
+        ? (d?.reason ?? trans.__('does not run on this host'))
+        : props.build === null
+          ? trans.__('Choose a build first')
+          : null;
   return (
     <div
       className="jp-SpackPanel-package"
@@ -37,12 +65,51 @@ export function PackageView(props: {
           aria-label={trans.__('Build to install')}
         >
           {group.builds.map(b => (
-            <option key={b.hash} value={b.hash}>
-              {`${b.version} · ${b.target} · ${b.mirror} · /${b.hash.slice(0, 7)}`}
+            <option key={b.hash} value={b.hash} title={b.hash}>
+              {label(b)}
             </option>
           ))}
         </HTMLSelect>
       </label>
+      {alreadyInstalled && (
+        <div className="jp-SpackPanel-best" data-installed="true">
+          <span className="jp-SpackPanel-badge" data-state="installed">
+            {trans.__('installed')}
+          </span>{' '}
+          <Muted>
+            {trans.__(
+              'use it in a notebook with %%spack load %1',
+              `${group.name}/${chosen!.hash.slice(0, 7)}`
+            )}
+          </Muted>
+        </div>
+      )}
+      {chosen !== null && group.best === chosen.hash && (
+        <div className="jp-SpackPanel-best" data-best="true">
+          <span className="jp-SpackPanel-badge" data-state="trusted">
+            {trans.__('best for this CPU')}
+          </span>{' '}
+          <Muted>
+            {group.builds.length > 1
+              ? trans.__(
+                  'what `spackcache install %1` picks: newest version, closest target',
+                  group.name
+                )
+              : trans.__('the only build that runs here')}
+          </Muted>
+        </div>
+      )}
+      {chosen !== null && !isBest && best !== null && (
+        <div className="jp-SpackPanel-best" data-best="false">
+          {trans.__('Differs from the best build: %1', differences.join(', '))}
+          <button
+            className="jp-SpackPanel-link jp-SpackPanel-useBest"
+            onClick={() => props.onChoose(best.hash)}
+          >
+            {trans.__('use the best')}
+          </button>
+        </div>
+      )}
       {detail.loading && <Muted>{trans.__('Loading details…')}</Muted>}
       {detail.error && <ErrorLine error={detail.error} />}
       {d !== null && (
@@ -56,8 +123,10 @@ export function PackageView(props: {
           <dt>{trans.__('Variants')}</dt>
           <dd>{variantsText(d.root.variants) || trans.__('none')}</dd>
           <dt>{trans.__('Size')}</dt>
-          <dd>
-            {trans.__('shown in the plan, before anything is downloaded')}
+          <dd className="jp-SpackPanel-downloadSize">
+            {d.download_bytes === null || d.download_bytes === undefined
+              ? trans.__('not known until the plan')
+              : trans.__('%1 to download', humanBytes(d.download_bytes))}
           </dd>
           <dt>{trans.__('Mirror')}</dt>
           <dd>{d.mirror}</dd>
@@ -65,7 +134,11 @@ export function PackageView(props: {
           <dd>
             <ul className="jp-SpackPanel-deps">
               {deps.map(n => (
-                <li key={n.hash}>
+                <li
+                  key={n.hash}
+                  className="jp-SpackPanel-cut"
+                  title={`${n.name}@${n.version}/${n.hash}`}
+                >
                   {shortSpec(n.name, n.version, n.hash)}
                   {n.external !== null && (
                     <span className="jp-SpackPanel-muted">
@@ -79,7 +152,7 @@ export function PackageView(props: {
           </dd>
         </dl>
       )}
-      {d !== null && !d.compatible && (
+      {notRunnable && d !== null && (
         <ErrorLine
           error={{
             code: 'host',
@@ -88,18 +161,18 @@ export function PackageView(props: {
           }}
         />
       )}
-      <Button
-        className="jp-SpackPanel-install"
-        disabled={
-          props.build === null ||
-          props.installing ||
-          (d !== null && !d.compatible)
-        }
-        onClick={props.onInstall}
-        title={trans.__('Show what would be installed, then confirm')}
-      >
-        {trans.__('Install…')}
-      </Button>
+      <div className="jp-SpackPanel-actions">
+        <ActionButton
+          kind="accept"
+          className="jp-SpackPanel-install"
+          disabled={why !== null}
+          why={why}
+          onClick={props.onInstall}
+          title={trans.__('Show what would be installed, then confirm')}
+        >
+          {trans.__('Install…')}
+        </ActionButton>
+      </div>
     </div>
   );
 }

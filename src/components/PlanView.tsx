@@ -11,7 +11,7 @@ import { IPlannedNode } from '../api';
 import { displaySpec, humanBytes, shortSpec } from '../model/format';
 import { summarizePlan } from '../model/plan';
 import { IPendingPlan } from '../model/spack';
-import { ErrorLine, Muted } from './common';
+import { ActionButton, ErrorLine, Hint, Muted, useRevealOn } from './common';
 
 function NodeList(props: {
   title: string;
@@ -28,8 +28,22 @@ function NodeList(props: {
       <div className="jp-SpackPanel-planGroupTitle">{props.title}</div>
       <ul>
         {props.nodes.map(n => (
-          <li key={n.hash} title={n.prefix ?? undefined}>
-            <span>{shortSpec(n.name, n.version, n.hash)}</span>
+          <li
+            key={n.hash}
+            title={props.trans.__(
+              '%1 for %2 from %3, into %4',
+              `${n.name}@${n.version}/${n.hash}`,
+              n.target,
+              n.mirror ?? props.trans.__('this system'),
+              n.prefix ?? '—'
+            )}
+          >
+            <span className="jp-SpackPanel-cut">
+              {shortSpec(n.name, n.version, n.hash)}
+            </span>
+            <span className="jp-SpackPanel-muted jp-SpackPanel-nodeWhere">
+              {n.mirror ? `${n.target} · ${n.mirror}` : n.target}
+            </span>
             {n.explicit && (
               <span className="jp-SpackPanel-badge" data-state="requested">
                 {props.trans.__('requested')}
@@ -57,8 +71,27 @@ export function PlanView(props: {
   const remote = pending.plan;
   const plan = remote.value;
   const summary = plan === null ? null : summarizePlan(plan);
+  const ref = React.useRef<HTMLDivElement>(null);
+  useRevealOn(ref, plan !== null || remote.error !== null);
+  const why =
+    summary === null
+      ? trans.__('The plan is still being worked out')
+      : summary.nothingToDo
+        ? trans.__('Everything is already installed')
+        : trans.__('A precheck failed: see the ✗ line above');
   return (
-    <div className="jp-SpackPanel-plan" aria-label={trans.__('Install plan')}>
+    <div
+      className="jp-SpackPanel-plan"
+      aria-label={trans.__('Install plan')}
+      ref={ref}
+      tabIndex={-1}
+      onKeyDown={e => {
+        if (e.key === 'Escape') {
+          e.stopPropagation();
+          props.onDismiss();
+        }
+      }}
+    >
       <div className="jp-SpackPanel-planTitle">
         {trans.__('Plan for %1', pending.specs.map(displaySpec).join(' '))}
       </div>
@@ -106,9 +139,7 @@ export function PlanView(props: {
             {plan.checks.map(c => (
               <li key={c.name} data-ok={c.ok}>
                 <span aria-hidden="true">{c.ok ? '✓' : '✗'}</span> {c.message}
-                {!c.ok && c.hint && (
-                  <div className="jp-SpackPanel-hint">{c.hint}</div>
-                )}
+                {!c.ok && c.hint && <Hint hint={c.hint} />}
               </li>
             ))}
           </ul>
@@ -123,13 +154,15 @@ export function PlanView(props: {
         </>
       )}
       <div className="jp-SpackPanel-actions">
-        <Button
+        <ActionButton
+          kind="accept"
           className="jp-SpackPanel-confirm"
           disabled={summary === null || !summary.canInstall}
+          why={why}
           onClick={props.onConfirm}
         >
           {trans.__('Confirm install')}
-        </Button>
+        </ActionButton>
         <Button
           minimal
           className="jp-SpackPanel-dismiss"

@@ -7,15 +7,18 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Button, InputGroup, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IPackageGroup } from '../api';
+import { INoMatch, IPackageGroup } from '../api';
+import { installedState } from '../model/builds';
 import { ISearchState, SearchModel } from '../model/search';
-import { ErrorLine, Muted } from './common';
+import { ActionButton, ErrorLine, Muted } from './common';
 
 export function SearchView(props: {
   search: SearchModel;
+  installed?: readonly { hash: string; name: string }[] | null;
   selected: IPackageGroup | null;
   onSelect: (group: IPackageGroup | null) => void;
   renderDetail: () => React.ReactNode;
+  onAddMirror?: () => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { search, trans } = props;
@@ -28,6 +31,8 @@ export function SearchView(props: {
           selected={props.selected}
           onSelect={props.onSelect}
           renderDetail={props.renderDetail}
+          installed={props.installed ?? null}
+          onAddMirror={props.onAddMirror}
           trans={trans}
         />
       )}
@@ -35,12 +40,88 @@ export function SearchView(props: {
   );
 }
 
+/** Why nothing matched, with the next step as a button (a name, a version, a mirror). */
+export function NoMatchView(props: {
+  why: INoMatch;
+  query: string;
+  onQuery: (query: string) => void;
+  onAddMirror?: () => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { why, trans } = props;
+  const name = props.query.trim().split(/[@\s%^+~/]/)[0];
+  return (
+    <div className="jp-SpackPanel-noMatch" data-kind={why.kind} role="status">
+      <div className="jp-SpackPanel-noMatchMessage">
+        {trans.__('Nothing this host can install: %1.', why.message)}
+      </div>
+      {why.kind === 'no-mirror' && props.onAddMirror && (
+        <div className="jp-SpackPanel-actions">
+          <ActionButton kind="accept" onClick={props.onAddMirror}>
+            {trans.__('Add a mirror')}
+          </ActionButton>
+        </div>
+      )}
+      {why.suggestions.length > 0 && (
+        <div className="jp-SpackPanel-suggestions">
+          {trans.__('Did you mean')}{' '}
+          {why.suggestions.map(n => (
+            <button
+              key={n}
+              className="jp-SpackPanel-chip"
+              onClick={() => props.onQuery(n)}
+            >
+              {n}
+            </button>
+          ))}
+        </div>
+      )}
+      {why.kind === 'other-versions' && (
+        <div className="jp-SpackPanel-suggestions">
+          {trans.__('Versions in the mirrors:')}{' '}
+          {why.versions.slice(0, 8).map(v => (
+            <button
+              key={v}
+              className="jp-SpackPanel-chip"
+              onClick={() => props.onQuery(`${name}@${v}`)}
+            >
+              {v}
+            </button>
+          ))}
+        </div>
+      )}
+      {why.kind === 'other-targets' && (
+        <>
+          <Muted>
+            {trans.__(
+              'This host is %1; these builds are for %2:',
+              why.host_target,
+              why.targets.join(', ')
+            )}
+          </Muted>
+          <ul className="jp-SpackPanel-unrunnable">
+            {why.unrunnable.map(u => (
+              <li key={u.hash} aria-disabled="true" title={u.reason ?? ''}>
+                <span className="jp-SpackPanel-name">{`${u.name}@${u.version}`}</span>{' '}
+                <span>{`${u.target} · ${u.mirror}`}</span>
+                <div className="jp-SpackPanel-muted">{u.reason}</div>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
 function SearchBody(props: {
   state: ISearchState;
+  installed: readonly { hash: string; name: string }[] | null;
   search: SearchModel;
   selected: IPackageGroup | null;
   onSelect: (group: IPackageGroup | null) => void;
   renderDetail: () => React.ReactNode;
+  onAddMirror?: () => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { state, search, selected, trans } = props;
@@ -71,19 +152,34 @@ function SearchBody(props: {
                   'Packages this host can install (more on the next pages)'
                 )
               : result.total === 0
-                ? trans.__('Nothing this host can install matches.')
+                ? result.why
+                  ? null
+                  : trans.__('Nothing this host can install matches.')
                 : trans._n(
                     '%1 package this host can install',
                     '%1 packages this host can install',
                     result.total
                   )}
           </Muted>
+          {result.total === 0 && result.why && (
+            <NoMatchView
+              why={result.why}
+              query={state.query}
+              onQuery={q => {
+                search.setQuery(q);
+                void search.run();
+              }}
+              onAddMirror={props.onAddMirror}
+              trans={trans}
+            />
+          )}
           <ul
             className="jp-SpackPanel-results"
             aria-label={trans.__('Results')}
           >
             {result.items.map(group => {
               const open = selected?.name === group.name;
+              const here = installedState(group, props.installed);
               return (
                 <li
                   key={group.name}
@@ -97,6 +193,16 @@ function SearchBody(props: {
                     onClick={() => props.onSelect(open ? null : group)}
                   >
                     <span className="jp-SpackPanel-name">{group.name}</span>
+                    {here !== null && (
+                      <span
+                        className="jp-SpackPanel-badge jp-SpackPanel-installedBadge"
+                        data-state={here}
+                      >
+                        {here === 'installed'
+                          ? trans.__('installed')
+                          : trans.__('installed, newer build available')}
+                      </span>
+                    )}
                     <span className="jp-SpackPanel-versions">
                       {group.versions.slice(0, 3).join(', ')}
                       {group.versions.length > 3 && ' …'}

@@ -13,12 +13,13 @@ import {
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IInstalledRecord, IMirror } from '../api';
+import { IInstalledRecord, IMirror, IRemoval } from '../api';
 import { spackIcon } from '../icon';
 import { shortSpec } from '../model/format';
 import { dependents } from '../model/installed';
 import { isActive } from '../model/progress';
 import { ISpackState, SpackModel } from '../model/spack';
+import { IPanelActions, PanelActions } from './actions';
 import { ErrorLine, Section } from './common';
 import { HostView } from './HostView';
 import { InstallView } from './InstallView';
@@ -33,13 +34,15 @@ export const PANEL_ID = 'jupyter-spackcache-panel';
 
 async function confirm(
   title: string,
-  body: string,
+  body: string | React.ReactElement,
   accept: string,
   trans: TranslationBundle
 ): Promise<boolean> {
   const result = await showDialog({
     title,
     body,
+    // the safe choice has the focus: Enter does not delete anything
+    defaultButton: 0,
     buttons: [
       Dialog.cancelButton({ label: trans.__('Cancel') }),
       Dialog.warnButton({ label: accept })
@@ -48,7 +51,46 @@ async function confirm(
   return result.button.accept;
 }
 
-/** Uninstall with the dependents rule: say who still needs it, and offer to remove them too. */
+/** The packages and kernels a removal takes with it, as a dialog body. */
+function RemovalBody(props: {
+  lead: string;
+  removal: IRemoval;
+  record?: IInstalledRecord;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { removal, trans } = props;
+  const kernels = removal.kernels_removed ?? [];
+  return (
+    <div className="jp-SpackPanel-removal">
+      <p>{props.lead}</p>
+      <ul className="jp-SpackPanel-removalList">
+        {removal.removed.map(r => (
+          <li key={r.hash} data-package={r.name} title={r.prefix}>
+            {shortSpec(r.name, r.version, r.hash)}
+            {props.record !== undefined && r.hash !== props.record.hash && (
+              <span className="jp-SpackPanel-muted">
+                {' '}
+                {trans.__('(needs it)')}
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+      {kernels.length > 0 && (
+        <p className="jp-SpackPanel-removalKernels">
+          {trans._n(
+            'The Jupyter kernel %2 goes with it; notebooks using it will need another kernel.',
+            'The Jupyter kernels %2 go with them; notebooks using them will need another kernel.',
+            kernels.length,
+            kernels.join(', ')
+          )}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Uninstall with the dependents rule: name who still needs it and the kernels that go too. */
 async function confirmUninstall(
   model: SpackModel,
   record: IInstalledRecord,
@@ -57,181 +99,258 @@ async function confirmUninstall(
   const all = model.state.installed.value ?? [];
   const needing = dependents(all, record.hash);
   const spec = shortSpec(record.name, record.version, record.hash);
-  if (needing.length === 0) {
-    if (
-      await confirm(
-        trans.__('Uninstall %1?', spec),
-        trans.__('Its files under %1 are deleted.', record.prefix),
-        trans.__('Uninstall'),
-        trans
-      )
-    ) {
-      await model.uninstall(record);
-    }
-    return;
+  const withDependents = needing.length > 0;
+  let removal: IRemoval;
+  try {
+    removal = await model.previewUninstall(record, withDependents);
+  } catch {
+    removal = { removed: [record, ...needing], kernels_removed: [] };
   }
-  const names = needing
-    .map(r => shortSpec(r.name, r.version, r.hash))
-    .join(', ');
-  const body = trans.__(
-    '%1 is still needed by %2. Removing it would break them, so they are removed too.',
-    spec,
-    names
+  const lead = withDependents
+    ? trans.__(
+        '%1 is still needed by %2. Removing it would break them, so they are removed too:',
+        spec,
+        needing.map(r => shortSpec(r.name, r.version, r.hash)).join(', ')
+      )
+    : trans.__('These files are deleted:');
+  const ok = await confirm(
+    withDependents
+      ? trans.__('Uninstall %1 and its dependents?', spec)
+      : trans.__('Uninstall %1?', spec),
+    <RemovalBody lead={lead} removal={removal} record={record} trans={trans} />,
+    withDependents ? trans.__('Uninstall all') : trans.__('Uninstall'),
+    trans
   );
+  if (ok) {
+    await model.uninstall(record, withDependents);
+  }
+}
+
+/** gc: list what it will remove first, then remove exactly that kind of thing. */
+async function confirmGc(
+  model: SpackModel,
+  trans: TranslationBundle
+): Promise<void> {
+  let removal: IRemoval | null = null;
+  try {
+    removal = await model.previewGc();
+  } catch {
+    removal = null;
+  }
+  const body =
+    removal === null ? (
+      trans.__(
+        'Dependencies that no requested package needs any more are deleted.'
+      )
+    ) : (
+      <RemovalBody
+        lead={trans.__('No requested package needs these any more:')}
+        removal={removal}
+        trans={trans}
+      />
+    );
   if (
     await confirm(
-      trans.__('Uninstall %1 and its dependents?', spec),
+      trans.__('Clean up unneeded packages?'),
       body,
-      trans.__('Uninstall all'),
+      trans.__('Clean up'),
       trans
     )
   ) {
-    await model.uninstall(record, true);
+    await model.gc();
   }
+}
+
+/** Open the Mirrors section and (unless told not to) put the cursor in the new mirror's name. */
+function openMirrorForm(focusForm = true): void {
+  const section = document.querySelector<HTMLDetailsElement>(
+    `#${PANEL_ID} details[data-section="mirrors"]`
+  );
+  if (section === null) {
+    return;
+  }
+  section.open = true;
+  if (!focusForm) {
+    section.scrollIntoView({ block: 'nearest' });
+    return;
+  }
+  const input = section.querySelector<HTMLInputElement>(
+    'input[aria-label="Mirror name"]'
+  );
+  input?.scrollIntoView({ block: 'nearest' });
+  input?.focus();
 }
 
 function PanelBody(props: {
   model: SpackModel;
   state: ISpackState;
   trans: TranslationBundle;
+  openHelp: ((code: string) => void) | null;
 }): JSX.Element {
   const { model, state, trans } = props;
+  const actions: IPanelActions = {
+    reviewKeys: mirror => {
+      openMirrorForm(false);
+      if (mirror !== null) {
+        void model.previewKeys(mirror);
+      }
+    },
+    addMirror: () => openMirrorForm(),
+    openHelp: props.openHelp,
+    trans
+  };
   const installing = state.install !== null && isActive(state.install.state);
   return (
-    <div className="jp-SpackPanel-body">
-      <header className="jp-SpackPanel-header">
-        <spackIcon.react tag="span" className="jp-SpackPanel-logo" />
-        <h2>{trans.__('Spack')}</h2>
-        <ToolbarButtonComponent
-          icon={refreshIcon}
-          tooltip={trans.__('Reload host, mirrors and installed packages')}
-          onClick={() => void model.refresh()}
-        />
-      </header>
-      {state.notice && (
-        <div className="jp-SpackPanel-notice" data-kind={state.notice.kind}>
-          {state.notice.kind === 'error' ? (
-            <ErrorLine
-              error={{
-                code: 'notice',
-                message: state.notice.message,
-                hint: state.notice.hint
-              }}
-              onDismiss={() => model.dismissNotice()}
-              dismissLabel={trans.__('Dismiss')}
-            />
-          ) : (
-            <>
-              <span role="status">{state.notice.message}</span>
-              <button
-                className="jp-SpackPanel-link"
-                onClick={() => model.dismissNotice()}
-                aria-label={trans.__('Dismiss')}
-              >
-                ×
-              </button>
-            </>
-          )}
-        </div>
-      )}
-      <HostView
-        host={state.host}
-        mirrors={state.mirrors}
-        keys={state.keys}
-        trans={trans}
-      />
-      {(state.plan !== null || state.install !== null) && (
-        <Section title={trans.__('Install')} name="install">
-          {state.plan !== null && (
-            <PlanView
-              pending={state.plan}
-              kernel={state.kernel}
-              onKernel={k => model.setKernel(k)}
-              onConfirm={() => void model.confirmInstall()}
-              onDismiss={() => model.dismissPlan()}
-              trans={trans}
-            />
-          )}
-          {state.install !== null && (
-            <InstallView
-              progress={state.install}
-              polling={state.polling}
-              onCancel={() => void model.cancelInstall()}
-              onClose={() => model.clearInstall()}
-              trans={trans}
-            />
-          )}
-        </Section>
-      )}
-      <Section title={trans.__('Search')} name="search">
-        <SearchView
-          search={model.search}
-          selected={state.selected}
-          onSelect={g => void model.select(g)}
-          trans={trans}
-          renderDetail={() =>
-            state.selected && (
-              <PackageView
-                group={state.selected}
-                build={state.build}
-                detail={state.detail}
-                onChoose={h => void model.chooseBuild(h)}
-                onInstall={() => void model.requestPlan()}
-                installing={installing}
-                trans={trans}
+    <PanelActions.Provider value={actions}>
+      <div className="jp-SpackPanel-body">
+        <header className="jp-SpackPanel-header">
+          <spackIcon.react tag="span" className="jp-SpackPanel-logo" />
+          <h2>{trans.__('Spack')}</h2>
+          <ToolbarButtonComponent
+            icon={refreshIcon}
+            tooltip={trans.__('Reload host, mirrors and installed packages')}
+            onClick={() => void model.refresh()}
+          />
+        </header>
+        {state.notice && (
+          <div className="jp-SpackPanel-notice" data-kind={state.notice.kind}>
+            {state.notice.kind === 'error' ? (
+              <ErrorLine
+                error={{
+                  code: state.notice.code ?? 'notice',
+                  message: state.notice.message,
+                  hint: state.notice.hint
+                }}
+                onDismiss={() => model.dismissNotice()}
+                dismissLabel={trans.__('Dismiss')}
               />
-            )
-          }
-        />
-      </Section>
-      <Section title={trans.__('Installed')} name="installed">
-        <InstalledView
-          installed={state.installed}
-          onUninstall={r => void confirmUninstall(model, r, trans)}
-          onKernel={r => void model.registerKernel(r)}
-          onGc={() =>
-            void confirm(
-              trans.__('Clean up unneeded packages?'),
-              trans.__(
-                'Dependencies that no requested package needs any more are deleted.'
-              ),
-              trans.__('Clean up'),
-              trans
-            ).then(ok => (ok ? model.gc() : undefined))
-          }
-          trans={trans}
-        />
-      </Section>
-      <Section title={trans.__('Mirrors and keys')} name="mirrors" open={false}>
-        <MirrorsView
+            ) : (
+              <>
+                <span role="status">{state.notice.message}</span>
+                <button
+                  className="jp-SpackPanel-link"
+                  onClick={() => model.dismissNotice()}
+                  aria-label={trans.__('Dismiss')}
+                >
+                  ×
+                </button>
+              </>
+            )}
+          </div>
+        )}
+        <HostView
+          host={state.host}
           mirrors={state.mirrors}
           keys={state.keys}
-          keyPreview={state.keyPreview}
-          onAdd={(n, u, unsigned) => model.addMirror(n, u, unsigned)}
-          onRemove={(m: IMirror) =>
-            void confirm(
-              trans.__('Remove mirror %1?', m.name),
-              trans.__(
-                'Installed packages stay; nothing more is installed from %1.',
-                m.url
-              ),
-              trans.__('Remove'),
-              trans
-            ).then(ok => (ok ? model.removeMirror(m.name) : undefined))
-          }
-          onReviewKeys={m => void model.previewKeys(m)}
-          onTrust={(m, f) => void model.trustKeys(m, f)}
-          onClosePreview={() => model.closeKeyPreview()}
+          onAddMirror={() => openMirrorForm()}
           trans={trans}
         />
-      </Section>
-    </div>
+        {(state.plan !== null || state.install !== null) && (
+          <Section title={trans.__('Install')} name="install">
+            {state.plan !== null && (
+              <PlanView
+                pending={state.plan}
+                kernel={state.kernel}
+                onKernel={k => model.setKernel(k)}
+                onConfirm={() => void model.confirmInstall()}
+                onDismiss={() => {
+                  model.dismissPlan();
+                  // back where the user was: the Install… button of the open package
+                  document
+                    .querySelector<HTMLButtonElement>(
+                      `#${PANEL_ID} .jp-SpackPanel-install`
+                    )
+                    ?.focus();
+                }}
+                trans={trans}
+              />
+            )}
+            {state.install !== null && (
+              <InstallView
+                progress={state.install}
+                polling={state.polling}
+                onCancel={() => void model.cancelInstall()}
+                onClose={() => model.clearInstall()}
+                trans={trans}
+              />
+            )}
+          </Section>
+        )}
+        <Section title={trans.__('Search')} name="search">
+          <SearchView
+            search={model.search}
+            installed={state.installed.value}
+            selected={state.selected}
+            onSelect={g => void model.select(g)}
+            onAddMirror={() => openMirrorForm()}
+            trans={trans}
+            renderDetail={() =>
+              state.selected && (
+                <PackageView
+                  group={state.selected}
+                  installed={state.installed.value}
+                  build={state.build}
+                  detail={state.detail}
+                  onChoose={h => void model.chooseBuild(h)}
+                  onInstall={() => void model.requestPlan()}
+                  installing={installing}
+                  trans={trans}
+                />
+              )
+            }
+          />
+        </Section>
+        <Section title={trans.__('Installed')} name="installed">
+          <InstalledView
+            installed={state.installed}
+            onUninstall={r => void confirmUninstall(model, r, trans)}
+            onKernel={r => void model.registerKernel(r)}
+            onGc={() => void confirmGc(model, trans)}
+            trans={trans}
+          />
+        </Section>
+        <Section
+          title={trans.__('Mirrors and keys')}
+          name="mirrors"
+          open={false}
+        >
+          <MirrorsView
+            mirrors={state.mirrors}
+            keys={state.keys}
+            keyPreview={state.keyPreview}
+            addError={state.mirrorError}
+            onAdd={(n, u, unsigned) => model.addMirror(n, u, unsigned)}
+            onRemove={(m: IMirror) =>
+              void confirm(
+                trans.__('Remove mirror %1?', m.name),
+                trans.__(
+                  'Installed packages stay; nothing more is installed from %1.',
+                  m.url
+                ),
+                trans.__('Remove'),
+                trans
+              ).then(ok => (ok ? model.removeMirror(m.name) : undefined))
+            }
+            onReviewKeys={m => void model.previewKeys(m)}
+            onTrust={(m, f) => void model.trustKeys(m, f)}
+            onClosePreview={() => model.closeKeyPreview()}
+            trans={trans}
+          />
+        </Section>
+      </div>
+    </PanelActions.Provider>
   );
 }
 
 export class SpackPanel extends ReactWidget {
-  constructor(options: { model: SpackModel; trans: TranslationBundle }) {
+  constructor(options: {
+    model: SpackModel;
+    trans: TranslationBundle;
+    /** Show the troubleshooting guide at an error code's section. */
+    openHelp?: (code: string) => void;
+  }) {
     super();
+    this._openHelp = options.openHelp ?? null;
     this.model = options.model;
     this._trans = options.trans;
     this.id = PANEL_ID;
@@ -258,6 +377,7 @@ export class SpackPanel extends ReactWidget {
             model={this.model}
             state={state ?? this.model.state}
             trans={this._trans}
+            openHelp={this._openHelp}
           />
         )}
       </UseSignal>
@@ -265,4 +385,5 @@ export class SpackPanel extends ReactWidget {
   }
 
   private readonly _trans: TranslationBundle;
+  private readonly _openHelp: ((code: string) => void) | null;
 }

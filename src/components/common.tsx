@@ -5,6 +5,8 @@ import * as React from 'react';
 
 import { IErrorInfo } from '../api';
 import { percent } from '../model/format';
+import { documented, panelHint } from '../model/hints';
+import { PanelActions } from './actions';
 
 /** A collapsible part of the panel (native <details>: keyboard and screen-reader ready). */
 export function Section(props: {
@@ -51,6 +53,68 @@ export function ProgressBar(props: {
   );
 }
 
+/**
+ * A hint as the panel shows it: its words, a button for each step the panel
+ * can do itself, and a link to the troubleshooting guide's section.
+ */
+export function Hint(props: {
+  hint: string | null;
+  code?: string | null;
+  message?: string;
+}): JSX.Element | null {
+  const actions = React.useContext(PanelActions);
+  const hint = panelHint(props.hint, props.code ?? null, props.message ?? '');
+  const code = props.code ?? null;
+  const help =
+    code !== null && documented(code) && actions?.openHelp
+      ? actions.openHelp
+      : null;
+  if (hint.text === null && hint.actions.length === 0 && help === null) {
+    return null;
+  }
+  return (
+    <div className="jp-SpackPanel-hint">
+      {hint.text}
+      {(hint.actions.length > 0 || help !== null) && (
+        <span className="jp-SpackPanel-hintActions">
+          {actions !== null &&
+            hint.actions.map((a, i) =>
+              a.kind === 'review-keys' ? (
+                <ActionButton
+                  key={i}
+                  kind="warn"
+                  className="jp-SpackPanel-hintAction"
+                  onClick={() => actions.reviewKeys(a.mirror)}
+                >
+                  {actions.trans.__('Review keys')}
+                </ActionButton>
+              ) : a.kind === 'add-mirror' ? (
+                <ActionButton
+                  key={i}
+                  kind="accept"
+                  className="jp-SpackPanel-hintAction"
+                  onClick={() => actions.addMirror()}
+                >
+                  {actions.trans.__('Add mirror')}
+                </ActionButton>
+              ) : null
+            )}
+          {help !== null && code !== null && (
+            <button
+              className="jp-SpackPanel-link jp-SpackPanel-helpLink"
+              data-code={code}
+              onClick={() => help(code)}
+            >
+              {actions?.trans.__('Troubleshooting: %1', code) ??
+                `Troubleshooting: ${code}`}
+            </button>
+          )}
+        </span>
+      )}
+    </div>
+  );
+}
+
 /** The one-line reason of a failure and, under it, what to do next. */
 export function ErrorLine(props: {
   error: IErrorInfo;
@@ -60,9 +124,11 @@ export function ErrorLine(props: {
   return (
     <div className="jp-SpackPanel-error" role="alert">
       <div className="jp-SpackPanel-errorMessage">{props.error.message}</div>
-      {props.error.hint && (
-        <div className="jp-SpackPanel-hint">{props.error.hint}</div>
-      )}
+      <Hint
+        hint={props.error.hint}
+        code={props.error.code}
+        message={props.error.message}
+      />
       {props.onDismiss && (
         <button
           className="jp-SpackPanel-link"
@@ -79,4 +145,57 @@ export function ErrorLine(props: {
 /** A muted one-liner (loading, empty results). */
 export function Muted(props: { children?: React.ReactNode }): JSX.Element {
   return <div className="jp-SpackPanel-muted">{props.children}</div>;
+}
+
+/**
+ * A main action in JupyterLab's own button style (accept: blue, warn: red),
+ * as the Extension Manager draws them. When disabled, `why` is its tooltip:
+ * a pale button alone does not say what is missing.
+ */
+export function ActionButton(props: {
+  kind: 'accept' | 'warn' | 'reject';
+  className?: string;
+  onClick?: () => void;
+  disabled?: boolean;
+  why?: string | null;
+  title?: string;
+  type?: 'button' | 'submit';
+  children?: React.ReactNode;
+}): JSX.Element {
+  const tooltip = props.disabled ? (props.why ?? props.title) : props.title;
+  return (
+    <span className="jp-SpackPanel-actionWrap" title={tooltip ?? undefined}>
+      <button
+        type={props.type ?? 'button'}
+        className={`jp-mod-styled jp-mod-${props.kind} jp-SpackPanel-action ${
+          props.className ?? ''
+        }`}
+        disabled={props.disabled}
+        aria-disabled={props.disabled}
+        data-why={props.disabled ? (props.why ?? undefined) : undefined}
+        onClick={props.onClick}
+      >
+        {props.children}
+      </button>
+    </span>
+  );
+}
+
+/**
+ * Scroll `ref` into view and focus it when `when` becomes true: what a click
+ * made appear (a plan, an error) must not land off-screen.
+ */
+export function useRevealOn(
+  ref: React.RefObject<HTMLElement>,
+  when: boolean
+): void {
+  React.useEffect(() => {
+    const el = ref.current;
+    if (when && el !== null) {
+      if (typeof el.scrollIntoView === 'function') {
+        el.scrollIntoView({ block: 'nearest' });
+      }
+      el.focus({ preventScroll: true });
+    }
+  }, [when]);
 }

@@ -28,6 +28,12 @@ export class SearchModel {
   /** Milliseconds of quiet typing before a request is sent. */
   debounceMs: number;
 
+  /**
+   * A spec the user is still typing (`hdf5@`) does not parse yet: its error
+   * shows only after this much more quiet, or at once on Enter.
+   */
+  syntaxGraceMs = 1200;
+
   get changed(): ISignal<this, ISearchState> {
     return this._changed;
   }
@@ -38,7 +44,8 @@ export class SearchModel {
 
   /** The user typed: search after a pause, from the first page. */
   setQuery(query: string): void {
-    this._update({ query, page: 1 });
+    this._cancelGrace();
+    this._update({ query, page: 1, error: null });
     this._schedule(this.debounceMs);
   }
 
@@ -50,7 +57,12 @@ export class SearchModel {
 
   /** Search now (Enter pressed, or a refresh after the mirrors changed). */
   run(): Promise<void> {
+    return this._run(false);
+  }
+
+  private _run(typing: boolean): Promise<void> {
     this._cancelTimer();
+    this._cancelGrace();
     const seq = ++this._seq;
     const { query, page } = this._state;
     this._update({ loading: true });
@@ -61,9 +73,22 @@ export class SearchModel {
         }
       },
       reason => {
-        if (seq === this._seq) {
-          this._update({ loading: false, error: describeError(reason) });
+        if (seq !== this._seq) {
+          return;
         }
+        const error = describeError(reason);
+        if (typing && error.code === 'spec-syntax') {
+          // probably half-typed: say so only if the user stops here
+          this._update({ loading: false });
+          this._grace = setTimeout(() => {
+            this._grace = null;
+            if (seq === this._seq) {
+              this._update({ error });
+            }
+          }, this.syntaxGraceMs);
+          return;
+        }
+        this._update({ loading: false, error });
       }
     );
   }
@@ -71,6 +96,7 @@ export class SearchModel {
   /** Stop a pending debounced search (the panel is being disposed). */
   dispose(): void {
     this._cancelTimer();
+    this._cancelGrace();
     this._seq++;
   }
 
@@ -78,8 +104,15 @@ export class SearchModel {
     this._cancelTimer();
     this._timer = setTimeout(() => {
       this._timer = null;
-      void this.run();
+      void this._run(true);
     }, delay);
+  }
+
+  private _cancelGrace(): void {
+    if (this._grace !== null) {
+      clearTimeout(this._grace);
+      this._grace = null;
+    }
   }
 
   private _cancelTimer(): void {
@@ -104,5 +137,6 @@ export class SearchModel {
   };
   private _seq = 0;
   private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _grace: ReturnType<typeof setTimeout> | null = null;
   private readonly _changed = new Signal<this, ISearchState>(this);
 }

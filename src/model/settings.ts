@@ -10,13 +10,16 @@ export interface IPanelSettings {
   pageSize: number;
   registerKernel: boolean;
   pollInterval: number;
+  /** A hosted copy of the troubleshooting guide ("" = the copy shipped with the server). */
+  troubleshootingUrl: string;
 }
 
 export const DEFAULT_SETTINGS: IPanelSettings = {
   searchDebounce: 300,
   pageSize: 25,
   registerKernel: false,
-  pollInterval: 1000
+  pollInterval: 1000,
+  troubleshootingUrl: ''
 };
 
 /** Read the composite settings, falling back to the defaults for anything odd. */
@@ -35,6 +38,10 @@ export function readSettings(
       typeof composite.registerKernel === 'boolean'
         ? composite.registerKernel
         : DEFAULT_SETTINGS.registerKernel,
-    pollInterval: int(composite.pollInterval, DEFAULT_SETTINGS.pollInterval)
+    pollInterval: int(composite.pollInterval, DEFAULT_SETTINGS.pollInterval),
+    troubleshootingUrl:
+      typeof composite.troubleshootingUrl === 'string'
+        ? composite.troubleshootingUrl.trim()
+        : DEFAULT_SETTINGS.troubleshootingUrl
   };
 }

@@ -22,6 +22,7 @@ import {
   ISpecDetail,
   ITask
 } from '../api';
+import { bestBuild } from './builds';
 import { fileTaskNotice } from './envfile';
 import { shortSpec } from './format';
 import { IInstallProgress, isActive } from './progress';
@@ -46,6 +47,8 @@ export interface INotice {
   kind: 'info' | 'error';
   message: string;
   hint: string | null;
+  /** The error's code (its troubleshooting section), for errors. */
+  code?: string;
 }
 
 export interface ISpackState {
@@ -67,6 +70,8 @@ export interface ISpackState {
   /** A mirror's keys shown for review before trusting them. */
   keyPreview: IRemote<IMirrorKeys> | null;
   notice: INotice | null;
+  /** Why the last "Add mirror" failed, shown under the form. */
+  mirrorError: IErrorInfo | null;
 }
 
 export interface ISpackOptions {
@@ -107,7 +112,8 @@ export class SpackModel {
       polling: false,
       kernel: options.kernel ?? false,
       keyPreview: null,
-      notice: null
+      notice: null,
+      mirrorError: null
     };
   }
 
@@ -142,6 +148,7 @@ export class SpackModel {
 
   dispose(): void {
     this._disposed = true;
+    this._following?.abort();
     this.search.dispose();
     this._tracker?.stop();
     Signal.clearData(this);
@@ -154,6 +161,7 @@ export class SpackModel {
    * list the first page of what can be installed (before anything is typed).
    */
   async refresh(): Promise<void> {
+    this.followChanges();
     const browse = this.search.state.result === null ? this.search.run() : null;
     await Promise.all([
       this.loadHost(),
@@ -163,6 +171,53 @@ export class SpackModel {
       this.reattach(),
       browse
     ]);
+  }
+
+  /**
+   * Reload what changed elsewhere (a `%spack install`, the CLI, another tab)
+   * as the server reports it; reconnects after a dropped stream.
+   */
+  followChanges(): void {
+    if (this._following !== null || this._disposed) {
+      return;
+    }
+    const abort = new AbortController();
+    this._following = abort;
+    const loop = async (): Promise<void> => {
+      while (!abort.signal.aborted) {
+        try {
+          await api.streamChanges(
+            this._settings,
+            parts => void this.reload(parts),
+            { signal: abort.signal }
+          );
+        } catch {
+          // a dropped stream or an older server: try again a little later
+        }
+        if (!abort.signal.aborted) {
+          await new Promise(resolve => setTimeout(resolve, this.reconnectMs));
+        }
+      }
+    };
+    void loop();
+  }
+
+  /** Milliseconds before the change stream is reopened after it dropped. */
+  reconnectMs = 3000;
+
+  /** Reload the parts that changed (and the results they affect). */
+  async reload(parts: api.ChangedPart[]): Promise<void> {
+    const work: Promise<void>[] = [];
+    if (parts.includes('installed')) {
+      work.push(this.loadInstalled(), this.loadHost());
+    }
+    if (parts.includes('mirrors') || parts.includes('keys')) {
+      work.push(this.loadMirrors(), this.loadKeys());
+    }
+    if (parts.includes('mirrors')) {
+      work.push(this.search.run());
+    }
+    await Promise.all(work);
   }
 
   loadHost(): Promise<void> {
@@ -199,13 +254,14 @@ export class SpackModel {
 
   // ---- choosing -------------------------------------------------------------------------
 
-  /** Open a package from the results; its newest build is chosen. */
+  /** Open a package from the results; the build the resolver would install is chosen. */
   select(group: IPackageGroup | null): Promise<void> {
     this._set({ selected: group, build: null, detail: idle(), plan: null });
-    if (group === null || group.builds.length === 0) {
+    const best = group === null ? null : bestBuild(group);
+    if (best === null) {
       return Promise.resolve();
     }
-    return this.chooseBuild(group.builds[0].hash);
+    return this.chooseBuild(best.hash);
   }
 
   /** Choose one build of the open package and load its details. */
@@ -360,6 +416,22 @@ export class SpackModel {
     }
   }
 
+  /**
+   * What uninstalling `record` would remove (packages, kernels), removing
+   * nothing: for the confirmation to name the consequences.
+   */
+  previewUninstall(
+    record: IInstalledRecord,
+    dependents = false
+  ): Promise<api.IRemoval> {
+    return api.uninstall(this._settings, record.hash, dependents, true);
+  }
+
+  /** What gc would remove, removing nothing. */
+  previewGc(): Promise<api.IRemoval> {
+    return api.collectGarbage(this._settings, true);
+  }
+
   /** Remove dependencies that no explicitly installed package needs. */
   async gc(): Promise<void> {
     try {
@@ -401,6 +473,7 @@ export class SpackModel {
     url: string,
     unsigned: boolean
   ): Promise<boolean> {
+    this._set({ mirrorError: null });
     try {
       const mirror = await api.addMirror(this._settings, name, url, unsigned);
       this._info(this._trans.__('Added mirror %1', mirror.name));
@@ -410,7 +483,7 @@ export class SpackModel {
       }
       return true;
     } catch (reason) {
-      this._error(reason);
+      this._set({ mirrorError: api.describeError(reason) });
       return false;
     }
   }
@@ -543,8 +616,8 @@ export class SpackModel {
   }
 
   private _error(reason: unknown): void {
-    const { message, hint } = api.describeError(reason);
-    this._set({ notice: { kind: 'error', message, hint } });
+    const { message, hint, code } = api.describeError(reason);
+    this._set({ notice: { kind: 'error', message, hint, code } });
   }
 
   private _set(patch: Partial<ISpackState>): void {
@@ -561,5 +634,6 @@ export class SpackModel {
   private readonly _taskFinished = new Signal<this, IInstallProgress>(this);
   private _state: ISpackState;
   private _tracker: TaskTracker | null = null;
+  private _following: AbortController | null = null;
   private _disposed = false;
 }

@@ -9,7 +9,8 @@ httpcore lets the network layer be replaced (``network_backend``); this one hand
 httpx does not expose that parameter, so :func:`bulk_transport` rebuilds the connection pool of
 an ``httpx.AsyncHTTPTransport`` with the same settings. Where httpx's layout differs from the
 one expected (a future release), httpx's own pool is kept: the reads are then smaller, never
-wrong. Proxies configured in the environment keep httpx's own transports.
+wrong. A client given this transport ignores the environment's proxies, so the downloader
+uses it only when none is configured.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,18 +37,11 @@ from jupyter_spackcache.errors import (
     TooLarge,
 )
 from jupyter_spackcache.install.fetch.bulk import bulk_transport
-from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef
+from jupyter_spackcache.mirrors.base import MirrorReader, TarballRef, TarballRequest
+from jupyter_spackcache.mirrors.failures import body_error, failed_request, failed_status
 from jupyter_spackcache.mirrors.redirects import async_hooks
-from jupyter_spackcache.mirrors.transport import (
-    HttpTransport,
-    backoff,
-    body_error,
-    content_length,
-    exception_error,
-    retryable_status,
-    status_error,
-    tls_context,
-)
+from jupyter_spackcache.mirrors.retry import Pace, Retrier, Transient, retrier_for
+from jupyter_spackcache.mirrors.transport import content_length, range_headers, tls_context
 
 #: at most this many progress calls per second per job, plus the final one
 PROGRESS_RATE = 10.0
@@ -76,6 +70,10 @@ class DownloadJob:
     @property
     def part(self) -> Path:
         return self.dest.with_name(self.dest.name + ".part")
+
+    @cached_property
+    def request(self) -> TarballRequest:
+        return self.reader.tarball_request(self.ref)
 
 
 # --------------------------------------------------------------------------- pure checks
@@ -111,22 +109,10 @@ def write_error(path: Path, exc: OSError) -> InstallError:
 
 def where(job: DownloadJob) -> str:
     """The URL a user would recognise for a job's tarball."""
-    transport = getattr(job.reader, "transport", None)
-    if isinstance(transport, HttpTransport):
-        return transport.urls(job.ref.location)[1]
-    return f"{job.reader.url}:{job.ref.location}"
+    return job.request.shown
 
 
 # --------------------------------------------------------------------------- the part file
-
-
-class _Retry(Exception):
-    """A transient failure; ``keep`` says whether the bytes written so far can be resumed."""
-
-    def __init__(self, error: MirrorError, *, keep: bool) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.keep = keep
 
 
 class _Part:
@@ -191,13 +177,13 @@ class _Run:
         progress: Progress,
         on_done: Callable[[DownloadJob], None] | None,
         cancel: threading.Event | None,
-        retries: int,
+        retrier: Retrier,
         client: httpx.AsyncClient | None,
     ) -> None:
         self.progress = progress
         self.on_done = on_done
         self.cancel = cancel
-        self.retries = max(0, retries)
+        self.retrier = retrier
         self.client = client
         self._shown: dict[str, tuple[int, float]] = {}
 
@@ -225,7 +211,8 @@ async def download_all(
     progress: Progress,
     on_done: Callable[[DownloadJob], None] | None = None,
     cancel: threading.Event | None = None,
-    retries: int = 3,
+    retries: int | None = None,
+    retrier: Retrier | None = None,
 ) -> None:
     """Download and verify every job, at most ``concurrency`` at a time, in order (the first
     alone for up to :data:`HEAD_START` seconds).
@@ -239,10 +226,17 @@ async def download_all(
     anything else (IntegrityError, InstallError for a full disk, InstallCancelled when
     ``cancel`` is set), and for unsized jobs always, they are removed. Verified files stay,
     whatever happens.
+
+    Transient failures are retried under ``retrier`` (shared with the rest of the install;
+    by default a fresh one, with ``retries`` retries per tarball when given).
     """
-    needs_http = any(isinstance(getattr(j.reader, "transport", None), HttpTransport) for j in jobs)
-    client = _client(concurrency) if needs_http else None
-    run = _Run(progress=progress, on_done=on_done, cancel=cancel, retries=retries, client=client)
+    retrier = retrier or retrier_for(retries)
+    needs_http = any(job.request.url is not None for job in jobs)
+    cas = {
+        (j.request.url, j.request.ca_bundle) for j in jobs if j.request.url and j.request.ca_bundle
+    }
+    client = _client(concurrency, cas) if needs_http else None
+    run = _Run(progress=progress, on_done=on_done, cancel=cancel, retrier=retrier, client=client)
     gate = asyncio.Semaphore(max(1, concurrency))
     finished: set[str] = set()
     first_done = asyncio.Event()
@@ -283,17 +277,47 @@ async def download_all(
             await client.aclose()
 
 
-def _client(concurrency: int) -> httpx.AsyncClient:
-    """One client for every HTTP(S) job; its own connections read in bulk (:mod:`.bulk`)."""
+def _client(concurrency: int, cas: set[tuple[str, str]]) -> httpx.AsyncClient:
+    """One client for every HTTP(S) job; its own connections read in bulk (:mod:`.bulk`).
+
+    With a proxy in the environment (``HTTPS_PROXY``...) httpx's own transports are kept:
+    httpx ignores the environment's proxies for a client given its own transport.
+    """
     limits = httpx.Limits(max_connections=max(1, concurrency))
     context = tls_context()
+    # a mirror with its own CA gets its own connections, verified against that CA
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
+        _origin(url): httpx.AsyncHTTPTransport(verify=tls_context(ca), limits=limits)
+        for url, ca in cas
+    }
+    if _environment_proxies():
+        return httpx.AsyncClient(
+            follow_redirects=True,
+            limits=limits,
+            verify=context,
+            mounts=mounts or None,
+            event_hooks=async_hooks(),
+        )
     return httpx.AsyncClient(
         follow_redirects=True,
         limits=limits,
         verify=context,
         event_hooks=async_hooks(),
         transport=bulk_transport(ssl_context=context, limits=limits),
+        mounts=mounts or None,
     )
+
+
+def _origin(url: str) -> str:
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"
+
+
+def _environment_proxies() -> bool:
+    import urllib.request  # only here: it imports http.client, email
+
+    return any(k != "no" for k in urllib.request.getproxies_environment())
 
 
 def download_blocking(jobs: Sequence[DownloadJob], **options: Any) -> None:
@@ -352,18 +376,18 @@ async def _fetch_verified(job: DownloadJob, run: _Run) -> None:
                 break
             part.discard()
             if isinstance(problem, IntegrityError):
-                if stale:  # blame the old part, not the mirror: start once from zero
+                if stale:  # blame the old or pieced-together part: start once from zero
                     stale = False
                     continue
                 raise problem
             assert isinstance(problem, MirrorError)
-            raise _Retry(problem, keep=False)
-        except _Retry as failure:
-            if not failure.keep:
+            raise Transient(problem, keep=False)
+        except Transient as failure:
+            if failure.keep:
+                stale = stale or part.size > 0  # resumed bytes: see the IntegrityError case
+            else:
                 part.discard()
-            if attempt >= run.retries:
-                raise failure.error from None
-            await _sleep(backoff(attempt), run)
+            await _sleep(run.retrier.delay(attempt, failure, "tarball"), run)
             attempt += 1
         finally:
             part.close()
@@ -390,10 +414,9 @@ async def _sleep(seconds: float, run: _Run) -> None:
 
 
 async def _fetch_into(job: DownloadJob, part: _Part, run: _Run) -> None:
-    transport = getattr(job.reader, "transport", None)
-    if isinstance(transport, HttpTransport):
+    if job.request.url is not None:
         assert run.client is not None
-        await _fetch_http(run.client, transport, job, part, run)
+        await _fetch_http(run.client, job.request, job, part, run)
     else:
         await _fetch_iter(job, part, run)
 
@@ -401,7 +424,7 @@ async def _fetch_into(job: DownloadJob, part: _Part, run: _Run) -> None:
 def _take(job: DownloadJob, part: _Part, chunk: bytes, shown: str) -> None:
     """Append one chunk, refusing to grow past the signed size (an endless body)."""
     if job.ref.size is not None and part.size + len(chunk) > job.ref.size:
-        raise _Retry(size_error(shown, part.size + len(chunk), job.ref.size), keep=False)
+        raise Transient(size_error(shown, part.size + len(chunk), job.ref.size), keep=False)
     cap = job.max_unsigned_bytes
     if job.ref.size is None and cap is not None and part.size + len(chunk) > cap:
         part.discard()
@@ -415,47 +438,48 @@ def _take(job: DownloadJob, part: _Part, chunk: bytes, shown: str) -> None:
 
 
 async def _fetch_http(
-    client: httpx.AsyncClient, transport: HttpTransport, job: DownloadJob, part: _Part, run: _Run
+    client: httpx.AsyncClient,
+    request: TarballRequest,
+    job: DownloadJob,
+    part: _Part,
+    run: _Run,
 ) -> None:
     """One GET (with ``Range`` when resuming) appended to ``part``."""
-    target, shown = transport.urls(job.ref.location)
-    offset = part.size
-    headers = {"Accept-Encoding": "identity"}  # the stored bytes: the checksum is over them
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
+    assert request.url is not None
+    shown, offset, timeout = request.shown, part.size, request.timeout
+    headers = {**dict(request.headers), **range_headers(offset)}
     try:
-        async with client.stream(
-            "GET", target, headers=headers, timeout=transport.timeout
-        ) as response:
+        async with client.stream("GET", request.url, headers=headers, timeout=timeout) as response:
             status = response.status_code
             if status == 416 and offset:
                 return  # nothing past what we have: let the checks decide
             if status not in (200, 206):
-                error = status_error(shown, status, s3=transport.s3)
-                if retryable_status(status):
-                    raise _Retry(error, keep=True)
-                raise error
+                raise failed_status(shown, response, s3=request.s3)
             if status == 200 and offset:
                 part.restart()  # the server ignored Range: start over
             announced = content_length(response)
             expected = None if job.ref.size is None else job.ref.size - part.size
             if announced is not None and expected is not None and announced != expected:
                 total = announced + part.size
-                raise _Retry(size_error(shown, total, job.ref.size or 0, announced=True), keep=True)
+                error = size_error(shown, total, job.ref.size or 0, announced=True)
+                raise Transient(error, keep=True)
+            pace = Pace(run.retrier.policy)
             try:
                 # unsized: a chunker would buffer, and a drop would lose the buffered bytes
                 async for chunk in response.aiter_raw():
                     run.check_cancel()
+                    if pace.slow(len(chunk)):
+                        raise Transient(pace.error(shown), keep=True)
                     _take(job, part, chunk, shown)
                     run.report(job, part.size, job.ref.size)
             except httpx.HTTPError as exc:
                 received = response.num_bytes_downloaded
-                error = body_error(shown, exc, received, announced, transport.timeout)
-                # a clean close before the announced length is a lying server: keep nothing
-                lied = announced is not None and isinstance(exc, httpx.RemoteProtocolError)
-                raise _Retry(error, keep=not lied) from None
+                error = body_error(shown, exc, received, announced, timeout)
+                # what arrived is kept, whether the connection was reset or closed early (a
+                # proxy cutting transfers); a wrong whole fails the digest and starts over
+                raise Transient(error, keep=True) from None
     except httpx.HTTPError as exc:
-        raise _Retry(exception_error(shown, exc, timeout=transport.timeout), keep=True) from None
+        raise failed_request(shown, exc, timeout=timeout) from None
 
 
 async def _fetch_iter(job: DownloadJob, part: _Part, run: _Run) -> None:
@@ -480,8 +504,8 @@ async def _fetch_iter(job: DownloadJob, part: _Part, run: _Run) -> None:
             run.report(job, part.size, job.ref.size)
     except NotFoundError:
         raise
-    except MirrorError as error:
-        raise _Retry(error, keep=True) from None
+    except MirrorError as error:  # the reader mapped it already: retry what is not "absent"
+        raise Transient(error, keep=True) from None
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:

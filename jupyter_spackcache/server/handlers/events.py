@@ -17,12 +17,17 @@ KEEPALIVE = 15.0
 
 
 class EventsHandler(SpackCacheHandler):
-    """``GET /events[?task=ID]``: an SSE stream; with ``task`` it ends when the task does."""
+    """``GET /events[?task=ID][&kind=K]``: an SSE stream; with ``task`` it ends when the task
+    does; ``kind=changed`` follows only the changes made elsewhere (from now on, or after
+    ``Last-Event-ID``)."""
+
+    _kind: str | None = None
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
         task_id = self.get_query_argument("task", None)
+        self._kind = self.get_query_argument("kind", None)
         if task_id is not None:  # 404 for an unknown task, before streaming starts
             task_or_404(self.state.tasks.get(task_id), task_id)
         last = self.request.headers.get("Last-Event-ID")
@@ -33,7 +38,11 @@ class EventsHandler(SpackCacheHandler):
         hub = self.state.events
         backlog, queue = hub.subscribe()
         try:
+            if self._kind is not None and after is None:
+                backlog = []  # past changes are already in what the client loaded
             for event in replay(backlog, task=task_id, after=after):
+                if self._kind is not None and event.kind != self._kind:
+                    continue
                 if not await self._send(event) or (task_id and event.ends_task):
                     return
             if task_id and after is None:
@@ -53,6 +62,8 @@ class EventsHandler(SpackCacheHandler):
                     return
                 continue
             if task_id is not None and event.task != task_id:
+                continue
+            if self._kind is not None and event.kind != self._kind:
                 continue
             if not await self._send(event) or (task_id and event.ends_task):
                 return

@@ -24,18 +24,29 @@ def installed_payload(session: Session) -> list[dict[str, Any]]:
     return [installed_json(r, modules.get(r.hash)) for r in records]
 
 
-def uninstall_hash(session: Session, dag_hash: str, *, dependents: bool) -> dict[str, Any]:
+def uninstall_hash(
+    session: Session, dag_hash: str, *, dependents: bool, dry_run: bool = False
+) -> dict[str, Any]:
+    """Remove the package (``dry_run``: only say what would go, so a dialog can name it)."""
     store = session.store
     record = store.get(dag_hash)
     if record is None:
         raise ApiError(404, "not-found", f"no installed package with hash '{dag_hash}'")
     removal = uninstall_order([record], store=store, config=session.config, dependents=dependents)
+    if dry_run:
+        return removal_json(removal)
     return removal_json(remove(removal, store=store, config=session.config))
 
 
-def collect_garbage(session: Session) -> dict[str, Any]:
+def collect_garbage(session: Session, *, dry_run: bool = False) -> dict[str, Any]:
     removal = gc_order(store=session.store, config=session.config)
+    if dry_run:
+        return removal_json(removal)
     return removal_json(remove(removal, store=session.store, config=session.config))
+
+
+def flag(handler: SpackCacheHandler, name: str) -> bool:
+    return handler.get_query_argument(name, "false").lower() in {"1", "true"}
 
 
 class InstalledHandler(SpackCacheHandler):
@@ -46,21 +57,24 @@ class InstalledHandler(SpackCacheHandler):
 
 
 class InstalledNodeHandler(SpackCacheHandler):
-    """``DELETE /installed/{hash}[?dependents=true]``."""
+    """``DELETE /installed/{hash}[?dependents=true][&dry_run=true]``."""
 
     @tornado.web.authenticated
     @authorized
     async def delete(self, dag_hash: str) -> None:
-        dependents = self.get_query_argument("dependents", "false").lower() in {"1", "true"}
+        dependents, dry_run = flag(self, "dependents"), flag(self, "dry_run")
         self.write_json(
-            await self.state.core.run(lambda s: uninstall_hash(s, dag_hash, dependents=dependents))
+            await self.state.core.run(
+                lambda s: uninstall_hash(s, dag_hash, dependents=dependents, dry_run=dry_run)
+            )
         )
 
 
 class GcHandler(SpackCacheHandler):
-    """``POST /gc``: remove implicit packages that no explicit one needs."""
+    """``POST /gc[?dry_run=true]``: remove implicit packages that no explicit one needs."""
 
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        self.write_json(await self.state.core.run(collect_garbage))
+        dry_run = flag(self, "dry_run")
+        self.write_json(await self.state.core.run(lambda s: collect_garbage(s, dry_run=dry_run)))

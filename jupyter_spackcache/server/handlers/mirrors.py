@@ -7,21 +7,65 @@ policy is a 403, any other bad input a 400, both with the core's one-line messag
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
+from ...config import MirrorConfig
+from ...errors import SpackCacheError
 from ...ops.keys import TrustRequest, mirror_keys, trust_keys
 from ...ops.mirrors import MirrorRequest, add_mirror, mirror_statuses, remove_mirror
 from ...present import key_json, mirror_json
 from ...session import Session
+from ...trust.mirrortrust import MirrorTrust, mirror_trust
+from ..querythread import QueryThread
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
 
 
-def mirrors_payload(session: Session) -> list[dict[str, Any]]:
+def published_keys(
+    session: Session, mirror: MirrorConfig
+) -> tuple[tuple[str, ...] | None, str | None]:
+    """Fingerprints the mirror publishes (None and the reason when they cannot be read)."""
+    config = session.config
+    if mirror not in config.mirrors:  # just added: the session's config predates it
+        config = replace(config, mirrors=(*config.mirrors, mirror))
+    try:
+        keys = mirror_keys(
+            mirror.name, config=config, catalog=session.catalog, keyring=session.keyring
+        )
+    except SpackCacheError as exc:
+        return None, exc.message
+    return tuple(k.fingerprint for k in keys), None
+
+
+def trust_of(session: Session, mirror: MirrorConfig, core: QueryThread | None) -> MirrorTrust:
+    """The mirror's own trust state, from its keys and this user's keyring (read now, so a key
+    untrusted from a terminal shows at once); the published keys are remembered per URL."""
+    if mirror.unsigned:
+        return mirror_trust(unsigned=True, pinned=(), published=(), trusted=())
+    read = partial(published_keys, session, mirror)
+    published, problem = (
+        core.memo(("mirror-keys", mirror.name, mirror.url), read) if core else read()
+    )
+    trusted = {k.fingerprint for k in session.keyring.list_keys()}
+    return mirror_trust(
+        unsigned=False,
+        pinned=mirror.fingerprints,
+        published=published,
+        trusted=trusted,
+        problem=problem,
+    )
+
+
+def mirrors_payload(session: Session, core: QueryThread | None = None) -> list[dict[str, Any]]:
     statuses = mirror_statuses(config=session.config, catalog=session.catalog)
-    return [mirror_json(s.mirror, s.layout, s.nodes) for s in statuses]
+    return [
+        mirror_json(s.mirror, s.layout, s.nodes, trust_of(session, s.mirror, core))
+        for s in statuses
+    ]
 
 
 def add_payload(session: Session, name: str, url: str, unsigned: bool) -> dict[str, Any]:
@@ -29,7 +73,12 @@ def add_payload(session: Session, name: str, url: str, unsigned: bool) -> dict[s
     request = MirrorRequest(name, url, unsigned=unsigned)
     mirror = add_mirror(request, config=session.config, keyring=session.keyring).mirror
     meta = session.catalog.cache.meta(mirror)
-    return mirror_json(mirror, meta.layout if meta else None, meta.nodes if meta else None)
+    return mirror_json(
+        mirror,
+        meta.layout if meta else None,
+        meta.nodes if meta else None,
+        trust_of(session, mirror, None),
+    )
 
 
 def remove_payload(session: Session, name: str) -> dict[str, Any]:
@@ -43,7 +92,8 @@ class MirrorsHandler(SpackCacheHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.state.core.run(mirrors_payload))
+        core = self.state.core
+        self.write_json(await core.run(lambda s: mirrors_payload(s, core)))
 
     @tornado.web.authenticated
     @authorized
@@ -71,10 +121,14 @@ def trusted_keys(session: Session) -> list[dict[str, Any]]:
 
 
 def preview_keys(session: Session, mirror: str) -> list[dict[str, Any]]:
-    """The mirror's keys (fingerprints, user IDs), marked trusted or not; imports nothing."""
-    trusted = {k.fingerprint for k in session.keyring.list_keys()}
+    """The mirror's keys (fingerprints, user IDs), marked trusted or not.
+
+    Imports nothing the user did not ask for, except a site mirror's pinned keys, which opening
+    the mirror trusts: so the trusted set is read after that.
+    """
     offered = mirror_keys(mirror, config=session.config, catalog=session.catalog,
                           keyring=session.keyring)
+    trusted = {k.fingerprint for k in session.keyring.list_keys()}
     return [key_json(k, trusted=k.fingerprint in trusted) for k in offered]
 
 

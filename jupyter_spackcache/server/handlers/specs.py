@@ -16,9 +16,11 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ...install.plan import Plan
+from ...nomatch import explain_no_match
 from ...ops.install import InstallRequest, plan_install
 from ...ops.query import describe_build, listing
-from ...present import build_detail_json, group_listing, plan_json
+from ...present import build_detail_json, group_listing, nomatch_json, plan_json
+from ...resolve import resolve
 from ...session import Session
 from ...spec.parser import parse_spec
 from ..querythread import QueryThread
@@ -58,7 +60,39 @@ def listing_groups(session: Session, query: str, *, exact: bool = False) -> list
     items, _problems = listing(
         query, catalog=session.catalog, checks=session.host_checks, refresh=False, exact=exact
     )
-    return group_listing(items)
+    listed: dict[str, set[str]] = {}
+    for item in items:
+        listed.setdefault(item.node.name, set()).add(item.node.hash)
+    return group_listing(
+        items, {name: best_build(session, name, hashes) for name, hashes in listed.items()}
+    )
+
+
+def best_build(session: Session, name: str, listed: set[str]) -> str | None:
+    """The build ``spackcache install NAME`` would choose, among those listed (a query may
+    have filtered the resolver's first choice out: then its best remaining one)."""
+    indices, _problems = session.indices(refresh=False)
+    resolution = resolve(parse_spec(name), indices, session.host)
+    return next((c.root.hash for c in resolution.candidates if c.root.hash in listed), None)
+
+
+def why_empty(session: Session, query: str) -> dict[str, Any]:
+    """Why ``query`` lists nothing: no mirror, no such package, other targets or versions."""
+    request = parse_spec(query)
+    indices, _problems = session.indices(refresh=False)
+    names = sorted({name for index in indices for name in index.names()})
+    any_target, _ = listing(
+        query, catalog=session.catalog, checks=session.host_checks, all_targets=True,
+        refresh=False,
+    )
+    resolution = None
+    if request.name is not None and request.name in names:
+        resolution = resolve(request, indices, session.host)
+    why = explain_no_match(
+        request, mirrors=len(session.config.mirrors), host_target=session.host.target,
+        names=names, any_target=any_target, resolution=resolution,
+    )
+    return nomatch_json(why)
 
 
 def all_names(session: Session) -> list[str]:
@@ -87,8 +121,20 @@ def browse(session: Session, core: QueryThread, page: Page) -> dict[str, Any]:
 
 def search(session: Session, core: QueryThread, query: str | None, page: Page) -> dict[str, Any]:
     if query is None:
-        return browse(session, core, page)
-    return page.slice(core.memo(("specs", query), partial(listing_groups, session, query)))
+        out = browse(session, core, page)
+    else:
+        out = page.slice(core.memo(("specs", query), partial(listing_groups, session, query)))
+    empty = out["total"] == 0
+    if empty and query is None and not session.config.mirrors:
+        out["why"] = nomatch_json(explain_no_match(
+            None, mirrors=0, host_target=session.host.target, names=(), any_target=(),
+            resolution=None,
+        ))
+    elif empty and query is not None:
+        out["why"] = core.memo(("why", query), partial(why_empty, session, query))
+    else:
+        out["why"] = None
+    return out
 
 
 def spec_payload(session: Session, hash_prefix: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ...install.progress import ProgressCallback, ProgressEvent, Stage
 from ...ops.install import InstallRequest, plan_install, run_plan
 from ...ops.kernels import KernelRequest, add_kernel
 from ...session import Session
+from .model import NETWORK_EVENT
 
 #: parallel extract/relocate workers per install (the machine's other cores serve Jupyter)
 INSTALL_JOBS = 2
@@ -61,5 +62,12 @@ def run_install(
         )
         for warning in result.warnings:  # the task's events are all its client sees
             progress(ProgressEvent("", "modules", "", Stage.DONE, message=f"warning: {warning}"))
+        if result.retry_count:
+            note = f"{result.retry_count} transient network failure(s) retried"
+            progress(
+                ProgressEvent(
+                    "", NETWORK_EVENT, "", Stage.DONE, done=result.retry_count, message=note
+                )
+            )
         if kernel or session.config.auto_kernels:
             make_kernel(session, plan, progress)

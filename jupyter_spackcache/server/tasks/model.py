@@ -17,6 +17,10 @@ from ...install.progress import ProgressEvent, Stage
 LOG_LIMIT = 500
 
 
+#: name of the whole-install event whose ``done`` is the count of retried requests
+NETWORK_EVENT = "network"
+
+
 class TaskState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -87,6 +91,8 @@ class Task:
     nodes: tuple[NodeProgress, ...] = ()
     log: tuple[str, ...] = ()
     error: TaskError | None = None
+    #: transient network failures retried on the way
+    retries: int = 0
     #: bumped on every change, so the event stream can tell snapshots apart
     revision: int = field(default=0, compare=False)
 
@@ -104,6 +110,7 @@ class Task:
             "bytes_done": sum(n.done for n in self.nodes if n.stage == Stage.DOWNLOAD)
             + sum(n.total or 0 for n in self.nodes if _past_download(n.stage)),
             "error": self.error.to_json() if self.error else None,
+            "retries": self.retries,
         }
         if with_log:
             out["log"] = list(self.log)
@@ -129,6 +136,7 @@ class Task:
                 for n in doc.get("nodes", ())
             ),
             log=tuple(doc.get("log", ())),
+            retries=int(doc.get("retries", 0)),
             error=TaskError(error["code"], error["message"], error.get("hint")) if error else None,
         )
 
@@ -153,7 +161,9 @@ def log_line(event: ProgressEvent) -> str | None:
 
 def apply_event(task: Task, event: ProgressEvent) -> tuple[Task, bool]:
     """``task`` with ``event`` folded in, and whether the event changed a stage."""
-    if not event.hash:  # whole-install message: log only
+    if not event.hash:  # whole-install message: log only (and the retry count)
+        if event.name == NETWORK_EVENT:
+            task = replace(task, retries=event.done)
         return _append_log(task, log_line(event)), True
     nodes = list(task.nodes)
     for i, node in enumerate(nodes):

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from ...errors import SpackCacheError
 from ...install.progress import ProgressEvent
+from ...lifeline import die_with_parent
 from .protocol import (
     CANCEL,
     EVENT_INTERVAL,
@@ -69,10 +70,12 @@ def main() -> int:
     channel = _Channel(os.fdopen(os.dup(1), "w", encoding="utf-8"))
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    request: WorkerRequest = pickle.load(sys.stdin.buffer)
     cancel = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: cancel.set())
+    # a killed server sends us SIGTERM: the install cancels and leaves the tree as it was
+    die_with_parent(os.getppid(), signal.SIGTERM)
+    request: WorkerRequest = pickle.load(sys.stdin.buffer)
     threading.Thread(target=_watch_stdin, args=(sys.stdin.buffer, cancel), daemon=True,
                      name="spackcache-worker-stdin").start()
 
