@@ -29,6 +29,7 @@ from tests.test_server_api import (  # noqa: F401 (fixtures)
     jp_fetch,
     jp_server_config,
     parse_sse,
+    refused,
     served,
     spack_site,
 )
@@ -178,3 +179,19 @@ async def test_dry_runs_name_what_would_go(
     gc = await api(jp_fetch, "gc", method="POST", payload={}, params={"dry_run": "true"})
     assert {r["name"] for r in gc["removed"]} == {"libdemo-mid", "libdemo-base"}
     assert len(await api(jp_fetch, "installed")) == 2
+
+
+@pytest.mark.slow
+async def test_untrust_from_the_panel(
+    jp_fetch: Fetch, demo: DemoMirror, served: StaticServer, home: Path  # noqa: F811
+) -> None:
+    assert demo.fingerprint is not None
+    await api(jp_fetch, "mirrors", method="POST", payload={"name": "demo", "url": served.url})
+    await api(jp_fetch, "keys", "trust", method="POST",
+              payload={"mirror": "demo", "fingerprints": [demo.fingerprint]})
+    removed = await api(jp_fetch, "keys", demo.fingerprint, method="DELETE")
+    assert removed["fingerprint"] == demo.fingerprint and removed["trusted"] is False
+    assert await api(jp_fetch, "keys") == []
+    assert (await api(jp_fetch, "mirrors"))[0]["trust"]["state"] == "untrusted"
+    code, error = await refused(jp_fetch, "keys", demo.fingerprint, method="DELETE")
+    assert code == 404 and error["code"] == "not-found"

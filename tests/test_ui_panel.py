@@ -435,3 +435,27 @@ def test_the_search_box_stays_in_view_when_the_panel_scrolls(ui: PanelEnv) -> No
     assert box is not None and top is not None
     assert top["y"] - 1 <= box["y"] <= top["y"] + 40, (box, top)
     panel.evaluate("e => { e.scrollTop = 0; }")
+
+
+def test_untrust_from_the_panel(ui: PanelEnv) -> None:
+    fingerprint = ui.lab.api("GET", "keys").json()[0]["fingerprint"]
+    section = ui.panel().locator('details[data-section="mirrors"]')
+    section.evaluate("e => e.open = true")
+    key = section.locator(f'.jp-SpackPanel-keys li[data-fingerprint="{fingerprint}"]')
+    key.locator("button.jp-SpackPanel-untrust").click()
+    dialog = ui.page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert "no longer verify" in dialog.inner_text()
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    key.wait_for(state="detached")
+    ui.page.wait_for_function(
+        f"() => document.querySelector('{PANEL} .jp-SpackPanel-mirrorChips "
+        "li[data-mirror=\"demo\"] span')?.dataset.state === 'untrusted'"
+    )
+    assert ui.lab.api("GET", "keys").json() == []
+    # and back, with the mirror's Review keys
+    section.locator('li[data-mirror="demo"] button.jp-SpackPanel-reviewKeys').click()
+    preview = section.locator(".jp-SpackPanel-keyPreview")
+    preview.locator('input[type="checkbox"]').first.check()
+    preview.locator("button.jp-SpackPanel-trust").click()
+    section.locator(f'.jp-SpackPanel-keys li[data-fingerprint="{fingerprint}"]').wait_for()

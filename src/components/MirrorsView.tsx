@@ -114,9 +114,28 @@ export function MirrorsView(props: {
   onReviewKeys: (mirror: string) => void;
   onTrust: (mirror: string, fingerprints: string[]) => void;
   onClosePreview: () => void;
+  onUntrust?: (fingerprint: string) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { mirrors, keys, trans } = props;
+  const untrust = async (k: IKey): Promise<void> => {
+    const answer = await showDialog({
+      title: trans.__('Stop trusting this key?'),
+      body: trans.__(
+        '%1 (%2): packages it signed will no longer verify, so they cannot be installed until you trust it again.',
+        groupFingerprint(k.fingerprint),
+        k.uids.join('; ') || '—'
+      ),
+      defaultButton: 0,
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Untrust') })
+      ]
+    });
+    if (answer.button.accept) {
+      props.onUntrust?.(k.fingerprint);
+    }
+  };
   const [name, setName] = React.useState('');
   const [url, setUrl] = React.useState('');
   const [unsigned, setUnsigned] = React.useState(false);
@@ -279,8 +298,21 @@ export function MirrorsView(props: {
       )}
       <ul className="jp-SpackPanel-keys">
         {(keys.value ?? []).map(k => (
-          <li key={k.fingerprint}>
+          <li key={k.fingerprint} data-fingerprint={k.fingerprint}>
             <KeyLine k={k} />
+            {props.onUntrust && (
+              <Button
+                small
+                minimal
+                className="jp-SpackPanel-untrust"
+                title={trans.__(
+                  'Stop trusting this key: packages it signed no longer install'
+                )}
+                onClick={() => void untrust(k)}
+              >
+                {trans.__('Untrust')}
+              </Button>
+            )}
           </li>
         ))}
       </ul>

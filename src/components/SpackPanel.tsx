@@ -334,6 +334,7 @@ function PanelBody(props: {
             onReviewKeys={m => void model.previewKeys(m)}
             onTrust={(m, f) => void model.trustKeys(m, f)}
             onClosePreview={() => model.closeKeyPreview()}
+            onUntrust={f => void model.untrustKey(f)}
             trans={trans}
           />
         </Section>
