@@ -298,7 +298,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
                 continue
             mirrors[mirror.name] = mirror
             sources[f"mirrors.{mirror.name}"] = _mirror_at(layer, raw)
-        policy = policy.tightened(_layer_policy(layer, sources))
+        policy = policy.tightened(_layer_policy(layer, sources, policy))
     for raw in (user.data.get("mirrors") or []) if user else []:
         mirror = mirror_from_mapping(raw, "user", user.at("mirrors") if user else "")
         if mirror.name not in mirrors and policy.refusal(mirror) is None:
@@ -351,10 +351,13 @@ def _build(
             libc=value("host.libc"),
         ),
         install_root=(
-            expand_path(str(install_root), values["install_root"][1], env) if install_root else None
+            expand_path(str(install_root), values["install_root"][1], env, key="install_root")
+            if install_root
+            else None
         ),
         upstreams=tuple(
-            expand_path(str(p), values["upstreams"][1], env) for p in value("upstreams") or ()
+            expand_path(str(p), values["upstreams"][1], env, key="upstreams")
+            for p in value("upstreams") or ()
         ),
         auto_kernels=bool(value("auto_kernels")),
         modules=_modules(values, env),
@@ -403,7 +406,10 @@ def _modules(values: Mapping[str, tuple[Any, str]], env: Mapping[str, str]) -> M
         out = replace(out, enable=tuple(dict.fromkeys(items)))
     if "modules.roots" in values:
         raw, where = values["modules.roots"]
-        roots = tuple((fmt, expand_path(str(p), where, env)) for fmt, p in raw.items())
+        roots = tuple(
+            (fmt, expand_path(str(p), where, env, key=f"modules.roots.{fmt}"))
+            for fmt, p in raw.items()
+        )
         out = replace(out, roots=roots)
     for key in ("all_nodes", "jupyter_lmod"):
         if f"modules.{key}" in values:
@@ -417,10 +423,13 @@ def _read_layer(path: Path, kind: str) -> _Layer:
     return _Layer(path, kind, data)
 
 
-def _layer_policy(layer: _Layer, sources: dict[str, str]) -> Policy:
+def _layer_policy(layer: _Layer, sources: dict[str, str], before: Policy) -> Policy:
     raw = layer.section("policy")
     for key in raw:
-        sources[f"policy.{key}"] = layer.at("policy", key)
+        flag = key in ("allow_user_mirrors", "allow_unsigned", "allow_file_mirrors")
+        # a flag's source is the first layer that forbids (a later "true" changes nothing)
+        if not flag or f"policy.{key}" not in sources or (getattr(before, key) and not raw[key]):
+            sources[f"policy.{key}"] = layer.at("policy", key)
     hosts = raw.get("allowed_hosts")
     schemes = raw.get("allowed_schemes")
     return Policy(

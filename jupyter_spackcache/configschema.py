@@ -321,18 +321,21 @@ def _unknown(at: str, key: Any, known: Mapping[str, Any], section: str = "") -> 
 # ---- paths ------------------------------------------------------------------------------------
 
 
-def expand_path(raw: str, where: str, env: Mapping[str, str] | None = None) -> Path:
+def expand_path(
+    raw: str, where: str, env: Mapping[str, str] | None = None, *, key: str = ""
+) -> Path:
     """``~`` and ``$VARS`` expanded; refused when a variable is unset or the result relative.
 
     A relative install root would be baked into relocated binaries and the database, and
     resolved against whatever directory a command happens to run in.
     """
     env = os.environ if env is None else env
+    named = f"{key} " if key else ""  # a file's line alone does not say which key
     for match in _VARIABLE.finditer(raw):
         name = match.group(1) or match.group(2)
         if name not in env:
             raise ConfigError(
-                f"{where}: '{raw}' uses ${name}, which is not set",
+                f"{where}: {named}'{raw}' uses ${name}, which is not set",
                 hint=f"set {name} in the environment that starts this program, or write the path "
                 "out",
             )
@@ -345,7 +348,7 @@ def expand_path(raw: str, where: str, env: Mapping[str, str] | None = None) -> P
     path = Path(expanded)
     if not path.is_absolute():
         raise ConfigError(
-            f"{where}: '{raw}' is a relative path",
+            f"{where}: {named}'{raw}' is a relative path",
             hint="give an absolute path (it may start with ~ or $VARIABLE)",
         )
     return path

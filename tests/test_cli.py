@@ -194,6 +194,33 @@ def test_site_policy(run: Run, home: Path, tmp_path: Path) -> None:
     assert code == 0 and V3_KEY in out
 
 
+def test_a_pinned_site_key_shows_as_trusted_the_first_time_it_is_listed(
+    run: Run, tmp_path: Path
+) -> None:
+    """Opening the site mirror trusts its pinned key: the listing must not say "no" first."""
+    (tmp_path / "site.yaml").write_text(
+        f"mirrors:\n  - {{name: site-cache, url: {V3S}, fingerprints: [{V3_KEY}]}}\n"
+    )
+    code, out, err = run("keys", "list", "--mirror", "site-cache", "--json")
+    assert code == 0, err
+    assert [(k["fingerprint"], k["trusted"]) for k in json.loads(out)] == [(V3_KEY, True)]
+
+
+def test_the_panel_preview_also_shows_a_pinned_site_key_as_trusted(
+    home: Path, tmp_path: Path
+) -> None:
+    """The REST helper behind ``GET /mirrors/{name}/keys`` (the panel's trust dialog)."""
+    from jupyter_spackcache.server.handlers.mirrors import preview_keys
+    from jupyter_spackcache.session import Session
+
+    (tmp_path / "site.yaml").write_text(
+        f"mirrors:\n  - {{name: site-cache, url: {V3S}, fingerprints: [{V3_KEY}]}}\n"
+    )
+    with Session() as session:
+        offered = preview_keys(session, "site-cache")
+    assert [(k["fingerprint"], k["trusted"]) for k in offered] == [(V3_KEY, True)]
+
+
 def test_console_script_entry_point(home: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "jupyter_spackcache.cli", "host", "--json"],

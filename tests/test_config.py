@@ -85,6 +85,10 @@ def test_the_extra_layer_only_tightens(system: Path, env: dict[str, str], tmp_pa
     assert [m.name for m in config.mirrors] == ["fine"]
     assert config.mirror("fine").fingerprints == (FPR,)
     assert config.site_files == (system, extra)
+    # config check names the file that decided: the system file forbids, the extra layer's
+    # "true" changed nothing
+    assert config.sources["policy.allow_unsigned"] == f"site file {system}:1"
+    assert config.sources["policy.allow_file_mirrors"] == f"site file {extra}:1"
 
 
 def test_a_later_layer_can_only_narrow_pins(
@@ -186,9 +190,10 @@ def test_paths_must_be_absolute_after_expansion(
     system: Path, env: dict[str, str], value: str, message: str
 ) -> None:
     user_file(env).write_text(f"install_root: '{value}'\n")
-    with pytest.raises(ConfigError, match=f"config.yaml:1: '.*' {message.replace('$', '.')}"):
+    pattern = message.replace("$", ".")
+    with pytest.raises(ConfigError, match=f"config.yaml:1: install_root '.*' {pattern}"):
         load_config(env)
-    with pytest.raises(ConfigError, match=message.replace("$", ".")):
+    with pytest.raises(ConfigError, match=pattern):
         load_config({**env, "SPACKCACHE_INSTALL_ROOT": "", "SPACKCACHE_UPSTREAMS": value})
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -222,6 +224,43 @@ def test_a_failing_sync_is_a_warning(tmp_path: Path) -> None:
         assert warning is not None and "modulefiles not updated" in warning
         assert "spackcache module refresh" in warning
     finally:
+        store.close()
+
+
+def test_a_sync_waits_for_a_posix_lock_held_by_another_host(tmp_path: Path) -> None:
+    """Homes are on NFS: the sync lock must be a POSIX record lock (lockf), which NFS shares
+    between login nodes, not flock. Another process holding lockf stands in for the other node."""
+    config = _config(tmp_path, site="modules: {enable: [lmod]}\n")
+    config.home.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
+            "fcntl.lockf(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
+            str(config.home / "modules.lock"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    store = StoreDB(tmp_path / "db.sqlite")
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        store.add(_record(tmp_path / "opt", _node("tool")))
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (sync_modules(config, store), done.set()))
+        worker.start()
+        assert not done.wait(0.5)  # blocked by the other holder's record lock
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(10)
+        worker.join(10)
+        assert done.is_set()
+        assert (config.module_root("lmod") / "tool" / "1.0.lua").is_file()
+    finally:
+        holder.kill()
+        holder.wait()
         store.close()
 
 

@@ -107,11 +107,19 @@ async def test_every_route_refuses_unauthenticated_requests(
     assert ("EventsHandler", "GET") in checked and ("TaskHandler", "DELETE") in checked
 
 
-async def test_a_wrong_token_is_refused_too(jp_fetch: Any) -> None:
-    with pytest.raises(HTTPClientError) as refused:
-        await jp_fetch("spackcache", "api", "installed",
-                       headers={"Authorization": "token not-the-token"})
+async def test_a_wrong_token_is_refused_too(
+    jp_fetch: Any, jp_serverapp: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    jp_serverapp.log.addHandler(caplog.handler)  # the admin's one line per refusal
+    try:
+        with pytest.raises(HTTPClientError) as refused:
+            await jp_fetch("spackcache", "api", "installed",
+                           headers={"Authorization": "token not-the-token"})
+    finally:
+        jp_serverapp.log.removeHandler(caplog.handler)
     assert refused.value.code == 403
+    (line,) = {r.getMessage() for r in caplog.records if "spackcache refused" in r.getMessage()}
+    assert "route=GET /" in line and line.endswith("status=403 code=http message=Forbidden")
 
 
 def test_every_verb_is_authorized_for_the_spackcache_resource() -> None:

@@ -73,6 +73,9 @@ def test_traitlets_win_and_never_loosen_the_site_policy(
     assert central.url == "https://site.example.org/central" and central.fingerprints == (FPR,)
     assert config.policy.allow_unsigned is False and config.policy.allow_file_mirrors is False
     assert config.policy.allow_user_mirrors is True
+    # config check: the site file that forbade is the source, not the traitlet that said True
+    assert config.sources["policy.allow_unsigned"].startswith("site file ")
+    assert config.sources["policy.allow_file_mirrors"] == "server traitlet c.SpackCache"
     assert config.install_root == Path("/work/u1/spack")
     assert config.upstreams == (Path("/apps/spack/opt"),) and config.auto_kernels is True
 

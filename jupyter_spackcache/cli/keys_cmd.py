@@ -70,11 +70,12 @@ def _rows(keys: list[KeyInfo], trusted: set[str] | None) -> str:
 
 
 def _list(session: Session, args: argparse.Namespace) -> int:
-    trusted = {k.fingerprint for k in session.keyring.list_keys()}
     if args.mirror:
         keys = mirror_keys(
             args.mirror, config=session.config, catalog=session.catalog, keyring=session.keyring
         )
+        # read after opening the mirror: that trusts a site mirror's pinned keys
+        trusted = {k.fingerprint for k in session.keyring.list_keys()}
         if args.json:
             print_json([key_json(k, trusted=k.fingerprint in trusted) for k in keys])
         elif not keys:

@@ -14,7 +14,6 @@ has just written for a newer install.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,7 +22,9 @@ from pathlib import Path
 
 from ..config import MODULE_FORMATS, Config
 from ..errors import ConfigError
+from ..statedir import private_file
 from ..store.db import InstalledRecord, StoreDB
+from ..store.lock import FileLock
 from . import lmod, tcl
 from .content import ModuleFile, module_files
 from .names import module_names
@@ -144,13 +145,15 @@ def _ours(root: Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _sync_lock(config: Config) -> Iterator[None]:
-    config.home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(config.home / "modules.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    """One sync at a time per user: a POSIX record lock, since the home is often on NFS.
+
+    ``flock`` is not shared between NFS clients (two login nodes would both get it); the store's
+    :class:`FileLock` uses ``lockf``, which NFS's lock manager does share, and also serialises
+    the threads of one server.
+    """
+    with FileLock(config.home / "modules.lock"):
+        private_file(config.home / "modules.lock")
         yield
-    finally:
-        os.close(fd)
 
 
 def sync_after_change(config: Config, store: StoreDB) -> str | None:

@@ -49,6 +49,14 @@ def _flag(admin: bool | None) -> bool:
     return True if admin is None else admin
 
 
+def _decides(value: bool, before: bool, key: str, sources: Mapping[str, str]) -> bool:
+    """Whether a layer's flag ``value`` is what the tightened policy shows for ``key``.
+
+    Flags only tighten, so the first layer to forbid is the source, and a later "true" is not.
+    """
+    return f"policy.{key}" not in sources or (before and not value)
+
+
 def apply_site_settings(
     config: Config, site: SiteSettings, env: Mapping[str, str] | None = None
 ) -> Config:
@@ -67,7 +75,8 @@ def apply_site_settings(
         ("allow_unsigned", site.allow_unsigned),
         ("allow_file_mirrors", site.allow_file_mirrors),
     ):
-        if value is not None:
+        # the traitlet is the source only where it decided: a True cannot re-allow
+        if value is not None and _decides(value, getattr(config.policy, key), key, sources):
             sources[f"policy.{key}"] = "server traitlet c.SpackCache"
     admin = {m.name: m for m in site.mirrors}
     for name in admin:

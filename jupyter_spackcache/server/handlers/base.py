@@ -8,6 +8,7 @@ shows exactly the line the CLI would print.
 from __future__ import annotations
 
 import json
+from http.client import responses
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -145,7 +146,9 @@ class SpackCacheHandler(APIHandler):
             self.log_refusal(status_for(value), value.code, value.message)
             return
         if isinstance(value, HTTPError):
-            self.log_refusal(value.status_code, "http", value.log_message or self._reason)
+            # logged before the status is set: self._reason would still say "OK"
+            reason = value.reason or responses.get(value.status_code, "Unknown")
+            self.log_refusal(value.status_code, "http", value.log_message or reason)
             return
         super().log_exception(typ, value, tb)
 

@@ -121,10 +121,14 @@ def trusted_keys(session: Session) -> list[dict[str, Any]]:
 
 
 def preview_keys(session: Session, mirror: str) -> list[dict[str, Any]]:
-    """The mirror's keys (fingerprints, user IDs), marked trusted or not; imports nothing."""
-    trusted = {k.fingerprint for k in session.keyring.list_keys()}
+    """The mirror's keys (fingerprints, user IDs), marked trusted or not.
+
+    Imports nothing the user did not ask for, except a site mirror's pinned keys, which opening
+    the mirror trusts: so the trusted set is read after that.
+    """
     offered = mirror_keys(mirror, config=session.config, catalog=session.catalog,
                           keyring=session.keyring)
+    trusted = {k.fingerprint for k in session.keyring.list_keys()}
     return [key_json(k, trusted=k.fingerprint in trusted) for k in offered]
 
 
