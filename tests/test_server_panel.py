@@ -195,3 +195,9 @@ async def test_untrust_from_the_panel(
     assert (await api(jp_fetch, "mirrors"))[0]["trust"]["state"] == "untrusted"
     code, error = await refused(jp_fetch, "keys", demo.fingerprint, method="DELETE")
     assert code == 404 and error["code"] == "not-found"
+
+
+@pytest.mark.parametrize("spack_site", [{"allow_unsigned_mirrors": False}])
+async def test_host_says_what_the_site_allows(jp_fetch: Fetch) -> None:  # noqa: F811
+    policy = (await api(jp_fetch, "host"))["policy"]
+    assert policy == {"user_mirrors": True, "unsigned_mirrors": False, "file_mirrors": True}

@@ -320,34 +320,29 @@ def test_mirrors_policy_and_key_review(ui: Env) -> None:
     section = ui.panel().locator('details[data-section="mirrors"]')
     section.locator("summary").click()
     form = section.locator(".jp-SpackPanel-addMirror")
-    # the site forbids unsigned mirrors: the refusal says so and what to do instead
-    form.locator('input[aria-label="Mirror name"]').fill("loose")
+    # the site forbids unsigned mirrors: the panel does not offer them, and says why
+    assert form.locator(".jp-SpackPanel-toggle input").count() == 0
+    assert "signed mirrors only" in form.inner_text()
+    # a refusal is shown under the form, where the user is looking, and focused
+    form.locator('input[aria-label="Mirror name"]').fill("demo")
     form.locator('input[aria-label="Mirror URL"]').fill(ui.server.url)
-    form.locator('.jp-SpackPanel-toggle input').check()
     form.locator('button[type="submit"]').click()
-    # an unsigned mirror is confirmed first, with what it means; Cancel has the focus
-    dialog = ui.page.locator(".jp-Dialog")
-    dialog.wait_for()
-    assert "not verified" in dialog.inner_text()
-    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
-    # shown under the form, where the user is looking, and focused
     notice = form.locator(".jp-SpackPanel-formError")
     notice.wait_for()
     ui.page.wait_for_function(
         "() => document.activeElement?.classList.contains('jp-SpackPanel-formError')"
     )
-    assert "this site does not allow unsigned mirrors" in notice.inner_text()
+    assert "a mirror named 'demo' already exists" in notice.inner_text()
     hint = notice.locator(".jp-SpackPanel-hint")
-    assert "ask your administrators" in hint.inner_text()
-    # and the guide's section on site policy is one click away
-    assert hint.locator(".jp-SpackPanel-helpLink").get_attribute("data-code") == "policy"
+    assert "pick another name" in hint.inner_text()
+    # and the guide's section is one click away
+    assert hint.locator(".jp-SpackPanel-helpLink").get_attribute("data-code") == "config"
     assert [m["name"] for m in ui.lab.api("GET", "mirrors").json()] == ["demo"]
 
     # a signed mirror is added, and its keys are shown (fingerprint, user ID) for review
     with StaticServer(ui.mirror) as copy:
         form.locator('input[aria-label="Mirror name"]').fill("copy")
         form.locator('input[aria-label="Mirror URL"]').fill(copy.url)
-        form.locator('.jp-SpackPanel-toggle input').uncheck()
         form.locator('button[type="submit"]').click()
         section.locator('.jp-SpackPanel-mirrorList li[data-mirror="copy"]').wait_for()
         preview = section.locator(".jp-SpackPanel-keyPreview")

@@ -115,6 +115,8 @@ export function MirrorsView(props: {
   onTrust: (mirror: string, fingerprints: string[]) => void;
   onClosePreview: () => void;
   onUntrust?: (fingerprint: string) => void;
+  /** The site's mirror permissions (from GET /host); everything allowed when unknown. */
+  policy?: { user_mirrors: boolean; unsigned_mirrors: boolean } | null;
   trans: TranslationBundle;
 }): JSX.Element {
   const { mirrors, keys, trans } = props;
@@ -237,56 +239,79 @@ export function MirrorsView(props: {
           trans={trans}
         />
       )}
-      <form className="jp-SpackPanel-addMirror" onSubmit={e => void submit(e)}>
-        <div className="jp-SpackPanel-planTitle">
-          {trans.__('Add a mirror')}
-        </div>
-        <InputGroup
-          placeholder={trans.__('Name, e.g. team')}
-          aria-label={trans.__('Mirror name')}
-          value={name}
-          onChange={e => setName(e.currentTarget.value)}
-        />
-        <InputGroup
-          placeholder={trans.__(
-            'URL: https://, s3://, oci://, file:// or a path'
-          )}
-          aria-label={trans.__('Mirror URL')}
-          value={url}
-          onChange={e => setUrl(e.currentTarget.value)}
-        />
-        <label className="jp-SpackPanel-toggle">
-          <input
-            type="checkbox"
-            checked={unsigned}
-            onChange={e => setUnsigned(e.currentTarget.checked)}
-          />
-          {trans.__(
-            'Unsigned (packages are not verified; your site may forbid this)'
-          )}
-        </label>
+      {props.policy?.user_mirrors === false ? (
         <Muted>
           {trans.__(
-            'Your site’s policy decides which mirrors are allowed; a refusal says why.'
+            'Your site does not let users add mirrors; ask your administrators to add one to the site configuration.'
           )}
         </Muted>
-        <div className="jp-SpackPanel-actions">
-          <ActionButton
-            kind="accept"
-            type="submit"
-            className="jp-SpackPanel-addMirrorSubmit"
-            disabled={!name.trim() || !url.trim()}
-            why={trans.__('Give the mirror a name and a URL first')}
-          >
-            {trans.__('Add mirror')}
-          </ActionButton>
-        </div>
-        {props.addError && (
-          <div ref={errorRef} tabIndex={-1} className="jp-SpackPanel-formError">
-            <ErrorLine error={props.addError} />
+      ) : (
+        <form
+          className="jp-SpackPanel-addMirror"
+          onSubmit={e => void submit(e)}
+        >
+          <div className="jp-SpackPanel-planTitle">
+            {trans.__('Add a mirror')}
           </div>
-        )}
-      </form>
+          <InputGroup
+            placeholder={trans.__('Name, e.g. team')}
+            aria-label={trans.__('Mirror name')}
+            value={name}
+            onChange={e => setName(e.currentTarget.value)}
+          />
+          <InputGroup
+            placeholder={trans.__(
+              'URL: https://, s3://, oci://, file:// or a path'
+            )}
+            aria-label={trans.__('Mirror URL')}
+            value={url}
+            onChange={e => setUrl(e.currentTarget.value)}
+          />
+          {props.policy?.unsigned_mirrors === false ? (
+            <Muted>
+              {trans.__(
+                'Your site allows signed mirrors only: packages are always verified.'
+              )}
+            </Muted>
+          ) : (
+            <label className="jp-SpackPanel-toggle">
+              <input
+                type="checkbox"
+                checked={unsigned}
+                onChange={e => setUnsigned(e.currentTarget.checked)}
+              />
+              {trans.__(
+                'Unsigned (packages are not verified; your site may forbid this)'
+              )}
+            </label>
+          )}
+          <Muted>
+            {trans.__(
+              'Your site’s policy decides which mirrors are allowed; a refusal says why.'
+            )}
+          </Muted>
+          <div className="jp-SpackPanel-actions">
+            <ActionButton
+              kind="accept"
+              type="submit"
+              className="jp-SpackPanel-addMirrorSubmit"
+              disabled={!name.trim() || !url.trim()}
+              why={trans.__('Give the mirror a name and a URL first')}
+            >
+              {trans.__('Add mirror')}
+            </ActionButton>
+          </div>
+          {props.addError && (
+            <div
+              ref={errorRef}
+              tabIndex={-1}
+              className="jp-SpackPanel-formError"
+            >
+              <ErrorLine error={props.addError} />
+            </div>
+          )}
+        </form>
+      )}
       <div className="jp-SpackPanel-planTitle">{trans.__('Trusted keys')}</div>
       {keys.error && <ErrorLine error={keys.error} />}
       {keys.value !== null && keys.value.length === 0 && (

@@ -335,6 +335,7 @@ function PanelBody(props: {
             onTrust={(m, f) => void model.trustKeys(m, f)}
             onClosePreview={() => model.closeKeyPreview()}
             onUntrust={f => void model.untrustKey(f)}
+            policy={state.host.value?.policy ?? null}
             trans={trans}
           />
         </Section>
