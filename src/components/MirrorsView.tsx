@@ -89,13 +89,15 @@ function KeyPreview(props: {
         </>
       )}
       <div className="jp-SpackPanel-actions">
-        <Button
+        <ActionButton
+          kind="accept"
           className="jp-SpackPanel-trust"
           disabled={value === null || ticked.length === 0}
+          why={trans.__('Tick the keys whose fingerprints you have checked')}
           onClick={() => value && props.onTrust(value.mirror, ticked)}
         >
           {trans.__('Trust selected keys')}
-        </Button>
+        </ActionButton>
         <Button minimal onClick={props.onClose}>
           {trans.__('Close')}
         </Button>
