@@ -73,10 +73,17 @@ class Resolution:
     available_versions: tuple[str, ...] = ()
     considered: int = 0
     suggestions: tuple[str, ...] = field(default=())
+    #: the name is in a mirror, but only as an external or build-only node (a compiler, glibc)
+    only_as_dependency: bool = False
 
     def explain(self) -> str:
         """One line: how many builds were looked at and why each group was refused."""
         name = self.request.name or str(self.request)
+        if self.considered == 0 and self.only_as_dependency:
+            return (
+                f"'{name}' is in the configured mirrors only as an external or build-only "
+                "dependency of other packages, not as a build to install"
+            )
         if self.considered == 0:
             line = f"no package named '{name}' in any configured mirror"
             if self.suggestions:
@@ -143,10 +150,13 @@ def resolve(
             accepted.append(Candidate(source.name, dag, runtime, downloads, distance or 0))
     _rank(accepted)
     suggestions: tuple[str, ...] = ()
+    only_as_dependency = False
     if considered == 0 and request.name:
         names: set[str] = set()
         for source in sources:
             names.update(source.names())
+        only_as_dependency = request.name in names  # never suggest the very name asked for
+        names.discard(request.name)
         suggestions = tuple(difflib.get_close_matches(request.name, sorted(names), n=3))
     return Resolution(
         request=request,
@@ -156,6 +166,7 @@ def resolve(
         available_versions=tuple(sorted(versions, key=Version.parse, reverse=True)),
         considered=considered,
         suggestions=suggestions,
+        only_as_dependency=only_as_dependency,
     )
 
 

@@ -282,12 +282,18 @@ def test_module_roots_inside_an_upstream_are_refused(tmp_path: Path) -> None:
 
 def test_preferred_format_and_modulepath(tmp_path: Path) -> None:
     from jupyter_spackcache.modules.use import preferred_format, prepend_modulepath
+    from jupyter_spackcache.ops.modules import use_line
 
     config = _config(tmp_path)
     assert preferred_format(config, {"LMOD_CMD": "/x/lmod"}) == "lmod"
     assert preferred_format(config, {"MODULES_CMD": "/x/modulecmd.tcl"}) == "tcl"
     lmod_only = _config(tmp_path, site="modules: {enable: [lmod]}\n")
     assert preferred_format(lmod_only, {}) == "lmod"  # Lmod reads it; nothing else to offer
+    assert use_line(lmod_only, {}, "lmod") == f"module use {lmod_only.module_root('lmod')}"
+    with pytest.raises(
+        ConfigError, match=r"tcl modules are not written here \(modules.enable: lmod\)"
+    ):
+        use_line(lmod_only, {}, "tcl")  # an empty or stale tree would only mislead
     env = {"LMOD_CMD": "/x/lmod", "MODULEPATH": "/site/modules"}
     root = prepend_modulepath(config, env)
     assert root == config.module_root("lmod") and root.is_dir()

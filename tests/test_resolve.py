@@ -126,6 +126,17 @@ def test_unknown_package_suggests_names(tmp_path: Path) -> None:
     )
 
 
+def test_a_name_present_only_as_an_external_is_not_suggested_back(tmp_path: Path) -> None:
+    cuda = N("cuda", "12.0", external="/opt/cuda")
+    index = make_index(tmp_path, [N("app", "1.0", deps=[(cuda, ("link",), ())])])
+    result = resolve(parse_spec("cuda"), [index], HASWELL)
+    assert result.chosen is None and result.suggestions == ()
+    assert result.explain() == (
+        "'cuda' is in the configured mirrors only as an external or build-only dependency "
+        "of other packages, not as a build to install"
+    )
+
+
 def test_hash_prefix_and_first_mirror_wins(tmp_path: Path) -> None:
     g = _gromacs("2023.1", "haswell")
     first = make_index(tmp_path / "a", [g], name="first")

@@ -266,6 +266,7 @@ def test_manifest_specs_and_the_sections_it_ignores() -> None:
             "spack:\n  specs:\n  - matrix:\n    - [a, b]\n",
             "spack.yaml, line 3: only plain spec strings",
         ),
+        ("spack:\n  specs:\n  - demo-tool\n  - $pkgs\n", "spack.yaml, line 4: only plain spec"),
         ("spack:\n  specs: [a\n", "spack.yaml, line 3:"),
         ("packages: {}\n", "no top-level 'spack:' section"),
         ("spack:\n  specs: demo\n", "spack.yaml, line 2: 'specs' must be a list"),

@@ -264,6 +264,12 @@ def test_spack_yaml_is_resolved_and_other_sections_noted(
     out = capsys.readouterr().out
     assert f"installing the spack.yaml {manifest} (resolved from its specs)" in out
     assert "installed 0 package(s), 3 already installed" in out
+    # a malformed spec in it: the caret, and which file it came from
+    manifest.write_text("spack:\n  specs:\n  - demo-tool@@1\n")
+    code, _, err = run("install", "--from", str(manifest), "--yes")
+    assert code == 1
+    assert err.splitlines()[0] == "error: expected a version after '@' at column 10"
+    assert f"  hint: a spec under 'specs:' in {manifest}" in err.splitlines()
 
 
 def test_notebook_lock_exports_and_magics_offer_both_directions(
@@ -277,8 +283,15 @@ def test_notebook_lock_exports_and_magics_offer_both_directions(
     assert run("install", "demo-tool", "--yes")[0] == 0
     before = installed(run)
     own, spack_lock = tmp_path / "nb.spack-lock.json", tmp_path / "from-magic.lock"
+    # outside a notebook (IPython, nbclient: no JPY_SESSION_NAME) --spack-lock alone is enough
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    alone = tmp_path / "alone.lock"
+    spack(f"lock demo-tool --spack-lock {alone}")
+    assert f"wrote the Spack lockfile {alone}" in capsys.readouterr().out
     spack(f"lock demo-tool --file {own} --spack-lock {spack_lock}")
     assert f"wrote the Spack lockfile {spack_lock}" in capsys.readouterr().out
+    assert alone.read_text() == spack_lock.read_text()
+    assert sorted(p.name for p in tmp_path.glob("*.spack-lock.json")) == [own.name]
 
     # the CLI exports the notebook lock (also when it lives in a notebook's metadata)
     notebook = tmp_path / "analysis.ipynb"

@@ -293,7 +293,8 @@ def parse_spack_manifest(text: str, source: str) -> SpackManifest:
                 "list of spec strings"
             )
         for item in value.value:
-            if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+            plain = isinstance(item, yaml.ScalarNode) and str(item.value).strip()
+            if not plain or str(item.value).strip().startswith("$"):  # `$defs`: a reference
                 raise EnvFileError(
                     f"{source}, line {item.start_mark.line + 1}: only plain spec strings are "
                     "supported in 'specs' (not matrices or $references)",

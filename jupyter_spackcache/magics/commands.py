@@ -237,10 +237,16 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
             hint="run `%spack install SPEC` or `%spack load SPEC` first, or name them: "
                  "`%spack lock SPEC...`",
         )
-    path = lockfile.resolve_lock_file(args.file, os.environ, state.user_ns)
+    try:
+        path: Path | None = lockfile.resolve_lock_file(args.file, os.environ, state.user_ns)
+    except ConfigError:
+        if not args.spack_lock:
+            raise
+        path = None  # outside a notebook (IPython, nbclient) the spack.lock alone was asked for
     notebook_lock = lock_roots(roots, store=store, mirrors=session.config.mirrors,
                                host=session.host)
-    write_lock(path, notebook_lock)
+    if path is not None:
+        write_lock(path, notebook_lock)
     if args.spack_lock:
         spack_lock = Path(args.spack_lock).expanduser().absolute()
         text = lock_from_documents(notebook_roots(notebook_lock),
@@ -251,8 +257,9 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
     in_metadata = state.bridge.confirmed
     state.bridge.offer(lock_to_json(notebook_lock))
     names = ", ".join(f"{n.name}@{n.version}/{n.hash[:7]}" for n in notebook_lock.roots)
-    where = (f"recorded in the notebook's metadata ({METADATA_KEY}.lock) and in {path}"
-             if in_metadata else f"in {path}")
+    where = f"in {path}" if path is not None else f"in {args.spack_lock} only"
+    if in_metadata:
+        where = f"recorded in the notebook's metadata ({METADATA_KEY}.lock) and {where}"
     print(f"locked {len(notebook_lock.nodes)} build(s) ({names}) {where}")
     return 0
 

@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import __version__
-from ..errors import ConfigError, EnvFileError, LockedBuildMissing, ResolveError
+from ..errors import (
+    ConfigError,
+    EnvFileError,
+    LockedBuildMissing,
+    ResolveError,
+    SpecSyntaxError,
+)
 from ..formats.notebook_lock import LOCK_FORMAT, NotebookLock, lock_from_json, lock_in_notebook
 from ..formats.spack_env import (
     LockRoot,
@@ -255,7 +261,11 @@ def _manifest_resolutions(sources: Sources, manifest: SpackManifest, source: str
         f"{source}: ignored section '{name}' (line {line}); a binary install only uses 'specs'"
         for name, line in manifest.ignored
     ]
-    resolutions = sources.resolve(manifest.specs, refresh=True)
+    try:
+        resolutions = sources.resolve(manifest.specs, refresh=True)
+    except SpecSyntaxError as exc:  # the caret shows the spec; say which file it came from
+        exc.hint = f"a spec under 'specs:' in {source}" + (f"; {exc.hint}" if exc.hint else "")
+        raise
     for resolution in resolutions:
         resolution.raise_if_unresolved()
     return EnvInstall(resolutions, False, notes)

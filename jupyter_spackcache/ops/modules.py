@@ -13,6 +13,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import ConfigError
 from ..modules import ModuleSync, installed_module_names, sync_modules
 from ..modules.use import preferred_format, prepend_modulepath
 
@@ -28,6 +29,12 @@ def refresh(*, store: StoreDB, config: Config) -> ModuleSync:
 
 def use_line(config: Config, env: Mapping[str, str], fmt: str | None = None) -> str:
     """``module use ROOT`` for ``fmt``, by default the format this shell's module system reads."""
+    if fmt is not None and fmt not in config.modules.enable:  # its tree is not kept up to date
+        enabled = ", ".join(config.modules.enable) or "none"
+        raise ConfigError(
+            f"{fmt} modules are not written here (modules.enable: {enabled})",
+            hint=f"add {fmt} to modules.enable in config.yaml, then `spackcache module refresh`",
+        )
     root = config.module_root(fmt or preferred_format(config, env))
     return f"module use {shlex.quote(str(root))}"
 
