@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .nomatch import NoMatch
     from .ops.query import Build, Listing
     from .ops.removal import Removal
+    from .policy import Policy
     from .store.db import InstalledRecord
     from .trust import KeyInfo
     from .trust.mirrortrust import MirrorTrust
@@ -123,6 +124,15 @@ def node_json(node: ConcreteNode) -> dict[str, Any]:
             }
             for e in node.edges
         ],
+    }
+
+
+def policy_json(policy: Policy) -> dict[str, bool]:
+    """The mirror permissions the panel needs to offer only what the site allows."""
+    return {
+        "user_mirrors": policy.allow_user_mirrors,
+        "unsigned_mirrors": policy.allow_unsigned,
+        "file_mirrors": policy.allow_file_mirrors,
     }
 
 

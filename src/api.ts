@@ -320,6 +320,20 @@ export async function trustKeys(
   );
 }
 
+/** `DELETE /keys/{fingerprint}`: stop trusting a key. */
+export async function untrustKey(
+  settings: ServerConnection.ISettings,
+  fingerprint: string
+): Promise<IKey> {
+  return expectObject<IKey>(
+    await requestAPI(`keys/${encodeURIComponent(fingerprint)}`, settings, {
+      method: 'DELETE'
+    }),
+    KEY_KEYS,
+    'key'
+  );
+}
+
 /** `GET /specs?q=&page=&per_page=`: installable builds grouped by package. */
 export async function searchSpecs(
   settings: ServerConnection.ISettings,

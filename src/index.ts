@@ -85,7 +85,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const panel = new SpackPanel({
       model,
       trans,
-      openHelp: code => void openHelp(code)
+      openHelp: code => void openHelp(code),
+      kernelsInUse: () => {
+        const out = new Map<string, string[]>();
+        for (const session of app.serviceManager.sessions.running()) {
+          const name = session.kernel?.name;
+          if (name) {
+            out.set(name, [...(out.get(name) ?? []), session.path]);
+          }
+        }
+        return out;
+      }
     });
     app.shell.add(panel, 'left', { rank: 900 });
     restorer?.add(panel, PANEL_ID);

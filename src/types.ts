@@ -33,6 +33,12 @@ export interface IHost {
   compatible_targets: string[];
   libc: { name: string; version: string; path: string } | null;
   install_root: IInstallRoot;
+  /** What the site lets this user do with mirrors (absent from older servers). */
+  policy?: {
+    user_mirrors: boolean;
+    unsigned_mirrors: boolean;
+    file_mirrors: boolean;
+  };
 }
 
 /** One configured mirror (`GET /mirrors`). */

@@ -1,4 +1,4 @@
-"""Shared fixtures: real servers on 127.0.0.1 (see tests/servers.py for the helpers).
+"""Shared fixtures: real servers on 127.0.0.1 (see tests/support/servers.py for the helpers).
 
 * ``http_mirror(directory)`` → a started :class:`servers.StaticServer`, stopped after the test.
 * ``s3_server`` → a :class:`servers.MotoS3` (``.endpoint``, ``.upload_tree(dir, bucket, prefix)``).
@@ -20,7 +20,7 @@ import pytest
 
 from jupyter_spackcache.demo.build import DemoMirror, build_demo_mirror, create_demo_key
 from jupyter_spackcache.trust import Keyring
-from tests import servers
+from tests.support import servers
 
 
 @pytest.fixture

@@ -195,7 +195,7 @@ def test_docs_mention_only_real_cli_commands(name: str) -> None:
 
 def test_openapi_check_refuses_what_the_document_does_not_say() -> None:
     """The REST tests check every answer with this; it must catch drift both ways."""
-    from tests.openapi import check_response, check_schema
+    from tests.support.openapi import check_response, check_schema
 
     mirror = {
         "name": "m",

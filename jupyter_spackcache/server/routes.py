@@ -21,7 +21,7 @@ from .handlers.docs import TroubleshootingHandler
 from .handlers.envfiles import InstallFromFileHandler
 from .handlers.events import EventsHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
-from .handlers.mirrors import KeysHandler, MirrorHandler, MirrorsHandler, TrustHandler
+from .handlers.mirrors import KeyHandler, KeysHandler, MirrorHandler, MirrorsHandler, TrustHandler
 from .handlers.specs import PlanHandler, SpecHandler, SpecsHandler
 from .handlers.status import HostHandler, StatusHandler
 from .handlers.tasks import InstallsHandler, TaskHandler, TasksHandler
@@ -43,6 +43,7 @@ ROUTES: tuple[tuple[str, type[Any]], ...] = (
     (f"mirrors/{_NAME}", MirrorHandler),
     ("keys", KeysHandler),
     ("keys/trust", TrustHandler),
+    ("keys/([0-9A-Fa-f]{1,40})", KeyHandler),
     ("specs", SpecsHandler),
     (f"specs/{_HASH}", SpecHandler),
     ("plan", PlanHandler),

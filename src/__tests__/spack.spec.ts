@@ -272,3 +272,78 @@ describe('SpackModel', () => {
     model.dispose();
   });
 });
+
+describe('SpackModel, second pass', () => {
+  const FP = 'A'.repeat(40);
+  const KEY = {
+    fingerprint: FP,
+    uids: ['demo'],
+    created: null,
+    expires: null,
+    algorithm: null,
+    length: null
+  };
+
+  it('untrusts a key, then reloads the keys and the mirrors’ badges', async () => {
+    let trusted = true;
+    const { settings, requests } = server({
+      ...BASE_ROUTES,
+      'GET keys': () => json(trusted ? [KEY] : []),
+      [`DELETE keys/${FP}`]: () => {
+        trusted = false;
+        return json({ ...KEY, trusted: false });
+      }
+    });
+    const model = new SpackModel({ settings });
+    await model.loadKeys();
+    expect(model.state.keys.value).toHaveLength(1);
+    await model.untrustKey(FP);
+    expect(model.state.notice?.message).toBe(`No longer trusting key ${FP}`);
+    expect(model.state.keys.value).toEqual([]);
+    expect(
+      requests.some(r => new URL(r.url).pathname.endsWith('/mirrors'))
+    ).toBe(true);
+    model.dispose();
+  });
+
+  it('pre-selects the resolver’s build when a package is opened', async () => {
+    const { settings, requests } = server({
+      ...BASE_ROUTES,
+      'GET specs/best': () =>
+        json({ error: { code: 'x', message: 'n/a' } }, 500)
+    });
+    const model = new SpackModel({ settings });
+    const build = (hash: string) => ({
+      hash,
+      version: '1',
+      target: 'x86_64',
+      os: 'd',
+      platform: 'linux',
+      variants: {},
+      mirror: 'demo',
+      size: null
+    });
+    await model.select({
+      name: 'greet',
+      versions: ['1'],
+      targets: [],
+      mirrors: [],
+      builds: [build('first'), build('best')],
+      best: 'best'
+    });
+    expect(model.state.build).toBe('best');
+    expect(
+      requests.some(r => new URL(r.url).pathname.endsWith('/specs/best'))
+    ).toBe(true);
+    model.dispose();
+  });
+
+  it('reloads only what changed elsewhere', async () => {
+    const { settings, requests } = server(BASE_ROUTES);
+    const model = new SpackModel({ settings });
+    await model.reload(['installed']);
+    const paths = requests.map(r => new URL(r.url).pathname.split('/').pop());
+    expect(paths.sort()).toEqual(['host', 'installed']);
+    model.dispose();
+  });
+});

@@ -89,13 +89,15 @@ function KeyPreview(props: {
         </>
       )}
       <div className="jp-SpackPanel-actions">
-        <Button
+        <ActionButton
+          kind="accept"
           className="jp-SpackPanel-trust"
           disabled={value === null || ticked.length === 0}
+          why={trans.__('Tick the keys whose fingerprints you have checked')}
           onClick={() => value && props.onTrust(value.mirror, ticked)}
         >
           {trans.__('Trust selected keys')}
-        </Button>
+        </ActionButton>
         <Button minimal onClick={props.onClose}>
           {trans.__('Close')}
         </Button>
@@ -114,9 +116,30 @@ export function MirrorsView(props: {
   onReviewKeys: (mirror: string) => void;
   onTrust: (mirror: string, fingerprints: string[]) => void;
   onClosePreview: () => void;
+  onUntrust?: (fingerprint: string) => void;
+  /** The site's mirror permissions (from GET /host); everything allowed when unknown. */
+  policy?: { user_mirrors: boolean; unsigned_mirrors: boolean } | null;
   trans: TranslationBundle;
 }): JSX.Element {
   const { mirrors, keys, trans } = props;
+  const untrust = async (k: IKey): Promise<void> => {
+    const answer = await showDialog({
+      title: trans.__('Stop trusting this key?'),
+      body: trans.__(
+        '%1 (%2): packages it signed will no longer verify, so they cannot be installed until you trust it again.',
+        groupFingerprint(k.fingerprint),
+        k.uids.join('; ') || '—'
+      ),
+      defaultButton: 0,
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Untrust') })
+      ]
+    });
+    if (answer.button.accept) {
+      props.onUntrust?.(k.fingerprint);
+    }
+  };
   const [name, setName] = React.useState('');
   const [url, setUrl] = React.useState('');
   const [unsigned, setUnsigned] = React.useState(false);
@@ -218,56 +241,79 @@ export function MirrorsView(props: {
           trans={trans}
         />
       )}
-      <form className="jp-SpackPanel-addMirror" onSubmit={e => void submit(e)}>
-        <div className="jp-SpackPanel-planTitle">
-          {trans.__('Add a mirror')}
-        </div>
-        <InputGroup
-          placeholder={trans.__('Name, e.g. team')}
-          aria-label={trans.__('Mirror name')}
-          value={name}
-          onChange={e => setName(e.currentTarget.value)}
-        />
-        <InputGroup
-          placeholder={trans.__(
-            'URL: https://, s3://, oci://, file:// or a path'
-          )}
-          aria-label={trans.__('Mirror URL')}
-          value={url}
-          onChange={e => setUrl(e.currentTarget.value)}
-        />
-        <label className="jp-SpackPanel-toggle">
-          <input
-            type="checkbox"
-            checked={unsigned}
-            onChange={e => setUnsigned(e.currentTarget.checked)}
-          />
-          {trans.__(
-            'Unsigned (packages are not verified; your site may forbid this)'
-          )}
-        </label>
+      {props.policy?.user_mirrors === false ? (
         <Muted>
           {trans.__(
-            'Your site’s policy decides which mirrors are allowed; a refusal says why.'
+            'Your site does not let users add mirrors; ask your administrators to add one to the site configuration.'
           )}
         </Muted>
-        <div className="jp-SpackPanel-actions">
-          <ActionButton
-            kind="accept"
-            type="submit"
-            className="jp-SpackPanel-addMirrorSubmit"
-            disabled={!name.trim() || !url.trim()}
-            why={trans.__('Give the mirror a name and a URL first')}
-          >
-            {trans.__('Add mirror')}
-          </ActionButton>
-        </div>
-        {props.addError && (
-          <div ref={errorRef} tabIndex={-1} className="jp-SpackPanel-formError">
-            <ErrorLine error={props.addError} />
+      ) : (
+        <form
+          className="jp-SpackPanel-addMirror"
+          onSubmit={e => void submit(e)}
+        >
+          <div className="jp-SpackPanel-planTitle">
+            {trans.__('Add a mirror')}
           </div>
-        )}
-      </form>
+          <InputGroup
+            placeholder={trans.__('Name, e.g. team')}
+            aria-label={trans.__('Mirror name')}
+            value={name}
+            onChange={e => setName(e.currentTarget.value)}
+          />
+          <InputGroup
+            placeholder={trans.__(
+              'URL: https://, s3://, oci://, file:// or a path'
+            )}
+            aria-label={trans.__('Mirror URL')}
+            value={url}
+            onChange={e => setUrl(e.currentTarget.value)}
+          />
+          {props.policy?.unsigned_mirrors === false ? (
+            <Muted>
+              {trans.__(
+                'Your site allows signed mirrors only: packages are always verified.'
+              )}
+            </Muted>
+          ) : (
+            <label className="jp-SpackPanel-toggle">
+              <input
+                type="checkbox"
+                checked={unsigned}
+                onChange={e => setUnsigned(e.currentTarget.checked)}
+              />
+              {trans.__(
+                'Unsigned (packages are not verified; your site may forbid this)'
+              )}
+            </label>
+          )}
+          <Muted>
+            {trans.__(
+              'Your site’s policy decides which mirrors are allowed; a refusal says why.'
+            )}
+          </Muted>
+          <div className="jp-SpackPanel-actions">
+            <ActionButton
+              kind="accept"
+              type="submit"
+              className="jp-SpackPanel-addMirrorSubmit"
+              disabled={!name.trim() || !url.trim()}
+              why={trans.__('Give the mirror a name and a URL first')}
+            >
+              {trans.__('Add mirror')}
+            </ActionButton>
+          </div>
+          {props.addError && (
+            <div
+              ref={errorRef}
+              tabIndex={-1}
+              className="jp-SpackPanel-formError"
+            >
+              <ErrorLine error={props.addError} />
+            </div>
+          )}
+        </form>
+      )}
       <div className="jp-SpackPanel-planTitle">{trans.__('Trusted keys')}</div>
       {keys.error && <ErrorLine error={keys.error} />}
       {keys.value !== null && keys.value.length === 0 && (
@@ -279,8 +325,21 @@ export function MirrorsView(props: {
       )}
       <ul className="jp-SpackPanel-keys">
         {(keys.value ?? []).map(k => (
-          <li key={k.fingerprint}>
+          <li key={k.fingerprint} data-fingerprint={k.fingerprint}>
             <KeyLine k={k} />
+            {props.onUntrust && (
+              <Button
+                small
+                minimal
+                className="jp-SpackPanel-untrust"
+                title={trans.__(
+                  'Stop trusting this key: packages it signed no longer install'
+                )}
+                onClick={() => void untrust(k)}
+              >
+                {trans.__('Untrust')}
+              </Button>
+            )}
           </li>
         ))}
       </ul>

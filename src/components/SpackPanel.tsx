@@ -56,10 +56,16 @@ function RemovalBody(props: {
   lead: string;
   removal: IRemoval;
   record?: IInstalledRecord;
+  /** Notebooks running each kernel name right now. */
+  inUse?: Map<string, string[]>;
   trans: TranslationBundle;
 }): JSX.Element {
   const { removal, trans } = props;
   const kernels = removal.kernels_removed ?? [];
+  const busy: string[] = [];
+  for (const k of kernels) {
+    busy.push(...(props.inUse?.get(k) ?? []));
+  }
   return (
     <div className="jp-SpackPanel-removal">
       <p>{props.lead}</p>
@@ -86,6 +92,11 @@ function RemovalBody(props: {
           )}
         </p>
       )}
+      {busy.length > 0 && (
+        <p className="jp-SpackPanel-removalBusy">
+          {trans.__('Running now with it: %1.', busy.join(', '))}
+        </p>
+      )}
     </div>
   );
 }
@@ -94,7 +105,8 @@ function RemovalBody(props: {
 async function confirmUninstall(
   model: SpackModel,
   record: IInstalledRecord,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  inUse?: () => Map<string, string[]>
 ): Promise<void> {
   const all = model.state.installed.value ?? [];
   const needing = dependents(all, record.hash);
@@ -117,7 +129,13 @@ async function confirmUninstall(
     withDependents
       ? trans.__('Uninstall %1 and its dependents?', spec)
       : trans.__('Uninstall %1?', spec),
-    <RemovalBody lead={lead} removal={removal} record={record} trans={trans} />,
+    <RemovalBody
+      lead={lead}
+      removal={removal}
+      record={record}
+      inUse={inUse?.()}
+      trans={trans}
+    />,
     withDependents ? trans.__('Uninstall all') : trans.__('Uninstall'),
     trans
   );
@@ -186,6 +204,7 @@ function PanelBody(props: {
   state: ISpackState;
   trans: TranslationBundle;
   openHelp: ((code: string) => void) | null;
+  kernelsInUse?: () => Map<string, string[]>;
 }): JSX.Element {
   const { model, state, trans } = props;
   const actions: IPanelActions = {
@@ -303,7 +322,9 @@ function PanelBody(props: {
         <Section title={trans.__('Installed')} name="installed">
           <InstalledView
             installed={state.installed}
-            onUninstall={r => void confirmUninstall(model, r, trans)}
+            onUninstall={r =>
+              void confirmUninstall(model, r, trans, props.kernelsInUse)
+            }
             onKernel={r => void model.registerKernel(r)}
             onGc={() => void confirmGc(model, trans)}
             trans={trans}
@@ -334,6 +355,8 @@ function PanelBody(props: {
             onReviewKeys={m => void model.previewKeys(m)}
             onTrust={(m, f) => void model.trustKeys(m, f)}
             onClosePreview={() => model.closeKeyPreview()}
+            onUntrust={f => void model.untrustKey(f)}
+            policy={state.host.value?.policy ?? null}
             trans={trans}
           />
         </Section>
@@ -348,8 +371,11 @@ export class SpackPanel extends ReactWidget {
     trans: TranslationBundle;
     /** Show the troubleshooting guide at an error code's section. */
     openHelp?: (code: string) => void;
+    /** Kernel name → paths of the notebooks running it now (for the uninstall dialog). */
+    kernelsInUse?: () => Map<string, string[]>;
   }) {
     super();
+    this._kernelsInUse = options.kernelsInUse;
     this._openHelp = options.openHelp ?? null;
     this.model = options.model;
     this._trans = options.trans;
@@ -378,6 +404,7 @@ export class SpackPanel extends ReactWidget {
             state={state ?? this.model.state}
             trans={this._trans}
             openHelp={this._openHelp}
+            kernelsInUse={this._kernelsInUse}
           />
         )}
       </UseSignal>
@@ -386,4 +413,5 @@ export class SpackPanel extends ReactWidget {
 
   private readonly _trans: TranslationBundle;
   private readonly _openHelp: ((code: string) => void) | null;
+  private readonly _kernelsInUse?: () => Map<string, string[]>;
 }

@@ -535,6 +535,17 @@ export class SpackModel {
     }
   }
 
+  /** Stop trusting a key; the badges of the mirrors it signs turn to "not trusted". */
+  async untrustKey(fingerprint: string): Promise<void> {
+    try {
+      await api.untrustKey(this._settings, fingerprint);
+      this._info(this._trans.__('No longer trusting key %1', fingerprint));
+      await Promise.all([this.loadKeys(), this.loadMirrors()]);
+    } catch (reason) {
+      this._error(reason);
+    }
+  }
+
   closeKeyPreview(): void {
     this._set({ keyPreview: null });
   }

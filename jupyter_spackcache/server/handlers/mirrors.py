@@ -16,7 +16,7 @@ from jupyter_server.auth.decorator import authorized
 
 from ...config import MirrorConfig
 from ...errors import SpackCacheError
-from ...ops.keys import TrustRequest, mirror_keys, trust_keys
+from ...ops.keys import TrustRequest, mirror_keys, trust_keys, untrust_key
 from ...ops.mirrors import MirrorRequest, add_mirror, mirror_statuses, remove_mirror
 from ...present import key_json, mirror_json
 from ...session import Session
@@ -146,6 +146,23 @@ class KeysHandler(SpackCacheHandler):
     @authorized
     async def get(self) -> None:
         self.write_json(await self.state.core.run(trusted_keys))
+
+
+class KeyHandler(SpackCacheHandler):
+    """``DELETE /keys/{fingerprint}``: stop trusting a key (as ``spackcache keys untrust``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, fingerprint: str) -> None:
+        def untrust(session: Session) -> dict[str, Any]:
+            known = {k.fingerprint: k for k in session.keyring.list_keys()}
+            key = known.get(fingerprint.upper())
+            if key is None:
+                raise ApiError(404, "not-found", f"no trusted key {fingerprint}")
+            untrust_key(key.fingerprint, keyring=session.keyring)
+            return key_json(key, trusted=False)
+
+        self.write_json(await self.state.core.run(untrust, invalidate=True))
 
 
 class TrustHandler(SpackCacheHandler):

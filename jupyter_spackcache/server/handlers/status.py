@@ -12,7 +12,7 @@ from jupyter_server.auth.decorator import authorized
 
 from ... import __version__
 from ...install.plan import existing_ancestor
-from ...present import host_json
+from ...present import host_json, policy_json
 from ...session import Session
 from .base import SpackCacheHandler
 
@@ -35,6 +35,7 @@ def host_payload(session: Session) -> dict[str, Any]:
     return {
         **host_json(session.host),
         "install_root": {"path": str(root), **free_space(root)},
+        "policy": policy_json(session.config.policy),
     }
 
 
