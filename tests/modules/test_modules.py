@@ -289,11 +289,11 @@ def test_preferred_format_and_modulepath(tmp_path: Path) -> None:
     assert preferred_format(config, {"MODULES_CMD": "/x/modulecmd.tcl"}) == "tcl"
     lmod_only = _config(tmp_path, site="modules: {enable: [lmod]}\n")
     assert preferred_format(lmod_only, {}) == "lmod"  # Lmod reads it; nothing else to offer
-    assert use_line(lmod_only, {}, "lmod") == f"module use {lmod_only.module_root('lmod')}"
+    assert use_line({}, "lmod", config=lmod_only) == f"module use {lmod_only.module_root('lmod')}"
     with pytest.raises(
         ConfigError, match=r"tcl modules are not written here \(modules.enable: lmod\)"
     ):
-        use_line(lmod_only, {}, "tcl")  # an empty or stale tree would only mislead
+        use_line({}, "tcl", config=lmod_only)  # an empty or stale tree would only mislead
     env = {"LMOD_CMD": "/x/lmod", "MODULEPATH": "/site/modules"}
     root = prepend_modulepath(config, env)
     assert root == config.module_root("lmod") and root.is_dir()
