@@ -74,7 +74,9 @@ class HttpMirror:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, str(MIRROR_SERVER), str(self.port), str(root)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         import httpx
 
         for _ in range(200):
@@ -188,9 +190,9 @@ def spack_once(work: Path, url: str) -> float | None:
     shutil.rmtree(scope, ignore_errors=True)
     scope.mkdir(parents=True)
     (scope / "config.yaml").write_text(
-        f"config:\n  install_tree:\n    root: {work / 'spack-store'}\n")
-    (scope / "mirrors.yaml").write_text(
-        f"mirrors:\n  bench:\n    url: {url}\n    signed: false\n")
+        f"config:\n  install_tree:\n    root: {work / 'spack-store'}\n"
+    )
+    (scope / "mirrors.yaml").write_text(f"mirrors:\n  bench:\n    url: {url}\n    signed: false\n")
     shutil.rmtree(work / "spack-store", ignore_errors=True)
     cmd = [spack, "-C", str(scope), "install", "--cache-only", "--no-check-signature", ROOT]
     return _timed(lambda: subprocess.run(cmd, check=True, capture_output=True), "spack")
@@ -199,8 +201,9 @@ def spack_once(work: Path, url: str) -> float | None:
 # ---- the breakdown -------------------------------------------------------------------------
 
 
-def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
-              profile: Path | None) -> dict[str, float]:
+def breakdown(
+    home: Path, url: str, fingerprint: str, jobs: int, profile: Path | None
+) -> dict[str, float]:
     """Stage times of one install through the Python API, from its progress events."""
     from jupyter_spackcache.install.progress import ProgressEvent, Stage
     from jupyter_spackcache.ops.install import plan_resolved, resolve_install, run_plan
@@ -223,17 +226,28 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
     if profiler:
         profiler.enable()
     with Session(env=env) as session, cpu.watching():
-        resolutions = resolve_install(parse_specs(ROOT), catalog=session.catalog,
-                                      store=session.store, host=session.host)
+        resolutions = resolve_install(
+            parse_specs(ROOT), catalog=session.catalog, store=session.store, host=session.host
+        )
         t_resolved = time.time()
         cpu_resolved = _process_cpu()
-        plan = plan_resolved(resolutions, catalog=session.catalog, store=session.store,
-                             install_root=session.config.store_root)
+        plan = plan_resolved(
+            resolutions,
+            catalog=session.catalog,
+            store=session.store,
+            install_root=session.config.store_root,
+        )
         t_planned = time.time()
         cpu_planned = _process_cpu()
         kids_planned = _children_cpu()
-        run_plan(plan, catalog=session.catalog, store=session.store, config=session.config,
-                 jobs=jobs, progress=record)
+        run_plan(
+            plan,
+            catalog=session.catalog,
+            store=session.store,
+            config=session.config,
+            jobs=jobs,
+            progress=record,
+        )
     t_end = time.time()
     cpu_end = _process_cpu()
     kids_end = _children_cpu()
@@ -248,14 +262,17 @@ def breakdown(home: Path, url: str, fingerprint: str, jobs: int,
     hashes = {e.hash for e in events if e.stage == Stage.DONE}
 
     def span(a: Stage, b: Stage) -> float:
-        return sum(first[(h, b)] - first[(h, a)] for h in hashes
-                   if (h, a) in first and (h, b) in first)
+        return sum(
+            first[(h, b)] - first[(h, a)] for h in hashes if (h, a) in first and (h, b) in first
+        )
 
     def unpack_span(to_relocate: bool) -> float:
         spans = [
-            (first[(h, Stage.RELOCATE)] - unpacked[h]) if to_relocate
+            (first[(h, Stage.RELOCATE)] - unpacked[h])
+            if to_relocate
             else (unpacked[h] - first[(h, Stage.EXTRACT)])
-            for h in hashes if h in unpacked
+            for h in hashes
+            if h in unpacked
         ]
         return sum(spans)
 
@@ -306,6 +323,7 @@ class _ThreadCpu:
             finally:
                 with self._lock:
                     self.seconds[key] += time.thread_time() - start
+
         return wrapper
 
     @contextlib.contextmanager
@@ -341,8 +359,9 @@ def machine() -> dict[str, str]:
         "ram": f"{mem_kib / 1024 / 1024:.0f} GiB",
         "disk": " ".join(disk.splitlines()[-1].split()[:3]),
         "python": platform.python_version(),
-        "tar": subprocess.run(["tar", "--version"], capture_output=True,
-                              text=True).stdout.splitlines()[0],
+        "tar": subprocess.run(
+            ["tar", "--version"], capture_output=True, text=True
+        ).stdout.splitlines()[0],
     }
 
 
@@ -353,10 +372,15 @@ def _stats(times: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/synth-stack"))
-    parser.add_argument("--repeat", type=int, default=4,
-                        help="timed rounds (0: only the breakdown run)")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="-j for the installer (default: its own, one per CPU)")
+    parser.add_argument(
+        "--repeat", type=int, default=4, help="timed rounds (0: only the breakdown run)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="-j for the installer (default: its own, one per CPU)",
+    )
     parser.add_argument("--profile", type=Path, help="write a cProfile of the breakdown run")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -370,8 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     info = generate(work)
     tarballs = tarball_paths(Path(info["mirror"]))
     total = sum(p.stat().st_size for p in tarballs)
-    print(f"stack: {len(tarballs)} tarballs, {total / 2**20:.0f} MiB compressed, "
-          f"largest {info['largest_mb']} MiB")
+    print(
+        f"stack: {len(tarballs)} tarballs, {total / 2**20:.0f} MiB compressed, "
+        f"largest {info['largest_mb']} MiB"
+    )
     runs = work / "runs"
     load_before = f"{os.getloadavg()[0]:.2f}"
     server = HttpMirror(Path(info["mirror"]))
@@ -393,15 +419,20 @@ def main(argv: list[str] | None = None) -> int:
                 if who == "floor":  # who goes first alternates between rounds
                     floor.append(floor_once(tarballs, here / "floor"))
                 else:
-                    inst.append(installer_once(here / "home", server.url, info["fingerprint"],
-                                               args.jobs))
+                    inst.append(
+                        installer_once(here / "home", server.url, info["fingerprint"], args.jobs)
+                    )
             took = spack_once(here, server.url)
             if took is not None:
                 spack.append(took)
-            print(f"  round {i + 1}: floor {floor[-1]:.2f} s, installer {inst[-1]:.2f} s"
-                  + (f", spack {took:.2f} s" if took is not None else ""), flush=True)
-        parts = breakdown(runs / "breakdown" / "home", server.url, info["fingerprint"],
-                          args.jobs, args.profile)
+            print(
+                f"  round {i + 1}: floor {floor[-1]:.2f} s, installer {inst[-1]:.2f} s"
+                + (f", spack {took:.2f} s" if took is not None else ""),
+                flush=True,
+            )
+        parts = breakdown(
+            runs / "breakdown" / "home", server.url, info["fingerprint"], args.jobs, args.profile
+        )
     finally:
         server.stop()
         shutil.rmtree(runs, ignore_errors=True)
@@ -420,25 +451,41 @@ def main(argv: list[str] | None = None) -> int:
     print(f"floor (parallel tar -xzf) : {_stats(floor)}")
     print(f"spackcache install -j {args.jobs}  : {_stats(inst)}")
     if spack:
-        print(f"spack install --cache-only: {_stats(spack)}   "
-              f"ratio spack/floor {min(spack) / min(floor):.2f}x")
+        print(
+            f"spack install --cache-only: {_stats(spack)}   "
+            f"ratio spack/floor {min(spack) / min(floor):.2f}x"
+        )
     else:
         print("spack install --cache-only: skipped: spack not on PATH")
     print(f"ratio installer/floor per round: {', '.join(f'{r:.2f}x' for r in paired)}")
-    print(f"ratio installer/floor: median of rounds {ratio_paired:.2f}x (target <= {TARGET}x) "
-          f"{verdict}; best/best {ratio_best:.2f}x, median/median {ratio_median:.2f}x")
+    print(
+        f"ratio installer/floor: median of rounds {ratio_paired:.2f}x (target <= {TARGET}x) "
+        f"{verdict}; best/best {ratio_best:.2f}x, median/median {ratio_median:.2f}x"
+    )
     cpu_ratio = min(CPU["installer"]) / min(CPU["floor"])
-    print(f"CPU time (user+sys): floor best {min(CPU['floor']):.2f} s, installer best "
-          f"{min(CPU['installer']):.2f} s, ratio {cpu_ratio:.2f}x")
+    print(
+        f"CPU time (user+sys): floor best {min(CPU['floor']):.2f} s, installer best "
+        f"{min(CPU['installer']):.2f} s, ratio {cpu_ratio:.2f}x"
+    )
     print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
     print("installer breakdown (Python API run):")
     for key, value in parts.items():
         print(f"  {key:<48} {value:7.2f}")
-    results.update(floor=floor, installer=inst, spack=spack or None, ratio_best=ratio_best,
-                   ratio_median=ratio_median, ratio_paired=ratio_paired,
-                   paired=paired, verdict=verdict, breakdown=parts,
-                   jobs=args.jobs, cpu=CPU, cpu_ratio=cpu_ratio,
-                   load=[load_before, f"{os.getloadavg()[0]:.2f}"])
+    results.update(
+        floor=floor,
+        installer=inst,
+        spack=spack or None,
+        ratio_best=ratio_best,
+        ratio_median=ratio_median,
+        ratio_paired=ratio_paired,
+        paired=paired,
+        verdict=verdict,
+        breakdown=parts,
+        jobs=args.jobs,
+        cpu=CPU,
+        cpu_ratio=cpu_ratio,
+        load=[load_before, f"{os.getloadavg()[0]:.2f}"],
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -52,9 +52,30 @@ DELAY_TARGET_MS = 50.0
 #: the host the searches pose as: zen3 with glibc 2.36 runs some of the synthetic stacks
 HOST_TARGET, HOST_LIBC = "zen3", "glibc@2.36:/usr"
 QUERIES = (
-    "zlib", "zlib-ng", "hdf5", "hdf5~mpi", "hdf5+mpi", "openmpi", "gromacs", "gromacs+mpi",
-    "py-numpy", "cmake", "cmake@3", "fftw", "boost", "python", "perl", "openssl", "curl",
-    "netcdf-c", "petsc", "llvm", "gcc-runtime", "libxml2", "bzip2", "xz",
+    "zlib",
+    "zlib-ng",
+    "hdf5",
+    "hdf5~mpi",
+    "hdf5+mpi",
+    "openmpi",
+    "gromacs",
+    "gromacs+mpi",
+    "py-numpy",
+    "cmake",
+    "cmake@3",
+    "fftw",
+    "boost",
+    "python",
+    "perl",
+    "openssl",
+    "curl",
+    "netcdf-c",
+    "petsc",
+    "llvm",
+    "gcc-runtime",
+    "libxml2",
+    "bzip2",
+    "xz",
 )
 
 
@@ -74,8 +95,10 @@ class Stats:
 
     def row(self, target: str) -> str:
         p50 = percentile(self.samples, 0.5)
-        return (f"| {self.label} | {len(self.samples)} | {p50:.1f} | {self.p95:.1f} | "
-                f"{max(self.samples):.1f} | {target} |")
+        return (
+            f"| {self.label} | {len(self.samples)} | {p50:.1f} | {self.p95:.1f} | "
+            f"{max(self.samples):.1f} | {target} |"
+        )
 
 
 def verdict(ok: bool, target: str) -> str:
@@ -107,16 +130,31 @@ def jupyter_server(work: Path, env: dict[str, str]) -> Iterator[tuple[str, dict[
     port, token = free_port(), secrets.token_hex(16)
     config = work / "jupyter-config"
     config.mkdir()
-    (config / "jupyter_server_config.json").write_text(json.dumps(
-        {"ServerApp": {"jpserver_extensions": {"jupyter_spackcache": True}}}
-    ))
-    env = {**env, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_DATA_DIR": str(work / "data"),
-           "JUPYTER_RUNTIME_DIR": str(work / "runtime"), "PYTHONPATH": str(REPO)}
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_spackcache": True}}})
+    )
+    env = {
+        **env,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_DATA_DIR": str(work / "data"),
+        "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
+        "PYTHONPATH": str(REPO),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-         f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={work}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(work / "server.log").open("w"),
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={work}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(work / "server.log").open("w"),
     )
     url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"token {token}"}
     try:
@@ -153,8 +191,11 @@ def bench_search(client: httpx.Client) -> list[Stats]:
     repeat = [timed_get(client, "/spackcache/api/specs", q=q) for _ in range(4) for q in QUERIES]
     pages = [str(n) for n in range(1, 4)]
     browse = [timed_get(client, "/spackcache/api/specs", page=p, per_page="50") for p in pages]
-    again = [timed_get(client, "/spackcache/api/specs", page=p, per_page="50")
-             for _ in range(5) for p in pages]
+    again = [
+        timed_get(client, "/spackcache/api/specs", page=p, per_page="50")
+        for _ in range(5)
+        for p in pages
+    ]
     return [
         Stats(f"`GET /specs?q=NAME`, first request ({len(QUERIES)} names)", first),
         Stats("`GET /specs?q=NAME`, repeated", repeat),
@@ -174,22 +215,25 @@ def poll_status(client: httpx.Client, seconds: float, busy: threading.Event | No
     return samples
 
 
-def install_loop(client: httpx.Client, stop: threading.Event, busy: threading.Event,
-                 count: list[int]) -> None:
+def install_loop(
+    client: httpx.Client, stop: threading.Event, busy: threading.Event, count: list[int]
+) -> None:
     """Install demo-tool, wait for the task, uninstall everything; again until told to stop."""
     while not stop.is_set():
         busy.set()
         task = client.post("/spackcache/api/installs", json={"specs": ["demo-tool"]}).json()
         while client.get(f"/spackcache/api/tasks/{task['id']}").json()["state"] in {
-            "queued", "running"
+            "queued",
+            "running",
         }:
             time.sleep(0.05)
         busy.clear()
         count[0] += 1
         for record in client.get("/spackcache/api/installed").json():
             if record["explicit"]:
-                client.delete(f"/spackcache/api/installed/{record['hash']}",
-                              params={"dependents": "true"})
+                client.delete(
+                    f"/spackcache/api/installed/{record['hash']}", params={"dependents": "true"}
+                )
         client.post("/spackcache/api/gc", json={})
 
 
@@ -205,19 +249,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"building the demo mirror and a {args.nodes}-node index ...", file=sys.stderr)
         demo = build_demo_mirror(work / "demo", keyring=None).path
         prepare_state(home, args.nodes, demo)
-        env = {**os.environ, "SPACKCACHE_HOME": str(home),
-               "SPACKCACHE_SITE_CONFIG": str(work / "no-site.yaml"),
-               "SPACKCACHE_INSTALL_ROOT": str(work / "opt")}
-        with jupyter_server(work, env) as (url, headers), \
-                httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        env = {
+            **os.environ,
+            "SPACKCACHE_HOME": str(home),
+            "SPACKCACHE_SITE_CONFIG": str(work / "no-site.yaml"),
+            "SPACKCACHE_INSTALL_ROOT": str(work / "opt"),
+        }
+        with (
+            jupyter_server(work, env) as (url, headers),
+            httpx.Client(base_url=url, headers=headers, timeout=60) as client,
+        ):
             print("searching ...", file=sys.stderr)
             searches = bench_search(client)
             print("polling /api/status idle, then during installs ...", file=sys.stderr)
             idle = Stats("`GET /api/status`, idle", poll_status(client, 5, None))
             stop, busy, count = threading.Event(), threading.Event(), [0]
             with httpx.Client(base_url=url, headers=headers, timeout=120) as installer:
-                worker = threading.Thread(target=install_loop,
-                                          args=(installer, stop, busy, count))
+                worker = threading.Thread(target=install_loop, args=(installer, stop, busy, count))
                 worker.start()
                 loaded = poll_status(client, args.seconds, busy)
                 stop.set()
@@ -233,11 +281,16 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "| measurement | n | p50 | p95 | max | target |",
             "| --- | --- | --- | --- | --- | --- |",
-            *(s.row(verdict(s.p95 < SEARCH_TARGET_MS, f"p95 < {SEARCH_TARGET_MS:g}"))
-              for s in searches),
+            *(
+                s.row(verdict(s.p95 < SEARCH_TARGET_MS, f"p95 < {SEARCH_TARGET_MS:g}"))
+                for s in searches
+            ),
             idle.row("baseline"),
-            during.row(verdict(during.p95 - idle.p95 < DELAY_TARGET_MS,
-                               f"p95 - idle p95 < {DELAY_TARGET_MS:g}")),
+            during.row(
+                verdict(
+                    during.p95 - idle.p95 < DELAY_TARGET_MS, f"p95 - idle p95 < {DELAY_TARGET_MS:g}"
+                )
+            ),
         ]
         print("\n".join(lines))
         return 0

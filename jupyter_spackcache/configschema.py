@@ -198,6 +198,8 @@ HOST_KEYS: dict[str, Check] = {
     "target": _is_str,
     "libc": _is_str,
 }
+
+
 def _positive_int(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         return "must be a positive whole number"

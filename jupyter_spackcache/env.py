@@ -57,9 +57,7 @@ def closure(records: Iterable[InstalledRecord], *, store: StoreDB) -> list[Insta
     return list(out.values())
 
 
-def load_environment(
-    records: Sequence[InstalledRecord], *, store: StoreDB
-) -> dict[str, EnvChange]:
+def load_environment(records: Sequence[InstalledRecord], *, store: StoreDB) -> dict[str, EnvChange]:
     """The changes that make ``records`` and their runtime dependencies usable."""
     return environment_for([Path(r.prefix) for r in closure(records, store=store)])
 

@@ -185,16 +185,24 @@ def state_error(exc: BaseException) -> StateError | None:
 
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         where = f" {exc.filename}" if exc.filename else ""
-        return StateError(f"cannot write{where}: the disk is full (or over quota)",
-                          hint="free some space and run the command again")
+        return StateError(
+            f"cannot write{where}: the disk is full (or over quota)",
+            hint="free some space and run the command again",
+        )
     if isinstance(exc, sqlite3.Error):
         text = str(exc)
         if "full" in text:
-            return StateError(f"cannot write a database under $SPACKCACHE_HOME: {text}",
-                              hint="free some space and run the command again")
+            return StateError(
+                f"cannot write a database under $SPACKCACHE_HOME: {text}",
+                hint="free some space and run the command again",
+            )
         if "not a database" in text or "malformed" in text:
-            return StateError(f"a database under $SPACKCACHE_HOME is damaged: {text}",
-                              hint="run `spackcache doctor --repair`")
-        return StateError(f"a database under $SPACKCACHE_HOME cannot be used: {text}",
-                          hint="check that $SPACKCACHE_HOME is writable")
+            return StateError(
+                f"a database under $SPACKCACHE_HOME is damaged: {text}",
+                hint="run `spackcache doctor --repair`",
+            )
+        return StateError(
+            f"a database under $SPACKCACHE_HOME cannot be used: {text}",
+            hint="check that $SPACKCACHE_HOME is writable",
+        )
     return None

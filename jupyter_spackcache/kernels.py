@@ -103,7 +103,9 @@ def validate_name(name: str) -> str:
 
 
 def choose_launcher(
-    records: Sequence[InstalledRecord], *, python: str = sys.executable,
+    records: Sequence[InstalledRecord],
+    *,
+    python: str = sys.executable,
     python_version: tuple[int, int] = (sys.version_info[0], sys.version_info[1]),
 ) -> Launcher:
     """The stack's own interpreter when it ships a kernel for it, else Jupyter's ipykernel."""
@@ -112,8 +114,12 @@ def choose_launcher(
         exe = _first_executable(Path(by_name["python"].prefix) / "bin", ("python3", "python"))
         if exe is not None:
             version = _major_minor(by_name["python"].version)
-            return Launcher((str(exe), "-m", "ipykernel_launcher", "-f", "{connection_file}"),
-                            "python", "stack", version)
+            return Launcher(
+                (str(exe), "-m", "ipykernel_launcher", "-f", "{connection_file}"),
+                "python",
+                "stack",
+                version,
+            )
     if "r" in by_name and "r-irkernel" in by_name:
         exe = _first_executable(Path(by_name["r"].prefix) / "bin", ("R",))
         if exe is not None:
@@ -336,8 +342,10 @@ def remove_kernel(name: str, config: Config) -> KernelInfo:
                 f"kernel '{name}' was not made by spackcache; it is left alone",
                 hint=f"remove it with `jupyter kernelspec remove {name}`",
             )
-        raise ConfigError(f"no kernel named '{name}'",
-                          hint="see `spackcache kernel list` for the kernels made here")
+        raise ConfigError(
+            f"no kernel named '{name}'",
+            hint="see `spackcache kernel list` for the kernels made here",
+        )
     for base in (user_kernel_dir(), *kernel_dirs(config)):
         path = base / info.name
         if path.is_symlink() or path.exists():

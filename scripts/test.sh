@@ -37,6 +37,7 @@ export SPACKCACHE_CHP="${SPACKCACHE_CHP:-$chp_prefix/node_modules/.bin/configura
 
 # 3. Static checks of the Python core.
 ruff check .
+ruff format --check .
 mypy
 
 # 4. Frontend: build, lint, jest.

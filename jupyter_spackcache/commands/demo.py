@@ -48,12 +48,14 @@ def _demo(session: Session, args: argparse.Namespace) -> int:
     with Keyring(session.config.home / "demo-gnupg") as signer:
         built = build_demo_mirror(dest, keyring=signer)
     assert built.fingerprint is not None
-    change = add_mirror(MirrorRequest(args.name, str(dest)), config=session.config,
-                        keyring=session.keyring)
+    change = add_mirror(
+        MirrorRequest(args.name, str(dest)), config=session.config, keyring=session.keyring
+    )
     session.adopt(change.config)
     trust = TrustRequest(args.name, (built.fingerprint,))
-    for key in trust_keys(trust, config=session.config, catalog=session.catalog,
-                          keyring=session.keyring):
+    for key in trust_keys(
+        trust, config=session.config, catalog=session.catalog, keyring=session.keyring
+    ):
         print(f"trusted the demo key {key.fingerprint} ({'; '.join(key.uids)})")
     print(f"mirror '{args.name}' ready with {len(built.specs)} packages:")
     for pkg in built.specs:

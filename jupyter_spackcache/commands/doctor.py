@@ -14,8 +14,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "doctor", help="check the install database against the prefixes and their spec files"
     )
-    p.add_argument("--repair", action="store_true",
-                   help="fix what is found (never deletes an installed prefix)")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="fix what is found (never deletes an installed prefix)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_doctor)
 
@@ -26,15 +29,24 @@ def _doctor(session: Session, args: argparse.Namespace) -> int:
     roots.update(Path(r.root) for r in store.installed())
     findings = examine(store, sorted(roots), repair=args.repair)
     if args.json:
-        print_json([{"kind": f.kind, "subject": f.subject, "detail": f.detail,
-                     "repaired": f.repaired} for f in findings])
+        print_json(
+            [
+                {"kind": f.kind, "subject": f.subject, "detail": f.detail, "repaired": f.repaired}
+                for f in findings
+            ]
+        )
     elif not findings:
-        print("everything is consistent: "
-              f"{len(store.installed())} package(s) in {', '.join(map(str, sorted(roots)))}")
+        print(
+            "everything is consistent: "
+            f"{len(store.installed())} package(s) in {', '.join(map(str, sorted(roots)))}"
+        )
     for f in findings if not args.json else ():
         print(f.line())
     left = [f for f in findings if not f.repaired]
     if left and not args.json:
-        print("run `spackcache doctor --repair` to fix what can be fixed" if not args.repair
-              else f"{len(left)} problem(s) need a decision: see above")
+        print(
+            "run `spackcache doctor --repair` to fix what can be fixed"
+            if not args.repair
+            else f"{len(left)} problem(s) need a decision: see above"
+        )
     return 1 if left else 0

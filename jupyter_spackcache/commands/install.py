@@ -41,12 +41,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("install", help="install SPEC... and their runtime dependencies")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("spec", nargs="*", default=[])
-    what.add_argument("--from", dest="from_file", metavar="FILE",
-                      help="install a Spack environment: a spack.lock exactly (by hash), the "
-                           "specs of a spack.yaml, or a jupyter-spackcache notebook lock")
+    what.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="install a Spack environment: a spack.lock exactly (by hash), the "
+        "specs of a spack.yaml, or a jupyter-spackcache notebook lock",
+    )
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
-    p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
-                   help="parallel downloads and installs (default: one per CPU, 2 to 8)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help="parallel downloads and installs (default: one per CPU, 2 to 8)",
+    )
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
     p.add_argument(
@@ -65,8 +74,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     u = sub.add_parser("uninstall", help="remove an installed package")
     u.add_argument("spec", nargs="+")
     u.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    u.add_argument("--dependents", action="store_true",
-                   help="also remove the installed packages that need it")
+    u.add_argument(
+        "--dependents", action="store_true", help="also remove the installed packages that need it"
+    )
     u.set_defaults(handler=_uninstall)
 
     g = sub.add_parser("gc", help="remove dependencies no explicitly installed package needs")
@@ -107,15 +117,24 @@ def plan_from_file(
     what it says about the file goes to ``out`` (default: the current stdout)."""
     out = out or sys.stdout
     env = read_env_file(Path(path).expanduser())
-    wanted = env_resolutions(env, catalog=session.catalog, store=session.store,
-                             host=session.host, upstreams=session.upstreams)
+    wanted = env_resolutions(
+        env,
+        catalog=session.catalog,
+        store=session.store,
+        host=session.host,
+        upstreams=session.upstreams,
+    )
     for note in wanted.notes:
         print(f"note: {note}", file=out)
     how = "exactly, by hash" if wanted.exact else "resolved from its specs"
     print(f"installing the {env.kind} {env.source} ({how})", file=out)
-    return plan_resolved(wanted.resolutions, catalog=session.catalog, store=session.store,
-                         install_root=install_root or session.config.store_root,
-                         upstreams=session.upstreams)
+    return plan_resolved(
+        wanted.resolutions,
+        catalog=session.catalog,
+        store=session.store,
+        install_root=install_root or session.config.store_root,
+        upstreams=session.upstreams,
+    )
 
 
 def plan_for(session: Session, args: argparse.Namespace, *, out: TextIO | None = None) -> Plan:
@@ -125,8 +144,13 @@ def plan_for(session: Session, args: argparse.Namespace, *, out: TextIO | None =
     if args.from_file:  # argparse saw to it that it comes without SPEC...
         return plan_from_file(session, args.from_file, out=out, install_root=root)
     request = InstallRequest((join_argv(args.spec),), root)
-    return plan_install(request, catalog=session.catalog, store=session.store,
-                        host=session.host, upstreams=session.upstreams)
+    return plan_install(
+        request,
+        catalog=session.catalog,
+        store=session.store,
+        host=session.host,
+        upstreams=session.upstreams,
+    )
 
 
 def _plan(session: Session, args: argparse.Namespace) -> Plan:
@@ -142,9 +166,15 @@ def _install_with(session: Session, args: argparse.Namespace, unpackers: Unpacke
         raise InstallCancelled("install cancelled; nothing was changed")
     renderer = _renderer(plan, quiet=args.json)
     try:
-        result = run_plan(plan, catalog=session.catalog, store=session.store,
-                          config=session.config, jobs=args.jobs,
-                          progress=renderer, unpackers=unpackers)
+        result = run_plan(
+            plan,
+            catalog=session.catalog,
+            store=session.store,
+            config=session.config,
+            jobs=args.jobs,
+            progress=renderer,
+            unpackers=unpackers,
+        )
     finally:
         renderer.close()
     write_root_database(session, args, plan)
@@ -188,8 +218,10 @@ def _find(session: Session, args: argparse.Namespace) -> int:
     if not records:
         print("nothing installed" + (f" matches '{' '.join(args.spec)}'" if args.spec else ""))
         return 0
-    rows = [[r.name, r.version, r.hash[:7], "explicit" if r.explicit else "dependency", r.prefix]
-            for r in records]
+    rows = [
+        [r.name, r.version, r.hash[:7], "explicit" if r.explicit else "dependency", r.prefix]
+        for r in records
+    ]
     print(table(rows, ["name", "version", "hash", "installed as", "prefix"]))
     return 0
 
@@ -197,8 +229,9 @@ def _find(session: Session, args: argparse.Namespace) -> int:
 def _uninstall(session: Session, args: argparse.Namespace) -> int:
     store = session.store
     targets = [one_installed(store, text) for text in _split(args.spec)]
-    removal = uninstall_order(targets, store=store, config=session.config,
-                              dependents=args.dependents)
+    removal = uninstall_order(
+        targets, store=store, config=session.config, dependents=args.dependents
+    )
     return _remove(session, removal, yes=args.yes, verb="uninstall", done="uninstalled")
 
 
@@ -225,8 +258,10 @@ def _remove(
     if not yes and sys.stdin.isatty() and not _confirm(f"{verb.capitalize()}?"):
         raise InstallCancelled(f"{what or verb} cancelled; nothing was changed")
     removed = remove(removal, store=session.store, config=session.config)
-    print(f"{done} {len(removed.packages)} package(s)"
-          + (f" and {len(removed.kernels)} kernel(s)" if removed.kernels else ""))
+    print(
+        f"{done} {len(removed.packages)} package(s)"
+        + (f" and {len(removed.kernels)} kernel(s)" if removed.kernels else "")
+    )
     if removed.warning:
         print(f"warning: {removed.warning}", file=sys.stderr)
     return 0

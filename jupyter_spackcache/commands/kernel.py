@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = ksub.add_parser("add", help="make a kernel whose environment has SPEC... loaded")
     add.add_argument("spec", nargs="+", help="installed packages (see `spackcache find`)")
     add.add_argument("--name", help="kernel name (default: spack-NAME-VERSION-HASH)")
-    add.add_argument("--display-name",
-                     help="name shown in Jupyter (default: 'NAME VERSION (TARGET)')")
+    add.add_argument(
+        "--display-name", help="name shown in Jupyter (default: 'NAME VERSION (TARGET)')"
+    )
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=_add)
 
@@ -59,9 +60,15 @@ def _list(session: Session, args: argparse.Namespace) -> int:
     if not kernels:
         print("no kernels made by spackcache; add one with `spackcache kernel add SPEC`")
         return 0
-    rows = [[k.name, k.display_name, k.language,
-             "ok" if not missing[k.name] else f"{missing[k.name]} package(s) missing"]
-            for k in kernels]
+    rows = [
+        [
+            k.name,
+            k.display_name,
+            k.language,
+            "ok" if not missing[k.name] else f"{missing[k.name]} package(s) missing",
+        ]
+        for k in kernels
+    ]
     print(table(rows, ["name", "display name", "language", "status"]))
     return 0
 

@@ -41,8 +41,13 @@ def _export(session: Session, args: argparse.Namespace) -> int:
                 hint="--from takes a NOTEBOOK.spack-lock.json or a notebook",
             )
         notebook = env.notebook
-    text = export_lock(notebook, catalog=session.catalog, store=session.store,
-                       host=session.host, upstreams=session.upstreams)
+    text = export_lock(
+        notebook,
+        catalog=session.catalog,
+        store=session.store,
+        host=session.host,
+        upstreams=session.upstreams,
+    )
     dest = Path(args.file).expanduser()
     write_text_atomic(dest, text)
     print(f"wrote {dest}; use it with `spack env create NAME {dest}`")

@@ -13,8 +13,13 @@ from typing import IO, Any
 from ..install.progress import ProgressEvent, Stage
 from ..present import human_size
 
-_TERMINAL = {Stage.DONE: "installed", Stage.REUSED: "already installed",
-             Stage.EXTERNAL: "external", Stage.FAILED: "FAILED", Stage.CANCELLED: "cancelled"}
+_TERMINAL = {
+    Stage.DONE: "installed",
+    Stage.REUSED: "already installed",
+    Stage.EXTERNAL: "external",
+    Stage.FAILED: "FAILED",
+    Stage.CANCELLED: "cancelled",
+}
 
 
 class LineProgress:
@@ -62,8 +67,9 @@ class BarProgress:
         self._bars: dict[str, Any] = {}
         self._finished: set[str] = set()
         self._lock = threading.Lock()
-        self._overall = tqdm(total=total_nodes, desc="overall", unit="pkg", position=0,
-                             file=self.out, leave=True)
+        self._overall = tqdm(
+            total=total_nodes, desc="overall", unit="pkg", position=0, file=self.out, leave=True
+        )
 
     def __call__(self, event: ProgressEvent) -> None:
         with self._lock:
@@ -72,8 +78,13 @@ class BarProgress:
             bar = self._bars.get(event.hash)
             if bar is None:
                 bar = self._tqdm(
-                    total=event.total, desc=f"{event.name}@{event.version}", unit="B",
-                    unit_scale=True, position=len(self._bars) + 1, file=self.out, leave=True,
+                    total=event.total,
+                    desc=f"{event.name}@{event.version}",
+                    unit="B",
+                    unit_scale=True,
+                    position=len(self._bars) + 1,
+                    file=self.out,
+                    leave=True,
                 )
                 self._bars[event.hash] = bar
             if event.stage is Stage.DOWNLOAD:

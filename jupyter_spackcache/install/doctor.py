@@ -79,8 +79,12 @@ def _findings(store: StoreDB, roots: list[Path], *, repair: bool) -> Iterator[Fi
     for bad in store.damaged():
         if repair:
             store.remove(bad.hash)
-        yield Finding("damaged-row", f"{bad.name}/{bad.hash[:7]}",
-                      f"its database record cannot be read ({bad.reason})", repair)
+        yield Finding(
+            "damaged-row",
+            f"{bad.name}/{bad.hash[:7]}",
+            f"its database record cannot be read ({bad.reason})",
+            repair,
+        )
     for record in store.installed():
         yield from _check_record(store, record, repair=repair)
     for root in roots:
@@ -106,8 +110,9 @@ def _check_record(store: StoreDB, record: InstalledRecord, *, repair: bool) -> I
         if repair:
             spec_file.parent.mkdir(exist_ok=True)
             spec_file.write_bytes(orjson.dumps(record.spec))
-        yield Finding("spec-json", subject, f"{spec_file} is missing or describes another "
-                      "package", repair)
+        yield Finding(
+            "spec-json", subject, f"{spec_file} is missing or describes another package", repair
+        )
 
 
 def _check_prefix(
@@ -117,20 +122,28 @@ def _check_prefix(
     if dag_hash is None or store.has(dag_hash):
         return
     if not prefix.name.endswith(f"-{dag_hash}"):
-        yield Finding("stray-prefix", str(prefix),
-                      f"not registered, and its spec file names another hash ({dag_hash})")
+        yield Finding(
+            "stray-prefix",
+            str(prefix),
+            f"not registered, and its spec file names another hash ({dag_hash})",
+        )
         return
     done = False
     if repair:
         lock = NodeLock(StoreLayout(root).locks(), dag_hash)
         with lock.hold(LOCK_TIMEOUT), contextlib.suppress(MirrorError, InstallError):
-            record = InstalledRecord.create(spec, prefix=prefix, root=root, mirror=None,
-                                            explicit=True)
+            record = InstalledRecord.create(
+                spec, prefix=prefix, root=root, mirror=None, explicit=True
+            )
             store.add(record)
             done = True
-    yield Finding("unregistered", prefix.name,
-                  f"{prefix} is installed but not registered"
-                  + (" (registered again, as explicit)" if done else ""), done)
+    yield Finding(
+        "unregistered",
+        prefix.name,
+        f"{prefix} is installed but not registered"
+        + (" (registered again, as explicit)" if done else ""),
+        done,
+    )
 
 
 def _check_spack_db(store: StoreDB, root: Path, *, repair: bool) -> Iterator[Finding]:
@@ -143,7 +156,8 @@ def _check_spack_db(store: StoreDB, root: Path, *, repair: bool) -> Iterator[Fin
         installs = orjson.loads(index.read_bytes())["database"]["installs"]
         inside = str(root).rstrip("/") + "/"
         listed = {
-            h for h, rec in installs.items()
+            h
+            for h, rec in installs.items()
             if rec.get("installed") and str(rec.get("path") or "").startswith(inside)
         }
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
@@ -153,9 +167,12 @@ def _check_spack_db(store: StoreDB, root: Path, *, repair: bool) -> Iterator[Fin
         return
     if repair:
         write_spack_db(root, store.installed(root))
-    detail = ("cannot be read" if listed is None else
-              f"lists {len(listed - registered)} package(s) not installed and misses "
-              f"{len(registered - listed)}")
+    detail = (
+        "cannot be read"
+        if listed is None
+        else f"lists {len(listed - registered)} package(s) not installed and misses "
+        f"{len(registered - listed)}"
+    )
     yield Finding("spack-db", str(index), f"the Spack database {detail}", repair)
 
 

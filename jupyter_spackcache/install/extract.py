@@ -44,7 +44,10 @@ MAX_DEPTH = 256
 _HINT = "the tarball is damaged or malicious; do not install it"
 #: what a damaged archive raises while it is read (``BadGzipFile`` is an ``OSError``)
 _CORRUPT: tuple[type[BaseException], ...] = (
-    tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile
+    tarfile.TarError,
+    EOFError,
+    zlib.error,
+    gzip.BadGzipFile,
 )
 _isal_gzip: ModuleType | None
 try:  # ISA-L inflates about twice as fast as zlib: the same format, CRC and length checks
@@ -76,7 +79,10 @@ class ExtractionPlan:
 
 
 def safe_extract(
-    tarball: Path | BinaryIO, dest: Path, *, budget: UnpackBudget | None = None,
+    tarball: Path | BinaryIO,
+    dest: Path,
+    *,
+    budget: UnpackBudget | None = None,
     package: str = "the package",
 ) -> BuildInfo:
     """Unpack the package root of ``tarball`` into the empty directory ``dest``.

@@ -36,17 +36,22 @@ def one_installed(store: StoreDB, text: str) -> InstalledRecord:
     """The single installed node ``text`` names; a one-line error for none or several."""
     found = find_installed(store, text)
     if not found:
-        raise ResolveError(f"no installed package matches '{text}'",
-                           hint="see `spackcache find` for what is installed")
+        raise ResolveError(
+            f"no installed package matches '{text}'",
+            hint="see `spackcache find` for what is installed",
+        )
     if len(found) > 1:
         names = ", ".join(f"{r.name}@{r.version}/{r.hash[:7]}" for r in found[:6])
-        raise ResolveError(f"'{text}' matches {len(found)} installed packages: {names}",
-                           hint="add a version or /hash to choose one")
+        raise ResolveError(
+            f"'{text}' matches {len(found)} installed packages: {names}",
+            hint="add a version or /hash to choose one",
+        )
     return found[0]
 
 
-def removal_order(store: StoreDB, targets: Sequence[InstalledRecord], *,
-                  dependents: bool) -> list[InstalledRecord]:
+def removal_order(
+    store: StoreDB, targets: Sequence[InstalledRecord], *, dependents: bool
+) -> list[InstalledRecord]:
     """What uninstalling ``targets`` removes, dependents first; refuses if others need them."""
     chosen: dict[str, InstalledRecord] = {r.hash: r for r in targets}
     if dependents:
@@ -137,8 +142,9 @@ def _remove_each(store: StoreDB, records: list[InstalledRecord]) -> list[Install
             current = store.get(record.hash)
             if current is None:
                 continue
-            needed = [d for d in store.dependents(record.hash)
-                      if d.hash not in {r.hash for r in removed}]
+            needed = [
+                d for d in store.dependents(record.hash) if d.hash not in {r.hash for r in removed}
+            ]
             if needed:
                 raise InstallError(
                     f"cannot uninstall {record.name}/{record.hash[:7]}: "
@@ -159,6 +165,7 @@ def garbage(store: StoreDB) -> list[InstalledRecord]:
         if h in keep or h not in records:
             continue
         keep.add(h)
-        queue.extend(e.hash for e in records[h].node.edges
-                     if not e.deptypes.isdisjoint(RUNTIME_DEPTYPES))
+        queue.extend(
+            e.hash for e in records[h].node.edges if not e.deptypes.isdisjoint(RUNTIME_DEPTYPES)
+        )
     return _dependents_first({h: r for h, r in records.items() if h not in keep})

@@ -102,9 +102,7 @@ def install(
             raise InstallCancelled("install cancelled; nothing was changed")
     try:
         _check_reused_present(plan, store)
-        run = _InstallRun(
-            plan, store, layout, readers, max(1, jobs), progress, cancel, retrier
-        )
+        run = _InstallRun(plan, store, layout, readers, max(1, jobs), progress, cancel, retrier)
         result = run.execute(unpackers)
     finally:
         store_lock.release()
@@ -250,9 +248,13 @@ class _InstallRun:
         if p.record is None or p.mirror is None:
             raise InstallError(f"{p.node.short} has no tarball to download")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        return DownloadJob(key=p.hash, reader=self.readers[p.mirror], ref=p.record.tarball,
-                           dest=dest,
-                           max_unsigned_bytes=self.plan.limits.max_unsigned_download_bytes)
+        return DownloadJob(
+            key=p.hash,
+            reader=self.readers[p.mirror],
+            ref=p.record.tarball,
+            dest=dest,
+            max_unsigned_bytes=self.plan.limits.max_unsigned_download_bytes,
+        )
 
     def _download(self, jobs: list[object]) -> None:
         from .fetch import DownloadJob, download_blocking
@@ -264,8 +266,14 @@ class _InstallRun:
             self._verified(job.key, job.dest)
 
         typed = [j for j in jobs if isinstance(j, DownloadJob)]
-        download_blocking(typed, concurrency=self.jobs, progress=on_progress, on_done=on_done,
-                          cancel=self.cancel, retrier=self.retrier)
+        download_blocking(
+            typed,
+            concurrency=self.jobs,
+            progress=on_progress,
+            on_done=on_done,
+            cancel=self.cancel,
+            retrier=self.retrier,
+        )
 
     def _verified(self, h: str, dest: Path) -> None:
         p = self.by_hash[h]
@@ -316,8 +324,9 @@ class _InstallRun:
         self._emit(p, Stage.EXTRACT)
         try:
             with self.unpackers.lease() as unpacker:
-                unpacked = unpack_node(p, tarball, layout=self.layout, unpacker=unpacker,
-                                       limits=self.plan.limits)
+                unpacked = unpack_node(
+                    p, tarball, layout=self.layout, unpacker=unpacker, limits=self.plan.limits
+                )
         except BaseException as exc:
             self._fail(p, exc)
             return
@@ -338,7 +347,10 @@ class _InstallRun:
             del self.unpacked[p.hash]  # from here on, commit_node owns the staging directory
         try:
             record = commit_node(
-                unpacked, layout=self.layout, store=self.store, prefixes=prefixes,
+                unpacked,
+                layout=self.layout,
+                store=self.store,
+                prefixes=prefixes,
                 upstream=self.upstream.__contains__,
             )
         except BaseException as exc:

@@ -125,8 +125,14 @@ def make_plan(
     def peek(reader: MirrorReader, record: SpecRecord) -> str | None:
         return peek_build_prefix(reader, record.tarball)
 
-    plan = plan_nodes(resolutions, store=store, layout=layout, reader_for=reader_for,
-                      peek=peek if check else None, upstreams=upstreams)
+    plan = plan_nodes(
+        resolutions,
+        store=store,
+        layout=layout,
+        reader_for=reader_for,
+        peek=peek if check else None,
+        upstreams=upstreams,
+    )
     if check:
         plan = with_checks(plan)
     return replace(plan, limits=limits)
@@ -228,8 +234,15 @@ class _Fetch:
         check_signed_node(self.node, record.document)  # the index may not relabel a binary
         build_prefix = peek(self.reader, record) if peek is not None else None
         return PlannedNode(
-            self.node, "download", layout.prefix(self.node), record.tarball.size, self.source,
-            self.explicit, self.dag, record=record, build_prefix=build_prefix,
+            self.node,
+            "download",
+            layout.prefix(self.node),
+            record.tarball.size,
+            self.source,
+            self.explicit,
+            self.dag,
+            record=record,
+            build_prefix=build_prefix,
         )
 
 
@@ -268,7 +281,9 @@ def check_writable(root: Path) -> Check:
     if where.is_dir() and os.access(where, os.W_OK | os.X_OK):
         return Check("writable", True, f"install root {root} is writable")
     return Check(
-        "writable", False, f"install root {root} is not writable ({where} is read-only to you)",
+        "writable",
+        False,
+        f"install root {root} is not writable ({where} is read-only to you)",
         hint="choose another install_root in the configuration",
     )
 
@@ -280,14 +295,16 @@ def check_space(root: Path, download_bytes: int | None, packages: int) -> Check:
     need = int((download_bytes or 0) * SPACE_FACTOR)
     if free < need:
         return Check(
-            "space", False,
+            "space",
+            False,
             f"not enough free space on {root}: about {_human(need)} needed, {_human(free)} free",
             hint="free some space (e.g. `spackcache gc`) or choose another install_root",
         )
     inodes = INODES_PER_PACKAGE * packages
     if st.f_files and st.f_favail < inodes:  # f_files == 0: the filesystem has no inode limit
         return Check(
-            "inodes", False,
+            "inodes",
+            False,
             f"not enough free inodes on {root}: {st.f_favail} free, about {inodes} needed",
             hint="remove unused files or choose another install_root",
         )
@@ -303,7 +320,8 @@ def check_prefix_lengths(downloads: Iterable[PlannedNode]) -> Check:
         new, old = str(p.prefix), p.build_prefix.rstrip("/")
         if len(new) > len(old):
             return Check(
-                "prefix-length", False,
+                "prefix-length",
+                False,
                 f"install prefix of {p.node.short} is {len(new)} characters, longer than its "
                 f"build prefix ({len(old)} characters): {new}",
                 hint=f"choose an install_root at least {len(new) - len(old)} characters shorter",

@@ -112,8 +112,11 @@ class UnpackerProcess:
         self, tarball: Path, dest: Path, package: str, budget: UnpackBudget | None = None
     ) -> None:
         """Unpack ``tarball`` into the empty directory ``dest``; raise what unpacking raised."""
-        request: dict[str, object] = {"tarball": str(tarball), "dest": str(dest),
-                                      "package": package}
+        request: dict[str, object] = {
+            "tarball": str(tarball),
+            "dest": str(dest),
+            "package": package,
+        }
         if budget is not None:
             request["budget"] = [budget.max_bytes, budget.bound]
         stdin, stdout = self._proc.stdin, self._proc.stdout
@@ -266,8 +269,7 @@ def _serve(parent: int | None = None) -> int:
         budget = UnpackBudget(*request["budget"]) if request.get("budget") else None
         try:
             with open_tarball(Path(request["tarball"]), request["package"]) as raw:
-                safe_extract(raw, Path(request["dest"]), budget=budget,
-                             package=request["package"])
+                safe_extract(raw, Path(request["dest"]), budget=budget, package=request["package"])
             reply: dict[str, object] = {"ok": True}
         except SpackCacheError as exc:
             reply = {"error": exc.message, "hint": exc.hint, "errno": None, "code": exc.code}

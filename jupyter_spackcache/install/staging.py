@@ -122,8 +122,13 @@ def commit_node(
         # the crash test for "relocate" dies after the first rewritten file (or at the end
         # when there is none), with the staging copy half relocated
         crash = functools.partial(fault_point, "relocate", name)
-        relocate(staging, buildinfo, prefix_map, sbang=str(layout.sbang()),
-                 after_file=crash if fault_requested("relocate", name) else None)
+        relocate(
+            staging,
+            buildinfo,
+            prefix_map,
+            sbang=str(layout.sbang()),
+            after_file=crash if fault_requested("relocate", name) else None,
+        )
         crash()
         _write_spec(staging, planned.record.document)
         fault_point("rename", name)

@@ -56,7 +56,7 @@ def plan_attachment(
     env = {k: v for k, v in apply(selected, environ).items() if environ.get(k) != v}
     notes = [_foreign_note(d, python) for d in foreign]
     notes.extend(shadowed_modules(usable, modules))
-    new_path = usable if tuple(sys_path[:len(usable)]) != usable else ()
+    new_path = usable if tuple(sys_path[: len(usable)]) != usable else ()
     return Attachment(env, new_path, tuple(notes))
 
 
@@ -145,8 +145,10 @@ def describe(attachment: Attachment, names: Sequence[str]) -> str:
     what = ", ".join(names)
     changed = sorted(attachment.env)
     if changed or attachment.sys_path:
-        lines = [f"{what} usable in this kernel now (no restart): updated {', '.join(changed)}"
-                 + (" and sys.path" if attachment.sys_path else "")]
+        lines = [
+            f"{what} usable in this kernel now (no restart): updated {', '.join(changed)}"
+            + (" and sys.path" if attachment.sys_path else "")
+        ]
     else:
         lines = [f"{what} already usable in this kernel"]
     lines.extend(f"note: {n}" for n in attachment.notes)

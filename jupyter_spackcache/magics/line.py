@@ -76,8 +76,10 @@ class KernelState:
 
 def build_parser(state: KernelState) -> MagicParser:
     parser = MagicParser(prog="%spack", description="Spack binaries in this kernel.")
-    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
-               parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
+    )
     for group in (mirror, keys, query, install, kernel, module):
         group.register(sub)
     sub.choices["install"].set_defaults(handler=partial(_install, state))
@@ -87,14 +89,20 @@ def build_parser(state: KernelState) -> MagicParser:
     lk = sub.add_parser("lock", help="record the exact builds this notebook uses")
     lk.add_argument("spec", nargs="*", help="installed packages (default: those used here)")
     lk.add_argument("--file", help="lock file (default: NOTEBOOK.spack-lock.json beside it)")
-    lk.add_argument("--spack-lock", metavar="FILE",
-                    help="also write the locked roots as a spack.lock for Spack users")
+    lk.add_argument(
+        "--spack-lock",
+        metavar="FILE",
+        help="also write the locked roots as a spack.lock for Spack users",
+    )
     lk.set_defaults(handler=partial(_lock, state))
 
     rs = sub.add_parser("restore", help="install the builds a notebook lock records")
-    rs.add_argument("--file", help="lock file (default: the notebook's metadata, else "
-                                   "NOTEBOOK.spack-lock.json beside it); a spack.lock or "
-                                   "spack.yaml is installed as `install --from` does")
+    rs.add_argument(
+        "--file",
+        help="lock file (default: the notebook's metadata, else "
+        "NOTEBOOK.spack-lock.json beside it); a spack.lock or "
+        "spack.yaml is installed as `install --from` does",
+    )
     rs.add_argument("--dry-run", action="store_true", help="show the plan and stop")
     rs.add_argument("-j", "--jobs", type=int, default=default_jobs())
     rs.set_defaults(handler=partial(_restore, state))
@@ -125,16 +133,22 @@ def run(line: str, state: KernelState, *, session_factory: Callable[[], Session]
 
 def _install(state: KernelState, session: Session, args: argparse.Namespace) -> int:
     plan = install.plan_for(session, args)
-    code = install_and_attach(state, session, plan, dry_run=args.dry_run, jobs=args.jobs,
-                              json_out=args.json)
+    code = install_and_attach(
+        state, session, plan, dry_run=args.dry_run, jobs=args.jobs, json_out=args.json
+    )
     if code == 0 and not args.dry_run:
         install.write_root_database(session, args, plan)
     return code
 
 
 def install_and_attach(
-    state: KernelState, session: Session, plan: Plan, *,
-    dry_run: bool = False, jobs: int | None = None, json_out: bool = False,
+    state: KernelState,
+    session: Session,
+    plan: Plan,
+    *,
+    dry_run: bool = False,
+    jobs: int | None = None,
+    json_out: bool = False,
 ) -> int:
     """Show ``plan``, install it (unless ``dry_run``) and attach its roots to this kernel."""
     if not json_out:
@@ -161,9 +175,15 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
 
     def work() -> None:
         try:
-            outcome["result"] = run_plan(plan, catalog=session.catalog, store=session.store,
-                                         config=session.config, jobs=jobs, progress=progress,
-                                         cancel=cancel)
+            outcome["result"] = run_plan(
+                plan,
+                catalog=session.catalog,
+                store=session.store,
+                config=session.config,
+                jobs=jobs,
+                progress=progress,
+                cancel=cancel,
+            )
         except BaseException as exc:  # handed to the kernel's thread below
             outcome["error"] = exc
 
@@ -183,8 +203,9 @@ def install_in_thread(session: Session, plan: Plan, *, jobs: int) -> InstallResu
     return result
 
 
-def _load(state: KernelState, shell_code: Handler, session: Session,
-          args: argparse.Namespace) -> int:
+def _load(
+    state: KernelState, shell_code: Handler, session: Session, args: argparse.Namespace
+) -> int:
     if args.shell is not None:  # explicitly asked for shell code: behave like the CLI
         return shell_code(session, args)
     records = [one_installed(session.store, str(s)) for s in parse_specs(join_argv(args.spec))]
@@ -217,7 +238,7 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
         raise ConfigError(
             "this notebook has not installed or loaded anything with %spack yet",
             hint="run `%spack install SPEC` or `%spack load SPEC` first, or name them: "
-                 "`%spack lock SPEC...`",
+            "`%spack lock SPEC...`",
         )
     try:
         path: Path | None = lockfile.resolve_lock_file(args.file, os.environ, state.user_ns)
@@ -225,14 +246,20 @@ def _lock(state: KernelState, session: Session, args: argparse.Namespace) -> int
         if not args.spack_lock:
             raise
         path = None  # outside a notebook (IPython, nbclient) the spack.lock alone was asked for
-    notebook_lock = lock_roots(roots, store=store, mirrors=session.config.mirrors,
-                               host=session.host)
+    notebook_lock = lock_roots(
+        roots, store=store, mirrors=session.config.mirrors, host=session.host
+    )
     if path is not None:
         write_lock(path, notebook_lock)
     if args.spack_lock:
         spack_lock = Path(args.spack_lock).expanduser().absolute()
-        text = export_lock(notebook_lock, catalog=session.catalog, store=session.store,
-                           host=session.host, upstreams=session.upstreams)
+        text = export_lock(
+            notebook_lock,
+            catalog=session.catalog,
+            store=session.store,
+            host=session.host,
+            upstreams=session.upstreams,
+        )
         write_text_atomic(spack_lock, text)
         print(f"wrote the Spack lockfile {spack_lock}")
     # a frontend's answer is only handled after this cell: report what an earlier answer showed
@@ -254,12 +281,16 @@ def _restore(state: KernelState, session: Session, args: argparse.Namespace) -> 
     notebook_lock, source = lockfile.find_lock(args.file, os.environ, state.user_ns)
     for note in missing_mirrors(notebook_lock, session.config.mirrors):
         print(f"note: {note}")
-    restore = plan_restore(notebook_lock, catalog=session.catalog, store=session.store,
-                           host=session.host, install_root=session.config.store_root,
-                           upstreams=session.upstreams)
+    restore = plan_restore(
+        notebook_lock,
+        catalog=session.catalog,
+        store=session.store,
+        host=session.host,
+        install_root=session.config.store_root,
+        upstreams=session.upstreams,
+    )
     for s in restore.substitutions:
         print(f"substituted {s.text()}")
     if not restore.substitutions:
         print(f"restoring exactly the {len(notebook_lock.nodes)} locked build(s) from {source}")
-    return install_and_attach(state, session, restore.plan, dry_run=args.dry_run,
-                              jobs=args.jobs)
+    return install_and_attach(state, session, restore.plan, dry_run=args.dry_run, jobs=args.jobs)

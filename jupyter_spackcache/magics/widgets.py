@@ -25,8 +25,13 @@ PROGRESS_ENV = "SPACKCACHE_PROGRESS"
 #: at most this many byte-count updates per second and package
 _UPDATES_PER_SECOND = 5
 _STYLE = {Stage.DONE: "success", Stage.FAILED: "danger", Stage.CANCELLED: "warning"}
-_LABELS = {Stage.DONE: "installed", Stage.FAILED: "failed", Stage.CANCELLED: "cancelled",
-           Stage.REUSED: "already installed", Stage.EXTERNAL: "external"}
+_LABELS = {
+    Stage.DONE: "installed",
+    Stage.FAILED: "failed",
+    Stage.CANCELLED: "cancelled",
+    Stage.REUSED: "already installed",
+    Stage.EXTERNAL: "external",
+}
 
 
 def widgets_wanted(env: dict[str, str] | None = None) -> bool:
@@ -61,16 +66,21 @@ class WidgetProgress:
         self._lock = threading.Lock()
         self._last_update: dict[str, float] = {}
         self._finished: set[str] = set()
-        self.overall = w.IntProgress(value=0, min=0, max=max(1, len(downloads)),
-                                     description="overall", bar_style="info")
+        self.overall = w.IntProgress(
+            value=0, min=0, max=max(1, len(downloads)), description="overall", bar_style="info"
+        )
         self.overall_label = w.Label(f"0 of {len(downloads)} package(s)")
         self.bars: dict[str, Any] = {}
         self.labels: dict[str, Any] = {}
         rows = [w.HBox([self.overall, self.overall_label])]
         for p in downloads:
-            bar = w.FloatProgress(value=0, min=0, max=float(p.size or 1),
-                                  description=p.node.name[:18],
-                                  style={"description_width": "initial"})
+            bar = w.FloatProgress(
+                value=0,
+                min=0,
+                max=float(p.size or 1),
+                description=p.node.name[:18],
+                style={"description_width": "initial"},
+            )
             label = w.Label(f"{p.node.version} · queued · {human_size(p.size)}")
             self.bars[p.hash], self.labels[p.hash] = bar, label
             rows.append(w.HBox([bar, label]))
@@ -93,8 +103,12 @@ class WidgetProgress:
                 bar.max = float(event.total)
             if event.stage is Stage.DOWNLOAD:
                 bar.value = float(min(event.done, bar.max))
-            elif event.stage.finished or event.stage in (Stage.VERIFY, Stage.EXTRACT,
-                                                         Stage.UNPACKED, Stage.RELOCATE):
+            elif event.stage.finished or event.stage in (
+                Stage.VERIFY,
+                Stage.EXTRACT,
+                Stage.UNPACKED,
+                Stage.RELOCATE,
+            ):
                 bar.value = bar.max
             bar.bar_style = _STYLE.get(event.stage, "info")
             text = _LABELS.get(event.stage, event.stage.value)

@@ -153,8 +153,9 @@ class MirrorIndex:
     def probe(self) -> None:
         """Decode the first and last rows: a cheap check that the cache is usable at all."""
         for order in ("ASC", "DESC"):
-            for row in self._query(f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY rowid {order} "
-                                   "LIMIT 1"):
+            for row in self._query(
+                f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY rowid {order} LIMIT 1"
+            ):
                 self._remember(tuple(row))
 
     def _damaged(self, exc: BaseException) -> StateError:
@@ -262,8 +263,11 @@ class IndexCache:
             problem = state_error(exc)
             if problem is None:
                 raise
-            raise StateError(f"cannot cache the index of mirror '{mirror.name}' in "
-                             f"{self.root}: {problem.message}", hint=problem.hint) from None
+            raise StateError(
+                f"cannot cache the index of mirror '{mirror.name}' in "
+                f"{self.root}: {problem.message}",
+                hint=problem.hint,
+            ) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

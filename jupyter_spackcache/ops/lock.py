@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..store.db import StoreDB
     from ..store.upstream import UpstreamStore
 
+
 @dataclass(frozen=True, slots=True)
 class Substitution:
     """A locked node replaced by another build on this host, and why."""
@@ -48,9 +49,11 @@ class Substitution:
     reason: str
 
     def text(self) -> str:
-        return (f"{self.name}@{self.version}: locked /{self.locked_hash[:7]} "
-                f"({self.locked_target}) -> /{self.new_hash[:7]} ({self.new_target}): "
-                f"{self.reason}")
+        return (
+            f"{self.name}@{self.version}: locked /{self.locked_hash[:7]} "
+            f"({self.locked_target}) -> /{self.new_hash[:7]} ({self.new_target}): "
+            f"{self.reason}"
+        )
 
 
 # ---- pure: documents ----------------------------------------------------------------------------
@@ -86,8 +89,10 @@ def read_lock(path: Path) -> NotebookLock:
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise ConfigError(f"no lock file at {path}",
-                          hint="run `%spack lock` in the notebook first, or pass --file") from None
+        raise ConfigError(
+            f"no lock file at {path}",
+            hint="run `%spack lock` in the notebook first, or pass --file",
+        ) from None
     try:
         doc = json.loads(text)
     except ValueError:
@@ -101,9 +106,12 @@ def read_lock(path: Path) -> NotebookLock:
 def missing_mirrors(lock: NotebookLock, configured: Sequence[MirrorConfig]) -> list[str]:
     """Notes for locked mirrors not configured here (matched by URL)."""
     urls = {redact_url(m.url).rstrip("/") for m in configured}
-    return [f"mirror '{n}' ({u}) of the lock is not configured here; "
-            f"add it with `%spack mirror add {n} {u}` if builds are missing"
-            for n, u in lock.mirrors if u.rstrip("/") not in urls]
+    return [
+        f"mirror '{n}' ({u}) of the lock is not configured here; "
+        f"add it with `%spack mirror add {n} {u}` if builds are missing"
+        for n, u in lock.mirrors
+        if u.rstrip("/") not in urls
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +123,10 @@ class Restore:
 
 
 def lock_roots(
-    roots: Sequence[InstalledRecord], *, store: StoreDB, mirrors: Sequence[MirrorConfig],
+    roots: Sequence[InstalledRecord],
+    *,
+    store: StoreDB,
+    mirrors: Sequence[MirrorConfig],
     host: Host,
 ) -> NotebookLock:
     """The lock of installed ``roots`` and their runtime closure."""
@@ -135,8 +146,9 @@ def plan_restore(
     resolutions, substitutions = restore_resolutions(
         lock, catalog=catalog, store=store, host=host, upstreams=upstreams
     )
-    plan = plan_resolved(resolutions, catalog=catalog, store=store, install_root=install_root,
-                         upstreams=upstreams)
+    plan = plan_resolved(
+        resolutions, catalog=catalog, store=store, install_root=install_root, upstreams=upstreams
+    )
     return Restore(plan, tuple(substitutions))
 
 
@@ -153,8 +165,9 @@ def restore_resolutions(
         raise ConfigError("the lock lists no packages")
 
     def resolve_one(text: str) -> Resolution:
-        return resolve_install([parse_spec(text)], catalog=catalog, store=store, host=host,
-                               upstreams=upstreams)[0]
+        return resolve_install(
+            [parse_spec(text)], catalog=catalog, store=store, host=host, upstreams=upstreams
+        )[0]
 
     resolutions: list[Resolution] = []
     substitutions: list[Substitution] = []
@@ -172,8 +185,11 @@ def restore_resolutions(
             )
         reason = exact.explain() if exact.considered else "not in any configured mirror"
         resolutions.append(closest)
-        substitutions.extend(s for s in _changes(lock, closest, reason)
-                             if s.locked_hash not in {t.locked_hash for t in substitutions})
+        substitutions.extend(
+            s
+            for s in _changes(lock, closest, reason)
+            if s.locked_hash not in {t.locked_hash for t in substitutions}
+        )
     return resolutions, substitutions
 
 
@@ -187,6 +203,9 @@ def _changes(lock: NotebookLock, resolution: Resolution, reason: str) -> list[Su
         if new is None or new.hash == locked.hash:
             continue
         why = reason if locked.name == chosen.root.name else f"dependency of {chosen.root.name}"
-        out.append(Substitution(locked.name, locked.version, locked.hash, locked.target,
-                                new.hash, new.target, why))
+        out.append(
+            Substitution(
+                locked.name, locked.version, locked.hash, locked.target, new.hash, new.target, why
+            )
+        )
     return out

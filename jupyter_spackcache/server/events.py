@@ -75,6 +75,5 @@ def replay(
 ) -> list[StreamEvent]:
     """Backlog events a (re)connecting client should get first."""
     return [
-        e for e in backlog
-        if (task is None or e.task == task) and (after is None or e.id > after)
+        e for e in backlog if (task is None or e.task == task) and (after is None or e.id > after)
     ]

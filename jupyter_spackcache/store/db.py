@@ -216,7 +216,10 @@ class StoreDB:
                     _log.warning(
                         "the install database %s has a damaged record for %s/%s (%s); it is "
                         "skipped: run `spackcache doctor --repair`",
-                        self.path, row[1], key[:7], _reason(exc),
+                        self.path,
+                        row[1],
+                        key[:7],
+                        _reason(exc),
                     )
         return out
 

@@ -65,8 +65,11 @@ def verify_files(
             status = sections.get(name)
             signer = clean_signer(status) if status is not None else None
             output = folder / str(index)
-            out.append(Checked(signer, output.read_bytes())
-                       if signer is not None and output.is_file() else None)
+            out.append(
+                Checked(signer, output.read_bytes())
+                if signer is not None and output.is_file()
+                else None
+            )
         return out
 
 

@@ -52,11 +52,27 @@ def run_gpg(home: Path, args: Sequence[str], data: bytes) -> GpgRun:
     measurably on few cores (BENCHMARKS.md); everything else goes through python-gnupg.
     Same deadline, environment and agent-less options as :func:`.pygpg.open_gpg`.
     """
-    command = [gpg_binary(), "--homedir", str(home), "--status-fd", "2", "--no-tty",
-               "--batch", "--no-verbose", *OFFLINE_OPTIONS, *args]
+    command = [
+        gpg_binary(),
+        "--homedir",
+        str(home),
+        "--status-fd",
+        "2",
+        "--no-tty",
+        "--batch",
+        "--no-verbose",
+        *OFFLINE_OPTIONS,
+        *args,
+    ]
     try:
-        done = subprocess.run(command, input=data, capture_output=True, env=gpg_env(),
-                              timeout=GPG_TIMEOUT, check=False)
+        done = subprocess.run(
+            command,
+            input=data,
+            capture_output=True,
+            env=gpg_env(),
+            timeout=GPG_TIMEOUT,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         raise timed_out_error(GPG_TIMEOUT) from None
     except OSError as exc:

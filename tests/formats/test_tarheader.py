@@ -18,8 +18,24 @@ from jupyter_spackcache.formats.tarheader import FastTarInfo
 from jupyter_spackcache.install.extract import safe_extract
 from tests.install.test_extract import _package, _tarball
 
-FIELDS = ("name", "mode", "uid", "gid", "size", "mtime", "chksum", "type", "linkname", "uname",
-          "gname", "devmajor", "devminor", "offset", "offset_data", "pax_headers")
+FIELDS = (
+    "name",
+    "mode",
+    "uid",
+    "gid",
+    "size",
+    "mtime",
+    "chksum",
+    "type",
+    "linkname",
+    "uname",
+    "gname",
+    "devmajor",
+    "devminor",
+    "offset",
+    "offset_data",
+    "pax_headers",
+)
 
 
 def described(info: tarfile.TarInfo) -> tuple[Any, ...]:
@@ -110,8 +126,19 @@ def test_mutated_header_blocks_decode_the_same() -> None:
         block = bytearray(rng.choice(headers))
         for _ in range(rng.randint(1, 4)):
             at = rng.choice([rng.randrange(512), rng.randrange(100, 160), 156, 257])
-            block[at] = rng.choice([0, 0x20, 0x30 + rng.randrange(10), 0x80, 0xFF, 0x1C,
-                                    ord("5"), ord("/"), rng.randrange(256)])
+            block[at] = rng.choice(
+                [
+                    0,
+                    0x20,
+                    0x30 + rng.randrange(10),
+                    0x80,
+                    0xFF,
+                    0x1C,
+                    ord("5"),
+                    ord("/"),
+                    rng.randrange(256),
+                ]
+            )
         for candidate in (bytes(block), with_checksum(block)):
             assert decode(FastTarInfo, candidate) == decode(tarfile.TarInfo, candidate)
             compared += 1

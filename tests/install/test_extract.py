@@ -283,12 +283,23 @@ def test_buildinfo_without_prefix_maps_is_not_relocatable() -> None:
             _file(f"{ROOT}/.spackcache-unpack-0", b"also mine\n"),
         ),
         # the root holds only directories, so its leading chain runs past it
-        [_dir("pkg"), _dir("pkg/.spack"), _dir("pkg/.spack/deep"), _dir("pkg/.spack/deep/er"),
-         _file("pkg/.spack/deep/er/x"), _dir("pkg/lib"), _file("pkg/lib/y"),
-         _file("pkg/.spack/binary_distribution", BUILDINFO.encode())],
+        [
+            _dir("pkg"),
+            _dir("pkg/.spack"),
+            _dir("pkg/.spack/deep"),
+            _dir("pkg/.spack/deep/er"),
+            _file("pkg/.spack/deep/er/x"),
+            _dir("pkg/lib"),
+            _file("pkg/lib/y"),
+            _file("pkg/.spack/binary_distribution", BUILDINFO.encode()),
+        ],
         # no leading directory at all: layout 1 without parent entries, files first
-        [_file("pkg/.spack/spec.json", b"{}"), _dir("pkg"), _dir("pkg/.spack"),
-         _file("pkg/.spack/binary_distribution", BUILDINFO.encode())],
+        [
+            _file("pkg/.spack/spec.json", b"{}"),
+            _dir("pkg"),
+            _dir("pkg/.spack"),
+            _file("pkg/.spack/binary_distribution", BUILDINFO.encode()),
+        ],
     ],
     ids=["scratch-name", "chain-past-root", "file-first"],
 )
@@ -301,8 +312,7 @@ def test_unusual_but_valid_orders_unpack_exactly(members: list[Member], dest: Pa
         if info.name.startswith(root + "/")
     }
     on_disk = {
-        (str(p.relative_to(dest)), p.read_bytes() if p.is_file() else None)
-        for p in dest.rglob("*")
+        (str(p.relative_to(dest)), p.read_bytes() if p.is_file() else None) for p in dest.rglob("*")
     }
     assert on_disk == expected
 

@@ -157,26 +157,34 @@ def _chain_index(tmp: Path, depth: int, *, loop_to: int | None = None) -> Any:
     for i, h in enumerate(hashes):
         nxt = i + 1 if i + 1 < depth else loop_to
         spec: dict[str, Any] = {
-            "name": f"p{i}", "version": "1.0", "hash": h, "namespace": "builtin",
+            "name": f"p{i}",
+            "version": "1.0",
+            "hash": h,
+            "namespace": "builtin",
             "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
             "parameters": {"build_system": "generic"},
         }
         if nxt is not None:
-            spec["dependencies"] = [{"name": f"p{nxt}", "hash": hashes[nxt],
-                                     "parameters": {"deptypes": ["link"], "virtuals": []}}]
+            spec["dependencies"] = [
+                {
+                    "name": f"p{nxt}",
+                    "hash": hashes[nxt],
+                    "parameters": {"deptypes": ["link"], "virtuals": []},
+                }
+            ]
         installs[h] = {"spec": spec, "ref_count": 0, "in_buildcache": True}
     data = json.dumps({"database": {"version": "8", "installs": installs}}).encode()
     mirror = MirrorConfig(name="chain", url="file:///synthetic/chain", unsigned=True)
-    return IndexCache(tmp).store_stream(mirror, "v3", io.BytesIO(data),
-                                        index_hash=hashlib.sha256(data).hexdigest(), etag=None)
+    return IndexCache(tmp).store_stream(
+        mirror, "v3", io.BytesIO(data), index_hash=hashlib.sha256(data).hexdigest(), etag=None
+    )
 
 
 def _host() -> Any:
     from jupyter_spackcache.config import HostOverrides
     from jupyter_spackcache.host import detect_host
 
-    return detect_host(HostOverrides(platform="linux", os="debian12", target="x86_64",
-                                     libc="none"))
+    return detect_host(HostOverrides(platform="linux", os="debian12", target="x86_64", libc="none"))
 
 
 def test_a_600_deep_chain_resolves_without_recursion(tmp_path: Path) -> None:
@@ -227,9 +235,13 @@ def test_the_plan_refuses_a_cycle_that_reaches_it(tmp_path: Path) -> None:
         raise AssertionError("nothing may be fetched")
 
     with pytest.raises(DependencyCycle, match="p0 -> p1 -> p2 -> p0"):
-        plan_nodes([Resolution(parse_spec("p0"), chosen, (chosen,))],
-                   store=StoreDB(tmp_path / "store.sqlite"),
-                   layout=StoreLayout(tmp_path / "opt"), reader_for=reader_for, peek=None)
+        plan_nodes(
+            [Resolution(parse_spec("p0"), chosen, (chosen,))],
+            store=StoreDB(tmp_path / "store.sqlite"),
+            layout=StoreLayout(tmp_path / "opt"),
+            reader_for=reader_for,
+            peek=None,
+        )
     assert fetched == []
 
 
@@ -242,8 +254,12 @@ def test_a_cycle_in_a_real_mirror_fails_fast_in_the_cli(
         tool_hash, _ = hostile.spec_of(installs, "demo-tool")
         _, base = hostile.spec_of(installs, "libdemo-base")
         base.setdefault("dependencies", []).append(
-            {"name": "demo-tool", "hash": tool_hash,
-             "parameters": {"deptypes": ["link"], "virtuals": []}})
+            {
+                "name": "demo-tool",
+                "hash": tool_hash,
+                "parameters": {"deptypes": ["link"], "virtuals": []},
+            }
+        )
 
     hostile.edit_index(mirror, edit)
     _add(run, http_mirror(mirror).url)
@@ -313,7 +329,10 @@ def test_gc_and_uninstall_wait_for_a_running_install(
     server.fault(tool.lstrip("/"), delay=2.0)  # the root arrives last, its dependencies first
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter_spackcache.cli", "install", "demo-tool", "--yes"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
         cwd=Path(__file__).parents[2],
     )
     deadline = time.monotonic() + 120
@@ -405,11 +424,13 @@ def test_an_endless_unsigned_download_is_capped_and_leaves_no_part(tmp_path: Pat
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        reader = V2Reader(open_transport(url), MirrorConfig(name="v2", url=url, unsigned=True),
-                          None)
+        reader = V2Reader(
+            open_transport(url), MirrorConfig(name="v2", url=url, unsigned=True), None
+        )
         ref = TarballRef("build_cache/x.spack", hashlib.sha256(b"x").hexdigest(), None)
-        job = DownloadJob("k", reader, ref, tmp_path / "dl" / "x.tar.gz",
-                          max_unsigned_bytes=5 << 20)
+        job = DownloadJob(
+            "k", reader, ref, tmp_path / "dl" / "x.tar.gz", max_unsigned_bytes=5 << 20
+        )
         with pytest.raises(TooLarge, match="larger than 5242880 bytes and its size is not signed"):
             download_blocking([job], progress=lambda *a: None)
         assert sent["bytes"] < 64 << 20  # stopped early, not at the end of the body
@@ -446,13 +467,18 @@ def test_duplicate_hashes_with_other_content_are_refused(
     # identical repeats are harmless
     text = json.dumps(hostile.read_index(signed_demo.path))
     same = json.dumps({"spec": spec, "ref_count": 1, "in_buildcache": True})
-    hostile.write_index_bytes(mirror, text.replace(marker, f'{marker}"{dag_hash}": {same}, ', 1)
-                              .encode())
+    hostile.write_index_bytes(
+        mirror, text.replace(marker, f'{marker}"{dag_hash}": {same}, ', 1).encode()
+    )
     assert run("list", "libdemo-base")[0] == 0
 
     # a spec document listing a node twice with different content
-    doc = {"spec": {"_meta": {"version": 5}, "nodes": [
-        {**spec, "dependencies": []}, {**spec, "version": "0.1"}]}}
+    doc = {
+        "spec": {
+            "_meta": {"version": 5},
+            "nodes": [{**spec, "dependencies": []}, {**spec, "version": "0.1"}],
+        }
+    }
     doc["spec"]["nodes"][0].pop("dependencies")
     node = decode_specfile({"spec": {"_meta": {"version": 5}, "nodes": [spec]}}).root
     with pytest.raises(DuplicateHash, match="twice with different content"):
@@ -468,8 +494,12 @@ def test_v2_index_cannot_relabel_a_spec_json(
 
     from tests.support.servers import V2_UNSIGNED
 
-    for var, value in (("SPACKCACHE_PLATFORM", "test"), ("SPACKCACHE_OS", "debian6"),
-                       ("SPACKCACHE_TARGET", "m1"), ("SPACKCACHE_LIBC", "none")):
+    for var, value in (
+        ("SPACKCACHE_PLATFORM", "test"),
+        ("SPACKCACHE_OS", "debian6"),
+        ("SPACKCACHE_TARGET", "m1"),
+        ("SPACKCACHE_LIBC", "none"),
+    ):
         monkeypatch.setenv(var, value)
     mirror = tmp_path / "v2"
     shutil.copytree(V2_UNSIGNED, mirror)
@@ -490,9 +520,7 @@ def test_v2_index_cannot_relabel_a_spec_json(
     assert snapshot(home) == before
 
 
-def test_an_unsized_download_cut_off_leaves_no_part(
-    http_mirror: ServeFn, tmp_path: Path
-) -> None:
+def test_an_unsized_download_cut_off_leaves_no_part(http_mirror: ServeFn, tmp_path: Path) -> None:
     """A v2 download (no signed size) that fails for good keeps nothing for later."""
     import hashlib
 
@@ -509,8 +537,9 @@ def test_an_unsized_download_cut_off_leaves_no_part(
     (root / "build_cache" / "x.spack").write_bytes(data)
     server = http_mirror(root)
     server.fault("build_cache/x.spack", drop_after=100_000)
-    reader = V2Reader(open_transport(server.url),
-                      MirrorConfig(name="v2", url=server.url, unsigned=True), None)
+    reader = V2Reader(
+        open_transport(server.url), MirrorConfig(name="v2", url=server.url, unsigned=True), None
+    )
     ref = TarballRef("build_cache/x.spack", hashlib.sha256(data).hexdigest(), None)
     job = DownloadJob("k", reader, ref, tmp_path / "dl" / "x.tar.gz", max_unsigned_bytes=1 << 30)
     with pytest.raises(MirrorError):
@@ -529,8 +558,12 @@ def test_oci_index_cannot_relabel_an_image(
     from jupyter_spackcache.mirrors import oci
     from tests.support import ocicache
 
-    for var, value in (("SPACKCACHE_PLATFORM", "test"), ("SPACKCACHE_OS", "debian6"),
-                       ("SPACKCACHE_TARGET", "m1"), ("SPACKCACHE_LIBC", "none")):
+    for var, value in (
+        ("SPACKCACHE_PLATFORM", "test"),
+        ("SPACKCACHE_OS", "debian6"),
+        ("SPACKCACHE_TARGET", "m1"),
+        ("SPACKCACHE_LIBC", "none"),
+    ):
         monkeypatch.setenv(var, value)
     target = "jr3yipyxyjulcdvckwwwjrrumis7glpa"  # libelf 0.8.13 for m1
     entries = ocicache.v2_entries()
@@ -552,8 +585,12 @@ def test_oci_index_cannot_relabel_an_image(
 def test_a_tarball_bomb_from_a_mirror_changes_nothing(
     http_mirror: ServeFn, run: Run, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for var, value in (("SPACKCACHE_PLATFORM", "linux"), ("SPACKCACHE_OS", "debian12"),
-                       ("SPACKCACHE_TARGET", "x86_64"), ("SPACKCACHE_LIBC", "none")):
+    for var, value in (
+        ("SPACKCACHE_PLATFORM", "linux"),
+        ("SPACKCACHE_OS", "debian12"),
+        ("SPACKCACHE_TARGET", "x86_64"),
+        ("SPACKCACHE_LIBC", "none"),
+    ):
         monkeypatch.setenv(var, value)
     (home / "config.yaml").write_text("limits:\n  min_unpack_allowance: 1048576\n")
     mirror = tmp_path / "bomb-mirror"

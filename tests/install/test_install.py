@@ -53,12 +53,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = Path(tempfile.mkdtemp(prefix="si", dir="/tmp"))
     monkeypatch.setenv("SPACKCACHE_HOME", str(home))
     monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "site.yaml"))
-    for var in ("SPACKCACHE_PLATFORM", "SPACKCACHE_OS", "SPACKCACHE_TARGET", "SPACKCACHE_LIBC",
-                "SPACKCACHE_INSTALL_ROOT", "SPACKCACHE_FAULT"):
+    for var in (
+        "SPACKCACHE_PLATFORM",
+        "SPACKCACHE_OS",
+        "SPACKCACHE_TARGET",
+        "SPACKCACHE_LIBC",
+        "SPACKCACHE_INSTALL_ROOT",
+        "SPACKCACHE_FAULT",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield home
     shutil.rmtree(home, ignore_errors=True)
-
 
 
 def _copy_mirror(demo: DemoMirror, tmp_path: Path) -> Path:
@@ -106,8 +111,13 @@ def installed(run: Run) -> dict[str, dict[str, Any]]:
 
 def _tool_output(prefix: str, *args: str, env: dict[str, str] | None = None) -> str:
     clean = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
-    result = subprocess.run([f"{prefix}/bin/demo-tool", *args], capture_output=True, text=True,
-                            env=env or clean, check=True)
+    result = subprocess.run(
+        [f"{prefix}/bin/demo-tool", *args],
+        capture_output=True,
+        text=True,
+        env=env or clean,
+        check=True,
+    )
     # strings inside binaries are padded with leading slashes to keep their length, as Spack does
     return re.sub("/{2,}", "/", result.stdout)
 
@@ -138,8 +148,9 @@ def test_install_relocates_and_runs(
     assert "value: 41\n" in out  # 5*5 + 3*5 + 1
 
     scripts = Path(str(nodes["demo-scripts"]["prefix"]))
-    hello = subprocess.run([scripts / "bin" / "demo-hello", "2"], capture_output=True,
-                           text=True, check=True)
+    hello = subprocess.run(
+        [scripts / "bin" / "demo-hello", "2"], capture_output=True, text=True, check=True
+    )
     assert f"demo-scripts prefix: {scripts}" in hello.stdout and "value: 11" in hello.stdout
     assert (scripts / "bin" / "demo-hello").read_text().startswith(f"#!{scripts}/bin/demo-sh\n")
     conf = (scripts / "etc" / "demo-scripts.conf").read_text()
@@ -196,7 +207,10 @@ def test_the_cli_starts_unpackers_early_and_leaves_none_behind(
 
 
 def test_install_unpacks_in_threads_when_no_worker_process_can_run(
-    demo: DemoMirror, http_mirror: ServeFn, run: Run, tmp_path: Path,
+    demo: DemoMirror,
+    http_mirror: ServeFn,
+    run: Run,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An embedding application as ``sys.executable``: its "workers" never greet, so the
@@ -228,8 +242,9 @@ def test_long_shebang_runs_through_sbang(
     text = (scripts / "bin" / "demo-hello").read_text()
     assert text.startswith(f"#!/bin/sh {root}/bin/sbang\n#!{scripts}/bin/demo-sh\n")
     assert len(f"#!{scripts}/bin/demo-sh") > 127
-    hello = subprocess.run([scripts / "bin" / "demo-hello", "4"], capture_output=True,
-                           text=True, check=True)
+    hello = subprocess.run(
+        [scripts / "bin" / "demo-hello", "4"], capture_output=True, text=True, check=True
+    )
     assert f"demo-scripts prefix: {scripts}" in hello.stdout and "value: 29" in hello.stdout
 
 
@@ -266,9 +281,14 @@ def test_find_load_uninstall_gc(
 
     code, out, _ = run("load", "demo-scripts", "--sh")
     assert code == 0 and out.startswith("export ")
-    script = f"{out}\ndemo-hello 3 && demo-tool 1 && echo \"$PKG_CONFIG_PATH\""
-    shell = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
-                           env={"PATH": "/usr/bin:/bin", "HOME": str(home)})
+    script = f'{out}\ndemo-hello 3 && demo-tool 1 && echo "$PKG_CONFIG_PATH"'
+    shell = subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
+    )
     assert "value: 19" in shell.stdout and "value: 5" in shell.stdout
     assert "libdemo-base" in shell.stdout.splitlines()[-1]
     code, out, _ = run("load", "demo-tool", "--json")
@@ -310,9 +330,7 @@ def test_find_load_uninstall_gc(
     assert snapshot(home) == {"tree": {}, "rows": []}  # prefixes, arch dir and sbang all gone
 
 
-def test_explicit_flag_flips_on_reinstall(
-    demo: DemoMirror, http_mirror: ServeFn, run: Run
-) -> None:
+def test_explicit_flag_flips_on_reinstall(demo: DemoMirror, http_mirror: ServeFn, run: Run) -> None:
     _add_demo(run, http_mirror(demo.path).url)
     assert run("install", "demo-tool", "--yes")[0] == 0
     assert not installed(run)["libdemo-mid"]["explicit"]
@@ -413,9 +431,14 @@ def _cli(home: Path, *argv: str, fault: str | None = None) -> subprocess.Complet
     env = {k: v for k, v in os.environ.items() if k != "SPACKCACHE_FAULT"}
     if fault:
         env["SPACKCACHE_FAULT"] = fault
-    return subprocess.run([sys.executable, "-m", "jupyter_spackcache.cli", *argv],
-                          capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2],
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_spackcache.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("stage", ["extract", "relocate", "rename", "db"])
@@ -456,9 +479,23 @@ def test_concurrent_installs_install_each_node_once(
     specs = [("demo-tool",), ("demo-scripts",), ("libdemo-mid",), ("demo-scripts", "demo-tool")]
     env = dict(os.environ)
     procs = [
-        subprocess.Popen([sys.executable, "-m", "jupyter_spackcache.cli", "install", *specs[i % 4],
-                          "--yes", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=env, cwd=Path(__file__).parents[2])
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyter_spackcache.cli",
+                "install",
+                *specs[i % 4],
+                "--yes",
+                "-j",
+                "2",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=Path(__file__).parents[2],
+        )
         for i in range(8)
     ]
     results = [(*p.communicate(timeout=300), p.returncode) for p in procs]
@@ -487,8 +524,9 @@ def test_untrusted_signature_changes_nothing(
     assert snapshot(home) == before
 
 
-@pytest.mark.parametrize("fault", [{"lie_length": 500}, {"corrupt": True}],
-                         ids=["lying-length", "corrupt"])
+@pytest.mark.parametrize(
+    "fault", [{"lie_length": 500}, {"corrupt": True}], ids=["lying-length", "corrupt"]
+)
 def test_bad_bytes_over_http_change_nothing(
     fault: dict[str, object], demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path
 ) -> None:
@@ -508,8 +546,11 @@ def small_disk(home: Path) -> Iterator[Callable[[str], Path]]:
 
     def mount(size: str) -> Path:
         point = Path(tempfile.mkdtemp(prefix="fs", dir="/tmp"))
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             point.rmdir()
             pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
@@ -523,8 +564,12 @@ def small_disk(home: Path) -> Iterator[Callable[[str], Path]]:
 
 
 def test_disk_full_refused_by_precheck(
-    demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path,
-    monkeypatch: pytest.MonkeyPatch, small_disk: Callable[[str], Path],
+    demo: DemoMirror,
+    http_mirror: ServeFn,
+    run: Run,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    small_disk: Callable[[str], Path],
 ) -> None:
     root = small_disk("8k") / "opt"
     monkeypatch.setenv("SPACKCACHE_INSTALL_ROOT", str(root))
@@ -537,8 +582,12 @@ def test_disk_full_refused_by_precheck(
 
 
 def test_disk_full_while_unpacking_changes_nothing(
-    demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path,
-    monkeypatch: pytest.MonkeyPatch, small_disk: Callable[[str], Path],
+    demo: DemoMirror,
+    http_mirror: ServeFn,
+    run: Run,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    small_disk: Callable[[str], Path],
 ) -> None:
     root = small_disk("64k") / "opt"  # passes the estimate, but unpacked files need more
     monkeypatch.setenv("SPACKCACHE_INSTALL_ROOT", str(root))
@@ -559,10 +608,10 @@ def test_progress_events_and_cancel_through_the_api(
     _add_demo(run, http_mirror(demo.path).url)
     with Session() as session:
         request = InstallRequest(("demo-tool",), session.config.store_root)
-        plan = plan_install(request, catalog=session.catalog, store=session.store,
-                            host=session.host)
-        assert [p.node.name for p in plan.downloads] == ["libdemo-base", "libdemo-mid",
-                                                         "demo-tool"]
+        plan = plan_install(
+            request, catalog=session.catalog, store=session.store, host=session.host
+        )
+        assert [p.node.name for p in plan.downloads] == ["libdemo-base", "libdemo-mid", "demo-tool"]
         cancel = threading.Event()
 
         def stop_at_first_extract(event: ProgressEvent) -> None:
@@ -571,13 +620,26 @@ def test_progress_events_and_cancel_through_the_api(
 
         before = snapshot(home)
         with pytest.raises(InstallCancelled, match="install cancelled"):
-            run_plan(plan, catalog=session.catalog, store=session.store, config=session.config,
-                     jobs=4, progress=stop_at_first_extract, cancel=cancel)
+            run_plan(
+                plan,
+                catalog=session.catalog,
+                store=session.store,
+                config=session.config,
+                jobs=4,
+                progress=stop_at_first_extract,
+                cancel=cancel,
+            )
         assert snapshot(home) == before
 
         events: list[ProgressEvent] = []
-        result = run_plan(plan, catalog=session.catalog, store=session.store,
-                          config=session.config, jobs=2, progress=events.append)
+        result = run_plan(
+            plan,
+            catalog=session.catalog,
+            store=session.store,
+            config=session.config,
+            jobs=2,
+            progress=events.append,
+        )
         assert [r.name for r in result.installed] == ["libdemo-base", "libdemo-mid", "demo-tool"]
         stages = [e.stage for e in events if e.name == "libdemo-mid"]
         assert stages[0] is Stage.QUEUED and stages[-1] is Stage.DONE

@@ -62,20 +62,28 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
-    for var in ("SPACKCACHE_PLATFORM", "SPACKCACHE_OS", "SPACKCACHE_TARGET", "SPACKCACHE_LIBC",
-                "SPACKCACHE_INSTALL_ROOT", "SPACKCACHE_FAULT", "JPY_SESSION_NAME"):
+    for var in (
+        "SPACKCACHE_PLATFORM",
+        "SPACKCACHE_OS",
+        "SPACKCACHE_TARGET",
+        "SPACKCACHE_LIBC",
+        "SPACKCACHE_INSTALL_ROOT",
+        "SPACKCACHE_FAULT",
+        "JPY_SESSION_NAME",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield home
     shutil.rmtree(home, ignore_errors=True)
 
 
-
 @pytest.fixture
 def installed(demo: DemoMirror, run: Run) -> dict[str, dict[str, Any]]:
     """demo-tool and its libraries installed from the signed demo mirror."""
-    for argv in (("mirror", "add", "demo", str(demo.path)),
-                 ("keys", "trust", "--mirror", "demo", "--yes"),
-                 ("install", "demo-tool", "--yes")):
+    for argv in (
+        ("mirror", "add", "demo", str(demo.path)),
+        ("keys", "trust", "--mirror", "demo", "--yes"),
+        ("install", "demo-tool", "--yes"),
+    ):
         code, _, err = run(*argv)
         assert code == 0, err
     code, out, _ = run("find", "--json")
@@ -106,8 +114,14 @@ def test_kernel_add_writes_a_real_kernelspec(
     spec_dir = data_kernels() / name
     doc = json.loads((spec_dir / "kernel.json").read_text())
     assert doc["display_name"] == display
-    assert doc["argv"] == [sys.executable, "-m", "ipykernel_launcher", "-f",
-                           "{connection_file}", "--ext=jupyter_spackcache"]
+    assert doc["argv"] == [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+        "--ext=jupyter_spackcache",
+    ]
     assert doc["env"]["PATH"] == f"{tool['prefix']}/bin:${{PATH}}"
     base = installed["libdemo-base"]["prefix"]
     assert f"{base}/lib/pkgconfig" in doc["env"]["PKG_CONFIG_PATH"].split(":")
@@ -130,8 +144,9 @@ def test_kernel_add_writes_a_real_kernelspec(
 
 
 def test_kernel_add_name_and_display_name(installed: dict[str, Any], run: Run) -> None:
-    code, _, err = run("kernel", "add", "demo-tool", "--name", "mytools",
-                       "--display-name", "My tools")
+    code, _, err = run(
+        "kernel", "add", "demo-tool", "--name", "mytools", "--display-name", "My tools"
+    )
     assert code == 0, err
     doc = json.loads((data_kernels() / "mytools" / "kernel.json").read_text())
     assert doc["display_name"] == "My tools"
@@ -148,15 +163,24 @@ def test_kernel_add_name_and_display_name(installed: dict[str, Any], run: Run) -
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("demo-tool", "--name", "My Kernel!"), "error: invalid kernel name 'My Kernel!'\n"
-         "  hint: use lower-case letters, digits, '.', '_' and '-' only\n"
-         "  see: docs/troubleshooting.md#config\n"),
-        (("demo-scripts",), "error: no installed package matches 'demo-scripts'\n"
-         "  hint: see `spackcache find` for what is installed\n"
-         "  see: docs/troubleshooting.md#resolve\n"),
-        (("python3",), "error: a kernel named 'python3' already exists and was not made by "
-         "spackcache\n  hint: choose another name with --name\n"
-         "  see: docs/troubleshooting.md#config\n"),
+        (
+            ("demo-tool", "--name", "My Kernel!"),
+            "error: invalid kernel name 'My Kernel!'\n"
+            "  hint: use lower-case letters, digits, '.', '_' and '-' only\n"
+            "  see: docs/troubleshooting.md#config\n",
+        ),
+        (
+            ("demo-scripts",),
+            "error: no installed package matches 'demo-scripts'\n"
+            "  hint: see `spackcache find` for what is installed\n"
+            "  see: docs/troubleshooting.md#resolve\n",
+        ),
+        (
+            ("python3",),
+            "error: a kernel named 'python3' already exists and was not made by "
+            "spackcache\n  hint: choose another name with --name\n"
+            "  see: docs/troubleshooting.md#config\n",
+        ),
     ],
 )
 def test_kernel_add_bad_input_changes_nothing(
@@ -180,14 +204,19 @@ def test_kernel_remove(installed: dict[str, Any], run: Run, home: Path) -> None:
     (foreign / "kernel.json").write_text('{"argv": ["python"], "display_name": "Other"}')
 
     code, _, err = run("kernel", "remove", "other")
-    assert (code, err) == (1, "error: kernel 'other' was not made by spackcache; it is left "
-                              "alone\n  hint: remove it with `jupyter kernelspec remove other`\n"
-                              "  see: docs/troubleshooting.md#config\n")
+    assert (code, err) == (
+        1,
+        "error: kernel 'other' was not made by spackcache; it is left "
+        "alone\n  hint: remove it with `jupyter kernelspec remove other`\n"
+        "  see: docs/troubleshooting.md#config\n",
+    )
     assert foreign.is_dir()
 
     code, out, _ = run("kernel", "remove", "tools")
-    assert (code, out) == (0, "removed kernel 'tools' (\"demo-tool 1.0.0 "
-                              f"({installed['demo-tool']['target']})\")\n")
+    assert (code, out) == (
+        0,
+        f"removed kernel 'tools' (\"demo-tool 1.0.0 ({installed['demo-tool']['target']})\")\n",
+    )
     assert not (data_kernels() / "tools").exists()
     assert not (home / "kernels" / "tools").is_symlink()
     code, out, err = run("kernel", "remove", "tools")
@@ -206,8 +235,9 @@ def test_uninstall_finds_and_removes_dependent_kernels(
     assert kernels_using(["0" * 32], config) == []
     with Session() as session:  # the store API directly: the CLI's uninstall asks about kernels
         store = session.store
-        uninstall(store, removal_order(store, [one_installed(store, "libdemo-base")],
-                                       dependents=True))
+        uninstall(
+            store, removal_order(store, [one_installed(store, "libdemo-base")], dependents=True)
+        )
     out = run("kernel", "list")[1]
     assert "3 package(s) missing" in out
     for kernel in kernels_using([base], config):
@@ -222,18 +252,22 @@ def outputs(cell: Any) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
 
 
-def test_kernel_starts_with_the_stack(installed: dict[str, dict[str, Any]], run: Run,
-                                      tmp_path: Path) -> None:
+def test_kernel_starts_with_the_stack(
+    installed: dict[str, dict[str, Any]], run: Run, tmp_path: Path
+) -> None:
     assert run("kernel", "add", "demo-tool", "--name", "tools")[0] == 0
     nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     nb.cells = [
         nbformat.v4.new_code_cell(source)  # type: ignore[no-untyped-call]
-        for source in ("!demo-tool 5",
-                       "import os; print(os.environ['PATH'].split(':')[0])",
-                       "%spack find")  # the kernel loaded the extension itself
+        for source in (
+            "!demo-tool 5",
+            "import os; print(os.environ['PATH'].split(':')[0])",
+            "%spack find",
+        )  # the kernel loaded the extension itself
     ]
-    NotebookClient(nb, kernel_name="tools", timeout=60,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, kernel_name="tools", timeout=60, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     tool = installed["demo-tool"]["prefix"]
     assert "value: 41" in outputs(nb.cells[0])
     assert outputs(nb.cells[1]).strip() == f"{tool}/bin"
@@ -244,7 +278,10 @@ def test_kernel_starts_with_the_stack(installed: dict[str, dict[str, Any]], run:
 
 
 async def test_server_kernelspec_api_with_user_config_disabled(
-    installed: dict[str, dict[str, Any]], run: Run, jp_fetch: Any, jp_serverapp: Any,
+    installed: dict[str, dict[str, Any]],
+    run: Run,
+    jp_fetch: Any,
+    jp_serverapp: Any,
     tmp_path: Path,
 ) -> None:
     assert run("kernel", "add", "demo-tool", "--name", "tools")[0] == 0
@@ -290,8 +327,13 @@ def test_stack_interpreters_win_when_they_bring_a_kernel(tmp_path: Path) -> None
     assert choose_launcher([python, ipykernel]).interpreter == "jupyter"
     executable(Path(python.prefix) / "bin" / "python3")
     stack = choose_launcher([python, ipykernel])
-    assert stack.argv == (f"{python.prefix}/bin/python3", "-m", "ipykernel_launcher", "-f",
-                          "{connection_file}")
+    assert stack.argv == (
+        f"{python.prefix}/bin/python3",
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+    )
     assert (stack.interpreter, stack.python, stack.language) == ("stack", (3, 12), "python")
 
     r, irkernel = record(tmp_path, "r", "4.4.1"), record(tmp_path, "r-irkernel", "1.3.2")
@@ -305,12 +347,16 @@ def test_kernel_env_keeps_only_matching_python_packages() -> None:
     changes = {
         "PATH": EnvChange("PATH", ("/a/bin", "/b/bin")),
         "MANPATH": EnvChange("MANPATH", ("/a/share/man",)),
-        "PYTHONPATH": EnvChange("PYTHONPATH", ("/a/lib/python3.11/site-packages",
-                                               "/b/lib/python3.12/site-packages")),
+        "PYTHONPATH": EnvChange(
+            "PYTHONPATH", ("/a/lib/python3.11/site-packages", "/b/lib/python3.12/site-packages")
+        ),
     }
     env = kernel_env(changes, (3, 11))
-    assert env == {"PATH": "/a/bin:/b/bin:${PATH}", "MANPATH": "/a/share/man:",
-                   "PYTHONPATH": "/a/lib/python3.11/site-packages"}
+    assert env == {
+        "PATH": "/a/bin:/b/bin:${PATH}",
+        "MANPATH": "/a/share/man:",
+        "PYTHONPATH": "/a/lib/python3.11/site-packages",
+    }
     assert "PYTHONPATH" not in kernel_env(changes, (3, 10))
 
 
@@ -319,7 +365,8 @@ def test_default_names(tmp_path: Path) -> None:
     fftw = record(tmp_path, "fftw", "3.3.10", target="x86_64_v3")
     assert default_display_name([gromacs]) == "gromacs 2023.1 (zen3)"
     assert default_display_name([gromacs, fftw]) == (
-        "gromacs 2023.1 (zen3) + fftw 3.3.10 (x86_64_v3)")
+        "gromacs 2023.1 (zen3) + fftw 3.3.10 (x86_64_v3)"
+    )
     assert default_name([gromacs]) == f"spack-gromacs-2023.1-{gromacs.hash[:7]}"
     assert default_name([gromacs, fftw]) == f"spack-gromacs-{gromacs.hash[:7]}-fftw-{fftw.hash[:7]}"
 

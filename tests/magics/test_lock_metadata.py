@@ -41,16 +41,32 @@ def test_lock_in_notebook_reads_only_the_spackcache_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         lock_in_notebook({"metadata": {"spackcache": {"lock": {"format": "x"}}}}, "a.ipynb")
     assert str(info.value) == "the metadata of a.ipynb is not a jupyter-spackcache lock"
-    doc = {"format": "jupyter-spackcache-lock", "version": 1, "host": "linux-debian12-zen3",
-           "created": 1.0, "mirrors": [], "nodes": [
-               {"name": "zlib", "version": "1.3", "hash": "a" * 32, "target": "zen3",
-                "mirror": None, "root": True}]}
+    doc = {
+        "format": "jupyter-spackcache-lock",
+        "version": 1,
+        "host": "linux-debian12-zen3",
+        "created": 1.0,
+        "mirrors": [],
+        "nodes": [
+            {
+                "name": "zlib",
+                "version": "1.3",
+                "hash": "a" * 32,
+                "target": "zen3",
+                "mirror": None,
+                "root": True,
+            }
+        ],
+    }
     kept = lock_in_notebook({"metadata": {"spackcache": {"lock": doc}}}, "a.ipynb")
     assert kept is not None and [n.hash for n in kept.roots] == ["a" * 32]
 
 
 def test_restore_prefers_the_notebooks_metadata(
-    mirror: Path, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    mirror: Path,  # noqa: F811
+    run: Run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert run("install", "demo-tool", "--yes")[0] == 0
@@ -76,7 +92,10 @@ def test_restore_prefers_the_notebooks_metadata(
 
 
 def test_restore_falls_back_to_the_lock_file(
-    mirror: Path, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    mirror: Path,  # noqa: F811
+    run: Run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert run("install", "demo-tool", "--yes")[0] == 0
@@ -88,16 +107,26 @@ def test_restore_falls_back_to_the_lock_file(
     spack("restore --dry-run")
     assert f"from {lock_path_for(notebook)}" in capsys.readouterr().out
 
-    save_notebook(notebook, {"spackcache": {"lock": {"format": "jupyter-spackcache-lock",
-                                                      "version": 1, "nodes": [{}]}}})
+    save_notebook(
+        notebook,
+        {
+            "spackcache": {
+                "lock": {"format": "jupyter-spackcache-lock", "version": 1, "nodes": [{}]}
+            }
+        },
+    )
     assert rendered("restore")[0] == (
-        f"error: the metadata of {notebook} is damaged: missing or bad field 'name'")
+        f"error: the metadata of {notebook} is damaged: missing or bad field 'name'"
+    )
     notebook.write_text("not json")
     assert rendered("restore")[0] == f"error: {notebook} is not a valid notebook (not JSON)"
 
 
 def test_lock_says_metadata_once_the_frontend_stored_one(
-    mirror: Path, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    mirror: Path,  # noqa: F811
+    run: Run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert run("install", "demo-tool", "--yes")[0] == 0
@@ -117,7 +146,8 @@ def test_lock_says_metadata_once_the_frontend_stored_one(
     assert confirmed(state.bridge) and state.bridge._pending == []
     spack("lock demo-tool", state)
     assert capsys.readouterr().out.endswith(
-        f") recorded in the notebook's metadata (spackcache.lock) and in {lock_file}\n")
+        f") recorded in the notebook's metadata (spackcache.lock) and in {lock_file}\n"
+    )
 
 
 def test_bridge_reply_shapes() -> None:

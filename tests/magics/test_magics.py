@@ -52,9 +52,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
-    for var in ("SPACKCACHE_PLATFORM", "SPACKCACHE_OS", "SPACKCACHE_TARGET", "SPACKCACHE_LIBC",
-                "SPACKCACHE_INSTALL_ROOT", "SPACKCACHE_FAULT", "JPY_SESSION_NAME",
-                "SPACKCACHE_PROGRESS"):
+    for var in (
+        "SPACKCACHE_PLATFORM",
+        "SPACKCACHE_OS",
+        "SPACKCACHE_TARGET",
+        "SPACKCACHE_LIBC",
+        "SPACKCACHE_INSTALL_ROOT",
+        "SPACKCACHE_FAULT",
+        "JPY_SESSION_NAME",
+        "SPACKCACHE_PROGRESS",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield home
     os.environ.clear()
@@ -63,11 +70,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.rmtree(home, ignore_errors=True)
 
 
-
 @pytest.fixture
 def mirror(demo: DemoMirror, run: Run) -> Path:
-    for argv in (("mirror", "add", "demo", str(demo.path)),
-                 ("keys", "trust", "--mirror", "demo", "--yes")):
+    for argv in (
+        ("mirror", "add", "demo", str(demo.path)),
+        ("keys", "trust", "--mirror", "demo", "--yes"),
+    ):
         code, _, err = run(*argv)
         assert code == 0, err
     return demo.path
@@ -80,8 +88,13 @@ def notebook(*sources: str) -> Any:
 
 
 def execute(nb: Any, cwd: Path, *, allow_errors: bool = False) -> Any:
-    NotebookClient(nb, kernel_name="python3", timeout=90, allow_errors=allow_errors,
-                   resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=90,
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(cwd)}},
+    ).execute()
     return nb
 
 
@@ -90,8 +103,9 @@ def text(cell: Any) -> str:
 
 
 def error(cell: Any) -> list[str]:
-    return [line for o in cell.outputs if o.get("output_type") == "error"
-            for line in o["traceback"]]
+    return [
+        line for o in cell.outputs if o.get("output_type") == "error" for line in o["traceback"]
+    ]
 
 
 def clean(output: str) -> str:
@@ -102,18 +116,23 @@ def clean(output: str) -> str:
 # ---- real notebooks --------------------------------------------------------------------------
 
 
-def test_install_then_use_in_the_same_kernel(mirror: Path, run: Run, home: Path,
-                                             tmp_path: Path) -> None:
-    nb = execute(notebook(
-        "%load_ext jupyter_spackcache",
-        "%spack install demo-tool",
-        "!demo-tool 5",
-        "import subprocess\n"
-        "print(subprocess.run(['demo-tool', '2'], capture_output=True, text=True).stdout)",
-        "%spack install no-such-package",
-        "%spack install --bogus demo-tool",
-        "%spack find",
-    ), tmp_path, allow_errors=True)
+def test_install_then_use_in_the_same_kernel(
+    mirror: Path, run: Run, home: Path, tmp_path: Path
+) -> None:
+    nb = execute(
+        notebook(
+            "%load_ext jupyter_spackcache",
+            "%spack install demo-tool",
+            "!demo-tool 5",
+            "import subprocess\n"
+            "print(subprocess.run(['demo-tool', '2'], capture_output=True, text=True).stdout)",
+            "%spack install no-such-package",
+            "%spack install --bogus demo-tool",
+            "%spack find",
+        ),
+        tmp_path,
+        allow_errors=True,
+    )
     code, out, _ = run("find", "--json")
     prefix = {r["name"]: r["prefix"] for r in json.loads(out)}["demo-tool"]
 
@@ -121,8 +140,10 @@ def test_install_then_use_in_the_same_kernel(mirror: Path, run: Run, home: Path,
     assert "download: 3 package(s)" in install  # the CLI's plan
     assert re.search(r"==> demo-tool@1\.0\.0/\w{7}: installed", install)  # plain-text progress
     assert "installed 3 package(s), 0 already installed" in install
-    assert ("demo-tool@1.0.0 usable in this kernel now (no restart): updated "
-            "CMAKE_PREFIX_PATH, PATH, PKG_CONFIG_PATH") in install
+    assert (
+        "demo-tool@1.0.0 usable in this kernel now (no restart): updated "
+        "CMAKE_PREFIX_PATH, PATH, PKG_CONFIG_PATH"
+    ) in install
     shell = clean(text(nb.cells[2]))
     assert f"demo-tool prefix: {prefix}" in shell and "value: 41" in shell
     assert "value: 11" in clean(text(nb.cells[3]))  # subprocess sees the new PATH
@@ -136,22 +157,26 @@ def test_install_then_use_in_the_same_kernel(mirror: Path, run: Run, home: Path,
     assert "demo-tool" in text(nb.cells[6])  # the kernel is still fine
 
 
-def test_lock_then_restore_in_a_fresh_store(mirror: Path, home: Path, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lock_then_restore_in_a_fresh_store(
+    mirror: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     notebook_path = tmp_path / "analysis.ipynb"
     monkeypatch.setenv("JPY_SESSION_NAME", str(notebook_path))  # as Jupyter sets it
     fresh = Path(tempfile.mkdtemp(prefix="f", dir="/tmp"))
     try:
-        nb = execute(notebook(
-            "%load_ext jupyter_spackcache",
-            "%spack install demo-tool",
-            "%spack lock",
-            f"import os; os.environ['SPACKCACHE_HOME'] = {str(fresh)!r}",
-            f"%spack mirror add demo {mirror}",
-            "%spack keys trust --mirror demo --yes",
-            "%spack restore",
-            "!demo-tool 3",
-        ), tmp_path)
+        nb = execute(
+            notebook(
+                "%load_ext jupyter_spackcache",
+                "%spack install demo-tool",
+                "%spack lock",
+                f"import os; os.environ['SPACKCACHE_HOME'] = {str(fresh)!r}",
+                f"%spack mirror add demo {mirror}",
+                "%spack keys trust --mirror demo --yes",
+                "%spack restore",
+                "!demo-tool 3",
+            ),
+            tmp_path,
+        )
         lock_file = lock_path_for(notebook_path)
         assert lock_file == tmp_path / "analysis.spack-lock.json"
         lock = json.loads(lock_file.read_text())
@@ -162,8 +187,11 @@ def test_lock_then_restore_in_a_fresh_store(mirror: Path, home: Path, tmp_path: 
         assert lock["mirrors"] == [{"name": "demo", "url": mirror.as_uri()}]
 
         # with a frontend (JPY_SESSION_NAME) the progress is widgets: bars plus overall
-        views = [o for o in nb.cells[1].outputs
-                 if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        views = [
+            o
+            for o in nb.cells[1].outputs
+            if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        ]
         assert len(views) == 1
         states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
         bars = [s["state"] for s in states.values() if s["model_name"] == "FloatProgressModel"]
@@ -197,8 +225,19 @@ def rendered(line: str, state: KernelState | None = None) -> list[str]:
 def test_parser_is_the_clis(mirror: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spack("--help")
     out = capsys.readouterr().out
-    for command in ("install", "uninstall", "find", "list", "info", "load", "mirror", "keys",
-                    "kernel", "lock", "restore"):
+    for command in (
+        "install",
+        "uninstall",
+        "find",
+        "list",
+        "info",
+        "load",
+        "mirror",
+        "keys",
+        "kernel",
+        "lock",
+        "restore",
+    ):
         assert command in out
     spack("mirror list")
     assert "demo" in capsys.readouterr().out
@@ -212,8 +251,9 @@ def test_parser_is_the_clis(mirror: Path, capsys: pytest.CaptureFixture[str]) ->
     assert rendered("info demo-tool@9")[0].startswith("error: nothing installable matches")
 
 
-def test_load_attaches_and_kernel_add(mirror: Path, run: Run, home: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_load_attaches_and_kernel_add(
+    mirror: Path, run: Run, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run("install", "demo-tool", "--yes")[0] == 0
     state = KernelState()
     spack("load demo-tool", state)
@@ -250,11 +290,15 @@ def test_lock_and_restore_errors(mirror: Path, run: Run, tmp_path: Path) -> None
     assert rendered(f"restore --file {missing}")[0] == f"error: no lock file at {missing}"
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something-else"}')
-    assert rendered(f"restore --file {bad}") == [f"error: {bad} is not a jupyter-spackcache lock",
-                                                "  see: docs/troubleshooting.md#config"]
+    assert rendered(f"restore --file {bad}") == [
+        f"error: {bad} is not a jupyter-spackcache lock",
+        "  see: docs/troubleshooting.md#config",
+    ]
     bad.write_text("{")
-    assert rendered(f"restore --file {bad}") == [f"error: {bad} is not valid JSON",
-                                                "  see: docs/troubleshooting.md#config"]
+    assert rendered(f"restore --file {bad}") == [
+        f"error: {bad} is not valid JSON",
+        "  see: docs/troubleshooting.md#config",
+    ]
     assert json.loads(run("find", "--json")[1]) == []  # nothing was installed
 
 
@@ -262,16 +306,29 @@ def foreign_lock(tmp_path: Path, run: Run) -> Path:
     """A lock made on a zen4 host whose builds no configured mirror has."""
     listing = {n["name"]: n for n in json.loads(run("list", "--json")[1])}
     nodes = [
-        {"name": name, "version": listing[name]["version"], "hash": char * 32,
-         "target": "zen4", "mirror": "elsewhere", "root": name == "demo-tool"}
+        {
+            "name": name,
+            "version": listing[name]["version"],
+            "hash": char * 32,
+            "target": "zen4",
+            "mirror": "elsewhere",
+            "root": name == "demo-tool",
+        }
         for name, char in (("demo-tool", "z"), ("libdemo-mid", "y"), ("libdemo-base", "x"))
     ]
     path = tmp_path / "other.spack-lock.json"
-    path.write_text(json.dumps({
-        "format": "jupyter-spackcache-lock", "version": 1, "created": 0.0,
-        "host": "linux-rocky9-zen4", "nodes": nodes,
-        "mirrors": [{"name": "elsewhere", "url": "https://cache.example.org/spack"}],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "format": "jupyter-spackcache-lock",
+                "version": 1,
+                "created": 0.0,
+                "host": "linux-rocky9-zen4",
+                "nodes": nodes,
+                "mirrors": [{"name": "elsewhere", "url": "https://cache.example.org/spack"}],
+            }
+        )
+    )
     return path
 
 
@@ -283,12 +340,18 @@ def test_restore_substitutes_closest_builds_and_says_so(
     out = capsys.readouterr().out
     found = {r["name"]: r for r in json.loads(run("find", "--json")[1])}
     tool, mid, base = found["demo-tool"], found["libdemo-mid"], found["libdemo-base"]
-    assert ("note: mirror 'elsewhere' (https://cache.example.org/spack) of the lock is not "
-            "configured here") in out
-    assert (f"substituted demo-tool@1.0.0: locked /zzzzzzz (zen4) -> /{tool['hash'][:7]} "
-            f"({tool['target']}): not in any configured mirror\n") in out
-    assert (f"substituted libdemo-mid@2.0.1: locked /yyyyyyy (zen4) -> /{mid['hash'][:7]} "
-            f"({mid['target']}): dependency of demo-tool\n") in out
+    assert (
+        "note: mirror 'elsewhere' (https://cache.example.org/spack) of the lock is not "
+        "configured here"
+    ) in out
+    assert (
+        f"substituted demo-tool@1.0.0: locked /zzzzzzz (zen4) -> /{tool['hash'][:7]} "
+        f"({tool['target']}): not in any configured mirror\n"
+    ) in out
+    assert (
+        f"substituted libdemo-mid@2.0.1: locked /yyyyyyy (zen4) -> /{mid['hash'][:7]} "
+        f"({mid['target']}): dependency of demo-tool\n"
+    ) in out
     assert f"-> /{base['hash'][:7]}" in out
     assert "installed 3 package(s)" in out
 
@@ -309,8 +372,15 @@ def test_restore_refuses_when_nothing_runs_here(
 
 def planned(name: str, size: int) -> PlannedNode:
     node = ConcreteNode(name, "1.0", (name + "h" * 32)[:32], "linux", "debian12", "zen3")
-    return PlannedNode(node, "download", Path("/x") / name, size, "m", True,
-                       ConcreteDAG(node.hash, {node.hash: node}))
+    return PlannedNode(
+        node,
+        "download",
+        Path("/x") / name,
+        size,
+        "m",
+        True,
+        ConcreteDAG(node.hash, {node.hash: node}),
+    )
 
 
 def event(p: PlannedNode, stage: Stage, done: int = 0, message: str | None = None) -> ProgressEvent:
@@ -349,15 +419,19 @@ def test_hot_attach_says_what_needs_more_than_this_kernel(tmp_path: Path) -> Non
     (own / "json" / "__init__.py").write_text("")
     (own / "fresh_mod.py").write_text("VALUE = 1\n")
     other.mkdir(parents=True)
-    changes = {"PATH": EnvChange("PATH", ("/p/bin",)),
-               "PYTHONPATH": EnvChange("PYTHONPATH", (str(own), str(other)))}
+    changes = {
+        "PATH": EnvChange("PATH", ("/p/bin",)),
+        "PYTHONPATH": EnvChange("PYTHONPATH", (str(own), str(other))),
+    }
     environ = {"PATH": "/usr/bin"}
-    attachment = plan_attachment(changes, environ, python=PY, sys_path=["/site"],
-                                 modules=sys.modules)
+    attachment = plan_attachment(
+        changes, environ, python=PY, sys_path=["/site"], modules=sys.modules
+    )
     assert attachment.env == {"PATH": "/p/bin:/usr/bin", "PYTHONPATH": str(own)}
     assert attachment.sys_path == (str(own),)
     assert attachment.notes[0].startswith(
-        f"py-b-2.0-bbbbbbb is built for Python 3.99 but this kernel runs {PY[0]}.{PY[1]}")
+        f"py-b-2.0-bbbbbbb is built for Python 3.99 but this kernel runs {PY[0]}.{PY[1]}"
+    )
     assert attachment.notes[1].startswith("module 'json' is already imported from ")
     assert attachment.notes[1].endswith("restart the kernel to use the one from py-a-1.0-aaaaaaa")
     assert len(attachment.notes) == 2  # fresh_mod is new: it imports without a restart

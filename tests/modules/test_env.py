@@ -32,14 +32,17 @@ def _prefix(root: Path, name: str, *dirs: str) -> Path:
 
 
 def test_only_existing_directories_in_order(tmp_path: Path) -> None:
-    app = _prefix(tmp_path, "app", "bin", "share/man", "lib/pkgconfig",
-                  "lib/python3.11/site-packages")
+    app = _prefix(
+        tmp_path, "app", "bin", "share/man", "lib/pkgconfig", "lib/python3.11/site-packages"
+    )
     lib = _prefix(tmp_path, "lib", "lib64/pkgconfig", "man", "share/pkgconfig")
     changes = environment_for([app, lib])
     assert changes["PATH"] == EnvChange("PATH", (f"{app}/bin",))
     assert changes["MANPATH"].prepend == (f"{app}/share/man", f"{lib}/man")
     assert changes["PKG_CONFIG_PATH"].prepend == (
-        f"{app}/lib/pkgconfig", f"{lib}/lib64/pkgconfig", f"{lib}/share/pkgconfig"
+        f"{app}/lib/pkgconfig",
+        f"{lib}/lib64/pkgconfig",
+        f"{lib}/share/pkgconfig",
     )
     assert changes["CMAKE_PREFIX_PATH"].prepend == (str(app), str(lib))
     assert changes["PYTHONPATH"].prepend == (f"{app}/lib/python3.11/site-packages",)
@@ -47,8 +50,9 @@ def test_only_existing_directories_in_order(tmp_path: Path) -> None:
 
 def test_nothing_for_an_empty_prefix(tmp_path: Path) -> None:
     empty = _prefix(tmp_path, "empty")
-    assert environment_for([empty]) == {"CMAKE_PREFIX_PATH": EnvChange("CMAKE_PREFIX_PATH",
-                                                                        (str(empty),))}
+    assert environment_for([empty]) == {
+        "CMAKE_PREFIX_PATH": EnvChange("CMAKE_PREFIX_PATH", (str(empty),))
+    }
 
 
 def test_apply_prepends_moves_duplicates_and_keeps_man_default() -> None:
@@ -64,14 +68,15 @@ def test_apply_prepends_moves_duplicates_and_keeps_man_default() -> None:
     assert apply(changes, {**out})["PATH"] == out["PATH"]  # loading twice changes nothing
 
 
-NASTY = "/opt/it's $HOME/\"q\"/back\\slash/!bang"
+NASTY = '/opt/it\'s $HOME/"q"/back\\slash/!bang'
 
 
 def test_sh_rendering_round_trips_through_bash() -> None:
     text = render({"PATH": f"{NASTY}:/usr/bin:/bin", "FOO_PATH": "plain"}, "sh")
     assert text.splitlines()[1] == "export FOO_PATH=plain;"
-    shown = subprocess.run(["bash", "-c", f'{text}\nprintf "%s" "$PATH"'],
-                           capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        ["bash", "-c", f'{text}\nprintf "%s" "$PATH"'], capture_output=True, text=True, check=True
+    )
     assert shown.stdout == f"{NASTY}:/usr/bin:/bin"
 
 
@@ -87,8 +92,9 @@ def test_csh_and_fish_quoting() -> None:
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_rendering_round_trips() -> None:  # pragma: no cover - needs fish
     text = render({"FOO": NASTY}, "fish")
-    shown = subprocess.run(["fish", "-c", f'{text}; printf "%s" "$FOO"'],
-                           capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        ["fish", "-c", f'{text}; printf "%s" "$FOO"'], capture_output=True, text=True, check=True
+    )
     assert shown.stdout == NASTY
 
 
@@ -100,21 +106,41 @@ def test_json_rendering() -> None:
 
 def _record(store_root: Path, name: str, deps: dict[str, set[str]]) -> InstalledRecord:
     node = ConcreteNode(
-        name=name, version="1.0", hash=name.ljust(32, "x")[:32], platform="linux",
-        os="debian12", target="x86_64",
+        name=name,
+        version="1.0",
+        hash=name.ljust(32, "x")[:32],
+        platform="linux",
+        os="debian12",
+        target="x86_64",
         edges=tuple(Edge(d, d.ljust(32, "x")[:32], frozenset(t)) for d, t in deps.items()),
     )
-    spec = {"spec": {"_meta": {"version": 5}, "nodes": [{
-        "name": name, "version": "1.0", "hash": node.hash,
-        "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
-        "namespace": "builtin", "parameters": {},
-        "dependencies": [{"name": e.name, "hash": e.hash,
-                          "parameters": {"deptypes": sorted(e.deptypes), "virtuals": []}}
-                         for e in node.edges],
-    }]}}
+    spec = {
+        "spec": {
+            "_meta": {"version": 5},
+            "nodes": [
+                {
+                    "name": name,
+                    "version": "1.0",
+                    "hash": node.hash,
+                    "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
+                    "namespace": "builtin",
+                    "parameters": {},
+                    "dependencies": [
+                        {
+                            "name": e.name,
+                            "hash": e.hash,
+                            "parameters": {"deptypes": sorted(e.deptypes), "virtuals": []},
+                        }
+                        for e in node.edges
+                    ],
+                }
+            ],
+        }
+    }
     prefix = _prefix(store_root, name, "bin")
-    return InstalledRecord(node.hash, name, "1.0", str(prefix), str(store_root), spec, node,
-                           None, True, 0.0)
+    return InstalledRecord(
+        node.hash, name, "1.0", str(prefix), str(store_root), spec, node, None, True, 0.0
+    )
 
 
 def test_load_environment_follows_link_and_run_deps_only(tmp_path: Path) -> None:
@@ -123,13 +149,17 @@ def test_load_environment_follows_link_and_run_deps_only(tmp_path: Path) -> None
         base = _record(tmp_path, "base", {})
         tool = _record(tmp_path, "tool", {})
         cmake = _record(tmp_path, "cmake", {})
-        app = _record(tmp_path, "app", {"base": {"link"}, "tool": {"run"}, "cmake": {"build"},
-                                        "glibc": {"link"}})
+        app = _record(
+            tmp_path,
+            "app",
+            {"base": {"link"}, "tool": {"run"}, "cmake": {"build"}, "glibc": {"link"}},
+        )
         for r in (base, tool, cmake, app):
             store.add(r)
         assert [r.name for r in closure([app], store=store)] == ["app", "base", "tool"]
         changes = load_environment([app], store=store)
-        assert changes["PATH"].prepend == tuple(f"{tmp_path}/{n}/bin" for n in
-                                                ("app", "base", "tool"))
+        assert changes["PATH"].prepend == tuple(
+            f"{tmp_path}/{n}/bin" for n in ("app", "base", "tool")
+        )
     finally:
         store.close()

@@ -102,16 +102,25 @@ def body(response: HTTPResponse) -> Any:
     return json.loads(response.body)
 
 
-async def api(jp_fetch: Fetch, *parts: str, method: str = "GET", payload: Any = None,
-              **kwargs: Any) -> Any:
+async def api(
+    jp_fetch: Fetch, *parts: str, method: str = "GET", payload: Any = None, **kwargs: Any
+) -> Any:
     data = None if payload is None else json.dumps(payload)
-    response = await jp_fetch("spackcache", "api", *parts, method=method, body=data,
-                              allow_nonstandard_methods=True, **kwargs)
+    response = await jp_fetch(
+        "spackcache",
+        "api",
+        *parts,
+        method=method,
+        body=data,
+        allow_nonstandard_methods=True,
+        **kwargs,
+    )
     return body(response)
 
 
-async def refused(jp_fetch: Fetch, *parts: str, method: str = "GET", payload: Any = None,
-                  **kwargs: Any) -> tuple[int, dict[str, Any]]:
+async def refused(
+    jp_fetch: Fetch, *parts: str, method: str = "GET", payload: Any = None, **kwargs: Any
+) -> tuple[int, dict[str, Any]]:
     with pytest.raises(HTTPClientError) as failure:
         await api(jp_fetch, *parts, method=method, payload=payload, **kwargs)
     response = failure.value.response
@@ -122,13 +131,19 @@ async def refused(jp_fetch: Fetch, *parts: str, method: str = "GET", payload: An
 async def add_trusted_mirror(jp_fetch: Fetch, url: str, fingerprint: str) -> None:
     added = await api(jp_fetch, "mirrors", method="POST", payload={"name": "demo", "url": url})
     assert added["name"] == "demo" and added["signed"] is True
-    preview = await api(jp_fetch, "keys", "trust", method="POST",
-                        payload={"mirror": "demo", "preview": True})
+    preview = await api(
+        jp_fetch, "keys", "trust", method="POST", payload={"mirror": "demo", "preview": True}
+    )
     assert [k["fingerprint"] for k in preview["keys"]] == [fingerprint]
     assert preview["keys"][0]["trusted"] is False
     assert await api(jp_fetch, "keys") == []  # preview imported nothing
-    await api(jp_fetch, "keys", "trust", method="POST",
-              payload={"mirror": "demo", "fingerprints": [fingerprint]})
+    await api(
+        jp_fetch,
+        "keys",
+        "trust",
+        method="POST",
+        payload={"mirror": "demo", "fingerprints": [fingerprint]},
+    )
 
 
 def parse_sse(raw: bytes) -> list[tuple[str, dict[str, Any]]]:
@@ -147,8 +162,14 @@ def parse_sse(raw: bytes) -> list[tuple[str, dict[str, Any]]]:
 async def stream(jp_fetch: Fetch, task_id: str) -> list[tuple[str, dict[str, Any]]]:
     """Every event of the task, through the SSE endpoint (returns when the task ends)."""
     chunks: list[bytes] = []
-    await jp_fetch("spackcache", "api", "events", params={"task": task_id},
-                   streaming_callback=chunks.append, request_timeout=120)
+    await jp_fetch(
+        "spackcache",
+        "api",
+        "events",
+        params={"task": task_id},
+        streaming_callback=chunks.append,
+        request_timeout=120,
+    )
     return parse_sse(b"".join(chunks))
 
 
@@ -165,8 +186,7 @@ def tree(root: Path) -> list[str]:
     return sorted(
         f"{p.relative_to(root)}:{p.lstat().st_size if p.is_file() else '-'}"
         for p in root.rglob("*")
-        if p not in {private, private / "staging", *kept}
-        and not any(k in p.parents for k in kept)
+        if p not in {private, private / "staging", *kept} and not any(k in p.parents for k in kept)
     )
 
 
@@ -202,8 +222,13 @@ async def test_list_plan_install_with_progress_uninstall(
     assert plan["install_root"] == str(tmp_path / "opt")
     assert tree(tmp_path / "opt") == []  # planning installs nothing
 
-    response = await jp_fetch("spackcache", "api", "installs", method="POST",
-                              body=json.dumps({"specs": ["demo-tool"], "kernel": True}))
+    response = await jp_fetch(
+        "spackcache",
+        "api",
+        "installs",
+        method="POST",
+        body=json.dumps({"specs": ["demo-tool"], "kernel": True}),
+    )
     assert response.code == 202
     task_id = body(response)["id"]
     assert response.headers["Location"] == f"/a%40b/spackcache/api/tasks/{task_id}"
@@ -268,13 +293,21 @@ async def first_download(jp_fetch: Fetch, task_id: str) -> None:
 
     def take(chunk: bytes) -> None:
         chunks.append(chunk)
-        if any(kind == "progress" and data["stage"] == "download"
-               for kind, data in parse_sse(b"".join(chunks))):
+        if any(
+            kind == "progress" and data["stage"] == "download"
+            for kind, data in parse_sse(b"".join(chunks))
+        ):
             raise _Seen
 
     with pytest.raises(HTTPClientError) as stopped:  # the client hangs up once it has seen it
-        await jp_fetch("spackcache", "api", "events", params={"task": task_id},
-                       streaming_callback=take, request_timeout=60)
+        await jp_fetch(
+            "spackcache",
+            "api",
+            "events",
+            params={"task": task_id},
+            streaming_callback=take,
+            request_timeout=60,
+        )
     assert isinstance(stopped.value.__context__, _Seen) or stopped.value.code == 599
 
 
@@ -317,8 +350,12 @@ async def test_cancel_mid_download_leaves_the_tree_unchanged(
 
 
 async def test_restart_keeps_history_and_interrupts_the_running_install(
-    jp_fetch: Fetch, jp_serverapp: ServerApp, jp_configurable_serverapp: Callable[..., ServerApp],
-    demo: DemoMirror, served: StaticServer, tmp_path: Path,
+    jp_fetch: Fetch,
+    jp_serverapp: ServerApp,
+    jp_configurable_serverapp: Callable[..., ServerApp],
+    demo: DemoMirror,
+    served: StaticServer,
+    tmp_path: Path,
 ) -> None:
     assert demo.fingerprint is not None
     await add_trusted_mirror(jp_fetch, served.url, demo.fingerprint)
@@ -350,17 +387,26 @@ ADMIN_FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
 
 @pytest.mark.parametrize(
     "spack_site",
-    [{"allow_user_mirrors": False,
-      "mirrors": [{"name": "site", "url": "https://cache.example.org/v3",
-                   "fingerprints": [ADMIN_FPR]}]}],
+    [
+        {
+            "allow_user_mirrors": False,
+            "mirrors": [
+                {"name": "site", "url": "https://cache.example.org/v3", "fingerprints": [ADMIN_FPR]}
+            ],
+        }
+    ],
 )
 async def test_policy_refuses_user_mirrors(
     jp_fetch: Fetch, jp_serverapp: ServerApp, home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     jp_serverapp.log.addHandler(caplog.handler)  # the server's own log, as an admin reads it
     try:
-        code, error = await refused(jp_fetch, "mirrors", method="POST",
-                                    payload={"name": "mine", "url": "https://example.org/m"})
+        code, error = await refused(
+            jp_fetch,
+            "mirrors",
+            method="POST",
+            payload={"name": "mine", "url": "https://example.org/m"},
+        )
     finally:
         jp_serverapp.log.removeHandler(caplog.handler)
     assert (code, error["code"]) == (403, "policy")
@@ -382,37 +428,47 @@ async def test_policy_refuses_user_mirrors(
     )
 
 
-@pytest.mark.parametrize("spack_site", [{"allow_file_mirrors": False,
-                                         "allow_unsigned_mirrors": False}])
+@pytest.mark.parametrize(
+    "spack_site", [{"allow_file_mirrors": False, "allow_unsigned_mirrors": False}]
+)
 async def test_policy_refuses_file_and_unsigned_mirrors(jp_fetch: Fetch, tmp_path: Path) -> None:
-    code, error = await refused(jp_fetch, "mirrors", method="POST",
-                                payload={"name": "local", "url": f"file://{tmp_path}"})
+    code, error = await refused(
+        jp_fetch, "mirrors", method="POST", payload={"name": "local", "url": f"file://{tmp_path}"}
+    )
     assert (code, error["message"]) == (403, "this site does not allow file:// mirrors")
-    code, error = await refused(jp_fetch, "mirrors", method="POST",
-                                payload={"name": "u", "url": "https://x.org", "unsigned": True})
+    code, error = await refused(
+        jp_fetch,
+        "mirrors",
+        method="POST",
+        payload={"name": "u", "url": "https://x.org", "unsigned": True},
+    )
     assert (code, error["message"]) == (403, "this site does not allow unsigned mirrors")
 
 
 async def test_bad_input_gets_one_line_errors(jp_fetch: Fetch, tmp_path: Path) -> None:
-    code, error = await refused(jp_fetch, "plan", method="POST",
-                                payload={"specs": ["zlib; rm -rf /"]})
+    code, error = await refused(
+        jp_fetch, "plan", method="POST", payload={"specs": ["zlib; rm -rf /"]}
+    )
     assert (code, error["code"]) == (400, "spec-syntax")
     assert "\n" not in error["message"] and error["message"].endswith("at column 5")
 
-    code, error = await refused(jp_fetch, "installs", method="POST",
-                                payload={"specs": ["zlib cmake"]})
+    code, error = await refused(
+        jp_fetch, "installs", method="POST", payload={"specs": ["zlib cmake"]}
+    )
     assert code == 400 and "expected one spec" in error["message"]
     code, error = await refused(jp_fetch, "installs", method="POST", payload={"specs": "zlib"})
     assert (code, error["message"]) == (400, "'specs' must be a list of strings")
     code, error = await refused(jp_fetch, "specs", params={"q": "@@"})
     assert code == 400 and error["code"] == "spec-syntax"
-    code, error = await refused(jp_fetch, "mirrors", method="POST",
-                                payload={"name": "bad name", "url": "https://x.org"})
+    code, error = await refused(
+        jp_fetch, "mirrors", method="POST", payload={"name": "bad name", "url": "https://x.org"}
+    )
     assert (code, error["message"]) == (400, "invalid mirror name 'bad name'")
     code, error = await refused(jp_fetch, "tasks", "abc123")
     assert (code, error["message"]) == (404, "no task 'abc123'")
-    code, error = await refused(jp_fetch, "keys", "trust", method="POST",
-                                payload={"mirror": "x", "fingerprints": []})
+    code, error = await refused(
+        jp_fetch, "keys", "trust", method="POST", payload={"mirror": "x", "fingerprints": []}
+    )
     assert code == 400 and error["message"] == "name the fingerprints to trust"
     assert await api(jp_fetch, "tasks") == []  # nothing was queued by any of that
     assert not (tmp_path / "opt").exists()

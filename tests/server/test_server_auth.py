@@ -113,8 +113,9 @@ async def test_a_wrong_token_is_refused_too(
     jp_serverapp.log.addHandler(caplog.handler)  # the admin's one line per refusal
     try:
         with pytest.raises(HTTPClientError) as refused:
-            await jp_fetch("spackcache", "api", "installed",
-                           headers={"Authorization": "token not-the-token"})
+            await jp_fetch(
+                "spackcache", "api", "installed", headers={"Authorization": "token not-the-token"}
+            )
     finally:
         jp_serverapp.log.removeHandler(caplog.handler)
     assert refused.value.code == 403
@@ -134,7 +135,8 @@ def test_every_verb_is_authorized_for_the_spackcache_resource() -> None:
                 method = getattr(method, "__wrapped__", None)
             assert any(f.endswith("tornado/web.py") for f in files), (handler.__name__, verb)
             assert any(f.endswith("jupyter_server/auth/decorator.py") for f in files), (
-                handler.__name__, verb
+                handler.__name__,
+                verb,
             )
 
 

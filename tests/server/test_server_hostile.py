@@ -43,8 +43,12 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, damaged_tasks: bool) -
     monkeypatch.setenv("SPACKCACHE_HOME", str(short))
     monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "no-site.yaml"))
     monkeypatch.setenv("SPACKCACHE_INSTALL_ROOT", str(tmp_path / "opt"))
-    for var, value in (("SPACKCACHE_PLATFORM", "linux"), ("SPACKCACHE_OS", "debian12"),
-                       ("SPACKCACHE_TARGET", "x86_64"), ("SPACKCACHE_LIBC", "none")):
+    for var, value in (
+        ("SPACKCACHE_PLATFORM", "linux"),
+        ("SPACKCACHE_OS", "debian12"),
+        ("SPACKCACHE_TARGET", "x86_64"),
+        ("SPACKCACHE_LIBC", "none"),
+    ):
         monkeypatch.setenv(var, value)
     if damaged_tasks:  # before the server (and the extension) starts
         (short / "tasks.sqlite").write_bytes(b"this is not a database" * 100)
@@ -68,8 +72,9 @@ async def _refused(jp_fetch: Fetch, *parts: str, body: bytes) -> tuple[int, Any]
 
 
 async def test_oversized_and_deeply_nested_bodies_are_refused(jp_fetch: Fetch) -> None:
-    code, answer = await _refused(jp_fetch, "plan", body=b'{"specs": ["' + b"x" * (4 << 20)
-                                  + b'"]}')
+    code, answer = await _refused(
+        jp_fetch, "plan", body=b'{"specs": ["' + b"x" * (4 << 20) + b'"]}'
+    )
     assert code == 413
     assert answer is None or answer["error"]["code"] == "too-large"
     code, answer = await _refused(jp_fetch, "plan", body=b"[" * 100_000 + b"]" * 100_000)
@@ -90,15 +95,23 @@ def _synthetic_mirror(root: Path) -> None:
     installs = {}
     for i in range(BUILDS):
         h = hashlib.sha1(f"pkg{i}".encode()).hexdigest()[:32]
-        installs[h] = {"in_buildcache": True, "ref_count": 0, "spec": {
-            "name": "pkg", "version": f"1.{i}", "hash": h, "namespace": "builtin",
-            "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
-            "parameters": {"build_system": "generic", "opt": f"value-{i}"},
-        }}
+        installs[h] = {
+            "in_buildcache": True,
+            "ref_count": 0,
+            "spec": {
+                "name": "pkg",
+                "version": f"1.{i}",
+                "hash": h,
+                "namespace": "builtin",
+                "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
+                "parameters": {"build_system": "generic", "opt": f"value-{i}"},
+            },
+        }
     (root / INDEX_MANIFEST).parent.mkdir(parents=True)
     (root / "v3" / "layout.json").write_text('{"signing": "gpg"}')
-    write_index_bytes(root, json.dumps({"database": {"version": "8", "installs": installs}})
-                      .encode())
+    write_index_bytes(
+        root, json.dumps({"database": {"version": "8", "installs": installs}}).encode()
+    )
 
 
 def _rss() -> int:
@@ -174,19 +187,28 @@ async def test_a_600_deep_chain_plans_without_a_500(
     installs = {}
     for i, h in enumerate(hashes):
         spec: dict[str, Any] = {
-            "name": f"c{i}", "version": "1.0", "hash": h, "namespace": "builtin",
+            "name": f"c{i}",
+            "version": "1.0",
+            "hash": h,
+            "namespace": "builtin",
             "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
             "parameters": {"build_system": "generic"},
         }
         if i + 1 < depth:
-            spec["dependencies"] = [{"name": f"c{i + 1}", "hash": hashes[i + 1],
-                                     "parameters": {"deptypes": ["link"], "virtuals": []}}]
+            spec["dependencies"] = [
+                {
+                    "name": f"c{i + 1}",
+                    "hash": hashes[i + 1],
+                    "parameters": {"deptypes": ["link"], "virtuals": []},
+                }
+            ]
         installs[h] = {"spec": spec, "ref_count": 1, "in_buildcache": True}
     mirror = tmp_path / "chain"
     (mirror / INDEX_MANIFEST).parent.mkdir(parents=True)
     (mirror / "v3" / "layout.json").write_text('{"signing": "gpg"}')
-    write_index_bytes(mirror, json.dumps({"database": {"version": "8", "installs": installs}})
-                      .encode())
+    write_index_bytes(
+        mirror, json.dumps({"database": {"version": "8", "installs": installs}}).encode()
+    )
     payload = {"name": "chain", "url": f"file://{mirror}", "unsigned": True}
     await jp_fetch("spackcache", "api", "mirrors", method="POST", body=json.dumps(payload))
     found = await _get(jp_fetch, "specs", q="c0")

@@ -67,8 +67,14 @@ def test_close_names_catch_slips() -> None:
 
 async def changed_events(fetch: Fetch, seconds: float) -> list[dict[str, Any]]:
     chunks: list[bytes] = []
-    request = fetch("spackcache", "api", "events", params={"kind": "changed"},
-                    streaming_callback=chunks.append, request_timeout=seconds)
+    request = fetch(
+        "spackcache",
+        "api",
+        "events",
+        params={"kind": "changed"},
+        streaming_callback=chunks.append,
+        request_timeout=seconds,
+    )
     with contextlib.suppress(Exception):  # the timeout ends the endless stream
         await request
     return [data for kind, data in parse_sse(b"".join(chunks)) if kind == "changed"]
@@ -76,7 +82,10 @@ async def changed_events(fetch: Fetch, seconds: float) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 async def test_badges_follow_the_keyring_and_changes_are_pushed(
-    jp_fetch: Fetch, demo: DemoMirror, served: StaticServer, home: Path  # noqa: F811
+    jp_fetch: Fetch,  # noqa: F811
+    demo: DemoMirror,  # noqa: F811
+    served: StaticServer,  # noqa: F811
+    home: Path,  # noqa: F811
 ) -> None:
     assert demo.fingerprint is not None
     added = await api(
@@ -84,11 +93,20 @@ async def test_badges_follow_the_keyring_and_changes_are_pushed(
     )
     assert added["trust"]["state"] == "untrusted"
     assert added["trust"]["keys"] == [demo.fingerprint]
-    await api(jp_fetch, "keys", "trust", method="POST",
-              payload={"mirror": "demo", "fingerprints": [demo.fingerprint]})
+    await api(
+        jp_fetch,
+        "keys",
+        "trust",
+        method="POST",
+        payload={"mirror": "demo", "fingerprints": [demo.fingerprint]},
+    )
     with StaticServer(demo.path) as copy:
-        await api(jp_fetch, "mirrors", method="POST",
-                  payload={"name": "loose", "url": copy.url, "unsigned": True})
+        await api(
+            jp_fetch,
+            "mirrors",
+            method="POST",
+            payload={"name": "loose", "url": copy.url, "unsigned": True},
+        )
         states = {m["name"]: m["trust"]["state"] for m in await api(jp_fetch, "mirrors")}
         assert states == {"demo": "trusted", "loose": "unsigned"}
 
@@ -101,13 +119,19 @@ async def test_badges_follow_the_keyring_and_changes_are_pushed(
         assert any("keys" in e["what"] for e in events), events
         mirrors = await api(jp_fetch, "mirrors")
         assert mirrors[0]["trust"] == {
-            "state": "untrusted", "keys": [demo.fingerprint], "trusted_keys": [], "problem": None
+            "state": "untrusted",
+            "keys": [demo.fingerprint],
+            "trusted_keys": [],
+            "problem": None,
         }
 
 
 @pytest.mark.slow
 async def test_best_build_and_why_nothing_matches(
-    jp_fetch: Fetch, demo: DemoMirror, served: StaticServer, home: Path  # noqa: F811
+    jp_fetch: Fetch,  # noqa: F811
+    demo: DemoMirror,  # noqa: F811
+    served: StaticServer,  # noqa: F811
+    home: Path,  # noqa: F811
 ) -> None:
     none = await api(jp_fetch, "specs", params={"q": "demo-tool"})
     assert none["why"]["kind"] == "no-mirror"
@@ -135,18 +159,31 @@ async def test_best_build_and_why_nothing_matches(
 
 @pytest.mark.slow
 async def test_an_install_elsewhere_is_pushed(
-    jp_fetch: Fetch, demo: DemoMirror, served: StaticServer, home: Path  # noqa: F811
+    jp_fetch: Fetch,  # noqa: F811
+    demo: DemoMirror,  # noqa: F811
+    served: StaticServer,  # noqa: F811
+    home: Path,  # noqa: F811
 ) -> None:
     assert demo.fingerprint is not None
     await api(jp_fetch, "mirrors", method="POST", payload={"name": "demo", "url": served.url})
-    await api(jp_fetch, "keys", "trust", method="POST",
-              payload={"mirror": "demo", "fingerprints": [demo.fingerprint]})
+    await api(
+        jp_fetch,
+        "keys",
+        "trust",
+        method="POST",
+        payload={"mirror": "demo", "fingerprints": [demo.fingerprint]},
+    )
     listener = asyncio.ensure_future(changed_events(jp_fetch, 8.0))
     await asyncio.sleep(1.2)
     # as `%spack install` in a notebook or a terminal does: another process
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "jupyter_spackcache.cli", "install", "libdemo-base",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "jupyter_spackcache.cli",
+        "install",
+        "libdemo-base",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -156,22 +193,40 @@ async def test_an_install_elsewhere_is_pushed(
 
 @pytest.mark.slow
 async def test_dry_runs_name_what_would_go(
-    jp_fetch: Fetch, demo: DemoMirror, served: StaticServer, home: Path  # noqa: F811
+    jp_fetch: Fetch,  # noqa: F811
+    demo: DemoMirror,  # noqa: F811
+    served: StaticServer,  # noqa: F811
+    home: Path,  # noqa: F811
 ) -> None:
     assert demo.fingerprint is not None
     await api(jp_fetch, "mirrors", method="POST", payload={"name": "demo", "url": served.url})
-    await api(jp_fetch, "keys", "trust", method="POST",
-              payload={"mirror": "demo", "fingerprints": [demo.fingerprint]})
+    await api(
+        jp_fetch,
+        "keys",
+        "trust",
+        method="POST",
+        payload={"mirror": "demo", "fingerprints": [demo.fingerprint]},
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "jupyter_spackcache.cli", "install", "demo-tool",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "jupyter_spackcache.cli",
+        "install",
+        "demo-tool",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     before = await api(jp_fetch, "installed")
     base = next(r["hash"] for r in before if r["name"] == "libdemo-base")
-    would = await api(jp_fetch, "installed", base, method="DELETE",
-                      params={"dependents": "true", "dry_run": "true"})
+    would = await api(
+        jp_fetch,
+        "installed",
+        base,
+        method="DELETE",
+        params={"dependents": "true", "dry_run": "true"},
+    )
     assert {r["name"] for r in would["removed"]} == {"libdemo-base", "libdemo-mid", "demo-tool"}
     assert await api(jp_fetch, "installed") == before  # nothing removed
     tool = next(r["hash"] for r in before if r["name"] == "demo-tool")
@@ -183,12 +238,20 @@ async def test_dry_runs_name_what_would_go(
 
 @pytest.mark.slow
 async def test_untrust_from_the_panel(
-    jp_fetch: Fetch, demo: DemoMirror, served: StaticServer, home: Path  # noqa: F811
+    jp_fetch: Fetch,  # noqa: F811
+    demo: DemoMirror,  # noqa: F811
+    served: StaticServer,  # noqa: F811
+    home: Path,  # noqa: F811
 ) -> None:
     assert demo.fingerprint is not None
     await api(jp_fetch, "mirrors", method="POST", payload={"name": "demo", "url": served.url})
-    await api(jp_fetch, "keys", "trust", method="POST",
-              payload={"mirror": "demo", "fingerprints": [demo.fingerprint]})
+    await api(
+        jp_fetch,
+        "keys",
+        "trust",
+        method="POST",
+        payload={"mirror": "demo", "fingerprints": [demo.fingerprint]},
+    )
     removed = await api(jp_fetch, "keys", demo.fingerprint, method="DELETE")
     assert removed["fingerprint"] == demo.fingerprint and removed["trusted"] is False
     assert await api(jp_fetch, "keys") == []

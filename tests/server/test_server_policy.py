@@ -23,20 +23,26 @@ def write(path: Path, data: dict[str, object]) -> Path:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
-    write(home / "config.yaml", {
-        "install_root": "/user/choice",
-        "mirrors": [
-            {"name": "mine", "url": "https://user.example.org/cache"},
-            {"name": "loose", "url": "https://user.example.org/u", "unsigned": True},
-            {"name": "local", "url": str(tmp_path / "cache")},
-            {"name": "central", "url": "https://user.example.org/fake-central"},
-        ],
-    })
-    site = write(tmp_path / "site.yaml", {
-        "policy": {"allow_unsigned": False},
-        "install_root": "/site/yaml",
-        "mirrors": [{"name": "yaml-site", "url": "https://site.example.org/v3"}],
-    })
+    write(
+        home / "config.yaml",
+        {
+            "install_root": "/user/choice",
+            "mirrors": [
+                {"name": "mine", "url": "https://user.example.org/cache"},
+                {"name": "loose", "url": "https://user.example.org/u", "unsigned": True},
+                {"name": "local", "url": str(tmp_path / "cache")},
+                {"name": "central", "url": "https://user.example.org/fake-central"},
+            ],
+        },
+    )
+    site = write(
+        tmp_path / "site.yaml",
+        {
+            "policy": {"allow_unsigned": False},
+            "install_root": "/site/yaml",
+            "mirrors": [{"name": "yaml-site", "url": "https://site.example.org/v3"}],
+        },
+    )
     return {"SPACKCACHE_HOME": str(home), "SPACKCACHE_SITE_CONFIG": str(site)}
 
 
@@ -57,8 +63,13 @@ def test_traitlets_win_and_never_loosen_the_site_policy(
 ) -> None:
     env = {**env, "WORK": "/work/u1"}  # expanded in the single-user server's environment
     admin = settings(
-        mirrors=[{"name": "central", "url": "https://site.example.org/central",
-                  "fingerprints": [FPR.lower()]}],
+        mirrors=[
+            {
+                "name": "central",
+                "url": "https://site.example.org/central",
+                "fingerprints": [FPR.lower()],
+            }
+        ],
         allow_unsigned_mirrors=True,  # the site YAML forbids it: stays forbidden
         allow_file_mirrors=False,
         install_root="$WORK/spack",
@@ -67,7 +78,9 @@ def test_traitlets_win_and_never_loosen_the_site_policy(
     )
     config = effective_config(admin.site_settings(), env)
     assert [(m.name, m.origin) for m in config.mirrors] == [
-        ("central", "site"), ("yaml-site", "site"), ("mine", "user")
+        ("central", "site"),
+        ("yaml-site", "site"),
+        ("mine", "user"),
     ]  # the user's "central" is shadowed; unsigned and file:// user mirrors are dropped
     central = config.mirror("central")
     assert central.url == "https://site.example.org/central" and central.fingerprints == (FPR,)

@@ -30,8 +30,12 @@ from jupyter_spackcache.server.tasks.model import (
 )
 
 
-def event(stage: Stage, done: int = 0, total: int | None = None, name: str = "zlib",
-          ) -> ProgressEvent:
+def event(
+    stage: Stage,
+    done: int = 0,
+    total: int | None = None,
+    name: str = "zlib",
+) -> ProgressEvent:
     return ProgressEvent(f"{name}hash", name, "1.3", stage, done, total)
 
 

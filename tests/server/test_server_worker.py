@@ -42,8 +42,12 @@ def test_events_survive_the_round_trip_and_errors_keep_code_message_hint() -> No
     event = ProgressEvent("abc", "zlib", "1.3", Stage.DOWNLOAD, 5, 10, "note", 12.5)
     assert event_from_message(event_message(event)["event"]) == event
     reported = error_message(InstallCancelled("stopped  here", hint="try again"))
-    assert reported == {"end": "error", "code": "cancelled", "message": "stopped here",
-                        "hint": "try again"}
+    assert reported == {
+        "end": "error",
+        "code": "cancelled",
+        "message": "stopped here",
+        "hint": "try again",
+    }
     assert error_message(KeyError("x\ny"))["message"] == "internal error: KeyError: 'x\\ny'"
 
 
@@ -61,10 +65,16 @@ def test_throttle_drops_only_close_byte_updates_of_the_same_stage() -> None:
 def test_the_end_line_decides_the_outcome() -> None:
     raise_for_end({"end": "done"}, 0, cancelled=False)
     with pytest.raises(SpackCacheError) as failed:
-        raise_for_end({"end": "error", "code": "resolve", "message": "no zlib", "hint": "h"},
-                      1, cancelled=False)
-    assert (failed.value.code, failed.value.message, failed.value.hint) == ("resolve", "no zlib",
-                                                                            "h")
+        raise_for_end(
+            {"end": "error", "code": "resolve", "message": "no zlib", "hint": "h"},
+            1,
+            cancelled=False,
+        )
+    assert (failed.value.code, failed.value.message, failed.value.hint) == (
+        "resolve",
+        "no zlib",
+        "h",
+    )
     with pytest.raises(InstallCancelled):
         raise_for_end({"end": "error", "code": "cancelled", "message": "m"}, 1, cancelled=True)
     assert describe_exit(-9) == "killed by SIGKILL" and describe_exit(2) == "exit code 2"
@@ -84,16 +94,18 @@ def test_the_real_worker_reports_a_core_error_with_its_code(tmp_path: Path) -> N
 
 
 def test_a_child_that_dies_fails_the_task_with_a_one_line_reason(tmp_path: Path) -> None:
-    die = python("import os, signal, sys; sys.stdin.buffer.read(1); "
-                 "os.kill(os.getpid(), signal.SIGKILL)")
+    die = python(
+        "import os, signal, sys; sys.stdin.buffer.read(1); os.kill(os.getpid(), signal.SIGKILL)"
+    )
     with pytest.raises(InstallError) as failed:
         run_child(request(tmp_path, "zlib"), lambda e: None, threading.Event(), command=die)
     assert str(failed.value) == "the install process ended unexpectedly (killed by SIGKILL)"
 
 
 def test_cancel_kills_a_child_that_does_not_roll_back_in_time(tmp_path: Path) -> None:
-    stubborn = python("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                      "time.sleep(60)")
+    stubborn = python(
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    )
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
     started = time.monotonic()

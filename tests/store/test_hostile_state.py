@@ -24,8 +24,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = Path(tempfile.mkdtemp(prefix="sh", dir="/tmp"))
     monkeypatch.setenv("SPACKCACHE_HOME", str(home))
     monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "site.yaml"))
-    for var in ("SPACKCACHE_PLATFORM", "SPACKCACHE_OS", "SPACKCACHE_TARGET", "SPACKCACHE_LIBC",
-                "SPACKCACHE_INSTALL_ROOT", "SPACKCACHE_FAULT"):
+    for var in (
+        "SPACKCACHE_PLATFORM",
+        "SPACKCACHE_OS",
+        "SPACKCACHE_TARGET",
+        "SPACKCACHE_LIBC",
+        "SPACKCACHE_INSTALL_ROOT",
+        "SPACKCACHE_FAULT",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield home
     shutil.rmtree(home, ignore_errors=True)
@@ -34,8 +40,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 # ---- 11. file modes -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("umask", "tool", "data", "bin_dir"),
-                         [(0o022, 0o755, 0o640, 0o755), (0o077, 0o700, 0o600, 0o700)])
+@pytest.mark.parametrize(
+    ("umask", "tool", "data", "bin_dir"),
+    [(0o022, 0o755, 0o640, 0o755), (0o077, 0o700, 0o600, 0o700)],
+)
 def test_unpacked_modes_follow_the_umask(
     tmp_path: Path, umask: int, tool: int, data: int, bin_dir: int
 ) -> None:
@@ -123,14 +131,20 @@ def test_a_damaged_index_cache_is_rebuilt(
 
 
 def test_a_full_spackcache_home_is_one_line(
-    signed_demo: DemoMirror, http_mirror: ServeFn, run: Run, home: Path,
+    signed_demo: DemoMirror,
+    http_mirror: ServeFn,
+    run: Run,
+    home: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import subprocess
 
     point = Path(tempfile.mkdtemp(prefix="fh", dir="/tmp"))
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(point)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(point)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         point.rmdir()
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
@@ -158,9 +172,7 @@ def test_a_full_spackcache_home_is_one_line(
         shutil.rmtree(point, ignore_errors=True)
 
 
-def test_limits_are_read_from_config_and_checked(
-    run: Run, home: Path, tmp_path: Path
-) -> None:
+def test_limits_are_read_from_config_and_checked(run: Run, home: Path, tmp_path: Path) -> None:
     from jupyter_spackcache.config import load_config
 
     (home / "config.yaml").write_text("limits:\n  max_unpack_ratio: 20\n")
@@ -185,8 +197,11 @@ def test_doctor_compares_the_spack_database_too(
     index = home / "opt" / ".spack-db" / "index.json"
     assert run("doctor")[1].startswith("everything is consistent")
     data = json.loads(index.read_text())
-    dropped = next(h for h, rec in data["database"]["installs"].items()
-                   if str(rec.get("path", "")).startswith(str(home / "opt")))
+    dropped = next(
+        h
+        for h, rec in data["database"]["installs"].items()
+        if str(rec.get("path", "")).startswith(str(home / "opt"))
+    )
     del data["database"]["installs"][dropped]
     index.write_text(json.dumps(data))
     code, out, _ = run("doctor")

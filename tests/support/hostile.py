@@ -156,7 +156,9 @@ def world_writable_tarball(name: str = "pkg") -> bytes:
             tar.addfile(info)
         files = {
             f"{name}/.spack/binary_distribution": (
-                b"buildpath: /build/pkg\nrelocate_textfiles: []\nhash_to_prefix: {}\n", 0o777),
+                b"buildpath: /build/pkg\nrelocate_textfiles: []\nhash_to_prefix: {}\n",
+                0o777,
+            ),
             f"{name}/bin/tool": (b"#!/bin/sh\necho hi\n", 0o4777),
             f"{name}/bin/data": (b"data\n", 0o640),
         }
@@ -175,8 +177,10 @@ def bomb_mirror(root: Path, size: int) -> str:
 
     dag_hash = "b" * 32
     build = "build/" + "p" * 180 + f"/linux-x86_64/bomb-1.0-{dag_hash}"
-    body = (f"buildpath: /{build}\nrelative_prefix: linux-x86_64/bomb-1.0-{dag_hash}\n"
-            "relocate_textfiles: []\nhash_to_prefix: {}\n").encode()
+    body = (
+        f"buildpath: /{build}\nrelative_prefix: linux-x86_64/bomb-1.0-{dag_hash}\n"
+        "relocate_textfiles: []\nhash_to_prefix: {}\n"
+    ).encode()
 
     class Zeros(io.RawIOBase):
         left = size
@@ -207,7 +211,10 @@ def bomb_mirror(root: Path, size: int) -> str:
         info.size = size
         tar.addfile(info, Zeros())
     node = {
-        "name": "bomb", "version": "1.0", "hash": dag_hash, "namespace": "builtin",
+        "name": "bomb",
+        "version": "1.0",
+        "hash": dag_hash,
+        "namespace": "builtin",
         "arch": {"platform": "linux", "platform_os": "debian12", "target": "x86_64"},
         "parameters": {"build_system": "generic"},
     }

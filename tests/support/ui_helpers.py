@@ -57,7 +57,11 @@ def spackcache(env: Mapping[str, str], *args: str) -> str:
     """Run the CLI with ``env``; its stdout, or an AssertionError with its stderr."""
     done = subprocess.run(
         [sys.executable, "-m", "jupyter_spackcache.cli", *args],
-        env=dict(env), capture_output=True, text=True, timeout=120, check=False,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, f"spackcache {' '.join(args)} failed: {done.stderr.strip()}"
     return done.stdout
@@ -121,11 +125,20 @@ class LabServer:
         self._log = self.log_path.open("wb")
         self._proc = subprocess.Popen(
             [
-                sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-                "--ip=127.0.0.1", f"--port={self.port}", f"--ServerApp.token={self.token}",
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ip=127.0.0.1",
+                f"--port={self.port}",
+                f"--ServerApp.token={self.token}",
                 f"--ServerApp.root_dir={notebooks}",
             ],
-            env=dict(env), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -152,7 +165,10 @@ class LabServer:
         """A direct API call (for test setup and assertions, not for what the UI does)."""
         headers = {"Authorization": f"token {self.token}"}
         return httpx.request(
-            method, f"{self.url}/spackcache/api/{path}", headers=headers, timeout=30,
+            method,
+            f"{self.url}/spackcache/api/{path}",
+            headers=headers,
+            timeout=30,
             **kwargs,  # type: ignore[arg-type]
         )
 

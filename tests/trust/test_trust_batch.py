@@ -150,8 +150,12 @@ GOOD = (
 
 def test_file_sections_keep_only_files_gpg_finished() -> None:
     lines = status(
-        "FILE_START 3 /tmp/x/0.asc", *GOOD, "FILE_DONE",
-        "FILE_START 3 /tmp/x/1.asc", "NEWSIG", "BADSIG FA61D50C12CAD37E Spack",
+        "FILE_START 3 /tmp/x/0.asc",
+        *GOOD,
+        "FILE_DONE",
+        "FILE_START 3 /tmp/x/1.asc",
+        "NEWSIG",
+        "BADSIG FA61D50C12CAD37E Spack",
         "FAILURE gpg-exit 1",
     )
     sections = file_sections(lines)
@@ -160,11 +164,14 @@ def test_file_sections_keep_only_files_gpg_finished() -> None:
     assert signer is not None and signer.fingerprint == V2_KEY
 
 
-@pytest.mark.parametrize("section", [
-    GOOD[:2],  # no VALIDSIG: gpg did not confirm it
-    (*GOOD, *GOOD),  # two signatures
-    ("NEWSIG", "ERRSIG FA61D50C12CAD37E 1 10 01 1747420834 9 -"),
-    (*GOOD, "NODATA 1"),
-])
+@pytest.mark.parametrize(
+    "section",
+    [
+        GOOD[:2],  # no VALIDSIG: gpg did not confirm it
+        (*GOOD, *GOOD),  # two signatures
+        ("NEWSIG", "ERRSIG FA61D50C12CAD37E 1 10 01 1747420834 9 -"),
+        (*GOOD, "NODATA 1"),
+    ],
+)
 def test_anything_but_one_clean_signature_is_left_to_a_single_run(section: tuple[str, ...]) -> None:
     assert clean_signer(status(*section)) is None

@@ -46,8 +46,9 @@ TIMEOUT_MS = 30_000
 class Env:
     """Everything the tests share: the Lab, the mirror server and its directory, the page."""
 
-    def __init__(self, lab: LabServer, server: StaticServer, mirror: Path, page: Page,
-                 shots: Path) -> None:
+    def __init__(
+        self, lab: LabServer, server: StaticServer, mirror: Path, page: Page, shots: Path
+    ) -> None:
         self.lab, self.server, self.mirror, self.page, self.shots = lab, server, mirror, page, shots
 
     def shot(self, name: str) -> None:
@@ -175,7 +176,8 @@ def test_panel_opens_from_the_palette_and_shows_host_and_mirror(ui: Env) -> None
 def test_settings_are_in_the_registry(ui: Env) -> None:
     r = httpx.get(
         f"{ui.lab.url}/lab/api/settings/jupyter-spackcache:plugin",
-        headers={"Authorization": f"token {ui.lab.token}"}, timeout=10,
+        headers={"Authorization": f"token {ui.lab.token}"},
+        timeout=10,
     )
     assert r.status_code == 200
     schema = r.json()["schema"]
@@ -397,6 +399,6 @@ def test_dark_theme_uses_the_theme_colours(ui: Env) -> None:
 def rgb(css_colour: str) -> str:
     """``#111111`` (or ``rgb(...)``) as ``rgb(r,g,b)``, the form getComputedStyle returns."""
     if css_colour.startswith("#") and len(css_colour) == 7:
-        r, g, b = (int(css_colour[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(css_colour[i : i + 2], 16) for i in (1, 3, 5))
         return f"rgb({r},{g},{b})"
     return css_colour.replace(" ", "")

@@ -39,8 +39,11 @@ CELLS = ("%load_ext jupyter_spackcache", "%spack install demo-tool", "%spack loc
 def write_notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     nb.cells = [nbformat.v4.new_code_cell(s) for s in CELLS]  # type: ignore[no-untyped-call]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nbformat.write(nb, str(path))  # type: ignore[no-untyped-call]
 
 
@@ -78,11 +81,11 @@ def test_lock_is_saved_in_the_notebook_metadata(tmp_path: Path) -> None:
                 cells.nth(len(CELLS) - 1).wait_for()
                 # the kernel is connected and idle (the status bar says so), so Run All runs
                 page.locator(".jp-StatusBar-Widget").filter(
-                    has_text="Python 3 (ipykernel) | Idle").first.wait_for()
+                    has_text="Python 3 (ipykernel) | Idle"
+                ).first.wait_for()
 
                 page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator(".lm-Menu-itemLabel").filter(
-                    has_text="Run All Cells").first.click()
+                page.locator(".lm-Menu-itemLabel").filter(has_text="Run All Cells").first.click()
                 first = cells.nth(2).locator(".jp-OutputArea-output")
                 first.filter(has_text="locked 3 build(s)").wait_for()
                 first_text = first.inner_text()

@@ -219,7 +219,7 @@ def test_nothing_overflows_at_sidebar_width(ui: PanelEnv, width: int) -> None:
 
 def rgb(css_colour: str) -> str:
     if css_colour.startswith("#") and len(css_colour) == 7:
-        r, g, b = (int(css_colour[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(css_colour[i : i + 2], 16) for i in (1, 3, 5))
         return f"rgb({r},{g},{b})"
     return css_colour.replace(" ", "")
 

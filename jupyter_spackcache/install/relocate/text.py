@@ -71,8 +71,12 @@ class TextRelocator:
             end = position + len(old)
             while end < len(data) and data[end] in _BLOCKED:
                 end += 1  # the path tail: [\w\-/]*
-            pieces += (data[done:start], data[start:position], self.news[old],
-                       data[position + len(old) : end])
+            pieces += (
+                data[done:start],
+                data[start:position],
+                self.news[old],
+                data[position + len(old) : end],
+            )
             done = end
         if not pieces:
             return data

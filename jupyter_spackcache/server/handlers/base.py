@@ -120,8 +120,9 @@ class SpackCacheHandler(APIHandler):
         except ValueError as exc:
             raise ApiError(400, "bad-request", f"request body is not JSON: {exc}") from exc
         if too_deep:
-            raise ApiError(400, "too-large",
-                           f"request JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+            raise ApiError(
+                400, "too-large", f"request JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+            )
         if not isinstance(body, dict):
             raise ApiError(400, "bad-request", "request body must be a JSON object")
         return body
@@ -166,8 +167,12 @@ class SpackCacheHandler(APIHandler):
 
 
 def _too_large() -> ApiError:
-    return ApiError(413, "too-large", f"request body larger than {MAX_BODY_BYTES} bytes",
-                    hint="the routes take small JSON objects; see docs/openapi.yaml")
+    return ApiError(
+        413,
+        "too-large",
+        f"request body larger than {MAX_BODY_BYTES} bytes",
+        hint="the routes take small JSON objects; see docs/openapi.yaml",
+    )
 
 
 def json_depth(value: Any) -> int:

@@ -27,8 +27,13 @@ MAX_FILE_CHARS = 64 * 1024 * 1024
 
 def checked_specs(session: Session, env: EnvFile) -> dict[str, Any]:
     """The task's specs and what to tell the user, once the mirrors proved they can do it."""
-    wanted = env_resolutions(env, catalog=session.catalog, store=session.store,
-                             host=session.host, upstreams=session.upstreams)
+    wanted = env_resolutions(
+        env,
+        catalog=session.catalog,
+        store=session.store,
+        host=session.host,
+        upstreams=session.upstreams,
+    )
     return {"specs": task_specs(env, wanted), "exact": wanted.exact, "notes": wanted.notes}
 
 

@@ -126,16 +126,18 @@ def preview_keys(session: Session, mirror: str) -> list[dict[str, Any]]:
     Imports nothing the user did not ask for, except a site mirror's pinned keys, which opening
     the mirror trusts: so the trusted set is read after that.
     """
-    offered = mirror_keys(mirror, config=session.config, catalog=session.catalog,
-                          keyring=session.keyring)
+    offered = mirror_keys(
+        mirror, config=session.config, catalog=session.catalog, keyring=session.keyring
+    )
     trusted = {k.fingerprint for k in session.keyring.list_keys()}
     return [key_json(k, trusted=k.fingerprint in trusted) for k in offered]
 
 
 def trust_payload(session: Session, mirror: str, fingerprints: list[str]) -> list[dict[str, Any]]:
     request = TrustRequest(mirror, tuple(fingerprints))
-    imported = trust_keys(request, config=session.config, catalog=session.catalog,
-                          keyring=session.keyring)
+    imported = trust_keys(
+        request, config=session.config, catalog=session.catalog, keyring=session.keyring
+    )
     return [key_json(k, trusted=True) for k in imported]
 
 

@@ -52,7 +52,7 @@ class Page:
             "total": len(items) if complete else None,
             "pages": max(1, -(-len(items) // self.per_page)) if complete else None,
             "has_more": len(items) > end,
-            "items": list(items[self.start:end]),
+            "items": list(items[self.start : end]),
         }
 
 
@@ -82,15 +82,22 @@ def why_empty(session: Session, query: str) -> dict[str, Any]:
     indices, _problems = session.indices(refresh=False)
     names = sorted({name for index in indices for name in index.names()})
     any_target, _ = listing(
-        query, catalog=session.catalog, checks=session.host_checks, all_targets=True,
+        query,
+        catalog=session.catalog,
+        checks=session.host_checks,
+        all_targets=True,
         refresh=False,
     )
     resolution = None
     if request.name is not None and request.name in names:
         resolution = resolve(request, indices, session.host)
     why = explain_no_match(
-        request, mirrors=len(session.config.mirrors), host_target=session.host.target,
-        names=names, any_target=any_target, resolution=resolution,
+        request,
+        mirrors=len(session.config.mirrors),
+        host_target=session.host.target,
+        names=names,
+        any_target=any_target,
+        resolution=resolution,
     )
     return nomatch_json(why)
 
@@ -126,10 +133,16 @@ def search(session: Session, core: QueryThread, query: str | None, page: Page) -
         out = page.slice(core.memo(("specs", query), partial(listing_groups, session, query)))
     empty = out["total"] == 0
     if empty and query is None and not session.config.mirrors:
-        out["why"] = nomatch_json(explain_no_match(
-            None, mirrors=0, host_target=session.host.target, names=(), any_target=(),
-            resolution=None,
-        ))
+        out["why"] = nomatch_json(
+            explain_no_match(
+                None,
+                mirrors=0,
+                host_target=session.host.target,
+                names=(),
+                any_target=(),
+                resolution=None,
+            )
+        )
     elif empty and query is not None:
         out["why"] = core.memo(("why", query), partial(why_empty, session, query))
     else:
@@ -143,8 +156,12 @@ def spec_payload(session: Session, hash_prefix: str) -> dict[str, Any]:
     for index in indices:
         hashes = index.hashes_with_prefix(hash_prefix)
         if len(hashes) > 1:
-            raise ApiError(400, "ambiguous", f"hash prefix '{hash_prefix}' matches "
-                           f"{len(hashes)} builds", hint="give more characters of the hash")
+            raise ApiError(
+                400,
+                "ambiguous",
+                f"hash prefix '{hash_prefix}' matches {len(hashes)} builds",
+                hint="give more characters of the hash",
+            )
         if hashes:
             build = describe_build(index, hashes[0], catalog=session.catalog, host=session.host)
             return build_detail_json(build)
@@ -170,8 +187,9 @@ class SpecsHandler(SpackCacheHandler):
             parse_spec(query)  # SpecSyntaxError -> 400 before the core thread is bothered
         page = Page(
             int_argument(self.get_query_argument("page", None), "page", 1, high=10**6),
-            int_argument(self.get_query_argument("per_page", None), "per_page", 50,
-                         high=MAX_PER_PAGE),
+            int_argument(
+                self.get_query_argument("per_page", None), "per_page", 50, high=MAX_PER_PAGE
+            ),
         )
         refresh = self.get_query_argument("refresh", "false").lower() in {"1", "true", "yes"}
         core = self.state.core
@@ -200,8 +218,13 @@ def validated_specs(body: dict[str, Any]) -> list[str]:
 def plan_for(session: Session, specs: Sequence[str]) -> Plan:
     """What installing ``specs`` would do, with its prechecks (cached indices: a preview)."""
     request = InstallRequest(tuple(specs), session.config.store_root, refresh=False)
-    return plan_install(request, catalog=session.catalog, store=session.store,
-                        host=session.host, upstreams=session.upstreams)
+    return plan_install(
+        request,
+        catalog=session.catalog,
+        store=session.store,
+        host=session.host,
+        upstreams=session.upstreams,
+    )
 
 
 class PlanHandler(SpackCacheHandler):

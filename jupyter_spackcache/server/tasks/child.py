@@ -72,9 +72,12 @@ def run_child(
     assert child.stdin is not None and child.stdout is not None
     _send(child.stdin, pickle.dumps(request))
     ended, stopped = threading.Event(), threading.Event()
-    stopper = threading.Thread(target=_stop_on_cancel,
-                               args=(child, cancel, ended, stopped, grace),
-                               daemon=True, name="spackcache-install-stop")
+    stopper = threading.Thread(
+        target=_stop_on_cancel,
+        args=(child, cancel, ended, stopped, grace),
+        daemon=True,
+        name="spackcache-install-stop",
+    )
     stopper.start()
     end: dict[str, Any] | None = None
     try:

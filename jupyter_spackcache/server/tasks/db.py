@@ -48,8 +48,12 @@ class TaskDB:
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(OSError):
                     os.replace(f"{path}{suffix}", f"{aside}{suffix}")
-            _log.warning("the task database %s was damaged (%s); moved it to %s and started "
-                         "a new one", path, _reason(exc), aside)
+            _log.warning(
+                "the task database %s was damaged (%s); moved it to %s and started a new one",
+                path,
+                _reason(exc),
+                aside,
+            )
             self._db = self._open(path)
 
     def _open(self, path: Path) -> sqlite3.Connection:

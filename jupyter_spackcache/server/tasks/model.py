@@ -130,8 +130,12 @@ class Task:
             finished=doc.get("finished"),
             nodes=tuple(
                 NodeProgress(
-                    n["hash"], n["name"], n["version"], Stage(n["stage"]),
-                    n["bytes_done"], n["bytes_total"],
+                    n["hash"],
+                    n["name"],
+                    n["version"],
+                    Stage(n["stage"]),
+                    n["bytes_done"],
+                    n["bytes_total"],
                 )
                 for n in doc.get("nodes", ())
             ),
@@ -192,9 +196,7 @@ def _append_log(task: Task, line: str | None) -> Task:
     return replace(task, log=log, revision=task.revision + 1)
 
 
-def with_state(
-    task: Task, state: TaskState, now: float, *, error: TaskError | None = None
-) -> Task:
+def with_state(task: Task, state: TaskState, now: float, *, error: TaskError | None = None) -> Task:
     """``task`` moved to ``state`` (start and finish times, error and log line included)."""
     started = task.started if state != TaskState.RUNNING else now
     finished = now if state.finished else None

@@ -81,8 +81,12 @@ class Throttle:
     def passes(self, event: ProgressEvent, now: float) -> bool:
         previous = self._last.get(event.hash)
         complete = event.total is not None and event.done >= event.total
-        if (previous is not None and previous[0] == event.stage and not complete
-                and now - previous[1] < self._interval):
+        if (
+            previous is not None
+            and previous[0] == event.stage
+            and not complete
+            and now - previous[1] < self._interval
+        ):
             return False
         self._last[event.hash] = (event.stage, now)
         return True

@@ -76,14 +76,24 @@ def main() -> int:
     # a killed server sends us SIGTERM: the install cancels and leaves the tree as it was
     die_with_parent(os.getppid(), signal.SIGTERM)
     request: WorkerRequest = pickle.load(sys.stdin.buffer)
-    threading.Thread(target=_watch_stdin, args=(sys.stdin.buffer, cancel), daemon=True,
-                     name="spackcache-worker-stdin").start()
+    threading.Thread(
+        target=_watch_stdin,
+        args=(sys.stdin.buffer, cancel),
+        daemon=True,
+        name="spackcache-worker-stdin",
+    ).start()
 
     from .install import run_install
 
     try:
-        run_install(request.config, request.specs, kernel=request.kernel, root=request.root,
-                    progress=channel.progress, cancel=cancel)
+        run_install(
+            request.config,
+            request.specs,
+            kernel=request.kernel,
+            root=request.root,
+            progress=channel.progress,
+            cancel=cancel,
+        )
     except Exception as exc:
         if not isinstance(exc, SpackCacheError):
             log.exception("spackcache install worker crashed")
