@@ -84,16 +84,7 @@ def human_size(n: int | None) -> str:
 
 
 def variants_text(node: ConcreteNode, *, limit: int = 6) -> str:
-    parts: list[str] = []
-    for key, value in node.variants:
-        if key in {"build_system", "patches", "dev_path"}:
-            continue
-        if isinstance(value, bool):
-            parts.append(("+" if value else "~") + key)
-        elif isinstance(value, tuple):
-            parts.append(f"{key}={','.join(value)}")
-        else:
-            parts.append(f"{key}={value}")
+    parts = node.variant_words()
     if len(parts) > limit:
         parts = [*parts[:limit], "…"]
     return " ".join(parts)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..env import environment_for, root_variable
-from ..spec.concrete import ConcreteNode
 from ..store.db import InstalledRecord
 
 
@@ -62,21 +61,6 @@ class ModuleFile:
         )
 
 
-def _variants(node: ConcreteNode) -> str:
-    """Variants in Spack's spec syntax; bookkeeping ones (patches, build system) left out."""
-    parts: list[str] = []
-    for key, value in node.variants:
-        if key in {"build_system", "patches", "dev_path"}:
-            continue
-        if isinstance(value, bool):
-            parts.append(("+" if value else "~") + key)
-        elif isinstance(value, tuple):
-            parts.append(f"{key}={','.join(value)}")
-        else:
-            parts.append(f"{key}={value}")
-    return " ".join(parts)
-
-
 def module_files(
     records: Sequence[InstalledRecord],
     names: Mapping[str, str],
@@ -119,7 +103,7 @@ def _module_file(
         version=record.version,
         target=record.node.target,
         hash=record.hash,
-        variants=_variants(record.node),
+        variants=" ".join(record.node.variant_words()),
         mirror=record.mirror,
         prefix=record.prefix,
         prepend=tuple((name, change.prepend) for name, change in changes.items()),

@@ -21,6 +21,10 @@ DEPTYPES = ("build", "link", "run", "test")
 RUNTIME_DEPTYPES = frozenset({"link", "run"})
 
 
+#: variants Spack records for itself rather than for the user to choose
+_BOOKKEEPING_VARIANTS = frozenset({"build_system", "patches", "dev_path"})
+
+
 @dataclass(frozen=True, slots=True)
 class Edge:
     """A dependency edge from one node to another, identified by the child's DAG hash."""
@@ -74,6 +78,21 @@ class ConcreteNode:
             if key == name:
                 return value
         return None
+
+    def variant_words(self) -> list[str]:
+        """The variants as Spack writes them (``+mpi``, ``~shared``, ``api=v2``), leaving out
+        the bookkeeping ones a person does not choose (patches, build system, dev path)."""
+        words: list[str] = []
+        for key, value in self.variants:
+            if key in _BOOKKEEPING_VARIANTS:
+                continue
+            if isinstance(value, bool):
+                words.append(("+" if value else "~") + key)
+            elif isinstance(value, tuple):
+                words.append(f"{key}={','.join(value)}")
+            else:
+                words.append(f"{key}={value}")
+        return words
 
     @property
     def arch(self) -> str:
