@@ -27,6 +27,8 @@ import { LockBridge, hasMetadata } from './lockbridge';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { persistSearch } from './model/persist';
 import { readSettings } from './model/settings';
+import { kernelsByRoot } from './model/kernels';
+import { insertIntoNotebook, openTerminalWith } from './workbench';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { SpackModel } from './model/spack';
 
@@ -95,8 +97,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
           }
         }
         return out;
+      },
+      workbench: {
+        kernelFor: hash =>
+          kernelsByRoot(app.serviceManager.kernelspecs.specs?.kernelspecs).get(
+            hash
+          ) ?? null,
+        openKernel: kernelName =>
+          void app.commands.execute('notebook:create-new', { kernelName }),
+        useInNotebook: line => insertIntoNotebook(app, line),
+        openTerminal: command => void openTerminalWith(app, command)
       }
     });
+    // a kernel made or removed anywhere: the Kernel buttons say so
+    app.serviceManager.kernelspecs.specsChanged.connect(() => panel.update());
     app.shell.add(panel, 'left', { rank: 900 });
     restorer?.add(panel, PANEL_ID);
 

@@ -6,15 +6,19 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import {
   Button,
   InputGroup,
+  addIcon,
   deleteIcon,
-  kernelIcon
+  kernelIcon,
+  terminalIcon
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IInstalledRecord } from '../api';
 import { shortSpec, variantsText } from '../model/format';
 import { foldInstalled } from '../model/installed';
+import { loadMagic, loadShell } from '../model/kernels';
 import { IRemote } from '../model/spack';
+import { Workbench } from './actions';
 import { ErrorLine, Muted } from './common';
 
 function Row(props: {
@@ -46,22 +50,8 @@ function Row(props: {
           {`module load ${record.module}`}
         </code>
       )}
-      {props.onKernel && (
-        <Button
-          small
-          minimal
-          className="jp-SpackPanel-kernel"
-          title={trans.__(
-            'Register %1 and its dependencies as a Jupyter kernel',
-            record.name
-          )}
-          aria-label={trans.__('Kernel')}
-          onClick={() => props.onKernel?.(record)}
-        >
-          <kernelIcon.react tag="span" className="jp-SpackPanel-btnIcon" />
-          <span className="jp-SpackPanel-btnLabel">{trans.__('Kernel')}</span>
-        </Button>
-      )}
+      {props.onKernel && <KernelButton {...props} />}
+      {props.onKernel && <UseButtons record={record} trans={trans} />}
       {props.onUninstall && (
         <Button
           small
@@ -78,6 +68,94 @@ function Row(props: {
         </Button>
       )}
     </div>
+  );
+}
+
+/** Kernel: make one, or — when it exists — say so and open a notebook with it. */
+function KernelButton(props: {
+  record: IInstalledRecord;
+  onKernel?: (record: IInstalledRecord) => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { record, trans } = props;
+  const workbench = React.useContext(Workbench);
+  const kernel = workbench?.kernelFor(record.hash) ?? null;
+  return (
+    <Button
+      small
+      minimal
+      className={
+        kernel
+          ? 'jp-SpackPanel-kernel jp-mod-registered'
+          : 'jp-SpackPanel-kernel'
+      }
+      data-kernel={kernel?.name}
+      title={
+        kernel
+          ? trans.__(
+              'Kernel “%1” exists: open a new notebook with it',
+              kernel.displayName
+            )
+          : trans.__(
+              'Register %1 and its dependencies as a Jupyter kernel',
+              record.name
+            )
+      }
+      aria-label={kernel ? trans.__('Open kernel') : trans.__('Kernel')}
+      onClick={() =>
+        kernel ? workbench?.openKernel(kernel.name) : props.onKernel?.(record)
+      }
+    >
+      <kernelIcon.react tag="span" className="jp-SpackPanel-btnIcon" />
+      <span className="jp-SpackPanel-btnLabel">
+        {kernel ? trans.__('Kernel ✓') : trans.__('Kernel')}
+      </span>
+    </Button>
+  );
+}
+
+/** Use the build where the user works: the active notebook, or a new terminal. */
+function UseButtons(props: {
+  record: IInstalledRecord;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { record, trans } = props;
+  const workbench = React.useContext(Workbench);
+  const [noNotebook, setNoNotebook] = React.useState(false);
+  if (workbench === null) {
+    return null;
+  }
+  const magic = loadMagic(record.name, record.version, record.hash);
+  const shell = loadShell(record.name, record.version, record.hash);
+  return (
+    <>
+      <Button
+        small
+        minimal
+        className="jp-SpackPanel-useNotebook"
+        title={
+          noNotebook
+            ? trans.__('Open a notebook first, then insert: %1', magic)
+            : trans.__('Use in this notebook: inserts %1', magic)
+        }
+        aria-label={trans.__('Use in this notebook')}
+        onClick={() =>
+          void workbench.useInNotebook(magic).then(ok => setNoNotebook(!ok))
+        }
+      >
+        <addIcon.react tag="span" className="jp-SpackPanel-useIcon" />
+      </Button>
+      <Button
+        small
+        minimal
+        className="jp-SpackPanel-useTerminal"
+        title={trans.__('Open a terminal with it loaded: %1', shell)}
+        aria-label={trans.__('Open a terminal with it loaded')}
+        onClick={() => workbench.openTerminal(shell)}
+      >
+        <terminalIcon.react tag="span" className="jp-SpackPanel-useIcon" />
+      </Button>
+    </>
   );
 }
 

@@ -19,7 +19,7 @@ import { shortSpec } from '../model/format';
 import { dependents } from '../model/installed';
 import { isActive } from '../model/progress';
 import { ISpackState, SpackModel } from '../model/spack';
-import { IPanelActions, PanelActions } from './actions';
+import { IPanelActions, IWorkbench, PanelActions, Workbench } from './actions';
 import { ErrorLine, Section } from './common';
 import { HostView } from './HostView';
 import { InstallView } from './InstallView';
@@ -373,8 +373,11 @@ export class SpackPanel extends ReactWidget {
     openHelp?: (code: string) => void;
     /** Kernel name → paths of the notebooks running it now (for the uninstall dialog). */
     kernelsInUse?: () => Map<string, string[]>;
+    /** Kernels, notebooks and terminals for the installed builds' buttons. */
+    workbench?: IWorkbench;
   }) {
     super();
+    this._workbench = options.workbench ?? null;
     this._kernelsInUse = options.kernelsInUse;
     this._openHelp = options.openHelp ?? null;
     this.model = options.model;
@@ -397,21 +400,24 @@ export class SpackPanel extends ReactWidget {
 
   protected render(): JSX.Element {
     return (
-      <UseSignal signal={this.model.changed} initialArgs={this.model.state}>
-        {(_, state) => (
-          <PanelBody
-            model={this.model}
-            state={state ?? this.model.state}
-            trans={this._trans}
-            openHelp={this._openHelp}
-            kernelsInUse={this._kernelsInUse}
-          />
-        )}
-      </UseSignal>
+      <Workbench.Provider value={this._workbench}>
+        <UseSignal signal={this.model.changed} initialArgs={this.model.state}>
+          {(_, state) => (
+            <PanelBody
+              model={this.model}
+              state={state ?? this.model.state}
+              trans={this._trans}
+              openHelp={this._openHelp}
+              kernelsInUse={this._kernelsInUse}
+            />
+          )}
+        </UseSignal>
+      </Workbench.Provider>
     );
   }
 
   private readonly _trans: TranslationBundle;
   private readonly _openHelp: ((code: string) => void) | null;
   private readonly _kernelsInUse?: () => Map<string, string[]>;
+  private readonly _workbench: IWorkbench | null;
 }

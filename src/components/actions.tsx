@@ -15,3 +15,20 @@ export interface IPanelActions {
 }
 
 export const PanelActions = React.createContext<IPanelActions | null>(null);
+
+/**
+ * What the panel asks of the rest of JupyterLab for an installed build
+ * (kernels, notebooks, terminals); absent in tests of the views alone.
+ */
+export interface IWorkbench {
+  /** The kernel already made for this root build, if any. */
+  kernelFor: (hash: string) => { name: string; displayName: string } | null;
+  /** Open a new notebook running this kernel. */
+  openKernel: (kernel: string) => void;
+  /** Put a line into the active notebook; false when no notebook is open. */
+  useInNotebook: (line: string) => Promise<boolean>;
+  /** Open a terminal and type this command into it. */
+  openTerminal: (command: string) => void;
+}
+
+export const Workbench = React.createContext<IWorkbench | null>(null);

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from tests.support.ui_helpers import (
@@ -39,6 +40,11 @@ from tests.ui.test_ui_browser import (
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # skipped below without playwright
+    PlaywrightTimeout = TimeoutError  # type: ignore[misc,assignment]
 
 _SKIP = skip_reason()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")]
@@ -222,6 +228,41 @@ def rgb(css_colour: str) -> str:
         r, g, b = (int(css_colour[i : i + 2], 16) for i in (1, 3, 5))
         return f"rgb({r},{g},{b})"
     return css_colour.replace(" ", "")
+
+
+def terminal_output(ui: PanelEnv, name: str) -> str:
+    """What terminal ``name`` has printed so far: terminado replays it to a new client."""
+    import asyncio
+    import json
+    import threading
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    out: list[str] = []
+
+    async def read() -> None:
+        ws_url = ui.lab.url.replace("http://", "ws://") + f"/terminals/websocket/{name}"
+        request = HTTPRequest(ws_url, headers={"Authorization": f"token {ui.lab.token}"})
+        conn = await websocket_connect(request)
+        try:
+            while True:
+                try:
+                    msg = await asyncio.wait_for(conn.read_message(), 2)
+                except TimeoutError:
+                    return
+                if msg is None:
+                    return
+                kind, *rest = json.loads(msg)
+                if kind == "stdout":
+                    out.append(str(rest[0]))
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(read()))
+    thread.start()
+    thread.join(30)
+    return "".join(out)
 
 
 def wait_task(ui: PanelEnv, task_id: str) -> None:
@@ -459,3 +500,72 @@ def test_untrust_from_the_panel(ui: PanelEnv) -> None:
     preview.locator('input[type="checkbox"]').first.check()
     preview.locator("button.jp-SpackPanel-trust").click()
     section.locator(f'.jp-SpackPanel-keys li[data-fingerprint="{fingerprint}"]').wait_for()
+
+
+def test_installed_build_shows_its_kernel_and_goes_into_a_notebook_or_terminal(
+    ui: PanelEnv,
+) -> None:
+    task = ui.lab.api("POST", "installs", json={"specs": ["demo-tool"]}).json()
+    wait_task(ui, task["id"])
+    record = next(r for r in ui.lab.api("GET", "installed").json() if r["name"] == "demo-tool")
+    row = ui.panel().locator(
+        '.jp-SpackPanel-installedList li[data-package="demo-tool"] > .jp-SpackPanel-installedRow'
+    )
+    kernel = row.locator(".jp-SpackPanel-kernel")
+    kernel.wait_for(timeout=15_000)
+    if "jp-mod-registered" not in (kernel.get_attribute("class") or ""):
+        kernel.click()  # make one from the panel: the button then says it exists
+    row.locator(".jp-SpackPanel-kernel.jp-mod-registered").wait_for(timeout=30_000)
+    assert (kernel.get_attribute("data-kernel") or "").startswith("spack-demo-tool-1.0.0-")
+    # a build without a kernel keeps the plain button
+    base = ui.panel().locator(
+        '.jp-SpackPanel-installedList li[data-package="libdemo-base"] .jp-SpackPanel-kernel'
+    )
+    if base.count():
+        assert "jp-mod-registered" not in (base.first.get_attribute("class") or "")
+
+    # "Use in this notebook" puts the exact build's %spack load line into the active notebook
+    run_palette_command(ui.page, "New Notebook")
+    ui.page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    # JupyterLab asks which kernel (several exist now): take its default
+    chooser = ui.page.locator(".jp-Dialog")
+    try:
+        chooser.wait_for(timeout=5000)
+        chooser.locator(".jp-Dialog-button.jp-mod-accept").click()
+        chooser.wait_for(state="detached")
+    except PlaywrightTimeout:
+        pass
+    row.locator(".jp-SpackPanel-useNotebook").click()
+    line = f"%spack load demo-tool@{record['version']}/{record['hash']}"
+    ui.page.wait_for_function(
+        "line => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+        ".jp-Cell .cm-content')].some(e => e.textContent === line)",
+        arg=line,
+    )
+    # a non-empty active cell is kept: the line goes into a new cell below it
+    row.locator(".jp-SpackPanel-useNotebook").click()
+    ui.page.wait_for_function(
+        "line => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+        ".jp-Cell .cm-content')].filter(e => e.textContent === line).length === 2",
+        arg=line,
+    )
+
+    # "Open a terminal with it loaded" opens a terminal session and types the eval line
+    row.locator(".jp-SpackPanel-useTerminal").click()
+    ui.page.locator(".jp-Terminal").first.wait_for()
+    # xterm draws on a canvas: read what the shell echoed from the terminal server instead
+    names = [
+        t["name"]
+        for t in httpx.get(
+            f"{ui.lab.url}/api/terminals", headers={"Authorization": f"token {ui.lab.token}"}
+        ).json()
+    ]
+    assert names
+    wanted = f'eval "$(spackcache load --sh demo-tool@{record["version"]}/{record["hash"]})"'
+    echoed = ""
+    for _ in range(10):  # the shell echoes once it has started
+        echoed = "".join(terminal_output(ui, name) for name in names)
+        if wanted in echoed:
+            break
+    assert wanted in echoed, echoed[-2000:]
+    ui.shot("installed-use")
