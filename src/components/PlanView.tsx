@@ -18,6 +18,8 @@ function NodeList(props: {
   nodes: IPlannedNode[];
   action: string;
   sizes?: boolean;
+  /** The trust state of each mirror (the server's), for downloaded packages. */
+  trustOf?: (mirror: string) => string | undefined;
   trans: TranslationBundle;
 }): JSX.Element | null {
   if (props.nodes.length === 0) {
@@ -44,6 +46,12 @@ function NodeList(props: {
             <span className="jp-SpackPanel-muted jp-SpackPanel-nodeWhere">
               {n.mirror ? `${n.target} · ${n.mirror}` : n.target}
             </span>
+            {n.mirror && props.trustOf?.(n.mirror) && (
+              <SignatureBadge
+                state={props.trustOf(n.mirror)!}
+                trans={props.trans}
+              />
+            )}
             {n.explicit && (
               <span className="jp-SpackPanel-badge" data-state="requested">
                 {props.trans.__('requested')}
@@ -59,8 +67,33 @@ function NodeList(props: {
   );
 }
 
+/** Whether a downloaded package will be verified, from its mirror's state. */
+function SignatureBadge(props: {
+  state: string;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { trans } = props;
+  const label =
+    props.state === 'trusted'
+      ? trans.__('signed')
+      : props.state === 'untrusted'
+        ? trans.__('key not trusted')
+        : props.state === 'unsigned'
+          ? trans.__('unsigned')
+          : trans.__('signature unknown');
+  return (
+    <span
+      className="jp-SpackPanel-badge jp-SpackPanel-nodeSignature"
+      data-state={props.state}
+    >
+      {label}
+    </span>
+  );
+}
+
 export function PlanView(props: {
   pending: IPendingPlan;
+  trustOf?: (mirror: string) => string | undefined;
   kernel: boolean;
   onKernel: (kernel: boolean) => void;
   onConfirm: () => void;
@@ -118,6 +151,7 @@ export function PlanView(props: {
             nodes={summary.download}
             action="download"
             sizes
+            trustOf={props.trustOf}
             trans={trans}
           />
           <NodeList

@@ -269,6 +269,9 @@ function PanelBody(props: {
             {state.plan !== null && (
               <PlanView
                 pending={state.plan}
+                trustOf={m =>
+                  state.mirrors.value?.find(x => x.name === m)?.trust?.state
+                }
                 kernel={state.kernel}
                 onKernel={k => model.setKernel(k)}
                 onConfirm={() => void model.confirmInstall()}

@@ -125,6 +125,11 @@ def test_best_build_is_preselected_and_install_is_an_accept_button(ui: PanelEnv)
     downloads = plan.locator('.jp-SpackPanel-planGroup[data-action="download"]')
     where = downloads.locator(".jp-SpackPanel-nodeWhere")
     assert " · demo" in where.first.inner_text()
+    # and whether it will be verified: the demo mirror's key is trusted here
+    demo = next(m for m in ui.lab.api("GET", "mirrors").json() if m["name"] == "demo")
+    signature = downloads.locator(".jp-SpackPanel-nodeSignature").first
+    assert signature.get_attribute("data-state") == demo["trust"]["state"] == "trusted"
+    assert signature.inner_text() == "signed"
     assert "0.0 MB" not in plan.inner_text()
     ui.panel().locator(".jp-SpackPanel-dismiss").click()
 
