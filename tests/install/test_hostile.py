@@ -7,7 +7,6 @@ database exactly as before.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from jupyter_spackcache.demo.build import DemoMirror
 from tests.install.test_install import installed, snapshot
 from tests.support import hostile
+from tests.support.homes import isolated_home
 from tests.support.servers import StaticServer
 
 Run = Callable[..., tuple[int, str, str]]
@@ -27,20 +27,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = Path(tempfile.mkdtemp(prefix="sh", dir="/tmp"))
-    monkeypatch.setenv("SPACKCACHE_HOME", str(home))
-    monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "site.yaml"))
-    for var in (
-        "SPACKCACHE_PLATFORM",
-        "SPACKCACHE_OS",
-        "SPACKCACHE_TARGET",
-        "SPACKCACHE_LIBC",
-        "SPACKCACHE_INSTALL_ROOT",
-        "SPACKCACHE_FAULT",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    yield home
-    shutil.rmtree(home, ignore_errors=True)
+    yield from isolated_home(tmp_path, monkeypatch, "sh")
 
 
 def _mirror(demo: DemoMirror, tmp_path: Path) -> Path:

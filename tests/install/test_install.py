@@ -34,6 +34,7 @@ from jupyter_spackcache.install.progress import ProgressEvent, Stage
 from jupyter_spackcache.install.threadpool import default_jobs
 from jupyter_spackcache.ops.install import InstallRequest, plan_install, run_plan
 from jupyter_spackcache.session import Session
+from tests.support.homes import isolated_home
 from tests.support.openapi import check_response
 from tests.support.servers import V2_UNSIGNED, V3_UNSIGNED, StaticServer
 
@@ -50,20 +51,7 @@ def demo(signed_demo: DemoMirror) -> DemoMirror:
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = Path(tempfile.mkdtemp(prefix="si", dir="/tmp"))
-    monkeypatch.setenv("SPACKCACHE_HOME", str(home))
-    monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "site.yaml"))
-    for var in (
-        "SPACKCACHE_PLATFORM",
-        "SPACKCACHE_OS",
-        "SPACKCACHE_TARGET",
-        "SPACKCACHE_LIBC",
-        "SPACKCACHE_INSTALL_ROOT",
-        "SPACKCACHE_FAULT",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    yield home
-    shutil.rmtree(home, ignore_errors=True)
+    yield from isolated_home(tmp_path, monkeypatch, "si")
 
 
 def _copy_mirror(demo: DemoMirror, tmp_path: Path) -> Path:

@@ -15,26 +15,14 @@ from jupyter_spackcache.demo.build import DemoMirror
 from tests.install.test_hostile import Run, ServeFn, _add, _refused
 from tests.install.test_install import installed
 from tests.support import hostile
+from tests.support.homes import isolated_home
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = Path(tempfile.mkdtemp(prefix="sh", dir="/tmp"))
-    monkeypatch.setenv("SPACKCACHE_HOME", str(home))
-    monkeypatch.setenv("SPACKCACHE_SITE_CONFIG", str(tmp_path / "site.yaml"))
-    for var in (
-        "SPACKCACHE_PLATFORM",
-        "SPACKCACHE_OS",
-        "SPACKCACHE_TARGET",
-        "SPACKCACHE_LIBC",
-        "SPACKCACHE_INSTALL_ROOT",
-        "SPACKCACHE_FAULT",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    yield home
-    shutil.rmtree(home, ignore_errors=True)
+    yield from isolated_home(tmp_path, monkeypatch, "sh")
 
 
 # ---- 11. file modes -------------------------------------------------------------------------
