@@ -357,6 +357,14 @@ def group_listing(
     return out
 
 
+def described(
+    groups: Iterable[Mapping[str, Any]], descriptions: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Package groups, each with the description known locally for its name (null when no
+    installed build of it, here or upstream, has a recipe snapshot saying what it is)."""
+    return [{**g, "description": descriptions.get(g["name"])} for g in groups]
+
+
 def unrunnable_json(item: Listing) -> dict[str, Any]:
     n = item.node
     return {
@@ -411,7 +419,8 @@ def build_detail_json(build: Build) -> dict[str, Any]:
 
 
 def planned_json(p: PlannedNode) -> dict[str, Any]:
-    """One node of a plan; an external's ``prefix`` is where the system provides it."""
+    """One node of a plan; an external's ``prefix`` is where the system provides it, and a
+    node reused from an upstream tree names that tree's root in ``upstream``."""
     return {
         "hash": p.hash,
         "name": p.node.name,
@@ -422,6 +431,7 @@ def planned_json(p: PlannedNode) -> dict[str, Any]:
         "size": p.size,
         "mirror": p.mirror,
         "explicit": p.explicit,
+        "upstream": p.mirror.removeprefix("upstream:") if p.upstream and p.mirror else None,
     }
 
 
@@ -487,11 +497,14 @@ def result_text(result: InstallResult) -> str:
 # ---- what is installed -----------------------------------------------------------------------
 
 
-def installed_json(r: InstalledRecord, module: str | None = None) -> dict[str, Any]:
+def installed_json(
+    r: InstalledRecord, module: str | None = None, description: str | None = None
+) -> dict[str, Any]:
     """An installed package as the REST API lists it (``Installed`` in docs/openapi.yaml).
 
     Dependencies are hashes: the panel folds them under their root by hash. ``module`` is the
-    name of its environment module, if it has one.
+    name of its environment module, if it has one; ``description`` what its recipe snapshot
+    says it is.
     """
     return {
         "hash": r.hash,
@@ -506,6 +519,7 @@ def installed_json(r: InstalledRecord, module: str | None = None) -> dict[str, A
         "installed_at": r.installed_at,
         "dependencies": [e.hash for e in r.node.runtime_edges()],
         "module": module,
+        "description": description,
     }
 
 

@@ -110,6 +110,11 @@ export interface IPackageGroup {
   builds: IBuild[];
   /** Hash of the build the resolver would install (best for this CPU), if listed. */
   best?: string | null;
+  /**
+   * What the package is, when an installed build of it (here or upstream) has
+   * a recipe snapshot saying so; null otherwise (build caches carry none).
+   */
+  description?: string | null;
 }
 
 /** A build that matches but cannot run on this host, with the reason. */
@@ -201,6 +206,8 @@ export interface IPlannedNode {
   size: number | null;
   mirror: string | null;
   explicit: boolean;
+  /** Root of the upstream Spack tree a reused node lives in; null otherwise. */
+  upstream?: string | null;
 }
 
 /** One precheck of a plan (space, writability, prefix length ...). */
@@ -324,6 +331,8 @@ export interface IInstalledRecord {
   dependencies: string[];
   /** Its environment module (`module load` name), or null when it has none. */
   module?: string | null;
+  /** What it is: its recipe snapshot's docstring, or null when it has none. */
+  description?: string | null;
 }
 
 /** Body of `DELETE /installed/{hash}` and `POST /gc`. */

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_spackcache.errors import InstallError
+from jupyter_spackcache.formats.recipe import class_name, recipe_paths
 from jupyter_spackcache.formats.specfile import dag_closure, make_node, make_specfile, package_hash
 from jupyter_spackcache.host import detect_host
 from jupyter_spackcache.push.tarball import create_tarball, make_buildinfo
@@ -54,6 +56,8 @@ class PackageRecipe:
     executables: tuple[str, ...] = ()
     symlinks: tuple[tuple[str, str], ...] = ()
     hardlinks: tuple[tuple[str, str], ...] = ()
+    #: what the package is: the docstring of its recipe snapshot
+    description: str = ""
 
     @property
     def compiled(self) -> bool:
@@ -74,6 +78,7 @@ class PackageRecipe:
             executables=tuple(raw.get("executables", ())),
             symlinks=tuple(sorted(raw.get("symlinks", {}).items())),
             hardlinks=tuple(sorted(raw.get("hardlinks", {}).items())),
+            description=raw.get("description", ""),
         )
 
 
@@ -302,10 +307,54 @@ def _install_files(recipe: PackageRecipe, prefixes: Mapping[str, Path]) -> None:
         os.link(prefix / existing, prefix / dest)
 
 
+def recipe_snapshot(recipe: PackageRecipe) -> str:
+    """The ``package.py`` a Spack build of ``recipe`` would leave in its prefix: the class,
+    its docstring (the package's description), version and dependencies. Data only."""
+    deps = [f'    depends_on("{d}", type=("build", "link"))' for d in recipe.link]
+    deps += [f'    depends_on("{d}", type="run")' for d in recipe.run]
+    body = "\n".join([f'    version("{recipe.version}")', *(["", *deps] if deps else [])])
+    doc = textwrap.fill(recipe.description, 88, initial_indent="    ", subsequent_indent="    ")
+    return (
+        "# Recipe snapshot of a jupyter-spackcache demo package, where Spack keeps the recipe\n"
+        "# of every binary it builds (.spack/repos/).\n"
+        "from spack.package import *\n\n\n"
+        f"class {class_name(recipe.name)}(Package):\n"
+        f'    """\n{doc}\n    """\n\n'
+        "    has_code = False\n\n"
+        f"{body}\n"
+    )
+
+
+def write_recipe_snapshots(
+    prefix: Path, names: Sequence[str], recipes: Mapping[str, PackageRecipe], namespace: str
+) -> None:
+    """Snapshots of ``names``' recipes under ``prefix/.spack/repos`` in Spack 1.x's layout
+    (package API v2), as Spack writes one for every node of the DAG it installs."""
+    repo: Path | None = None
+    for name in names:
+        path = prefix / recipe_paths(name, namespace)[0]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(recipe_snapshot(recipes[name]), encoding="utf-8")
+        repo = path.parent.parent.parent
+    if repo is not None:
+        (repo / "repo.yaml").write_text(
+            f"repo:\n  namespace: '{namespace}'\n  api: v2.0\n", encoding="utf-8"
+        )
+
+
+def _dag_packages(name: str, recipes: Mapping[str, PackageRecipe]) -> list[str]:
+    """``name`` and every demo package it depends on (link or run), each once."""
+    order = [name]
+    for current in order:
+        order += [d for d in (*recipes[current].link, *recipes[current].run) if d not in order]
+    return order
+
+
 def build_demo_stack(work: Path, *, toolchain: Toolchain | None = None) -> list[BuiltPackage]:
     """Compile the demo packages into ``<work>/store/<padding>/<platform>-<target>/...``.
 
-    Each prefix gets ``.spack/spec.json``. Returns packages in dependency order.
+    Each prefix gets ``.spack/spec.json`` and, like a Spack build, the recipe snapshots of
+    its DAG in ``.spack/repos``. Returns packages in dependency order.
     """
     tc = toolchain or detect_toolchain()
     recipes = {r.name: r for r in load_recipes()}
@@ -331,6 +380,9 @@ def build_demo_stack(work: Path, *, toolchain: Toolchain | None = None) -> list[
         if recipe.compiled:
             _compile(recipe, tc, prefixes, closure, recipes)
         _install_files(recipe, prefixes)
+        write_recipe_snapshots(
+            prefix, _dag_packages(name, recipes), recipes, nodes[name]["namespace"]
+        )
         specfile = make_specfile(dag_closure(nodes[name], by_hash))
         spec_json = json.dumps({"spec": specfile["spec"]}, separators=(",", ":"))
         (prefix / ".spack" / "spec.json").write_text(spec_json, encoding="utf-8")

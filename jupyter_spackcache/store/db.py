@@ -190,6 +190,21 @@ class StoreDB:
         )
         return self._records(rows)
 
+    def locations(self, names: Sequence[str]) -> list[tuple[str, str, str | None]]:
+        """(name, prefix, namespace) of every installed node named in ``names``, newest
+        install first: what finding a recipe snapshot needs, without decoding any spec."""
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        rows = self._read(
+            lambda db: db.execute(
+                f"SELECT name, prefix, namespace FROM installs WHERE name IN ({marks}) "
+                "ORDER BY installed_at DESC",
+                tuple(names),
+            ).fetchall()
+        )
+        return [(str(r[0]), str(r[1]), r[2]) for r in rows]
+
     def damaged(self) -> list[DamagedRow]:
         """Rows that cannot be read back (a damaged file, or written by something else)."""
         query = f"SELECT {_RECORD_COLUMNS} FROM installs ORDER BY hash"

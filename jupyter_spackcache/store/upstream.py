@@ -30,11 +30,17 @@ class UpstreamStore:
         self.name = f"upstream:{self.root}"
         self._nodes: dict[str, ConcreteNode] | None = None
         self._paths: dict[str, str] = {}
+        self._by_name: dict[str, list[str]] | None = None
 
     # ---- NodeSource -----------------------------------------------------------------------
 
     def hashes_named(self, name: str) -> list[str]:
-        return sorted(h for h, n in self._load().items() if n.name == name and self.has(h))
+        if self._by_name is None:
+            by_name: dict[str, list[str]] = {}
+            for h, n in sorted(self._load().items()):
+                by_name.setdefault(n.name, []).append(h)
+            self._by_name = by_name
+        return [h for h in self._by_name.get(name, ()) if self.has(h)]
 
     def hashes_with_prefix(self, prefix: str) -> list[str]:
         return sorted(h for h in self._load() if h.startswith(prefix) and self.has(h))

@@ -1,4 +1,9 @@
-import { closure, dependents, foldInstalled } from '../model/installed';
+import {
+  closure,
+  dependents,
+  foldInstalled,
+  groupInstalled
+} from '../model/installed';
 import { record } from './fixtures';
 
 const base = record('libbase', 'b', false, ['glibc-not-in-store']);
@@ -35,5 +40,41 @@ describe('dependents', () => {
       'tool'
     ]);
     expect(dependents(all, 't')).toEqual([]);
+  });
+});
+
+describe('groupInstalled', () => {
+  const all = [base, mid, tool, other, orphan];
+
+  it('groups applications apart from the libraries they need', () => {
+    const g = groupInstalled(all);
+    expect(g.applications.map(e => e.record.name)).toEqual(['another', 'tool']);
+    expect(
+      g.libraries.map(l => [l.record.name, l.neededBy.map(a => a.name)])
+    ).toEqual([
+      ['libbase', ['another', 'tool']],
+      ['libmid', ['tool']]
+    ]);
+    expect(g.unneeded.map(r => r.name)).toEqual(['leftover']);
+    expect(g.canCollect).toBe(true);
+  });
+
+  it('filters each group without making a needed library look unneeded', () => {
+    const g = groupInstalled(all, 'LIBBASE');
+    expect(g.applications).toEqual([]);
+    expect(g.libraries.map(l => l.record.name)).toEqual(['libbase']);
+    expect(g.unneeded).toEqual([]);
+    expect(g.canCollect).toBe(true); // gc still has `leftover` to remove
+    // an application's name keeps the libraries it needs
+    const t = groupInstalled(all, 'tool');
+    expect(t.applications.map(e => e.record.name)).toEqual(['tool']);
+    expect(t.libraries.map(l => l.record.name)).toEqual(['libbase', 'libmid']);
+  });
+
+  it('matches descriptions too', () => {
+    const described = { ...tool, description: 'Compresses files quickly' };
+    const g = groupInstalled([base, mid, described, other], 'compress');
+    expect(g.applications.map(e => e.record.name)).toEqual(['tool']);
+    expect(g.canCollect).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { summarizePlan } from '../model/plan';
+import { placeOf, summarizePlan } from '../model/plan';
 import { PLAN } from './fixtures';
 
 describe('summarizePlan', () => {
@@ -45,5 +45,44 @@ describe('summarizePlan', () => {
     const s = summarizePlan({ ...PLAN, nodes, download_bytes: 0 });
     expect(s.nothingToDo).toBe(true);
     expect(s.canInstall).toBe(false);
+  });
+});
+
+describe('placeOf', () => {
+  const root = PLAN.install_root;
+  const node = (name: string) => PLAN.nodes.find(n => n.name === name)!;
+
+  it('shows a new or installed prefix below the install root', () => {
+    expect(placeOf(node('demo-tool'), root)).toEqual({
+      kind: 'new',
+      path: '/tmp/sch1/opt/linux-x86_64/demo-tool-1.0.0-xtcna5s',
+      short: 'linux-x86_64/demo-tool-1.0.0-xtcna5s',
+      upstream: null
+    });
+    expect(placeOf(node('libdemo-base'), `${root}/`).kind).toBe('installed');
+    // a prefix elsewhere (another install root) is shown whole
+    const elsewhere = { ...node('libdemo-base'), prefix: '/other/x-1' };
+    expect(placeOf(elsewhere, root).short).toBe('/other/x-1');
+  });
+
+  it('names the upstream tree and the system', () => {
+    const shared = {
+      ...node('libdemo-base'),
+      prefix: '/apps/opt/linux-x86_64/libdemo-base-1.2.0-chafrhu',
+      upstream: '/apps/opt'
+    };
+    expect(placeOf(shared, root)).toEqual({
+      kind: 'upstream',
+      path: '/apps/opt/linux-x86_64/libdemo-base-1.2.0-chafrhu',
+      short: 'linux-x86_64/libdemo-base-1.2.0-chafrhu',
+      upstream: '/apps/opt'
+    });
+    expect(placeOf({ ...node('glibc'), prefix: '/usr' }, root).kind).toBe(
+      'system'
+    );
+    expect(placeOf(node('glibc'), root).kind).toBe('unknown');
+    // the install root itself is no package's prefix: shown whole
+    const odd = { ...node('demo-tool'), prefix: root };
+    expect(placeOf(odd, root).short).toBe(root);
   });
 });

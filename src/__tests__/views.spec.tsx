@@ -28,6 +28,28 @@ function texts(node: HTMLElement, selector: string): string[] {
   );
 }
 
+/** A plan row's first line: its text without the path line under it. */
+function heads(node: HTMLElement, selector: string): string[] {
+  return Array.from(node.querySelectorAll(selector)).map(e => {
+    const path = e.querySelector('.jp-SpackPanel-nodePath')?.textContent ?? '';
+    return (e.textContent ?? '').replace(path, '');
+  });
+}
+
+/** The path lines of a plan group: label, path (marks stripped), tooltip. */
+function paths(node: HTMLElement, selector: string): string[][] {
+  return Array.from(
+    node.querySelectorAll(`${selector} .jp-SpackPanel-nodePath`)
+  ).map(e => [
+    e.getAttribute('data-place') ?? '',
+    (e.querySelector('.jp-SpackPanel-pathText')?.textContent ?? '').replace(
+      /\u200e/g,
+      ''
+    ),
+    e.getAttribute('title') ?? ''
+  ]);
+}
+
 describe('PlanView', () => {
   it('shows downloads with sizes, reuse, system packages and the checks', async () => {
     const node = await render(
@@ -49,17 +71,39 @@ describe('PlanView', () => {
     expect(node.querySelector('.jp-SpackPanel-planTotal')?.textContent).toBe(
       'Download 2 packages, 7.4 KB, into /tmp/sch1/opt'
     );
-    expect(texts(node, '[data-action="download"] li')).toEqual([
+    expect(heads(node, '[data-action="download"] li')).toEqual([
       // name, then what it is built for and where it comes from, then its size
       'demo-tool@1.0.0/xtcna5sx86_64 · demorequested4.0 KB',
       'libdemo-mid@2.0.1/4pbmksgx86_64 · demo3.4 KB'
     ]);
-    expect(texts(node, '[data-action="reuse"] li')).toEqual([
+    expect(heads(node, '[data-action="reuse"] li')).toEqual([
       'libdemo-base@1.2.0/chafrhux86_64 · demo'
     ]);
-    expect(texts(node, '[data-action="external"] li')).toEqual([
+    expect(heads(node, '[data-action="external"] li')).toEqual([
       'glibc@2.36/7f2zo3bx86_64' // the system's: no mirror
     ]);
+    // each package says where it goes, below the install root, full path on hover
+    expect(paths(node, '[data-action="download"]')).toEqual([
+      [
+        'new',
+        'linux-x86_64/demo-tool-1.0.0-xtcna5s',
+        'Will be installed to /tmp/sch1/opt/linux-x86_64/demo-tool-1.0.0-xtcna5s'
+      ],
+      [
+        'new',
+        'linux-x86_64/libdemo-mid-2.0.1-4pbmksg',
+        'Will be installed to /tmp/sch1/opt/linux-x86_64/libdemo-mid-2.0.1-4pbmksg'
+      ]
+    ]);
+    expect(paths(node, '[data-action="reuse"]')).toEqual([
+      [
+        'installed',
+        'linux-x86_64/libdemo-base-1.2.0-chafrhu',
+        'Already installed in /tmp/sch1/opt/linux-x86_64/libdemo-base-1.2.0-chafrhu'
+      ]
+    ]);
+    // the fixture's glibc has no prefix: no path line rather than a blank one
+    expect(paths(node, '[data-action="external"]')).toEqual([]);
     expect(texts(node, '.jp-SpackPanel-checks li')).toHaveLength(2);
     const confirm = node.querySelector<HTMLButtonElement>(
       '.jp-SpackPanel-confirm'
@@ -99,6 +143,56 @@ describe('PlanView', () => {
     expect(
       node.querySelector<HTMLButtonElement>('.jp-SpackPanel-confirm')?.disabled
     ).toBe(true);
+  });
+});
+
+describe('PlanView paths', () => {
+  it('names the shared tree a reused package comes from, and the system path', async () => {
+    const nodes = PLAN.nodes.map(n =>
+      n.name === 'libdemo-base'
+        ? {
+            ...n,
+            prefix: '/apps/spack/opt/linux-x86_64/libdemo-base-1.2.0-chafrhu',
+            mirror: 'upstream:/apps/spack/opt',
+            upstream: '/apps/spack/opt'
+          }
+        : n.name === 'glibc'
+          ? { ...n, prefix: '/usr' }
+          : n
+    );
+    const node = await render(
+      <PlanView
+        pending={{
+          specs: ['demo-tool'],
+          plan: { value: { ...PLAN, nodes }, loading: false, error: null }
+        }}
+        kernel={false}
+        onKernel={() => undefined}
+        onConfirm={() => undefined}
+        onDismiss={() => undefined}
+        trans={trans}
+      />
+    );
+    expect(paths(node, '[data-action="reuse"]')).toEqual([
+      [
+        'upstream',
+        '/apps/spack/opt/linux-x86_64/libdemo-base-1.2.0-chafrhu',
+        'Provided by the shared, read-only Spack tree /apps/spack/opt, at ' +
+          '/apps/spack/opt/linux-x86_64/libdemo-base-1.2.0-chafrhu'
+      ]
+    ]);
+    // the shared tree's long name is not repeated in the first line
+    expect(heads(node, '[data-action="reuse"] li')).toEqual([
+      'libdemo-base@1.2.0/chafrhux86_64'
+    ]);
+    expect(paths(node, '[data-action="external"]')).toEqual([
+      ['system', '/usr', 'Provided by the system at /usr']
+    ]);
+    const copy = node.querySelectorAll('.jp-SpackPanel-copyPath');
+    expect(copy).toHaveLength(4);
+    expect(copy[0].getAttribute('title')).toBe(
+      'Copy /tmp/sch1/opt/linux-x86_64/demo-tool-1.0.0-xtcna5s'
+    );
   });
 });
 
@@ -167,5 +261,74 @@ describe('InstalledView', () => {
     ]);
     const row = node.querySelector('[data-package="tool"]');
     expect(row?.textContent).toContain('module load tool/1.0');
+  });
+});
+
+describe('InstalledView groups', () => {
+  it('puts applications apart from libraries, each saying what it is', async () => {
+    const tool = {
+      ...record('tool', 't', true, ['m']),
+      description: 'A tool that does things.'
+    };
+    const mid = { ...record('libmid', 'm', false, ['b']), description: null };
+    const base = {
+      ...record('libbase', 'b', false),
+      description: 'The base library.'
+    };
+    const leftover = record('leftover', 'l', false);
+    const node = await render(
+      <InstalledView
+        installed={{
+          value: [base, mid, tool, leftover],
+          loading: false,
+          error: null
+        }}
+        onUninstall={() => undefined}
+        onKernel={() => undefined}
+        onGc={() => undefined}
+        trans={trans}
+      />
+    );
+    const apps = node.querySelector<HTMLElement>(
+      '[data-group="applications"]'
+    )!;
+    const libs = node.querySelector<HTMLElement>('[data-group="libraries"]')!;
+    expect(apps.querySelector('.jp-SpackPanel-groupTitle')?.textContent).toBe(
+      'Applications 1'
+    );
+    expect(
+      Array.from(apps.querySelectorAll(':scope ul > li')).map(li =>
+        li.getAttribute('data-package')
+      )
+    ).toEqual(['tool']);
+    expect(texts(apps, ':scope ul > li > .jp-SpackPanel-description')).toEqual([
+      'A tool that does things.'
+    ]);
+    expect(libs.querySelector('.jp-SpackPanel-groupTitle')?.textContent).toBe(
+      'Libraries and dependencies 3'
+    );
+    expect(
+      Array.from(libs.querySelectorAll('.jp-SpackPanel-libraryList > li')).map(
+        li => li.getAttribute('data-package')
+      )
+    ).toEqual(['libbase', 'libmid']);
+    expect(texts(libs, '.jp-SpackPanel-neededBy')).toEqual([
+      'needed by tool',
+      'needed by tool'
+    ]);
+    // a library without a description gets no empty line
+    expect(
+      libs.querySelector('[data-package="libmid"] .jp-SpackPanel-description')
+    ).toBeNull();
+    // only what nothing needs can be uninstalled from the libraries group
+    expect(
+      texts(libs, '.jp-SpackPanel-orphans [data-package]').map(t =>
+        t.startsWith('leftover@')
+      )
+    ).toEqual([true]);
+    expect(libs.querySelectorAll('.jp-SpackPanel-uninstall')).toHaveLength(1);
+    expect(
+      node.querySelector<HTMLButtonElement>('.jp-SpackPanel-gc')?.disabled
+    ).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * What is installed: explicitly requested packages first, each with its
- * dependencies folded under it; then leftovers that gc would remove.
+ * What is installed, in two groups: applications (explicitly requested, each
+ * with what it is and its dependencies folded under it), then the libraries
+ * and dependencies they pulled in, then leftovers that gc would remove.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import {
@@ -15,11 +16,21 @@ import * as React from 'react';
 
 import { IInstalledRecord } from '../api';
 import { shortSpec, variantsText } from '../model/format';
-import { foldInstalled } from '../model/installed';
+import { IInstalledEntry, groupInstalled } from '../model/installed';
 import { loadMagic, loadShell } from '../model/kernels';
 import { IRemote } from '../model/spack';
 import { Workbench } from './actions';
 import { ErrorLine, Muted } from './common';
+
+/** What the package is (its recipe's docstring), when its build says. */
+function Description(props: { record: IInstalledRecord }): JSX.Element | null {
+  const text = props.record.description;
+  return text ? (
+    <div className="jp-SpackPanel-description" title={text}>
+      {text}
+    </div>
+  ) : null;
+}
 
 function Row(props: {
   record: IInstalledRecord;
@@ -177,7 +188,43 @@ export function InstalledView(props: {
   return <InstalledList {...props} records={installed.value} />;
 }
 
-/** The list itself: its own scrolling area, with a filter once it is long. */
+/** One application: its row, what it is, and its dependencies folded under it. */
+function Application(props: {
+  entry: IInstalledEntry;
+  onUninstall: (record: IInstalledRecord) => void;
+  onKernel: (record: IInstalledRecord) => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { entry, trans } = props;
+  const { record, dependencies } = entry;
+  return (
+    <li data-package={record.name}>
+      <Row
+        record={record}
+        onUninstall={props.onUninstall}
+        onKernel={props.onKernel}
+        trans={trans}
+      />
+      <Description record={record} />
+      {dependencies.length > 0 && (
+        <details className="jp-SpackPanel-folded">
+          <summary>
+            {trans._n('%1 dependency', '%1 dependencies', dependencies.length)}
+          </summary>
+          {dependencies.map(dep => (
+            <Row key={dep.hash} record={dep} trans={trans} />
+          ))}
+        </details>
+      )}
+    </li>
+  );
+}
+
+/**
+ * The list itself, in two groups (applications, then the libraries and
+ * dependencies they need, then what nothing needs), in its own scrolling
+ * area, with a filter once it is long.
+ */
 function InstalledList(props: {
   installed: IRemote<IInstalledRecord[]>;
   records: IInstalledRecord[];
@@ -188,20 +235,9 @@ function InstalledList(props: {
 }): JSX.Element {
   const { installed, trans } = props;
   const [filter, setFilter] = React.useState('');
-  const wanted = filter.trim().toLowerCase();
-  const view = foldInstalled(
-    wanted === ''
-      ? props.records
-      : props.records.filter(
-          r =>
-            r.name.toLowerCase().includes(wanted) ||
-            props.records.some(
-              p =>
-                p.name.toLowerCase().includes(wanted) &&
-                p.dependencies.includes(r.hash)
-            )
-        )
-  );
+  const view = groupInstalled(props.records, filter);
+  const shown =
+    view.applications.length + view.libraries.length + view.unneeded.length;
   return (
     <div className="jp-SpackPanel-installed">
       {props.records.length > 8 && (
@@ -215,55 +251,95 @@ function InstalledList(props: {
         />
       )}
       {installed.error && <ErrorLine error={installed.error} />}
-      {view.explicit.length === 0 && view.orphans.length === 0 && (
+      {props.records.length === 0 && (
         <Muted>{trans.__('Nothing installed yet.')}</Muted>
       )}
-      <ul className="jp-SpackPanel-installedList">
-        {view.explicit.map(({ record, dependencies }) => (
-          <li key={record.hash} data-package={record.name}>
-            <Row
-              record={record}
-              onUninstall={props.onUninstall}
-              onKernel={props.onKernel}
-              trans={trans}
-            />
-            {dependencies.length > 0 && (
-              <details className="jp-SpackPanel-folded">
-                <summary>
-                  {trans._n(
-                    '%1 dependency',
-                    '%1 dependencies',
-                    dependencies.length
-                  )}
-                </summary>
-                {dependencies.map(dep => (
-                  <Row key={dep.hash} record={dep} trans={trans} />
-                ))}
-              </details>
-            )}
-          </li>
-        ))}
-      </ul>
-      {view.orphans.length > 0 && (
-        <div className="jp-SpackPanel-orphans">
-          <Muted>{trans.__('Not needed by any requested package:')}</Muted>
-          {view.orphans.map(r => (
-            <Row
-              key={r.hash}
-              record={r}
-              onUninstall={props.onUninstall}
-              trans={trans}
-            />
-          ))}
-        </div>
+      {props.records.length > 0 && shown === 0 && (
+        <Muted>{trans.__('No installed package matches the filter.')}</Muted>
       )}
+      <div className="jp-SpackPanel-installedGroups">
+        {view.applications.length > 0 && (
+          <section
+            className="jp-SpackPanel-installedGroup"
+            data-group="applications"
+            aria-label={trans.__('Applications')}
+          >
+            <div
+              className="jp-SpackPanel-groupTitle"
+              title={trans.__('What was installed on request')}
+            >
+              {trans.__('Applications')}{' '}
+              <span className="jp-SpackPanel-count">
+                {view.applications.length}
+              </span>
+            </div>
+            <ul className="jp-SpackPanel-installedList">
+              {view.applications.map(entry => (
+                <Application
+                  key={entry.record.hash}
+                  entry={entry}
+                  onUninstall={props.onUninstall}
+                  onKernel={props.onKernel}
+                  trans={trans}
+                />
+              ))}
+            </ul>
+          </section>
+        )}
+        {view.libraries.length + view.unneeded.length > 0 && (
+          <section
+            className="jp-SpackPanel-installedGroup"
+            data-group="libraries"
+            aria-label={trans.__('Libraries and dependencies')}
+          >
+            <div
+              className="jp-SpackPanel-groupTitle"
+              title={trans.__('Installed because an application needs them')}
+            >
+              {trans.__('Libraries and dependencies')}{' '}
+              <span className="jp-SpackPanel-count">
+                {view.libraries.length + view.unneeded.length}
+              </span>
+            </div>
+            <ul className="jp-SpackPanel-libraryList">
+              {view.libraries.map(({ record, neededBy }) => (
+                <li key={record.hash} data-package={record.name}>
+                  <Row record={record} trans={trans} />
+                  <Description record={record} />
+                  <div className="jp-SpackPanel-neededBy jp-SpackPanel-cut">
+                    {trans.__(
+                      'needed by %1',
+                      neededBy.map(a => a.name).join(', ')
+                    )}
+                  </div>
+                </li>
+              ))}
+            </ul>
+            {view.unneeded.length > 0 && (
+              <div className="jp-SpackPanel-orphans">
+                <Muted>{trans.__('Not needed by any application:')}</Muted>
+                {view.unneeded.map(r => (
+                  <div key={r.hash} data-package={r.name}>
+                    <Row
+                      record={r}
+                      onUninstall={props.onUninstall}
+                      trans={trans}
+                    />
+                    <Description record={r} />
+                  </div>
+                ))}
+              </div>
+            )}
+          </section>
+        )}
+      </div>
       {props.records.length > 0 && (
         <div className="jp-SpackPanel-actions">
           <Button
             small
             minimal
             className="jp-SpackPanel-gc"
-            disabled={view.orphans.length === 0}
+            disabled={!view.canCollect}
             title={trans.__(
               'Remove dependencies that no requested package needs'
             )}

@@ -3,20 +3,76 @@
  * how much), what is reused, what the system provides, and the prechecks.
  * Nothing happens until the user confirms.
  */
+import { Clipboard } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button } from '@jupyterlab/ui-components';
+import { Button, copyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IPlannedNode } from '../api';
 import { displaySpec, humanBytes, shortSpec } from '../model/format';
-import { summarizePlan } from '../model/plan';
+import { IPlace, placeOf, summarizePlan } from '../model/plan';
 import { IPendingPlan } from '../model/spack';
 import { ActionButton, ErrorLine, Hint, Muted, useRevealOn } from './common';
+
+/** Where the package goes or already is: the path (its end kept at narrow widths), copyable. */
+function PlacePath(props: {
+  place: IPlace;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { place, trans } = props;
+  if (place.path === null || place.short === null) {
+    return null;
+  }
+  const label =
+    place.kind === 'new'
+      ? trans.__('installs to')
+      : place.kind === 'installed'
+        ? trans.__('already in')
+        : place.kind === 'upstream'
+          ? trans.__('shared tree')
+          : trans.__('system');
+  const title =
+    place.kind === 'new'
+      ? trans.__('Will be installed to %1', place.path)
+      : place.kind === 'installed'
+        ? trans.__('Already installed in %1', place.path)
+        : place.kind === 'upstream'
+          ? trans.__(
+              'Provided by the shared, read-only Spack tree %1, at %2',
+              place.upstream ?? '',
+              place.path
+            )
+          : trans.__('Provided by the system at %1', place.path);
+  return (
+    <div
+      className="jp-SpackPanel-nodePath"
+      data-place={place.kind}
+      title={title}
+    >
+      <span className="jp-SpackPanel-muted">{label}</span>
+      <code className="jp-SpackPanel-pathText">
+        {'\u200e'}
+        {place.kind === 'upstream' ? place.path : place.short}
+        {'\u200e'}
+      </code>
+      <button
+        className="jp-SpackPanel-link jp-SpackPanel-copyPath"
+        title={trans.__('Copy %1', place.path)}
+        aria-label={trans.__('Copy the path')}
+        onClick={() => Clipboard.copyToSystem(place.path!)}
+      >
+        <copyIcon.react tag="span" className="jp-SpackPanel-useIcon" />
+      </button>
+    </div>
+  );
+}
 
 function NodeList(props: {
   title: string;
   nodes: IPlannedNode[];
   action: string;
+  /** The plan's install root: new paths are shown below it. */
+  root: string;
   sizes?: boolean;
   /** The trust state of each mirror (the server's), for downloaded packages. */
   trustOf?: (mirror: string) => string | undefined;
@@ -44,7 +100,7 @@ function NodeList(props: {
               {shortSpec(n.name, n.version, n.hash)}
             </span>
             <span className="jp-SpackPanel-muted jp-SpackPanel-nodeWhere">
-              {n.mirror ? `${n.target} · ${n.mirror}` : n.target}
+              {n.mirror && !n.upstream ? `${n.target} · ${n.mirror}` : n.target}
             </span>
             {n.mirror && props.trustOf?.(n.mirror) && (
               <SignatureBadge
@@ -60,6 +116,7 @@ function NodeList(props: {
             {props.sizes && (
               <span className="jp-SpackPanel-size">{humanBytes(n.size)}</span>
             )}
+            <PlacePath place={placeOf(n, props.root)} trans={props.trans} />
           </li>
         ))}
       </ul>
@@ -150,6 +207,7 @@ export function PlanView(props: {
             title={trans.__('Downloaded')}
             nodes={summary.download}
             action="download"
+            root={plan.install_root}
             sizes
             trustOf={props.trustOf}
             trans={trans}
@@ -158,12 +216,14 @@ export function PlanView(props: {
             title={trans.__('Reused (already installed)')}
             nodes={summary.reuse}
             action="reuse"
+            root={plan.install_root}
             trans={trans}
           />
           <NodeList
             title={trans.__('Provided by the system')}
             nodes={summary.external}
             action="external"
+            root={plan.install_root}
             trans={trans}
           />
           <ul

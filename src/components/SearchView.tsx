@@ -211,6 +211,14 @@ function SearchBody(props: {
                       {trans._n('%1 build', '%1 builds', group.builds.length)}
                     </span>
                   </button>
+                  {group.description && (
+                    <div
+                      className="jp-SpackPanel-description"
+                      title={group.description}
+                    >
+                      {group.description}
+                    </div>
+                  )}
                   {open && props.renderDetail()}
                 </li>
               );

@@ -79,3 +79,74 @@ export function dependents(
     )
     .sort(byName);
 }
+
+/** An installed library or dependency, with the applications that need it. */
+export interface ILibraryEntry {
+  record: IInstalledRecord;
+  /** Explicitly installed packages that need it (directly or not), by name. */
+  neededBy: IInstalledRecord[];
+}
+
+/**
+ * The Installed section in two groups: applications (what the user asked
+ * for) apart from the libraries and dependencies they pulled in.
+ */
+export interface IInstalledGroups {
+  /** Explicitly installed packages, each with its dependencies. */
+  applications: IInstalledEntry[];
+  /** Implicit packages some application needs, by name. */
+  libraries: ILibraryEntry[];
+  /** Implicit packages no application needs: what gc would remove. */
+  unneeded: IInstalledRecord[];
+  /** Whether gc has anything to remove (whatever the filter shows). */
+  canCollect: boolean;
+}
+
+function matches(record: IInstalledRecord, wanted: string): boolean {
+  return (
+    record.name.toLowerCase().includes(wanted) ||
+    (record.description ?? '').toLowerCase().includes(wanted)
+  );
+}
+
+/**
+ * Group `GET /installed` for display, then keep what `filter` matches (by
+ * name or description; a library also when an application needing it
+ * matches). Who needs what is worked out over every record, so a filter
+ * never makes a needed library look unneeded.
+ */
+export function groupInstalled(
+  records: readonly IInstalledRecord[],
+  filter = ''
+): IInstalledGroups {
+  const view = foldInstalled(records);
+  const neededBy = new Map<string, IInstalledRecord[]>();
+  for (const entry of view.explicit) {
+    for (const dep of entry.dependencies) {
+      const users = neededBy.get(dep.hash) ?? [];
+      users.push(entry.record);
+      neededBy.set(dep.hash, users);
+    }
+  }
+  const libraries = records
+    .filter(r => !r.explicit && neededBy.has(r.hash))
+    .sort(byName)
+    .map(record => ({ record, neededBy: neededBy.get(record.hash) ?? [] }));
+  const wanted = filter.trim().toLowerCase();
+  if (wanted === '') {
+    return {
+      applications: view.explicit,
+      libraries,
+      unneeded: view.orphans,
+      canCollect: view.orphans.length > 0
+    };
+  }
+  return {
+    applications: view.explicit.filter(e => matches(e.record, wanted)),
+    libraries: libraries.filter(
+      l => matches(l.record, wanted) || l.neededBy.some(a => matches(a, wanted))
+    ),
+    unneeded: view.orphans.filter(r => matches(r, wanted)),
+    canCollect: view.orphans.length > 0
+  };
+}

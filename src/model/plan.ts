@@ -47,3 +47,55 @@ export function summarizePlan(plan: IPlan): IPlanSummary {
     canInstall: plan.ok && failed.length === 0 && download.length > 0
   };
 }
+
+/** Where a package of the plan goes, or already is, in words a user reads. */
+export interface IPlace {
+  /**
+   * `new`: installed there by this plan; `installed`: already there (this
+   * user's store); `upstream`: in a shared, read-only Spack tree; `system`:
+   * provided by the operating system; `unknown`: the server did not say.
+   */
+  kind: 'new' | 'installed' | 'upstream' | 'system' | 'unknown';
+  /** The full path (for the tooltip and copying); null when unknown. */
+  path: string | null;
+  /**
+   * What to show: the path below the install root or the upstream tree
+   * (the part that differs per package), else the full path.
+   */
+  short: string | null;
+  /** The upstream tree's root, for `upstream`. */
+  upstream: string | null;
+}
+
+function below(path: string, root: string): string | null {
+  const base = root.endsWith('/') ? root : `${root}/`;
+  return path.startsWith(base) && path.length > base.length
+    ? path.slice(base.length)
+    : null;
+}
+
+/** Where `node` is installed to (download) or lives (reuse, external). */
+export function placeOf(node: IPlannedNode, installRoot: string): IPlace {
+  const path = node.prefix;
+  const upstream = node.upstream ?? null;
+  if (path === null) {
+    return { kind: 'unknown', path, short: null, upstream };
+  }
+  if (node.action === 'external') {
+    return { kind: 'system', path, short: path, upstream };
+  }
+  if (upstream !== null) {
+    return {
+      kind: 'upstream',
+      path,
+      short: below(path, upstream) ?? path,
+      upstream
+    };
+  }
+  return {
+    kind: node.action === 'download' ? 'new' : 'installed',
+    path,
+    short: below(path, installRoot) ?? path,
+    upstream
+  };
+}

@@ -15,13 +15,14 @@ from ...ops.modules import module_names
 from ...ops.removal import gc_order, remove, uninstall_order
 from ...present import installed_json, removal_json
 from ...session import Session
+from ...store.recipes import record_description
 from .base import ApiError, SpackCacheHandler
 
 
 def installed_payload(session: Session) -> list[dict[str, Any]]:
     records = session.store.installed()
     modules = module_names(records, config=session.config)
-    return [installed_json(r, modules.get(r.hash)) for r in records]
+    return [installed_json(r, modules.get(r.hash), record_description(r)) for r in records]
 
 
 def uninstall_hash(

@@ -19,10 +19,11 @@ from ...install.plan import Plan
 from ...nomatch import explain_no_match
 from ...ops.install import InstallRequest, plan_install
 from ...ops.query import describe_build, listing
-from ...present import build_detail_json, group_listing, nomatch_json, plan_json
+from ...present import build_detail_json, described, group_listing, nomatch_json, plan_json
 from ...resolve import resolve
 from ...session import Session
 from ...spec.parser import parse_spec
+from ...store.recipes import descriptions_named
 from ..querythread import QueryThread
 from .base import ApiError, SpackCacheHandler, require_str_list
 
@@ -147,6 +148,10 @@ def search(session: Session, core: QueryThread, query: str | None, page: Page) -
         out["why"] = core.memo(("why", query), partial(why_empty, session, query))
     else:
         out["why"] = None
+    # looked up per answer, not memoised with the listing: an install elsewhere adds one
+    names = [group["name"] for group in out["items"]]
+    known = descriptions_named(names, store=session.store, upstreams=session.upstreams)
+    out["items"] = described(out["items"], known)
     return out
 
 
