@@ -1,5 +1,5 @@
 import { ISpecPage, SpackApiError } from '../api';
-import { SearchModel } from '../model/search';
+import { SearchModel, groupDescription } from '../model/search';
 
 function page(query: string, total = 1): ISpecPage {
   return {
@@ -131,5 +131,39 @@ describe('SearchModel', () => {
     model.dispose();
     jest.advanceTimersByTime(1000);
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe('groupDescription', () => {
+  const group = {
+    name: 'zlib',
+    versions: ['1.3'],
+    targets: ['x86_64'],
+    mirrors: ['demo'],
+    builds: []
+  };
+
+  it("takes the server's description first", () => {
+    expect(
+      groupDescription({ ...group, description: 'From upstream.' }, [
+        { name: 'zlib', description: 'Installed here.' }
+      ])
+    ).toBe('From upstream.');
+  });
+
+  it('falls back on a build installed since the search', () => {
+    const installed = [
+      { name: 'zlib-ng', description: 'Another package.' },
+      { name: 'zlib', description: null },
+      { name: 'zlib', description: 'Compression library.' }
+    ];
+    expect(groupDescription({ ...group, description: null }, installed)).toBe(
+      'Compression library.'
+    );
+  });
+
+  it('says nothing when nobody knows', () => {
+    expect(groupDescription(group, null)).toBeNull();
+    expect(groupDescription(group, [{ name: 'zlib' }])).toBeNull();
   });
 });

@@ -9,12 +9,19 @@ import * as React from 'react';
 
 import { INoMatch, IPackageGroup } from '../api';
 import { installedState } from '../model/builds';
-import { ISearchState, SearchModel } from '../model/search';
+import { ISearchState, SearchModel, groupDescription } from '../model/search';
 import { ActionButton, ErrorLine, Muted } from './common';
+
+/** What the results need to know of an installed build. */
+type IInstalledLike = {
+  hash: string;
+  name: string;
+  description?: string | null;
+};
 
 export function SearchView(props: {
   search: SearchModel;
-  installed?: readonly { hash: string; name: string }[] | null;
+  installed?: readonly IInstalledLike[] | null;
   selected: IPackageGroup | null;
   onSelect: (group: IPackageGroup | null) => void;
   renderDetail: () => React.ReactNode;
@@ -116,7 +123,7 @@ export function NoMatchView(props: {
 
 function SearchBody(props: {
   state: ISearchState;
-  installed: readonly { hash: string; name: string }[] | null;
+  installed: readonly IInstalledLike[] | null;
   search: SearchModel;
   selected: IPackageGroup | null;
   onSelect: (group: IPackageGroup | null) => void;
@@ -180,6 +187,7 @@ function SearchBody(props: {
             {result.items.map(group => {
               const open = selected?.name === group.name;
               const here = installedState(group, props.installed);
+              const described = groupDescription(group, props.installed);
               return (
                 <li
                   key={group.name}
@@ -211,12 +219,12 @@ function SearchBody(props: {
                       {trans._n('%1 build', '%1 builds', group.builds.length)}
                     </span>
                   </button>
-                  {group.description && (
+                  {described && (
                     <div
                       className="jp-SpackPanel-description"
-                      title={group.description}
+                      title={described}
                     >
-                      {group.description}
+                      {described}
                     </div>
                   )}
                   {open && props.renderDetail()}

@@ -298,7 +298,16 @@ function PanelBody(props: {
             )}
           </Section>
         )}
-        <Section title={trans.__('Search')} name="search">
+        {/* not collapsible: its box must not end before the panel's, so that the
+            search field can stay in view (sticky) however far the panel scrolls */}
+        <section className="jp-SpackPanel-searchArea" data-section="search">
+          <div
+            className="jp-SpackPanel-sectionTitle"
+            role="heading"
+            aria-level={3}
+          >
+            {trans.__('Search')}
+          </div>
           <SearchView
             search={model.search}
             installed={state.installed.value}
@@ -321,7 +330,7 @@ function PanelBody(props: {
               )
             }
           />
-        </Section>
+        </section>
         <Section title={trans.__('Installed')} name="installed">
           <InstalledView
             installed={state.installed}

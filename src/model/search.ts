@@ -4,7 +4,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IErrorInfo, ISpecPage, describeError } from '../api';
+import { IErrorInfo, IPackageGroup, ISpecPage, describeError } from '../api';
 
 /** Fetch one page of results (the API call, injected so tests need no server). */
 export type SearchFn = (query: string, page: number) => Promise<ISpecPage>;
@@ -17,6 +17,25 @@ export interface ISearchState {
   loading: boolean;
   /** Why the last search failed (a bad spec is a one-line parser message). */
   error: IErrorInfo | null;
+}
+
+/**
+ * What a result's package is: the server's description (from an installed
+ * build here or upstream, when it answered), else that of a build installed
+ * since, from the Installed list the panel keeps current; null when neither
+ * knows (build caches carry no descriptions).
+ */
+export function groupDescription(
+  group: IPackageGroup,
+  installed: readonly { name: string; description?: string | null }[] | null
+): string | null {
+  if (group.description) {
+    return group.description;
+  }
+  const same = (installed ?? []).find(
+    r => r.name === group.name && r.description
+  );
+  return same?.description ?? null;
 }
 
 export class SearchModel {

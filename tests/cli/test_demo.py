@@ -25,11 +25,13 @@ from jupyter_spackcache.demo.build import (
     build_demo_mirror,
     build_demo_stack,
     create_demo_key,
+    load_recipes,
     padded_root,
     push_packages,
 )
 from jupyter_spackcache.errors import InstallError, SignatureError
 from jupyter_spackcache.formats.clearsign import strip_clearsign
+from jupyter_spackcache.formats.recipe import recipe_description, recipe_paths
 from jupyter_spackcache.formats.v3layout import (
     INDEX_MEDIA_TYPE,
     KEY_INDEX_MEDIA_TYPE,
@@ -223,6 +225,14 @@ def test_tarballs_follow_the_layout2_dialect(signed_demo: Any) -> None:
         assert members[-1].name == f"{root}/.spack/binary_distribution"
         assert f"{root}/.spack/spec.json" in {m.name for m in members}
         assert {m.mode for m in members if m.isfile()} <= {0o644, 0o755}
+        # like a Spack 1.x build: the recipe snapshot, saying what the package is
+        snapshot = f"{root}/{recipe_paths(pkg.name, 'builtin')[0]}"
+        with tarfile.open(path) as tar:
+            recipe = tar.extractfile(snapshot)
+            assert recipe is not None
+            text = recipe.read().decode()
+        described = {r.name: r.description for r in load_recipes()}
+        assert recipe_description(text, pkg.name) == described[pkg.name] != ""
 
 
 def test_buildinfo_lists_what_relocation_must_patch(signed_demo: Any) -> None:

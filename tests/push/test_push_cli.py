@@ -30,6 +30,7 @@ from jupyter_spackcache.demo.build import (
     build_demo_mirror,
     build_demo_stack,
     create_demo_key,
+    load_recipes,
 )
 from jupyter_spackcache.errors import SignatureError
 from jupyter_spackcache.formats.clearsign import strip_clearsign
@@ -51,11 +52,13 @@ from jupyter_spackcache.push.selection import (
 )
 from jupyter_spackcache.spec.parser import parse_spec
 from jupyter_spackcache.store import InstalledRecord, StoreDB, default_db_path
+from jupyter_spackcache.store.recipes import description_at
 from jupyter_spackcache.trust import KeyInfo, Keyring
 
 Run = Callable[..., tuple[int, str, str]]
 SIGNED = "-----BEGIN PGP SIGNED MESSAGE-----"
 TOOL_CLOSURE = {"demo-tool", "libdemo-mid", "libdemo-base"}
+DESCRIBED = {r.name: r.description for r in load_recipes()}
 
 
 def _short_dir(prefix: str) -> Path:
@@ -500,6 +503,9 @@ def test_installed_packages_pushed_and_installed_elsewhere_still_run(
         assert hello.stdout.splitlines()[0] == f"demo-scripts prefix: {prefixes['demo-scripts']}"
         assert hello.stdout.splitlines()[-1] == "value: 71"
         assert _tree_mentions(second_root, str(first_root).encode()) == []
+        # push keeps the recipe snapshots, as Spack does: the copies still say what they are
+        for name, prefix in prefixes.items():
+            assert description_at(prefix, name, "builtin") == DESCRIBED[name]
     finally:
         for home in (first, second):
             Keyring(home / "gnupg").close()

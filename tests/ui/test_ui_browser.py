@@ -296,7 +296,9 @@ def test_uninstall_follows_the_dependents_rule_and_gc(ui: Env) -> None:
     # still needed by others: the dialog names them before anything is removed
     dialog = click_uninstall(ui, "libdemo-base")
     text = dialog.inner_text()
-    assert "is still needed by demo-tool@1.0.0/xtcna5s, libdemo-mid@2.0.1/" in text
+    hashes = {r["name"]: r["hash"][:7] for r in ui.lab.api("GET", "installed").json()}
+    needed = f"demo-tool@1.0.0/{hashes['demo-tool']}, libdemo-mid@2.0.1/{hashes['libdemo-mid']}"
+    assert f"is still needed by {needed}" in text
     assert "Uninstall all" in text
     dialog.locator(".jp-Dialog-button.jp-mod-reject").click()
     assert len(ui.lab.api("GET", "installed").json()) == 3

@@ -219,13 +219,39 @@ def test_nothing_overflows_at_sidebar_width(ui: PanelEnv, width: int) -> None:
     if result.get_attribute("data-open") != "true":
         result.locator(".jp-SpackPanel-resultHead").click()
     result.locator(".jp-SpackPanel-facts").wait_for()
+    # the plan's per-package lines (paths included) must fit too
+    plan = ui.panel().locator(".jp-SpackPanel-plan")
+    install = result.locator("button.jp-SpackPanel-install")
+    if plan.count() == 0 and install.is_enabled():
+        install.click()
+        plan.locator(".jp-SpackPanel-nodePath").first.wait_for()
     ui.panel().locator('details[data-section="mirrors"]').evaluate("e => e.open = true")
     set_sidebar_width(ui.page, width)
     actual = ui.panel().bounding_box()
     assert actual is not None and abs(actual["width"] - width) < 30, actual
     over = ui.panel().evaluate(OVERFLOWING)
     assert over == [], "\n".join(over)
+    # a path cut for width keeps its end, the package's own directory, in view
+    for path in plan.locator(".jp-SpackPanel-pathText").all():
+        assert path.evaluate(CUT_AT_START), path.inner_text()
     ui.shot(f"width-{width}")
+    if plan.count():
+        ui.panel().locator(".jp-SpackPanel-dismiss").click()
+        plan.wait_for(state="detached")
+
+
+#: a path element whose text is cut shows its end: the last character's box is inside it
+CUT_AT_START = """
+e => {
+  if (e.scrollWidth <= e.clientWidth + 1) return true;
+  const range = document.createRange();
+  const last = [...e.childNodes].reverse().find(n => n.textContent.trim().length > 1);
+  range.setStart(last, last.textContent.length - 2);
+  range.setEnd(last, last.textContent.length - 1);
+  const box = range.getBoundingClientRect(), own = e.getBoundingClientRect();
+  return box.right <= own.right + 1 && box.left >= own.left - 1;
+}
+"""
 
 
 def rgb(css_colour: str) -> str:
@@ -574,3 +600,108 @@ def test_installed_build_shows_its_kernel_and_goes_into_a_notebook_or_terminal(
             break
     assert wanted in echoed, echoed[-2000:]
     ui.shot("installed-use")
+
+
+def reset_store(ui: PanelEnv) -> None:
+    """Nothing installed: every explicit package removed with what needs it, then gc."""
+    for record in ui.lab.api("GET", "installed").json():
+        if record["explicit"]:
+            ui.lab.api("DELETE", f"installed/{record['hash']}", params={"dependents": "true"})
+    ui.lab.api("POST", "gc")
+
+
+def test_installed_groups_say_what_each_package_is_and_the_plan_where_it_goes(
+    ui: PanelEnv,
+) -> None:
+    from jupyter_spackcache.demo.build import load_recipes
+
+    described = {r.name: r.description for r in load_recipes()}
+    reset_store(ui)
+    task = ui.lab.api("POST", "installs", json={"specs": ["demo-tool"]}).json()
+    wait_task(ui, task["id"])
+    assert ui.lab.api("GET", f"tasks/{task['id']}").json()["state"] == "done"
+
+    # applications apart from the libraries they pulled in, each saying what it is
+    section = ui.panel().locator('details[data-section="installed"]')
+    if section.count():
+        section.evaluate("e => e.open = true")
+    apps = ui.panel().locator('.jp-SpackPanel-installedGroup[data-group="applications"]')
+    tool = apps.locator('li[data-package="demo-tool"]')
+    tool.wait_for(timeout=15_000)  # pushed, no reload
+    assert (apps.locator(".jp-SpackPanel-groupTitle").text_content() or "").startswith(
+        "Applications"
+    )
+    assert [li.get_attribute("data-package") for li in apps.locator("ul > li").all()] == [
+        "demo-tool"
+    ]
+    description = tool.locator(":scope > .jp-SpackPanel-description")
+    assert description.inner_text() == described["demo-tool"]
+    libs = ui.panel().locator('.jp-SpackPanel-installedGroup[data-group="libraries"]')
+    title = libs.locator(".jp-SpackPanel-groupTitle").text_content() or ""
+    assert title.startswith("Libraries and dependencies")
+    names = [li.get_attribute("data-package") for li in libs.locator("ul > li").all()]
+    assert names == ["libdemo-base", "libdemo-mid"]
+    for name in names:
+        row = libs.locator(f'li[data-package="{name}"]')
+        assert row.locator(".jp-SpackPanel-description").inner_text() == described[name]
+        assert row.locator(".jp-SpackPanel-neededBy").inner_text() == "needed by demo-tool"
+        assert row.locator(".jp-SpackPanel-uninstall").count() == 0  # demo-tool needs it
+    assert ui.panel().locator(".jp-SpackPanel-gc").is_disabled()  # nothing unneeded
+    # the filter keeps both groups working: a library by name, with nothing made "unneeded"
+    installed_filter = ui.panel().locator(".jp-SpackPanel-installedFilter input")
+    if installed_filter.count():
+        installed_filter.fill("libdemo-mid")
+        assert apps.count() == 0
+        assert libs.locator("ul > li").count() == 1
+        assert ui.panel().locator(".jp-SpackPanel-orphans").count() == 0
+        installed_filter.fill("")
+    libs.scroll_into_view_if_needed()
+    ui.shot("installed-groups")
+
+    # a search result says what an installed package is; one never installed says nothing
+    result = search(ui, "demo-tool")
+    head = result.locator(":scope > .jp-SpackPanel-description")
+    head.wait_for()
+    assert head.inner_text() == described["demo-tool"]
+    scripts = search(ui, "demo-scripts")
+    assert scripts.locator(".jp-SpackPanel-description").count() == 0
+
+    # the plan says where each package goes, or already is
+    if scripts.get_attribute("data-open") != "true":
+        scripts.locator(".jp-SpackPanel-resultHead").click()
+    scripts.locator("button.jp-SpackPanel-install").click()
+    plan = ui.panel().locator(".jp-SpackPanel-plan")
+    plan.locator(".jp-SpackPanel-nodePath").first.wait_for()
+    wanted = ui.lab.api("POST", "plan", json={"specs": ["demo-scripts"]}).json()
+    shown = 0
+    for node in wanted["nodes"]:
+        line = plan.locator(f'li[title^="{node["name"]}@"] .jp-SpackPanel-nodePath')
+        if node["prefix"] is None:
+            assert line.count() == 0
+            continue
+        shown += 1
+        assert node["prefix"] in (line.get_attribute("title") or "")
+        text = line.locator(".jp-SpackPanel-pathText").inner_text().strip("\u200e")
+        assert node["prefix"].endswith(text)
+        place = line.get_attribute("data-place")
+        if node["action"] == "download":
+            assert place == "new" and "installs to" in line.inner_text()
+            assert node["prefix"] == f"{wanted['install_root']}/{text}"
+        elif node["action"] == "reuse":
+            assert place == "installed" and "already in" in line.inner_text()
+        else:
+            assert place == "system"
+        copy = line.locator(".jp-SpackPanel-copyPath")
+        assert copy.get_attribute("title") == f"Copy {node['prefix']}"
+    assert shown >= 4  # demo-scripts and the three it reuses
+    ui.shot("plan-paths")
+
+    run_palette_command(ui.page, "Use Theme: JupyterLab Dark")
+    ui.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    ui.page.wait_for_timeout(300)  # theme CSS swap
+    ui.shot("plan-paths-dark")
+    libs.scroll_into_view_if_needed()
+    ui.shot("installed-groups-dark")
+    run_palette_command(ui.page, "Use Theme: JupyterLab Light")
+    ui.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+    ui.panel().locator(".jp-SpackPanel-dismiss").click()
