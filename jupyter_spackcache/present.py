@@ -482,6 +482,12 @@ def plan_text(plan: Plan) -> str:
     total = human_size(plan.download_bytes) if plan.download_bytes is not None else "unknown size"
     lines.append(f"download: {downloads} package(s), {total}")
     lines.append(f"install root: {plan.install_root}")
+    shared: dict[str, list[str]] = {}
+    for p in plan.nodes:
+        if p.upstream and p.mirror:
+            shared.setdefault(p.mirror.removeprefix("upstream:"), []).append(p.node.name)
+    for tree, names in shared.items():
+        lines.append(f"reused from the upstream tree {tree}: {join(names)}")
     for c in plan.checks:
         lines.append(f"check {c.name}: {'ok' if c.ok else 'FAILED'} - {c.message}")
     return "\n".join(lines)

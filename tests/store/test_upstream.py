@@ -120,6 +120,12 @@ def test_install_reuses_an_upstream_tree_and_never_writes_it(
     actions = {n["name"]: n["action"] for n in json.loads(out)["nodes"]}
     assert actions["demo-tool"] == actions["libdemo-mid"] == "reuse"
     assert actions["demo-scripts"] == "download"
+    upstream = {n["name"]: n["upstream"] for n in json.loads(out)["nodes"]}
+    assert upstream["demo-tool"] == str(site / "opt") and upstream["demo-scripts"] is None
+    code, out, err = run("install", "demo-scripts", "--dry-run")  # the text says so too
+    assert code == 0, err
+    shared = f"reused from the upstream tree {site / 'opt'}: "
+    assert shared + "libdemo-base, libdemo-mid, demo-tool" in out
     code, out, err = run("install", "demo-scripts", "--yes")
     assert code == 0, err
     code, out, _ = run("find", "--json")
