@@ -8,6 +8,8 @@ hundreds of installed packages reads each file once.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -71,14 +73,30 @@ def descriptions_named(
 
 
 def _read(prefix: Path, package: str, namespace: str | None) -> str | None:
-    for relative in _candidates(prefix, package, namespace):
-        try:
-            with open(relative, "rb") as fh:
-                data = fh.read(MAX_RECIPE_BYTES)
-        except OSError:
-            continue
-        return recipe_description(data.decode("utf-8", errors="replace"), package)
+    for path in _candidates(prefix, package, namespace):
+        data = _regular_file(path, prefix)
+        if data is not None:
+            return recipe_description(data.decode("utf-8", errors="replace"), package)
     return None
+
+
+def _regular_file(path: Path, prefix: Path) -> bytes | None:
+    """The head of ``path`` if it is a regular file inside ``prefix``. A prefix comes from a
+    tarball someone else made: a snapshot that is a symlink out of it, or a FIFO that would
+    block the server forever, is not read."""
+    try:
+        if not os.path.realpath(path).startswith(os.path.realpath(prefix) + os.sep):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            return fh.read(MAX_RECIPE_BYTES)
+        except OSError:
+            return None
 
 
 def _candidates(prefix: Path, package: str, namespace: str | None) -> list[Path]:
