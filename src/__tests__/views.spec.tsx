@@ -332,3 +332,56 @@ describe('InstalledView groups', () => {
     ).toBe(false);
   });
 });
+
+describe('InstalledView filter', () => {
+  it('filters both groups and keeps gc for what nothing needs', async () => {
+    const tool = record('tool', 't', true, ['m']);
+    const mid = record('libmid', 'm', false, ['b']);
+    const base = record('libbase', 'b', false);
+    const others = Array.from({ length: 6 }, (_, i) =>
+      record(`app${i}`, `a${i}`, true)
+    );
+    const leftover = record('leftover', 'l', false);
+    const node = await render(
+      <InstalledView
+        installed={{
+          value: [tool, mid, base, leftover, ...others],
+          loading: false,
+          error: null
+        }}
+        onUninstall={() => undefined}
+        onKernel={() => undefined}
+        onGc={() => undefined}
+        trans={trans}
+      />
+    );
+    const input = node.querySelector<HTMLInputElement>(
+      '.jp-SpackPanel-installedFilter input'
+    )!;
+    const setValue = Object.getOwnPropertyDescriptor(
+      HTMLInputElement.prototype,
+      'value'
+    )!.set!;
+    setValue.call(input, 'libmid');
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    await new Promise(resolve => setTimeout(resolve, 0));
+    const shown = (selector: string) =>
+      Array.from(node.querySelectorAll(selector)).map(e =>
+        e.getAttribute('data-package')
+      );
+    expect(node.querySelector('[data-group="applications"]')).toBeNull();
+    expect(shown('.jp-SpackPanel-libraryList > li')).toEqual(['libmid']);
+    expect(node.querySelector('.jp-SpackPanel-orphans')).toBeNull();
+    // the leftover is filtered out of view, yet gc still has it to remove
+    expect(
+      node.querySelector<HTMLButtonElement>('.jp-SpackPanel-gc')?.disabled
+    ).toBe(false);
+
+    setValue.call(input, 'nothing-like-this');
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(node.textContent).toContain(
+      'No installed package matches the filter.'
+    );
+  });
+});
