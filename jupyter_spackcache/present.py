@@ -219,13 +219,19 @@ def resolution_json(r: Resolution, metadata: Metadata | None = None) -> dict[str
     }
 
 
-def resolution_text(r: Resolution, metadata: Metadata | None = None) -> str:
+def resolution_text(
+    r: Resolution, metadata: Metadata | None = None, description: str | None = None
+) -> str:
+    """``spackcache info``; ``description`` is what the package is, when an installed build
+    of it says (mirrors carry no descriptions)."""
     metadata = metadata or {}
     lines: list[str] = []
     c = r.chosen
     if c is not None:
         root = c.root
         lines.append(f"{root.name}@{root.version}/{root.hash[:7]}  from mirror '{c.source}'")
+        if description:
+            lines.append(f"  {description}")
         lines.append(f"  target {root.target} ({root.platform}-{root.os})  {variants_text(root)}")
         total = _total(c, metadata)
         size = f" ({human_size(total)})" if total is not None else ""

@@ -85,8 +85,13 @@ def _info(session: Session, args: argparse.Namespace) -> int:
     if args.json:
         print_json([resolution_json(r, m) for r, m in zip(resolutions, metadata, strict=True)])
     else:
+        from ..store.recipes import descriptions_named
+
+        names = [r.chosen.root.name for r in resolutions if r.chosen is not None]
+        known = descriptions_named(names, store=session.store, upstreams=session.upstreams)
         for r, m in zip(resolutions, metadata, strict=True):
-            print(resolution_text(r, m))
+            named = known.get(r.chosen.root.name) if r.chosen is not None else None
+            print(resolution_text(r, m, named))
     unresolved = [r for r in resolutions if r.chosen is None]
     if unresolved:
         if args.json:

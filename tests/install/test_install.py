@@ -34,6 +34,7 @@ from jupyter_spackcache.install.progress import ProgressEvent, Stage
 from jupyter_spackcache.install.threadpool import default_jobs
 from jupyter_spackcache.ops.install import InstallRequest, plan_install, run_plan
 from jupyter_spackcache.session import Session
+from jupyter_spackcache.store.recipes import description_at
 from tests.support.homes import isolated_home
 from tests.support.openapi import check_response
 from tests.support.servers import V2_UNSIGNED, V3_UNSIGNED, StaticServer
@@ -329,6 +330,9 @@ def test_explicit_flag_flips_on_reinstall(demo: DemoMirror, http_mirror: ServeFn
 
 # ---- real Spack-made fixtures -----------------------------------------------------------
 
+#: the docstrings of the fixtures' recipes (Spack's mock libdwarf and libelf have none)
+SPACK_DOCSTRINGS = {"gcc-runtime": "Package for GCC compiler runtime libraries"}
+
 
 @pytest.mark.parametrize("fixture", [V3_UNSIGNED, V2_UNSIGNED], ids=["v3", "v2"])
 def test_install_spack_fixtures(
@@ -356,6 +360,17 @@ def test_install_spack_fixtures(
         assert (prefix / ".spack" / "repos").is_dir()
     deps = {d["name"] for d in nodes["libdwarf"]["dependencies"]}
     assert {"libelf", "gcc-runtime"} <= deps
+    # what the package is, from the recipe snapshot Spack put in the binary: package API v1,
+    # under repos/builtin.mock/ while the specs say namespace builtin_mock; a recipe without
+    # a docstring says nothing
+    for name, record in nodes.items():
+        assert record["namespace"] == "builtin_mock"
+        assert (Path(str(record["prefix"])) / ".spack/repos/builtin.mock/packages" / name).is_dir()
+        found = description_at(str(record["prefix"]), name, str(record["namespace"]))
+        assert found == SPACK_DOCSTRINGS.get(name), name
+    code, out, err = run("info", "gcc-runtime")
+    assert code == 0, err
+    assert out.splitlines()[1] == "  Package for GCC compiler runtime libraries"
 
 
 # ---- faults -----------------------------------------------------------------------------
