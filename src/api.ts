@@ -596,7 +596,7 @@ export async function streamTaskEvents(
 }
 
 /** What changed behind the panel's back (a `changed` event's `what`). */
-export type ChangedPart = 'installed' | 'mirrors' | 'keys';
+export type ChangedPart = 'installed' | 'mirrors' | 'keys' | 'kernels';
 
 /** The parts a raw `changed` event names, or null for any other event. */
 export function toChanged(raw: IRawEvent): ChangedPart[] | null {
@@ -607,7 +607,7 @@ export function toChanged(raw: IRawEvent): ChangedPart[] | null {
     const data = JSON.parse(raw.data) as { what?: unknown };
     return Array.isArray(data.what)
       ? (data.what.filter(w =>
-          ['installed', 'mirrors', 'keys'].includes(w as string)
+          ['installed', 'mirrors', 'keys', 'kernels'].includes(w as string)
         ) as ChangedPart[])
       : null;
   } catch {

@@ -111,6 +111,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     // a kernel made or removed anywhere: the Kernel buttons say so
     app.serviceManager.kernelspecs.specsChanged.connect(() => panel.update());
+    // ... also when made by the CLI or a magic, which the server reports
+    model.kernelsChanged.connect(
+      () => void app.serviceManager.kernelspecs.refreshSpecs()
+    );
     app.shell.add(panel, 'left', { rank: 900 });
     restorer?.add(panel, PANEL_ID);
 

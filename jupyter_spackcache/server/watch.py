@@ -1,10 +1,10 @@
-"""Tell the panel when the store, the mirrors or the keys change behind its back.
+"""Tell the panel when the store, the mirrors, the keys or the kernels change behind its back.
 
 The CLI, ``%spack`` magics and other browser tabs change the same files the server reads:
-the store database, the user config and the keyring. Polling their ``stat`` once a second is
-cheap (no reads, no gpg) and catches every writer, whichever process it is; a change drops
-the server's memoised listings and is published on the event stream as a "changed" event
-naming what changed, so the panel reloads only that.
+the store database, the user config, the keyring and the kernel directories. Polling their
+``stat`` once a second is cheap (no reads, no gpg) and catches every writer, whichever
+process it is; a change drops the server's memoised listings and is published on the event
+stream as a "changed" event naming what changed, so the panel reloads only that.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..config import Config
+from ..kernels import kernel_dirs, user_kernel_dir
 
 #: seconds between two looks at the files
 INTERVAL = 1.0
@@ -22,7 +23,11 @@ Signature = tuple[tuple[str, int, int], ...]
 
 
 def watched_paths(config: Config) -> dict[str, tuple[Path, ...]]:
-    """The files behind each part of the panel ("installed", "mirrors", "keys")."""
+    """The files behind each part of the panel ("installed", "mirrors", "keys", "kernels").
+
+    A kernel directory's own mtime moves when a kernelspec is added or removed in it, which is
+    what JupyterLab's launcher and the panel's Kernel buttons need to hear about.
+    """
     store = config.home / "store.sqlite"
     gpg = config.gnupg_home
     mirrors = [config.user_config_path]
@@ -32,6 +37,7 @@ def watched_paths(config: Config) -> dict[str, tuple[Path, ...]]:
         "installed": (store, Path(f"{store}-wal")),
         "mirrors": tuple(mirrors),
         "keys": (gpg / "pubring.kbx", gpg / "pubring.gpg", gpg / "trustdb.gpg"),
+        "kernels": (user_kernel_dir(), *kernel_dirs(config)),
     }
 
 

@@ -107,6 +107,9 @@ describe('toChanged', () => {
     expect(toChanged(raw('changed', '{"task":"","what":["keys"]}'))).toEqual([
       'keys'
     ]);
+    expect(
+      toChanged(raw('changed', '{"task":"","what":["kernels","bogus"]}'))
+    ).toEqual(['kernels']);
     expect(toChanged(raw('task', '{}'))).toBeNull();
     expect(toChanged(raw('changed', 'not json'))).toBeNull();
   });

@@ -346,4 +346,17 @@ describe('SpackModel, second pass', () => {
     expect(paths.sort()).toEqual(['host', 'installed']);
     model.dispose();
   });
+
+  it('tells JupyterLab when kernels changed elsewhere, loading nothing', async () => {
+    const { settings, requests } = server(BASE_ROUTES);
+    const model = new SpackModel({ settings });
+    let told = 0;
+    model.kernelsChanged.connect(() => told++);
+    await model.reload(['kernels']);
+    expect(told).toBe(1);
+    expect(requests).toEqual([]);
+    await model.reload(['installed']);
+    expect(told).toBe(1);
+    model.dispose();
+  });
 });

@@ -155,6 +155,14 @@ export class SpackModel {
     return this._taskFinished;
   }
 
+  /**
+   * A kernelspec was made or removed outside this panel (CLI, `%spack kernel`):
+   * JupyterLab's kernelspec list, which the Kernel buttons read, is stale.
+   */
+  get kernelsChanged(): ISignal<this, void> {
+    return this._kernelsChanged;
+  }
+
   get isDisposed(): boolean {
     return this._disposed;
   }
@@ -230,6 +238,9 @@ export class SpackModel {
     }
     if (parts.includes('mirrors')) {
       work.push(this.search.run());
+    }
+    if (parts.includes('kernels')) {
+      this._kernelsChanged.emit();
     }
     await Promise.all(work);
   }
@@ -675,6 +686,7 @@ export class SpackModel {
   private readonly _trans: TranslationBundle;
   private readonly _changed = new Signal<this, ISpackState>(this);
   private readonly _taskFinished = new Signal<this, IInstallProgress>(this);
+  private readonly _kernelsChanged = new Signal<this, void>(this);
   private _state: ISpackState;
   private _tracker: TaskTracker | null = null;
   private _following: AbortController | null = null;

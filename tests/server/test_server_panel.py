@@ -190,6 +190,24 @@ async def test_an_install_elsewhere_is_pushed(
     events = await listener
     assert any("installed" in e["what"] for e in events), events
 
+    # a kernel made from a terminal (as `%spack kernel` does): JupyterLab must refresh its list
+    listener = asyncio.ensure_future(changed_events(jp_fetch, 6.0))
+    await asyncio.sleep(1.2)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "jupyter_spackcache.cli",
+        "kernel",
+        "add",
+        "libdemo-base",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    events = await listener
+    assert any("kernels" in e["what"] for e in events), events
+
 
 @pytest.mark.slow
 async def test_dry_runs_name_what_would_go(

@@ -189,6 +189,18 @@ def test_terminal_changes_show_without_reload(ui: PanelEnv) -> None:
     row = ui.panel().locator('.jp-SpackPanel-installedList li[data-package="libdemo-base"]')
     row.wait_for(timeout=15_000)
 
+    # a kernel made from a terminal (as `%spack kernel` does): its button says so by itself
+    kernel = row.locator(".jp-SpackPanel-installedRow .jp-SpackPanel-kernel").first
+    assert "jp-mod-registered" not in (kernel.get_attribute("class") or "")
+    spackcache(ui.env, "kernel", "add", "libdemo-base")
+    row.locator(".jp-SpackPanel-kernel.jp-mod-registered").wait_for(timeout=15_000)
+    name = kernel.get_attribute("data-kernel") or ""
+    assert name.startswith("spack-libdemo-base-")
+    spackcache(ui.env, "kernel", "remove", name)
+    row.locator(".jp-SpackPanel-kernel.jp-mod-registered").wait_for(
+        state="detached", timeout=15_000
+    )
+
 
 def set_sidebar_width(page: Page, width: int) -> None:
     panel = page.locator(PANEL).bounding_box()
@@ -278,11 +290,65 @@ def wait_task(ui: PanelEnv, task_id: str) -> None:
     raise AssertionError(f"task {task_id} did not finish")
 
 
+def sessions(ui: PanelEnv) -> list[dict[str, str]]:
+    """Jupyter's own ``/api/sessions`` (the notebooks running a kernel now)."""
+    reply = httpx.get(
+        f"{ui.lab.url}/api/sessions", headers={"Authorization": f"token {ui.lab.token}"}
+    )
+    reply.raise_for_status()
+    return list(reply.json())
+
+
+def open_notebook_with_kernel(ui: PanelEnv, package: str) -> str:
+    """Open a new notebook on ``package``'s kernel from its Kernel button; the notebook's path."""
+    row = ui.panel().locator(
+        f'.jp-SpackPanel-installedList li[data-package="{package}"] > .jp-SpackPanel-installedRow'
+    )
+    row.locator(".jp-SpackPanel-kernel.jp-mod-registered").wait_for(timeout=30_000)
+    before = {s["path"] for s in sessions(ui)}
+    row.locator(".jp-SpackPanel-kernel").click()
+    ui.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.wait_for()
+    for _ in range(100):
+        # JupyterLab starts the session under a temporary id, then names it after the file
+        new = {s["path"] for s in sessions(ui)} - before
+        named = [p for p in new if p.endswith(".ipynb")]
+        if named:
+            return named[0]
+        ui.page.wait_for_timeout(100)
+    raise AssertionError("no notebook session was started")
+
+
+def close_notebooks(ui: PanelEnv) -> None:
+    """Shut every kernel down from JupyterLab (so it knows at once) and close the tabs."""
+    dialog = ui.page.locator(".jp-Dialog")
+    run_palette_command(ui.page, "Shut Down All Kernels")
+    dialog.wait_for()
+    dialog.locator(".jp-Dialog-button.jp-mod-warn").click()
+    dialog.wait_for(state="detached")
+    for _ in range(100):
+        if not sessions(ui):
+            break
+        ui.page.wait_for_timeout(100)
+    assert sessions(ui) == []
+    run_palette_command(ui.page, "Close All Tabs")
+    while True:  # "save your work?" for each new notebook: no
+        try:
+            dialog.wait_for(timeout=2000)
+        except PlaywrightTimeout:
+            break
+        dialog.locator(".jp-Dialog-button", has_text="Discard").click()
+        dialog.wait_for(state="detached")
+
+
 def test_uninstall_and_gc_name_what_goes_first(ui: PanelEnv) -> None:
-    task = ui.lab.api("POST", "installs", json={"specs": ["demo-tool"], "kernel": True}).json()
-    wait_task(ui, task["id"])
+    # libdemo-base requested on its own, then demo-tool (which needs it) with a kernel
+    for specs, kernel in ((["libdemo-base"], False), (["demo-tool"], True)):
+        task = ui.lab.api("POST", "installs", json={"specs": specs, "kernel": kernel}).json()
+        wait_task(ui, task["id"])
     tool = ui.panel().locator('.jp-SpackPanel-installedList li[data-package="demo-tool"]')
     tool.wait_for(timeout=15_000)  # pushed, no reload
+    # a notebook runs demo-tool's kernel: the dialog must say so
+    notebook = open_notebook_with_kernel(ui, "demo-tool")
 
     base = ui.panel().locator('.jp-SpackPanel-installedList li[data-package="libdemo-base"]')
     base.locator(".jp-SpackPanel-installedRow .jp-SpackPanel-uninstall").first.click()
@@ -292,6 +358,7 @@ def test_uninstall_and_gc_name_what_goes_first(ui: PanelEnv) -> None:
     names = {li.get_attribute("data-package") for li in listed.all()}
     assert names == {"libdemo-base", "libdemo-mid", "demo-tool"}
     assert "spack-demo-tool-1.0.0-" in dialog.locator(".jp-SpackPanel-removalKernels").inner_text()
+    assert notebook in dialog.locator(".jp-SpackPanel-removalBusy").inner_text()
     # the safe button has the focus: Enter removes nothing
     focused = ui.page.evaluate("() => document.activeElement?.className ?? ''")
     assert "jp-mod-reject" in focused, focused
@@ -300,6 +367,13 @@ def test_uninstall_and_gc_name_what_goes_first(ui: PanelEnv) -> None:
     dialog.wait_for(state="detached")
     installed = {r["name"] for r in ui.lab.api("GET", "installed").json()}
     assert {"libdemo-base", "libdemo-mid", "demo-tool"} <= installed
+    # no notebook runs it any more: the dialog has no such line
+    close_notebooks(ui)
+    base.locator(".jp-SpackPanel-installedRow .jp-SpackPanel-uninstall").first.click()
+    dialog.wait_for()
+    assert dialog.locator(".jp-SpackPanel-removalBusy").count() == 0
+    dialog.locator(".jp-Dialog-button.jp-mod-reject").click()
+    dialog.wait_for(state="detached")
 
     # without demo-tool, libdemo-mid is unneeded: gc lists it before removing anything
     tool_hash = next(
