@@ -88,11 +88,16 @@ def setup_demo_mirror(
             )
         say(f"the demo mirror '{request.name}' is already set up at {dest}")
         return DemoSetup(existing, config, None, (), "configured")
-    validate_new_mirror(config, demo_mirror_config(config, request))  # before minutes of work
+    validate_new_mirror(config, demo_mirror_config(config, request))  # before any work
+    reuse = (dest / "v3").exists()
+    if not reuse:
+        from ..demo.build import detect_toolchain
+
+        detect_toolchain()  # no gcc, no glibc: say so before any key or directory is made
     signer_home = config.home / "demo-gnupg"
     packages: tuple[str, ...] = ()
     with Keyring(signer_home) as signer:
-        if (dest / "v3").exists():
+        if reuse:
             fingerprint = _reusable_key(config, request, signer, keyring)
             outcome = "reused"
             say(f"adding the demo mirror built earlier at {dest}")
@@ -119,9 +124,8 @@ def setup_demo_mirror(
 def _build(
     dest: Path, signer: Keyring, say: Callable[[str], None], cancel: threading.Event | None
 ) -> tuple[str, tuple[str, ...]]:
-    from ..demo.build import build_demo_mirror, detect_toolchain
+    from ..demo.build import build_demo_mirror
 
-    detect_toolchain()  # no gcc, no glibc: say so before creating a key
     dest.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}-building-", dir=dest.parent))
     try:

@@ -174,3 +174,24 @@ async def test_the_demo_task_builds_adds_and_trusts_the_demo_mirror(
     assert not any("compiling" in line for line in back["log"])
     [mirror] = await api(jp_fetch, "mirrors")
     assert mirror["trust"]["state"] == "trusted"
+
+
+async def test_without_gcc_the_demo_is_unavailable_and_its_task_says_why(
+    jp_fetch: Fetch,  # noqa: F811
+    home: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # the server and its child find no gcc
+    demo_offer = (await api(jp_fetch, "host"))["first_run"]["demo"]
+    assert demo_offer["refusal"] is None
+    assert "gcc is not installed on this server" in demo_offer["unavailable"]
+    started = await api(jp_fetch, "demo-mirror", method="POST", payload={})
+    task = await wait_task(jp_fetch, started["id"])
+    assert task["state"] == "failed"
+    assert task["error"]["code"] == "install" and "no gcc" in task["error"]["message"]
+    # nothing was left behind that a later attempt would trip over
+    assert not (home / "demo-mirror").exists() and not (home / "demo-gnupg").exists()
+    assert await api(jp_fetch, "mirrors") == []
