@@ -95,9 +95,9 @@ def ui(tmp_path_factory: pytest.TempPathFactory, signed_demo: DemoMirror) -> Ite
         remove_tree(root)
 
 
-def site(ui: FirstRunEnv, extra: str) -> Locator:
+def site(ui: FirstRunEnv, extra: str, base: str = SITE_CONFIG) -> Locator:
     """Rewrite the site file, reload the panel, and return the card once it shows."""
-    ui.site.write_text(SITE_CONFIG + extra)
+    ui.site.write_text(base + extra)
     # the card is drawn from GET /host: wait until the panel has read it again
     with ui.page.expect_response(lambda r: r.url.split("?")[0].endswith("/spackcache/api/host")):
         ui.panel().locator(".jp-SpackPanel-header button").first.click()  # ↻
@@ -156,6 +156,35 @@ def test_a_policy_refusal_is_one_line_and_no_button(ui: FirstRunEnv) -> None:
     assert "Not allowed by your site: demo: this site does not allow file:// mirrors" in (
         card.inner_text()
     )
+
+
+LOOSE = """mirror_presets:
+  - name: loose
+    url: {url}
+    title: Loose cache
+    unsigned: true
+"""
+
+
+def test_an_unsigned_preset_is_refused_or_confirmed_first(ui: FirstRunEnv) -> None:
+    # the test site forbids unsigned mirrors: no button, one line saying why
+    card = site(ui, LOOSE.format(url=ui.preset_url))
+    card.locator("button.jp-SpackPanel-addDemo").wait_for()
+    assert card.locator('li[data-offer="loose"]').count() == 0
+    assert "Not allowed by your site: Loose cache: this site does not allow unsigned mirrors" in (
+        card.inner_text()
+    )
+    # a site that allows them: the panel asks before adding, and Cancel adds nothing
+    card = site(ui, LOOSE.format(url=ui.preset_url), base="")
+    add = card.locator('li[data-offer="loose"] button.jp-SpackPanel-addPreset')
+    assert "jp-mod-warn" in (add.get_attribute("class") or "")
+    add.click()
+    dialog = ui.page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert "Add Loose cache without signature checks?" in dialog.inner_text()
+    dialog.locator("button", has_text="Cancel").click()
+    dialog.wait_for(state="detached")
+    assert ui.lab.api("GET", "mirrors").json() == []
 
 
 def test_when_users_may_not_add_mirrors_the_card_says_so(ui: FirstRunEnv) -> None:
