@@ -49,7 +49,10 @@ describe('offers', () => {
       ['spack-public', false]
     ]);
     expect(shown.refused).toEqual([
-      'Loose cache: this site does not allow unsigned mirrors'
+      {
+        title: 'Loose cache',
+        reason: 'this site does not allow unsigned mirrors'
+      }
     ]);
   });
 
@@ -79,9 +82,10 @@ describe('offers', () => {
       true
     );
     expect(refused.demo).toBeNull();
-    expect(refused.refused[0]).toBe(
-      'demo: this site does not allow file:// mirrors'
-    );
+    expect(refused.refused[0]).toEqual({
+      title: null,
+      reason: 'this site does not allow file:// mirrors'
+    });
   });
 
   it('copes with an older server that sends no offers', () => {

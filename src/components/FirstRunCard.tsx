@@ -163,10 +163,15 @@ export function FirstRunCard(props: {
           ))}
         </ul>
       )}
-      {shown.refused.map(line => (
-        <Muted key={line}>
-          {trans.__('Not allowed by your site: %1', line)}
-        </Muted>
+      {shown.refused.map(({ title, reason }) => (
+        <div
+          key={title ?? ''}
+          className="jp-SpackPanel-offerRefused jp-SpackPanel-muted"
+        >
+          {title === null
+            ? trans.__('The demo mirror is not available: %1.', reason)
+            : trans.__('%1 is not available: %2.', title, reason)}
+        </div>
       ))}
       {state.error && <ErrorLine error={state.error} />}
       {!shown.forbidden && props.onEnterUrl && (

@@ -33,8 +33,8 @@ export interface IOffers {
   demo: IFirstRun['demo'];
   /** Presets that may be added (a button each), with whether they already are. */
   presets: { preset: IMirrorPreset; added: boolean }[];
-  /** One line per preset (or the demo) the policy refuses: title — reason. */
-  refused: string[];
+  /** Each preset (or the demo: title null) the policy refuses, and why: one line each. */
+  refused: { title: string | null; reason: string }[];
 }
 
 /** The offers to show, given what `GET /host` and `GET /mirrors` said. */
@@ -47,8 +47,10 @@ export function offers(
   const demo = firstRun?.demo ?? null;
   const urls = new Set(mirrors.map(m => m.url));
   const refused = [
-    ...(demo?.refusal ? [`demo: ${demo.refusal}`] : []),
-    ...presets.filter(p => p.refusal).map(p => `${p.title}: ${p.refusal}`)
+    ...(demo?.refusal ? [{ title: null, reason: demo.refusal }] : []),
+    ...presets
+      .filter(p => p.refusal)
+      .map(p => ({ title: p.title, reason: p.refusal ?? '' }))
   ];
   return {
     forbidden: !userMirrors,

@@ -153,7 +153,7 @@ def test_a_policy_refusal_is_one_line_and_no_button(ui: FirstRunEnv) -> None:
     card = site(ui, "policy:\n  allow_file_mirrors: false\n")
     card.locator('li[data-offer="spack-public"]').wait_for()
     assert card.locator("button.jp-SpackPanel-addDemo").count() == 0
-    assert "Not allowed by your site: demo: this site does not allow file:// mirrors" in (
+    assert "The demo mirror is not available: this site does not allow file:// mirrors." in (
         card.inner_text()
     )
 
@@ -171,7 +171,7 @@ def test_an_unsigned_preset_is_refused_or_confirmed_first(ui: FirstRunEnv) -> No
     card = site(ui, LOOSE.format(url=ui.preset_url))
     card.locator("button.jp-SpackPanel-addDemo").wait_for()
     assert card.locator('li[data-offer="loose"]').count() == 0
-    assert "Not allowed by your site: Loose cache: this site does not allow unsigned mirrors" in (
+    assert "Loose cache is not available: this site does not allow unsigned mirrors." in (
         card.inner_text()
     )
     # a site that allows them: the panel asks before adding, and Cancel adds nothing
