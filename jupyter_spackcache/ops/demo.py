@@ -90,6 +90,11 @@ def setup_demo_mirror(
         return DemoSetup(existing, config, None, (), "configured")
     validate_new_mirror(config, demo_mirror_config(config, request))  # before any work
     reuse = (dest / "v3").exists()
+    if not reuse and dest.is_dir() and any(dest.iterdir()):
+        raise ConfigError(
+            f"{dest} already exists and holds no mirror",
+            hint="move it away, or build the demo somewhere else",
+        )
     if not reuse:
         from ..demo.build import detect_toolchain
 

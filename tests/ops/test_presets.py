@@ -177,3 +177,15 @@ def test_the_demo_is_refused_before_any_build(
     )
     with Keyring(tmp_path / "g") as keyring, pytest.raises(ConfigError, match="already points"):
         setup_demo_mirror(DemoRequest(), config=other, keyring=keyring)
+
+
+def test_a_directory_in_the_way_is_refused_not_overwritten(
+    system: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    config = load_config(env)
+    dest = demo_destination(config, DemoRequest())
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    with Keyring(tmp_path / "g") as keyring, pytest.raises(ConfigError, match="holds no mirror"):
+        setup_demo_mirror(DemoRequest(), config=config, keyring=keyring)
+    assert [p.name for p in dest.iterdir()] == ["notes.txt"]

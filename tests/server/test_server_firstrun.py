@@ -195,3 +195,17 @@ async def test_without_gcc_the_demo_is_unavailable_and_its_task_says_why(
     # nothing was left behind that a later attempt would trip over
     assert not (home / "demo-mirror").exists() and not (home / "demo-gnupg").exists()
     assert await api(jp_fetch, "mirrors") == []
+
+
+async def test_a_cancelled_demo_task_leaves_nothing_behind(
+    jp_fetch: Fetch,  # noqa: F811
+    home: Path,  # noqa: F811
+) -> None:
+    started = await api(jp_fetch, "demo-mirror", method="POST", payload={})
+    await api(jp_fetch, "tasks", started["id"], method="DELETE")
+    task = await wait_task(jp_fetch, started["id"])
+    assert task["state"] == "cancelled"  # while queued (no error) or while building
+    assert task["error"] is None or task["error"]["code"] == "cancelled"
+    assert await api(jp_fetch, "mirrors") == []
+    assert not (home / "demo-mirror").exists()
+    assert not list(home.glob(".demo-mirror-building-*"))
