@@ -55,16 +55,12 @@ export function FirstRunCard(props: {
   if (props.compact && (shown.forbidden || shown.presets.length === 0)) {
     return null; // the section already says when adding is not allowed
   }
-  return (
+  const card = (
     <section
       className={`jp-SpackPanel-firstRunCard${props.compact ? ' jp-mod-compact' : ''}`}
       aria-label={trans.__('Add a first mirror')}
     >
-      {props.compact ? (
-        <div className="jp-SpackPanel-planTitle">
-          {trans.__('Suggested by your site')}
-        </div>
-      ) : (
+      {!props.compact && (
         <>
           <div className="jp-SpackPanel-firstRunTitle">
             {trans.__('Start with a mirror')}
@@ -187,5 +183,45 @@ export function FirstRunCard(props: {
         </div>
       )}
     </section>
+  );
+  if (!props.compact) {
+    return card;
+  }
+  // in the Mirrors section: one line until opened, so the section stays short
+  return (
+    <Suggested
+      added={shown.presets.filter(p => p.added).length}
+      total={shown.presets.length}
+      trans={trans}
+    >
+      {card}
+    </Suggested>
+  );
+}
+
+/** A one-line toggle (a button, not a nested summary) over the site's suggestions. */
+function Suggested(props: {
+  added: number;
+  total: number;
+  trans: TranslationBundle;
+  children: React.ReactNode;
+}): JSX.Element {
+  const [open, setOpen] = React.useState(false);
+  return (
+    <div className="jp-SpackPanel-suggested">
+      <button
+        className="jp-SpackPanel-link jp-SpackPanel-suggestedToggle"
+        aria-expanded={open}
+        onClick={() => setOpen(!open)}
+      >
+        {open ? '▾ ' : '▸ '}
+        {props.trans.__(
+          'Suggested by your site (%1 of %2 added)',
+          props.added,
+          props.total
+        )}
+      </button>
+      {open && props.children}
+    </div>
   );
 }

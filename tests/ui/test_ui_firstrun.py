@@ -245,7 +245,11 @@ def test_a_site_preset_is_added_and_its_key_reviewed(ui: FirstRunEnv) -> None:
         note.locator("button.jp-SpackPanel-hostReviewKeys").get_attribute("class") or ""
     )
     # in the Mirrors section, the suggestion now reads "added"
-    offered = ui.panel().locator('details[data-section="mirrors"] li[data-offer="team"]')
+    suggested = ui.panel().locator('details[data-section="mirrors"] .jp-SpackPanel-suggested')
+    toggle = suggested.locator("button.jp-SpackPanel-suggestedToggle")
+    assert toggle.inner_text() == "▸ Suggested by your site (1 of 1 added)"
+    toggle.click()
+    offered = suggested.locator('li[data-offer="team"]')
     assert offered.locator(".jp-SpackPanel-badge").inner_text() == "added"
     ui.shot("first-run-review")
     ui.panel().locator(".jp-SpackPanel-keyPreview button", has_text="Close").click()
