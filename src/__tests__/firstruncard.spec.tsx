@@ -41,6 +41,7 @@ async function render(
     userMirrors?: boolean;
     state?: IFirstRunState;
     onPreset?: (p: IMirrorPreset) => void;
+    compact?: boolean;
   } = {}
 ): Promise<HTMLElement> {
   const widget = ReactWidget.create(
@@ -52,12 +53,19 @@ async function render(
       onDemo={() => undefined}
       onPreset={options.onPreset ?? (() => undefined)}
       onEnterUrl={() => undefined}
+      compact={options.compact}
       trans={trans}
     />
   );
   Widget.attach(widget, document.body);
   await widget.renderPromise;
   return widget.node;
+}
+
+function texts(node: HTMLElement, selector: string): string[] {
+  return Array.from(node.querySelectorAll(selector)).map(
+    e => e.textContent ?? ''
+  );
 }
 
 describe('FirstRunCard', () => {
@@ -111,5 +119,24 @@ describe('FirstRunCard', () => {
       node.querySelector<HTMLButtonElement>('.jp-SpackPanel-addPreset')!
         .disabled
     ).toBe(true);
+  });
+
+  it('is one line in the Mirrors section until opened, without the demo', async () => {
+    const node = await render(offers(), { compact: true });
+    const toggle = node.querySelector<HTMLButtonElement>(
+      '.jp-SpackPanel-suggestedToggle'
+    )!;
+    expect(toggle.textContent).toBe('▸ Suggested by your site (0 of 1 added)');
+    expect(node.querySelector('.jp-SpackPanel-offers')).toBeNull();
+    toggle.click();
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(texts(node, '.jp-SpackPanel-offer strong')).toEqual([
+      "Spack's public build cache"
+    ]);
+    const forbidden = await render(offers(), {
+      compact: true,
+      userMirrors: false
+    });
+    expect(forbidden.textContent).toBe('');
   });
 });
