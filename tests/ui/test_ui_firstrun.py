@@ -253,6 +253,12 @@ def test_a_site_preset_is_added_and_its_key_reviewed(ui: FirstRunEnv) -> None:
     assert offered.locator(".jp-SpackPanel-badge").inner_text() == "added"
     ui.shot("first-run-review")
     ui.panel().locator(".jp-SpackPanel-keyPreview button", has_text="Close").click()
+    preview.wait_for(state="detached")
+    # the header's action brings the same review back
+    note.locator("button.jp-SpackPanel-hostReviewKeys").click()
+    preview.locator('input[type="checkbox"]').first.wait_for()
+    assert "Keys published by team" in preview.inner_text()
+    ui.panel().locator(".jp-SpackPanel-keyPreview button", has_text="Close").click()
     ui.lab.api("DELETE", "mirrors/team")
     ui.panel().locator(CARD).wait_for(timeout=15_000)  # the change event brings it back
 
