@@ -63,16 +63,19 @@ export function HostView(props: {
       {mirrors.value !== null &&
         mirrors.value.length === 0 &&
         (props.firstRun && props.onDemo && props.onPreset ? (
-          <FirstRunCard
-            firstRun={h?.first_run}
-            mirrors={mirrors.value}
-            userMirrors={h?.policy?.user_mirrors ?? true}
-            state={props.firstRun}
-            onDemo={props.onDemo}
-            onPreset={props.onPreset}
-            onEnterUrl={props.onAddMirror}
-            trans={trans}
-          />
+          // the offers come with the host: no half card while it loads
+          (h !== null || host.error !== null) && (
+            <FirstRunCard
+              firstRun={h?.first_run}
+              mirrors={mirrors.value}
+              userMirrors={h?.policy?.user_mirrors ?? true}
+              state={props.firstRun}
+              onDemo={props.onDemo}
+              onPreset={props.onPreset}
+              onEnterUrl={props.onAddMirror}
+              trans={trans}
+            />
+          )
         ) : (
           <div className="jp-SpackPanel-firstRun">
             <Muted>{trans.__('No mirror configured yet.')}</Muted>

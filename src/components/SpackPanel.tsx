@@ -338,7 +338,11 @@ function PanelBody(props: {
             installed={state.installed.value}
             selected={state.selected}
             onSelect={g => void model.select(g)}
-            onAddMirror={showFirstRun}
+            onAddMirror={
+              state.host.value?.policy?.user_mirrors === false
+                ? undefined // the card says why; no button that leads nowhere
+                : showFirstRun
+            }
             trans={trans}
             renderDetail={() =>
               state.selected && (

@@ -193,6 +193,10 @@ def test_when_users_may_not_add_mirrors_the_card_says_so(ui: FirstRunEnv) -> Non
     note.wait_for()
     assert note.inner_text() == ("Your site does not allow adding mirrors; ask your administrator.")
     assert card.locator("button").count() == 0
+    # nor does the search area offer a button that leads nowhere
+    why = ui.panel().locator('.jp-SpackPanel-noMatch[data-kind="no-mirror"]')
+    why.wait_for()
+    assert why.locator("button").count() == 0
     # and the Mirrors section has no add form either
     section = ui.panel().locator('details[data-section="mirrors"]')
     assert section.locator("form.jp-SpackPanel-addMirror").count() == 0
