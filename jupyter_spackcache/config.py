@@ -42,6 +42,7 @@ from .fingerprint import Fingerprint, fingerprints
 from .limits import DEFAULT_LIMITS, Limits
 from .netconfig import AuthSpec, RetryPolicy, parse_auth
 from .policy import DEFAULT_DENIED_HOSTS, Policy
+from .presets import DEFAULT_PRESETS, MirrorPreset, preset_from_mapping
 
 #: The site files that always apply, whatever the environment says. A module-level seam: tests
 #: replace it (in-process) instead of writing system paths other test runs would see.
@@ -180,6 +181,10 @@ class Config:
     limits: Limits = DEFAULT_LIMITS
     #: timeouts, retries and the per-operation deadline for every mirror request
     network: RetryPolicy = field(default_factory=RetryPolicy)
+    #: mirrors the panel offers a user who has none (site files only, presets.py)
+    mirror_presets: tuple[MirrorPreset, ...] = DEFAULT_PRESETS
+    #: whether the panel offers to build the demo mirror (site files only)
+    offer_demo_mirror: bool = True
 
     # state locations, all under ``home``
     @property
@@ -309,7 +314,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
 
     values: dict[str, tuple[Any, str]] = {}
     for layer in [*sites, *([user] if user else [])]:
-        for key in ("install_root", "upstreams", "auto_kernels"):
+        for key in ("install_root", "upstreams", "auto_kernels", *_OFFERS):
             if key in layer.data:
                 values[key] = (layer.data[key], layer.at(key))
         for section in ("host", "modules", "limits", "network"):
@@ -365,7 +370,20 @@ def _build(
         site_files=site_files,
         sources=sources,
         limits=_limits(values),
+        mirror_presets=_presets(values),
+        offer_demo_mirror=value("offer_demo_mirror") is not False,
     )
+
+
+#: what the site offers a new user; the schema keeps these keys out of user files
+_OFFERS = ("mirror_presets", "offer_demo_mirror")
+
+
+def _presets(values: Mapping[str, tuple[Any, str]]) -> tuple[MirrorPreset, ...]:
+    """The last site layer's ``mirror_presets`` (checked by the schema), or the default."""
+    if "mirror_presets" not in values:
+        return DEFAULT_PRESETS
+    return tuple(preset_from_mapping(entry, normalize_url) for entry in values["mirror_presets"][0])
 
 
 def _limits(values: Mapping[str, tuple[Any, str]]) -> Limits:

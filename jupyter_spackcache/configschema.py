@@ -144,6 +144,17 @@ MIRROR_KEYS: dict[str, Check] = {
     "auth": _is_mapping,
     "ca_bundle": _is_str,
 }
+#: one ``mirror_presets:`` entry: a mirror the site offers new users, and how it is shown
+PRESET_KEYS: dict[str, Check] = {
+    "name": _is_str,
+    "url": _is_str,
+    "title": _is_str,
+    "description": _is_str,
+    "unsigned": _is_bool,
+    "s3_endpoint": _is_str,
+    "view": _is_str,
+}
+_PRESET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 POLICY_KEYS: dict[str, Check] = {
     "allow_user_mirrors": _is_bool,
     "allow_unsigned": _is_bool,
@@ -226,6 +237,8 @@ TOP_KEYS: dict[str, bool] = {
     "modules": True,
     "limits": True,
     "network": True,
+    "mirror_presets": False,
+    "offer_demo_mirror": False,
 }
 
 
@@ -254,7 +267,9 @@ def validate(data: Located, where: str, *, site: bool) -> None:
             _check_section(value, at, where, NETWORK_KEYS, key)
         elif key == "pinned_keys":
             _check_pins(value, at, where)
-        elif key == "auto_kernels":
+        elif key == "mirror_presets":
+            _check_presets(value, at, where)
+        elif key in ("auto_kernels", "offer_demo_mirror"):
             _raise_if(_is_bool(value), at, key)
         elif key == "install_root":
             _raise_if(_is_str(value), at, key)
@@ -282,6 +297,43 @@ def _check_mirrors(value: Any, at: str, where: str) -> None:
         raise ConfigError(f"{at}: 'mirrors' must be a list of mirrors")
     for raw in value:
         check_mirror_entry(raw, where)
+
+
+def _check_presets(value: Any, at: str, where: str) -> None:
+    """``mirror_presets:``: a list (``[]`` offers none) of named mirrors with distinct names."""
+    if not isinstance(value, list):
+        raise ConfigError(
+            f"{at}: 'mirror_presets' must be a list of mirrors to offer (or [] for none)"
+        )
+    seen: set[str] = set()
+    for raw in value:
+        line = getattr(raw, "line", 0)
+        entry = f"{where}:{line}" if line else at
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{entry}: each preset must be a mapping with a name and a url")
+        for key, item in raw.items():
+            inner = _at(where, raw, key)
+            if key not in PRESET_KEYS:
+                raise _unknown(inner, key, PRESET_KEYS, "mirror_presets")
+            _raise_if(PRESET_KEYS[key](item), inner, f"mirror_presets.{key}")
+        missing = [k for k in ("name", "url") if k not in raw]
+        if missing:
+            raise ConfigError(f"{entry}: a preset needs a '{missing[0]}'")
+        url = str(raw["url"])
+        if "://" in url and url.split("://", 1)[0] not in SCHEMES:
+            raise ConfigError(
+                f"{_at(where, raw, 'url')}: 'mirror_presets.url' has unknown scheme "
+                f"'{url.split('://', 1)[0]}://' (known: {', '.join(SCHEMES)})"
+            )
+        name = str(raw["name"])
+        if not _PRESET_NAME.match(name):
+            raise ConfigError(
+                f"{_at(where, raw, 'name')}: 'mirror_presets.name' '{name}' is not a mirror name",
+                hint="use letters, digits, '.', '_' or '-' (at most 64 characters)",
+            )
+        if name in seen:
+            raise ConfigError(f"{_at(where, raw, 'name')}: preset '{name}' is listed twice")
+        seen.add(name)
 
 
 def _check_section(

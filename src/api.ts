@@ -262,6 +262,29 @@ export async function addMirror(
   );
 }
 
+/** `POST /mirrors {preset}`: add a mirror the site offers, as the site describes it. */
+export async function addPreset(
+  settings: ServerConnection.ISettings,
+  preset: string
+): Promise<IMirror> {
+  return expectObject<IMirror>(
+    await requestAPI('mirrors', settings, postJSON({ preset })),
+    ['name', 'url'],
+    'mirror'
+  );
+}
+
+/** `POST /demo-mirror`: the task that builds, adds and trusts the demo mirror. */
+export async function startDemoMirror(
+  settings: ServerConnection.ISettings
+): Promise<ITask> {
+  return expectObject<ITask>(
+    await requestAPI('demo-mirror', settings, postJSON({})),
+    ['id', 'state'],
+    'task'
+  );
+}
+
 /** `DELETE /mirrors/{name}`. */
 export async function removeMirror(
   settings: ServerConnection.ISettings,

@@ -39,6 +39,35 @@ export interface IHost {
     unsigned_mirrors: boolean;
     file_mirrors: boolean;
   };
+  /** What a user with no mirror is offered (absent from older servers). */
+  first_run?: IFirstRun;
+}
+
+/** A mirror the site offers in one click (`mirror_presets` in the site file). */
+export interface IMirrorPreset {
+  name: string;
+  /** Normalised like a configured mirror's url: equal means already added. */
+  url: string;
+  title: string;
+  description: string;
+  signed: boolean;
+  /** Why the site policy would refuse it; null when it may be added. */
+  refusal: string | null;
+}
+
+/** The demo mirror (`POST /demo-mirror`), built here with gcc. */
+export interface IDemoOffer {
+  name: string;
+  url: string;
+  refusal: string | null;
+  /** Why it cannot be built on this server (no gcc); null when it can. */
+  unavailable: string | null;
+}
+
+export interface IFirstRun {
+  presets: IMirrorPreset[];
+  /** Null when the site does not offer the demo. */
+  demo: IDemoOffer | null;
 }
 
 /** One configured mirror (`GET /mirrors`). */
@@ -267,6 +296,8 @@ export interface IErrorInfo {
 /** An install task (`POST /installs`, `GET /tasks/{id}`). */
 export interface ITask {
   id: string;
+  /** "install", or "demo-mirror" for `POST /demo-mirror` (absent from older servers). */
+  kind?: 'install' | 'demo-mirror';
   specs: string[];
   kernel: boolean;
   install_root: string;

@@ -83,6 +83,9 @@ def effective_rows(config: Config, env: dict[str, str]) -> list[dict[str, Any]]:
     add("install_root", str(config.store_root), "default ($SPACKCACHE_HOME/opt)")
     add("upstreams", ", ".join(map(str, config.upstreams)) or "none")
     add("auto_kernels", str(config.auto_kernels).lower())
+    presets = ", ".join(f"{p.name} ({p.url})" for p in config.mirror_presets)
+    add("mirror_presets", presets or "none")
+    add("offer_demo_mirror", str(config.offer_demo_mirror).lower())
     modules = config.modules
     add("modules.enable", ", ".join(modules.enable) or "none")
     set_roots = dict(modules.roots)

@@ -20,6 +20,7 @@ from ..errors import SpackCacheError
 from .handlers.docs import TroubleshootingHandler
 from .handlers.envfiles import InstallFromFileHandler
 from .handlers.events import EventsHandler
+from .handlers.firstrun import DemoMirrorHandler
 from .handlers.installed import GcHandler, InstalledHandler, InstalledNodeHandler
 from .handlers.mirrors import KeyHandler, KeysHandler, MirrorHandler, MirrorsHandler, TrustHandler
 from .handlers.specs import PlanHandler, SpecHandler, SpecsHandler
@@ -56,6 +57,7 @@ ROUTES: tuple[tuple[str, type[Any]], ...] = (
     (f"installed/{_HASH}", InstalledNodeHandler),
     ("gc", GcHandler),
     ("docs/troubleshooting", TroubleshootingHandler),
+    ("demo-mirror", DemoMirrorHandler),
 )
 
 

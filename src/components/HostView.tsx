@@ -5,17 +5,24 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IHost, IKey, IMirror } from '../api';
+import { IHost, IKey, IMirror, IMirrorPreset } from '../api';
 import { mirrorBadge } from '../model/builds';
+import { IFirstRunState } from '../model/firstrun';
 import { humanBytes, targetsSummary } from '../model/format';
 import { IRemote } from '../model/spack';
 import { ActionButton, ErrorLine, Muted } from './common';
+import { FirstRunCard } from './FirstRunCard';
 
 export function HostView(props: {
   host: IRemote<IHost>;
   mirrors: IRemote<IMirror[]>;
   keys: IRemote<IKey[]>;
   onAddMirror?: () => void;
+  /** The first-run card: its progress and its actions (no card without them). */
+  firstRun?: IFirstRunState;
+  onDemo?: () => void;
+  onPreset?: (preset: IMirrorPreset) => void;
+  onReviewKeys?: (mirror: string) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { host, mirrors, trans } = props;
@@ -53,20 +60,36 @@ export function HostView(props: {
         </>
       )}
       {mirrors.error && <ErrorLine error={mirrors.error} />}
-      {mirrors.value !== null && mirrors.value.length === 0 && (
-        <div className="jp-SpackPanel-firstRun">
-          <Muted>{trans.__('No mirror configured yet.')}</Muted>
-          {props.onAddMirror && (
-            <ActionButton
-              kind="accept"
-              className="jp-SpackPanel-addMirrorAction"
-              onClick={props.onAddMirror}
-            >
-              {trans.__('Add a mirror')}
-            </ActionButton>
-          )}
-        </div>
-      )}
+      {mirrors.value !== null &&
+        mirrors.value.length === 0 &&
+        (props.firstRun && props.onDemo && props.onPreset ? (
+          // the offers come with the host: no half card while it loads
+          (h !== null || host.error !== null) && (
+            <FirstRunCard
+              firstRun={h?.first_run}
+              mirrors={mirrors.value}
+              userMirrors={h?.policy?.user_mirrors ?? true}
+              state={props.firstRun}
+              onDemo={props.onDemo}
+              onPreset={props.onPreset}
+              onEnterUrl={props.onAddMirror}
+              trans={trans}
+            />
+          )
+        ) : (
+          <div className="jp-SpackPanel-firstRun">
+            <Muted>{trans.__('No mirror configured yet.')}</Muted>
+            {props.onAddMirror && (
+              <ActionButton
+                kind="accept"
+                className="jp-SpackPanel-addMirrorAction"
+                onClick={props.onAddMirror}
+              >
+                {trans.__('Add a mirror')}
+              </ActionButton>
+            )}
+          </div>
+        ))}
       {mirrors.value !== null && mirrors.value.length > 0 && (
         <ul
           className="jp-SpackPanel-mirrorChips"
@@ -88,6 +111,30 @@ export function HostView(props: {
           })}
         </ul>
       )}
+      {props.onReviewKeys &&
+        (mirrors.value ?? [])
+          .filter(m => m.signed && m.trust?.state === 'untrusted')
+          .map(m => (
+            <div
+              key={m.name}
+              className="jp-SpackPanel-untrustedNote"
+              data-mirror={m.name}
+            >
+              <span>
+                {trans.__(
+                  '%1: its key is not trusted yet, so nothing from it installs.',
+                  m.name
+                )}
+              </span>
+              <ActionButton
+                kind="warn"
+                className="jp-SpackPanel-hostReviewKeys"
+                onClick={() => props.onReviewKeys?.(m.name)}
+              >
+                {trans.__('Review keys')}
+              </ActionButton>
+            </div>
+          ))}
     </div>
   );
 }

@@ -119,6 +119,8 @@ export function MirrorsView(props: {
   onUntrust?: (fingerprint: string) => void;
   /** The site's mirror permissions (from GET /host); everything allowed when unknown. */
   policy?: { user_mirrors: boolean; unsigned_mirrors: boolean } | null;
+  /** The site's suggested mirrors, shown above the add form. */
+  offers?: React.ReactNode;
   trans: TranslationBundle;
 }): JSX.Element {
   const { mirrors, keys, trans } = props;
@@ -241,6 +243,7 @@ export function MirrorsView(props: {
           trans={trans}
         />
       )}
+      {props.offers}
       {props.policy?.user_mirrors === false ? (
         <Muted>
           {trans.__(

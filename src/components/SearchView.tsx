@@ -60,7 +60,9 @@ export function NoMatchView(props: {
   return (
     <div className="jp-SpackPanel-noMatch" data-kind={why.kind} role="status">
       <div className="jp-SpackPanel-noMatchMessage">
-        {trans.__('Nothing this host can install: %1.', why.message)}
+        {why.kind === 'no-mirror'
+          ? trans.__('Nothing can be searched yet: %1.', why.message)
+          : trans.__('Nothing this host can install: %1.', why.message)}
       </div>
       {why.kind === 'no-mirror' && props.onAddMirror && (
         <div className="jp-SpackPanel-actions">

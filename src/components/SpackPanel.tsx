@@ -13,7 +13,7 @@ import {
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IInstalledRecord, IMirror, IRemoval } from '../api';
+import { IInstalledRecord, IMirror, IMirrorPreset, IRemoval } from '../api';
 import { spackIcon } from '../icon';
 import { shortSpec } from '../model/format';
 import { dependents } from '../model/installed';
@@ -24,6 +24,7 @@ import { ErrorLine, Section } from './common';
 import { HostView } from './HostView';
 import { InstallView } from './InstallView';
 import { InstalledView } from './InstalledView';
+import { FirstRunCard, confirmUnsignedPreset } from './FirstRunCard';
 import { MirrorsView } from './MirrorsView';
 import { PackageView } from './PackageView';
 import { PlanView } from './PlanView';
@@ -179,6 +180,35 @@ async function confirmGc(
   }
 }
 
+/** Add a mirror the site suggests (asking first when it is unsigned), then review its key. */
+async function addPreset(
+  model: SpackModel,
+  preset: IMirrorPreset,
+  trans: TranslationBundle
+): Promise<void> {
+  if (!(await confirmUnsignedPreset(preset, trans))) {
+    return;
+  }
+  if (await model.firstRun.addPreset(preset)) {
+    if (model.state.keyPreview !== null) {
+      openMirrorForm(false); // the key review is in the Mirrors section
+    }
+  }
+}
+
+/** Bring the first-run card into view with its first offer focused (else open the form). */
+function showFirstRun(): void {
+  const card = document.querySelector<HTMLElement>(
+    `#${PANEL_ID} .jp-SpackPanel-host .jp-SpackPanel-firstRunCard`
+  );
+  if (card === null) {
+    openMirrorForm();
+    return;
+  }
+  card.scrollIntoView({ block: 'nearest' });
+  card.querySelector<HTMLButtonElement>('button:not(:disabled)')?.focus();
+}
+
 /** Open the Mirrors section and (unless told not to) put the cursor in the new mirror's name. */
 function openMirrorForm(focusForm = true): void {
   const section = document.querySelector<HTMLDetailsElement>(
@@ -214,7 +244,7 @@ function PanelBody(props: {
         void model.previewKeys(mirror);
       }
     },
-    addMirror: () => openMirrorForm(),
+    addMirror: showFirstRun,
     openHelp: props.openHelp,
     trans
   };
@@ -262,6 +292,10 @@ function PanelBody(props: {
           mirrors={state.mirrors}
           keys={state.keys}
           onAddMirror={() => openMirrorForm()}
+          firstRun={state.firstRun}
+          onDemo={() => void model.firstRun.buildDemo()}
+          onPreset={preset => void addPreset(model, preset, trans)}
+          onReviewKeys={actions.reviewKeys}
           trans={trans}
         />
         {(state.plan !== null || state.install !== null) && (
@@ -313,7 +347,11 @@ function PanelBody(props: {
             installed={state.installed.value}
             selected={state.selected}
             onSelect={g => void model.select(g)}
-            onAddMirror={() => openMirrorForm()}
+            onAddMirror={
+              state.host.value?.policy?.user_mirrors === false
+                ? undefined // the card says why; no button that leads nowhere
+                : showFirstRun
+            }
             trans={trans}
             renderDetail={() =>
               state.selected && (
@@ -369,6 +407,18 @@ function PanelBody(props: {
             onClosePreview={() => model.closeKeyPreview()}
             onUntrust={f => void model.untrustKey(f)}
             policy={state.host.value?.policy ?? null}
+            offers={
+              <FirstRunCard
+                compact
+                firstRun={state.host.value?.first_run}
+                mirrors={state.mirrors.value ?? []}
+                userMirrors={state.host.value?.policy?.user_mirrors ?? true}
+                state={state.firstRun}
+                onDemo={() => void model.firstRun.buildDemo()}
+                onPreset={preset => void addPreset(model, preset, trans)}
+                trans={trans}
+              />
+            }
             trans={trans}
           />
         </Section>

@@ -24,6 +24,7 @@ import {
 } from '../api';
 import { bestBuild } from './builds';
 import { fileTaskNotice } from './envfile';
+import { FirstRunActions, IDLE_FIRST_RUN, IFirstRunState } from './firstrun';
 import { shortSpec } from './format';
 import { IInstallProgress, isActive } from './progress';
 import { SearchModel } from './search';
@@ -72,6 +73,8 @@ export interface ISpackState {
   notice: INotice | null;
   /** Why the last "Add mirror" failed, shown under the form. */
   mirrorError: IErrorInfo | null;
+  /** The first-run card's offers in progress (a preset, the demo task). */
+  firstRun: IFirstRunState;
 }
 
 export interface ISpackOptions {
@@ -113,9 +116,19 @@ export class SpackModel {
       kernel: options.kernel ?? false,
       keyPreview: null,
       notice: null,
-      mirrorError: null
+      mirrorError: null,
+      firstRun: IDLE_FIRST_RUN
     };
+    this.firstRun = new FirstRunActions({
+      settings: this._settings,
+      pollMs: this.pollMs,
+      update: firstRun => this._set({ firstRun }),
+      added: mirror => this._offerAdded(mirror)
+    });
   }
+
+  /** The first-run card's actions: add a site preset, build the demo mirror. */
+  readonly firstRun: FirstRunActions;
 
   /** The search box's own model (debounced, paged). */
   readonly search: SearchModel;
@@ -157,6 +170,7 @@ export class SpackModel {
   dispose(): void {
     this._disposed = true;
     this._following?.abort();
+    this.firstRun.dispose();
     this.search.dispose();
     this._tracker?.stop();
     Signal.clearData(this);
@@ -254,9 +268,14 @@ export class SpackModel {
     }
     try {
       const tasks = await api.fetchTasks(this._settings, 10);
-      const running = tasks.find(t => isActive(t.state));
+      const active = tasks.filter(t => isActive(t.state));
+      const running = active.find(t => (t.kind ?? 'install') === 'install');
       if (running !== undefined) {
         this._track(running);
+      }
+      const demo = active.find(t => t.kind === 'demo-mirror');
+      if (demo !== undefined && this._state.firstRun.busy === null) {
+        void this.firstRun.follow(demo);
       }
     } catch {
       // the task list is a convenience; the rest of the panel still works
@@ -566,6 +585,19 @@ export class SpackModel {
   }
 
   // ---- internals ------------------------------------------------------------------------
+
+  /** After a first-run offer added a mirror: reload, then review its key if untrusted. */
+  private async _offerAdded(mirror: IMirror | null): Promise<void> {
+    this._info(
+      mirror === null
+        ? this._trans.__('The demo mirror is ready: search for demo-tool')
+        : this._trans.__('Added mirror %1', mirror.name)
+    );
+    await Promise.all([this._mirrorsChanged(), this.loadKeys()]);
+    if (mirror !== null && mirror.signed && mirror.trust?.state !== 'trusted') {
+      await this.previewKeys(mirror.name);
+    }
+  }
 
   private async _mirrorsChanged(): Promise<void> {
     await Promise.all([this.loadMirrors(), this.search.run()]);

@@ -103,8 +103,9 @@ async def test_every_route_refuses_unauthenticated_requests(
             assert refused.value.code in {401, 403}, (handler.__name__, verb)
             checked.append((handler.__name__, verb))
     # every verb of every resource of the issue, nothing forgotten
-    assert len(checked) == 21
+    assert len(checked) == 22
     assert ("EventsHandler", "GET") in checked and ("TaskHandler", "DELETE") in checked
+    assert ("DemoMirrorHandler", "POST") in checked
 
 
 async def test_a_wrong_token_is_refused_too(

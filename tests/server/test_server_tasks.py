@@ -97,6 +97,17 @@ def test_history_survives_and_unfinished_tasks_become_interrupted(tmp_path: Path
     assert reopened.get("zzz") is None
 
 
+def test_a_task_keeps_its_kind_and_older_records_are_installs(tmp_path: Path) -> None:
+    db = TaskDB(tmp_path / "tasks.sqlite")
+    demo = Task("d", (), False, "/home/u/.spackcache/demo-mirror", 1.0, kind="demo-mirror")
+    db.save(demo)
+    assert db.get("d") == demo and demo.to_json()["kind"] == "demo-mirror"
+    db.close()
+    older = new_task("a", 1.0).to_json()
+    del older["kind"]  # saved before tasks had kinds
+    assert Task.from_json(older).kind == "install"
+
+
 # ------------------------------------------------------------------ the manager
 
 

@@ -60,6 +60,9 @@ def test_throttle_drops_only_close_byte_updates_of_the_same_stage() -> None:
     assert throttle.passes(ProgressEvent("a", "zlib", "1", Stage.DOWNLOAD, 10, 10), 1.02)
     assert throttle.passes(ProgressEvent("a", "zlib", "1", Stage.VERIFY), 1.03)
     assert throttle.passes(ProgressEvent("a", "zlib", "1", Stage.VERIFY, 1), 1.09)
+    # whole-task notes are log lines: two in a row both pass
+    assert throttle.passes(ProgressEvent("", "demo", "", Stage.DONE, message="built"), 1.1)
+    assert throttle.passes(ProgressEvent("", "demo", "", Stage.DONE, message="added"), 1.1)
 
 
 def test_the_end_line_decides_the_outcome() -> None:

@@ -23,6 +23,7 @@ from ...session import Session
 from ...trust.mirrortrust import MirrorTrust, mirror_trust
 from ..querythread import QueryThread
 from .base import ApiError, SpackCacheHandler, optional_bool, require_str, require_str_list
+from .firstrun import preset_request
 
 
 def published_keys(
@@ -68,9 +69,8 @@ def mirrors_payload(session: Session, core: QueryThread | None = None) -> list[d
     ]
 
 
-def add_payload(session: Session, name: str, url: str, unsigned: bool) -> dict[str, Any]:
+def add_payload(session: Session, request: MirrorRequest) -> dict[str, Any]:
     """A malformed mirror is a 400 (ConfigError), one the site forbids a 403 (PolicyError)."""
-    request = MirrorRequest(name, url, unsigned=unsigned)
     mirror = add_mirror(request, config=session.config, keyring=session.keyring).mirror
     meta = session.catalog.cache.meta(mirror)
     return mirror_json(
@@ -99,11 +99,16 @@ class MirrorsHandler(SpackCacheHandler):
     @authorized
     async def post(self) -> None:
         body = self.json_body()
-        name, url = require_str(body, "name"), require_str(body, "url")
-        unsigned = optional_bool(body, "unsigned")
-        added = await self.state.core.run(
-            lambda s: add_payload(s, name, url, unsigned), invalidate=True
-        )
+        if "preset" in body:  # one the site offers (GET /host first_run.presets)
+            preset = require_str(body, "preset")
+            added = await self.state.core.run(
+                lambda s: add_payload(s, preset_request(s.config, preset)), invalidate=True
+            )
+            name = added["name"]
+        else:
+            name, url = require_str(body, "name"), require_str(body, "url")
+            request = MirrorRequest(name, url, unsigned=optional_bool(body, "unsigned"))
+            added = await self.state.core.run(lambda s: add_payload(s, request), invalidate=True)
         self.set_header("Location", self.request.path.rstrip("/") + "/" + name)
         self.write_json(added, status=201)
 

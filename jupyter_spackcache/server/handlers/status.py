@@ -15,6 +15,7 @@ from ...install.plan import existing_ancestor
 from ...present import host_json, policy_json
 from ...session import Session
 from .base import SpackCacheHandler
+from .firstrun import first_run_payload
 
 
 def status_payload() -> dict[str, object]:
@@ -36,6 +37,7 @@ def host_payload(session: Session) -> dict[str, Any]:
         **host_json(session.host),
         "install_root": {"path": str(root), **free_space(root)},
         "policy": policy_json(session.config.policy),
+        "first_run": first_run_payload(session.config),
     }
 
 

@@ -50,7 +50,7 @@ def child_runner(
     """The task runner: each task in a fresh child process built from the current config."""
 
     def run(task: Task, progress: ProgressCallback, cancel: threading.Event) -> None:
-        request = WorkerRequest(config(), task.specs, task.kernel, task.root)
+        request = WorkerRequest(config(), task.specs, task.kernel, task.root, task.kind)
         run_child(request, progress, cancel, grace=grace, command=command)
 
     return run

@@ -83,22 +83,30 @@ class TaskManager:
 
     # ---- commands --------------------------------------------------------------------------
 
-    def submit(self, specs: Sequence[str], *, kernel: bool, root: str) -> Task:
+    def submit(
+        self, specs: Sequence[str], *, kernel: bool, root: str, kind: str = "install"
+    ) -> Task:
+        """Queue a task; tasks of one kind on one root (install root, demo mirror) run in turn."""
         if self._stopping:
             raise RuntimeError("the task manager is shutting down")
-        task = Task(uuid.uuid4().hex[:12], tuple(specs), kernel, root, time.time())
+        task = Task(uuid.uuid4().hex[:12], tuple(specs), kernel, root, time.time(), kind=kind)
         task = with_state(task, TaskState.QUEUED, task.created)
         with self._lock:
             self._live[task.id] = task
             self._cancels[task.id] = threading.Event()
-            executor = self._executors.get(root)
+            executor = self._executors.get(f"{kind}:{root}")
             if executor is None:
-                executor = ThreadPoolExecutor(1, thread_name_prefix="spackcache-install")
-                self._executors[root] = executor
+                executor = ThreadPoolExecutor(1, thread_name_prefix=f"spackcache-{kind}")
+                self._executors[f"{kind}:{root}"] = executor
         self._db.save(task)
         self._announce(task)
         executor.submit(self._run, task.id)
         return task
+
+    def active(self, kind: str) -> Task | None:
+        """The queued or running task of ``kind``, if any (a second request joins it)."""
+        with self._lock:
+            return next((t for t in self._live.values() if t.kind == kind), None)
 
     def cancel(self, task_id: str) -> Task | None:
         """Ask a task to stop; a queued task is cancelled at once, a running one soon."""
@@ -161,7 +169,7 @@ class TaskManager:
                 log.warning(
                     "spackcache task failed: user=%s route=%s task=%s specs=%s code=%s message=%s",
                     _process_user(),
-                    "POST /installs",
+                    "POST /installs" if task.kind == "install" else f"POST /{task.kind}",
                     task_id,
                     " ".join(task.specs),
                     error.code,

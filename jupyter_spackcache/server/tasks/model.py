@@ -21,6 +21,10 @@ LOG_LIMIT = 500
 NETWORK_EVENT = "network"
 
 
+#: what a task does: install packages (``POST /installs``) or set up the demo mirror
+TASK_KINDS = ("install", "demo-mirror")
+
+
 class TaskState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -78,7 +82,7 @@ class NodeProgress:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One ``POST /installs`` request and everything that happened to it."""
+    """One ``POST /installs`` (or ``POST /demo-mirror``) request and all that happened to it."""
 
     id: str
     specs: tuple[str, ...]
@@ -95,10 +99,13 @@ class Task:
     retries: int = 0
     #: bumped on every change, so the event stream can tell snapshots apart
     revision: int = field(default=0, compare=False)
+    #: one of TASK_KINDS; for "demo-mirror", ``root`` is the mirror's directory
+    kind: str = "install"
 
     def to_json(self, *, with_log: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
+            "kind": self.kind,
             "specs": list(self.specs),
             "kernel": self.kernel,
             "install_root": self.root,
@@ -121,6 +128,7 @@ class Task:
         error = doc.get("error")
         return cls(
             id=doc["id"],
+            kind=str(doc.get("kind", "install")),  # tasks saved before there were kinds
             specs=tuple(doc["specs"]),
             kernel=bool(doc["kernel"]),
             root=doc["install_root"],

@@ -30,6 +30,8 @@ class WorkerRequest:
     specs: tuple[str, ...]
     kernel: bool
     root: str
+    #: what to run (model.TASK_KINDS)
+    kind: str = "install"
 
 
 # ---- messages (pure) -------------------------------------------------------------------------
@@ -72,13 +74,16 @@ def error_message(exc: BaseException) -> dict[str, Any]:
 
 
 class Throttle:
-    """Drops byte-count updates that follow too closely; stage changes and completions pass."""
+    """Drops byte-count updates that follow too closely; stage changes, completions and
+    whole-task notes pass."""
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
         self._last: dict[str, tuple[Stage, float]] = {}
 
     def passes(self, event: ProgressEvent, now: float) -> bool:
+        if not event.hash:  # a whole-task note (a log line), never a byte count: keep it
+            return True
         previous = self._last.get(event.hash)
         complete = event.total is not None and event.done >= event.total
         if (

@@ -83,17 +83,21 @@ def main() -> int:
         name="spackcache-worker-stdin",
     ).start()
 
+    from .demo import run_demo
     from .install import run_install
 
     try:
-        run_install(
-            request.config,
-            request.specs,
-            kernel=request.kernel,
-            root=request.root,
-            progress=channel.progress,
-            cancel=cancel,
-        )
+        if request.kind == "demo-mirror":
+            run_demo(request.config, progress=channel.progress, cancel=cancel)
+        else:
+            run_install(
+                request.config,
+                request.specs,
+                kernel=request.kernel,
+                root=request.root,
+                progress=channel.progress,
+                cancel=cancel,
+            )
     except Exception as exc:
         if not isinstance(exc, SpackCacheError):
             log.exception("spackcache install worker crashed")
