@@ -705,9 +705,13 @@ def test_installed_groups_say_what_each_package_is_and_the_plan_where_it_goes(
     assert (apps.locator(".jp-SpackPanel-groupTitle").text_content() or "").startswith(
         "Applications"
     )
-    assert [li.get_attribute("data-package") for li in apps.locator("ul > li").all()] == [
-        "demo-tool"
-    ]
+    # the removals before the install reach the panel by the same pushed events: wait for both
+    ui.page.wait_for_function(
+        """() => [...document.querySelectorAll(
+            '.jp-SpackPanel-installedGroup[data-group="applications"] ul > li')]
+            .map(li => li.dataset.package).join(',') === 'demo-tool'""",
+        timeout=15_000,
+    )
     description = tool.locator(":scope > .jp-SpackPanel-description")
     assert description.inner_text() == described["demo-tool"]
     libs = ui.panel().locator('.jp-SpackPanel-installedGroup[data-group="libraries"]')
