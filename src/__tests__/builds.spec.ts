@@ -1,6 +1,7 @@
 import { nullTranslator } from '@jupyterlab/translation';
 
-import { IBuild, IMirror, IPackageGroup, toChanged } from '../api';
+import { IBuild, IMirror, IPackageGroup } from '../api';
+import { toChanged } from '../events';
 import {
   bestBuild,
   buildDifferences,

@@ -12,10 +12,9 @@ import {
   fetchPlan,
   searchSpecs,
   startInstall,
-  streamTaskEvents,
-  toTaskEvent,
   uninstall
 } from '../api';
+import { streamTaskEvents, toTaskEvent } from '../events';
 import { PLAN, QUEUED_TASK } from './fixtures';
 
 const BASE = 'http://127.0.0.1:8888/';

@@ -10,6 +10,7 @@ import { TranslationBundle, nullTranslator } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import * as api from '../api';
+import * as events from '../events';
 import {
   IErrorInfo,
   IHost,
@@ -208,7 +209,7 @@ export class SpackModel {
     const loop = async (): Promise<void> => {
       while (!abort.signal.aborted) {
         try {
-          await api.streamChanges(
+          await events.streamChanges(
             this._settings,
             parts => void this.reload(parts),
             { signal: abort.signal }
@@ -228,7 +229,7 @@ export class SpackModel {
   reconnectMs = 3000;
 
   /** Reload the parts that changed (and the results they affect). */
-  async reload(parts: api.ChangedPart[]): Promise<void> {
+  async reload(parts: events.ChangedPart[]): Promise<void> {
     const work: Promise<void>[] = [];
     if (parts.includes('installed')) {
       work.push(this.loadInstalled(), this.loadHost());
@@ -642,7 +643,7 @@ export class SpackModel {
     return {
       fetch: id => api.fetchTask(settings, id),
       stream: (id, onEvent, options) =>
-        api.streamTaskEvents(settings, id, onEvent, options)
+        events.streamTaskEvents(settings, id, onEvent, options)
     };
   }
 
