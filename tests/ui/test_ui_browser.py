@@ -51,8 +51,9 @@ class Env:
     ) -> None:
         self.lab, self.server, self.mirror, self.page, self.shots = lab, server, mirror, page, shots
 
-    def shot(self, name: str) -> None:
-        self.page.locator(PANEL).screenshot(path=str(self.shots / f"{name}.png"))
+    def shot(self, name: str, selector: str = PANEL) -> None:
+        """The panel (or another element, e.g. a dialog) as ``<shots>/<name>.png``."""
+        self.page.locator(selector).first.screenshot(path=str(self.shots / f"{name}.png"))
 
     def panel(self) -> Locator:
         return self.page.locator(PANEL)

@@ -388,7 +388,7 @@ def test_uninstall_and_gc_name_what_goes_first(ui: PanelEnv) -> None:
     # the safe button has the focus: Enter removes nothing
     focused = ui.page.evaluate("() => document.activeElement?.className ?? ''")
     assert "jp-mod-reject" in focused, focused
-    ui.shot("uninstall-dialog")
+    ui.shot("uninstall-dialog", ".jp-Dialog-content")
     ui.page.keyboard.press("Enter")
     dialog.wait_for(state="detached")
     installed = {r["name"] for r in ui.lab.api("GET", "installed").json()}
