@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from .config import Config, MirrorConfig
@@ -337,10 +337,14 @@ def build_json(item: Listing) -> dict[str, Any]:
 
 
 def group_listing(
-    items: Iterable[Listing], best: Mapping[str, str | None] | None = None
+    items: Iterable[Listing],
+    best: Mapping[str, str | None] | None = None,
+    linked: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Builds grouped by package name (A-Z), newest version first within a group; ``best``
-    maps a name to the hash the resolver would install for it (null when none is listed)."""
+    maps a name to the hash the resolver would install for it (null when none is listed);
+    a name in ``linked`` is a library (other packages of the mirrors link to it), any other
+    an application."""
     best = best or {}
     groups: dict[str, list[Listing]] = {}
     for item in items:
@@ -358,6 +362,7 @@ def group_listing(
                 "mirrors": sorted({b.mirror for b in builds}),
                 "builds": [build_json(b) for b in builds],
                 "best": best.get(name),
+                "role": "library" if name in linked else "application",
             }
         )
     return out

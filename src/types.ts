@@ -140,6 +140,11 @@ export interface IPackageGroup {
   /** Hash of the build the resolver would install (best for this CPU), if listed. */
   best?: string | null;
   /**
+   * `library` when another package of the mirrors links to it, `application`
+   * otherwise (what people ask for; a program others only run is one too).
+   */
+  role?: 'application' | 'library';
+  /**
    * What the package is, when an installed build of it (here or upstream) has
    * a recipe snapshot saying so; null otherwise (build caches carry none).
    */

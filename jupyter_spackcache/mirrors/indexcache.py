@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..config import MirrorConfig
     from .base import IndexFetch
 
-SCHEMA = 2
+SCHEMA = 3
 _BATCH = 4096
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -68,6 +68,21 @@ class MirrorIndex:
 
     def names(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT name FROM nodes ORDER BY name")]
+
+    def linked_names(self, names: Iterable[str]) -> set[str]:
+        """Those of ``names`` that some node of this mirror links to: its libraries.
+
+        The rest are what people ask for: applications and tools (a program another package
+        only runs, or a compiler only built with, is still an application).
+        """
+        wanted = list(dict.fromkeys(names))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(f"SELECT name FROM linked WHERE name IN ({marks})", tuple(chunk))
+            found.update(r[0] for r in rows)
+        return found
 
     def names_containing(self, word: str) -> list[str]:
         """Package names with ``word`` in them (search as you type), sorted."""
@@ -292,18 +307,21 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
                                 platform TEXT, os TEXT, target TEXT, compiler TEXT,
                                 variants BLOB, edges BLOB, external TEXT,
                                 in_buildcache INTEGER, spec_version INTEGER);
+            -- package names some node links to: the mirror's libraries
+            CREATE TABLE linked (name TEXT PRIMARY KEY) WITHOUT ROWID;
             """
         )
         header = IndexHeader()
         pending: list[tuple[str, dict[str, Any]]] = []
         batch: list[tuple[Any, ...]] = []
+        linked: set[str] = set()
         count = 0
         insert = f"INSERT OR IGNORE INTO nodes ({NODE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         for dag_hash, record in iter_index_records(stream, header):
             if header.version is None:
                 pending.append((dag_hash, record))  # version after installs: decode at the end
                 continue
-            batch.append(_row(dag_hash, record, header.version, decode_index_record))
+            batch.append(_row(dag_hash, record, header.version, decode_index_record, linked))
             if len(batch) >= _BATCH:
                 count += _insert(db, insert, batch)
                 batch.clear()
@@ -311,8 +329,9 @@ def _build(path: Path, stream: Any) -> tuple[int, str]:
         if version is None:
             raise MirrorError("the binary index has no database version")
         spec_version_for_db(version)  # refuses a database version this client cannot read
-        batch.extend(_row(h, r, version, decode_index_record) for h, r in pending)
+        batch.extend(_row(h, r, version, decode_index_record, linked) for h, r in pending)
         count += _insert(db, insert, batch)
+        db.executemany("INSERT INTO linked VALUES (?)", ((name,) for name in sorted(linked)))
         db.execute("CREATE INDEX nodes_by_name ON nodes (name)")
         db.commit()
         return count, version
@@ -341,7 +360,9 @@ def _insert(db: sqlite3.Connection, insert: str, batch: list[tuple[Any, ...]]) -
     return added
 
 
-def _row(dag_hash: str, record: dict[str, Any], db_version: str, decode: Any) -> tuple[Any, ...]:
+def _row(
+    dag_hash: str, record: dict[str, Any], db_version: str, decode: Any, linked: set[str]
+) -> tuple[Any, ...]:
     spec = record.get("spec")
     if not isinstance(spec, dict):
         raise MirrorError(f"the binary index record {dag_hash} has no spec")
@@ -353,6 +374,7 @@ def _row(dag_hash: str, record: dict[str, Any], db_version: str, decode: Any) ->
         raise MirrorError(
             f"the binary index record {dag_hash} is malformed ({type(exc).__name__}: {exc})"
         ) from None
+    linked.update(edge.name for edge in node.edges if "link" in edge.deptypes)
     return node_to_row(node, in_buildcache=bool(record.get("in_buildcache", False)))
 
 

@@ -1,5 +1,5 @@
 import { ISpecPage, SpackApiError } from '../api';
-import { SearchModel, groupDescription } from '../model/search';
+import { SearchModel, groupDescription, splitByRole } from '../model/search';
 
 function page(query: string, total = 1): ISpecPage {
   return {
@@ -165,5 +165,33 @@ describe('groupDescription', () => {
   it('says nothing when nobody knows', () => {
     expect(groupDescription(group, null)).toBeNull();
     expect(groupDescription(group, [{ name: 'zlib' }])).toBeNull();
+  });
+});
+
+describe('splitByRole', () => {
+  const g = (name: string, role?: 'application' | 'library') => ({
+    name,
+    versions: ['1'],
+    targets: [],
+    mirrors: [],
+    builds: [],
+    role
+  });
+
+  it('puts applications first and keeps the order within each kind', () => {
+    const { applications, libraries } = splitByRole([
+      g('a-lib', 'library'),
+      g('b-app', 'application'),
+      g('c-lib', 'library'),
+      g('d-app', 'application')
+    ]);
+    expect(applications.map(x => x.name)).toEqual(['b-app', 'd-app']);
+    expect(libraries.map(x => x.name)).toEqual(['a-lib', 'c-lib']);
+  });
+
+  it('treats a group without a role (an older server) as an application', () => {
+    expect(splitByRole([g('old')]).applications.map(x => x.name)).toEqual([
+      'old'
+    ]);
   });
 });

@@ -9,7 +9,12 @@ import * as React from 'react';
 
 import { INoMatch, IPackageGroup } from '../api';
 import { installedState } from '../model/builds';
-import { ISearchState, SearchModel, groupDescription } from '../model/search';
+import {
+  ISearchState,
+  SearchModel,
+  groupDescription,
+  splitByRole
+} from '../model/search';
 import { ActionButton, ErrorLine, Muted } from './common';
 
 /** What the results need to know of an installed build. */
@@ -182,11 +187,10 @@ function SearchBody(props: {
               trans={trans}
             />
           )}
-          <ul
-            className="jp-SpackPanel-results"
-            aria-label={trans.__('Results')}
-          >
-            {result.items.map(group => {
+          <ResultLists
+            items={result.items}
+            trans={trans}
+            renderResult={group => {
               const open = selected?.name === group.name;
               const here = installedState(group, props.installed);
               const described = groupDescription(group, props.installed);
@@ -232,8 +236,8 @@ function SearchBody(props: {
                   {open && props.renderDetail()}
                 </li>
               );
-            })}
-          </ul>
+            }}
+          />
           {(result.page > 1 || result.has_more) && (
             <div className="jp-SpackPanel-pager">
               <Button
@@ -262,5 +266,50 @@ function SearchBody(props: {
         </>
       )}
     </div>
+  );
+}
+
+/** The results: applications apart from libraries when a page has both. */
+function ResultLists(props: {
+  items: IPackageGroup[];
+  renderResult: (group: IPackageGroup) => JSX.Element;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { trans } = props;
+  const { applications, libraries } = splitByRole(props.items);
+  if (applications.length === 0 || libraries.length === 0) {
+    return (
+      <ul className="jp-SpackPanel-results" aria-label={trans.__('Results')}>
+        {props.items.map(props.renderResult)}
+      </ul>
+    );
+  }
+  const groups: [string, string, string, IPackageGroup[]][] = [
+    [
+      'applications',
+      trans.__('Applications'),
+      trans.__('Nothing in the mirrors links to these: what people install'),
+      applications
+    ],
+    [
+      'libraries',
+      trans.__('Libraries'),
+      trans.__('Other packages of the mirrors link to these'),
+      libraries
+    ]
+  ];
+  return (
+    <>
+      {groups.map(([key, title, tip, items]) => (
+        <div key={key} className="jp-SpackPanel-resultGroup" data-group={key}>
+          <div className="jp-SpackPanel-groupTitle" title={tip}>
+            {title} <span className="jp-SpackPanel-count">{items.length}</span>
+          </div>
+          <ul className="jp-SpackPanel-results" aria-label={title}>
+            {items.map(props.renderResult)}
+          </ul>
+        </div>
+      ))}
+    </>
   );
 }

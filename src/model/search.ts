@@ -38,6 +38,21 @@ export function groupDescription(
   return same?.description ?? null;
 }
 
+/**
+ * A page of results as the panel shows it: applications first, then the
+ * libraries they link to, each in the server's (name) order. One list when
+ * the page holds only one kind: a heading over everything says nothing.
+ */
+export function splitByRole(items: readonly IPackageGroup[]): {
+  applications: IPackageGroup[];
+  libraries: IPackageGroup[];
+} {
+  return {
+    applications: items.filter(g => g.role !== 'library'),
+    libraries: items.filter(g => g.role === 'library')
+  };
+}
+
 export class SearchModel {
   constructor(search: SearchFn, debounceMs = 300) {
     this._search = search;

@@ -226,3 +226,28 @@ def test_index_disagreeing_with_its_hash_file_is_refused_and_the_cache_kept(
     assert "index.json.hash says" in message and "\n" not in message
     assert cache_file.read_bytes() == before
     catalog.close()
+
+
+def test_cache_knows_which_packages_are_libraries(tmp_path: Path) -> None:
+    """Libraries (linked by another node) apart from applications; build-only edges do not
+    count, so a compiler stays an application."""
+    doc = json.loads(V2_INDEX.read_bytes())
+    installs = doc["database"]["installs"]
+    names = {r["spec"]["name"] for r in installs.values()}
+    expected = {
+        dep["name"]
+        for r in installs.values()
+        for dep in r["spec"].get("dependencies", [])
+        if "link" in dep["parameters"]["deptypes"]
+    }
+    assert expected == {"libelf", "gcc-runtime"}  # what Spack wrote: checked, not assumed
+    mirror = MirrorConfig(name="m", url=V2_INDEX.parent.parent.as_uri(), unsigned=True)
+    index = IndexCache(tmp_path / "cache").store_stream(
+        mirror, "v2", io.BytesIO(V2_INDEX.read_bytes()), index_hash="x", etag=None
+    )
+    try:
+        assert index.linked_names(names) == expected
+        assert index.linked_names(["libdwarf", "gcc", "absent"]) == set()
+        assert index.linked_names([f"n{i}" for i in range(1200)] + ["libelf"]) == {"libelf"}
+    finally:
+        index.close()

@@ -143,6 +143,10 @@ async def test_best_build_and_why_nothing_matches(
     chosen = resolve(parse_spec("demo-tool"), indices, Session().host).chosen
     assert chosen is not None and group["best"] == chosen.root.hash
     assert listing["why"] is None
+    # applications (nothing in the mirror needs them) apart from the libraries they link to
+    roles = {g["name"]: g["role"] for g in (await api(jp_fetch, "specs"))["items"]}
+    assert roles["demo-tool"] == "application"
+    assert roles["libdemo-base"] == roles["libdemo-mid"] == "library"
 
     typo = await api(jp_fetch, "specs", params={"q": "dmeo"})
     assert typo["why"]["kind"] == "no-package" and typo["why"]["suggestions"]

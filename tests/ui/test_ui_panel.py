@@ -134,6 +134,40 @@ def test_best_build_is_preselected_and_install_is_an_accept_button(ui: PanelEnv)
     ui.panel().locator(".jp-SpackPanel-dismiss").click()
 
 
+def test_search_results_put_applications_apart_from_libraries(ui: PanelEnv) -> None:
+    box = ui.panel().locator(".jp-SpackPanel-searchInput input")
+    box.fill("demo")
+    box.press("Enter")
+    roles = {
+        g["name"]: g["role"]
+        for g in ui.lab.api("GET", "specs", params={"q": "demo"}).json()["items"]
+    }
+    assert set(roles.values()) == {"application", "library"}  # the demo has both kinds
+
+    def listed(group: str) -> list[str]:
+        items = ui.panel().locator(
+            f'.jp-SpackPanel-resultGroup[data-group="{group}"] .jp-SpackPanel-result'
+        )
+        return [li.get_attribute("data-package") or "" for li in items.all()]
+
+    ui.panel().locator('.jp-SpackPanel-resultGroup[data-group="libraries"]').wait_for()
+    assert listed("applications") == sorted(n for n, r in roles.items() if r == "application")
+    assert listed("libraries") == sorted(n for n, r in roles.items() if r == "library")
+    assert "libdemo-base" in listed("libraries") and "demo-tool" in listed("applications")
+    titles = ui.panel().locator(".jp-SpackPanel-resultGroup .jp-SpackPanel-groupTitle")
+    assert [t.inner_text().split()[0].lower() for t in titles.all()] == [
+        "applications",
+        "libraries",
+    ]
+    ui.shot("search-groups")
+    # one kind only: one plain list, no heading
+    box.fill("libdemo")
+    box.press("Enter")
+    ui.panel().locator('.jp-SpackPanel-result[data-package="libdemo-mid"]').wait_for()
+    ui.panel().locator('.jp-SpackPanel-result[data-package="demo-tool"]').wait_for(state="detached")
+    assert ui.panel().locator(".jp-SpackPanel-resultGroup").count() == 0
+
+
 def test_no_result_says_why_with_a_next_step(ui: PanelEnv) -> None:
     box = ui.panel().locator(".jp-SpackPanel-searchInput input")
     box.fill("dmeo")

@@ -64,8 +64,12 @@ def listing_groups(session: Session, query: str, *, exact: bool = False) -> list
     listed: dict[str, set[str]] = {}
     for item in items:
         listed.setdefault(item.node.name, set()).add(item.node.hash)
+    indices, _problems = session.indices(refresh=False)
+    linked = {name for index in indices for name in index.linked_names(listed)}
     return group_listing(
-        items, {name: best_build(session, name, hashes) for name, hashes in listed.items()}
+        items,
+        {name: best_build(session, name, hashes) for name, hashes in listed.items()},
+        linked,
     )
 
 
