@@ -374,7 +374,9 @@ def _row(
         raise MirrorError(
             f"the binary index record {dag_hash} is malformed ({type(exc).__name__}: {exc})"
         ) from None
-    linked.update(edge.name for edge in node.edges if "link" in edge.deptypes)
+    for edge in node.edges:  # a plain loop: this runs for every node of a public index
+        if "link" in edge.deptypes:
+            linked.add(edge.name)
     return node_to_row(node, in_buildcache=bool(record.get("in_buildcache", False)))
 
 
