@@ -62,36 +62,12 @@ export async function streamTaskEvents(
   if (options.lastEventId !== null && options.lastEventId !== undefined) {
     headers['Last-Event-ID'] = String(options.lastEventId);
   }
-  const response = await send(
-    apiUrl(settings.baseUrl, 'events', { task: taskId }),
-    settings,
-    { headers, signal: options.signal }
-  );
-  if (!response.ok) {
-    const text = await response.text();
-    throw new SpackApiError(response.status, errorInfo(response.status, text));
-  }
-  if (response.body === null) {
-    throw new Error('The event stream has no body in this browser.');
-  }
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  const parser = new SSEParser();
-  for (;;) {
-    const { done, value } = await reader.read();
-    const chunk = done
-      ? decoder.decode()
-      : decoder.decode(value, { stream: true });
-    for (const raw of parser.feed(chunk)) {
-      const event = toTaskEvent(raw);
-      if (event !== null) {
-        onEvent(event);
-      }
+  await readStream(settings, { task: taskId }, headers, options.signal, raw => {
+    const event = toTaskEvent(raw);
+    if (event !== null) {
+      onEvent(event);
     }
-    if (done) {
-      return;
-    }
-  }
+  });
 }
 
 /** What changed behind the panel's back (a `changed` event's `what`). */
@@ -123,14 +99,43 @@ export async function streamChanges(
   onChange: (parts: ChangedPart[]) => void,
   options: { signal?: AbortSignal } = {}
 ): Promise<void> {
-  const response = await send(
-    apiUrl(settings.baseUrl, 'events', { kind: 'changed' }),
+  await readStream(
     settings,
-    { headers: { Accept: 'text/event-stream' }, signal: options.signal }
+    { kind: 'changed' },
+    { Accept: 'text/event-stream' },
+    options.signal,
+    raw => {
+      const parts = toChanged(raw);
+      if (parts !== null && parts.length > 0) {
+        onChange(parts);
+      }
+    }
   );
-  if (!response.ok || response.body === null) {
+}
+
+/**
+ * `GET /events` with `query`: hand each raw event to `onRaw` until the server
+ * ends the stream. Rejects on an HTTP error (with the server's one-line reason)
+ * or when `signal` aborts.
+ */
+async function readStream(
+  settings: ServerConnection.ISettings,
+  query: Record<string, string>,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+  onRaw: (raw: IRawEvent) => void
+): Promise<void> {
+  const response = await send(
+    apiUrl(settings.baseUrl, 'events', query),
+    settings,
+    { headers, signal }
+  );
+  if (!response.ok) {
     const text = await response.text();
     throw new SpackApiError(response.status, errorInfo(response.status, text));
+  }
+  if (response.body === null) {
+    throw new Error('The event stream has no body in this browser.');
   }
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -141,10 +146,7 @@ export async function streamChanges(
       ? decoder.decode()
       : decoder.decode(value, { stream: true });
     for (const raw of parser.feed(chunk)) {
-      const parts = toChanged(raw);
-      if (parts !== null && parts.length > 0) {
-        onChange(parts);
-      }
+      onRaw(raw);
     }
     if (done) {
       return;

@@ -4,7 +4,6 @@
  * each one click, and only what the site's policy allows. The same offers,
  * without the introduction, are listed in the Mirrors section afterwards.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
@@ -12,28 +11,6 @@ import * as React from 'react';
 import { IFirstRun, IMirror, IMirrorPreset } from '../api';
 import { IFirstRunState, demoStep, offers } from '../model/firstrun';
 import { ActionButton, ErrorLine, Muted } from './common';
-
-/** Ask before adding a preset the site marked unsigned (nothing from it is verified). */
-export async function confirmUnsignedPreset(
-  preset: IMirrorPreset,
-  trans: TranslationBundle
-): Promise<boolean> {
-  if (preset.signed) {
-    return true;
-  }
-  const answer = await showDialog({
-    title: trans.__('Add %1 without signature checks?', preset.title),
-    body: trans.__(
-      'Packages from an unsigned mirror are not verified: anyone who can change the mirror, or the network on the way, can change what you install and run.'
-    ),
-    defaultButton: 0,
-    buttons: [
-      Dialog.cancelButton({ label: trans.__('Cancel') }),
-      Dialog.warnButton({ label: trans.__('Add unsigned') })
-    ]
-  });
-  return answer.button.accept;
-}
 
 export function FirstRunCard(props: {
   firstRun: IFirstRun | undefined;

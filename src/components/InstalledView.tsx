@@ -20,7 +20,7 @@ import { IInstalledEntry, groupInstalled } from '../model/installed';
 import { loadMagic, loadShell } from '../model/kernels';
 import { IRemote } from '../model/spack';
 import { Workbench } from './actions';
-import { ErrorLine, Muted } from './common';
+import { ErrorLine, GroupTitle, Muted } from './common';
 
 /** What the package is (its recipe's docstring), when its build says. */
 function Description(props: { record: IInstalledRecord }): JSX.Element | null {
@@ -259,20 +259,12 @@ function InstalledList(props: {
       )}
       <div className="jp-SpackPanel-installedGroups">
         {view.applications.length > 0 && (
-          <section
-            className="jp-SpackPanel-installedGroup"
-            data-group="applications"
-            aria-label={trans.__('Applications')}
+          <Group
+            kind="applications"
+            title={trans.__('Applications')}
+            tip={trans.__('What was installed on request')}
+            count={view.applications.length}
           >
-            <div
-              className="jp-SpackPanel-groupTitle"
-              title={trans.__('What was installed on request')}
-            >
-              {trans.__('Applications')}{' '}
-              <span className="jp-SpackPanel-count">
-                {view.applications.length}
-              </span>
-            </div>
             <ul className="jp-SpackPanel-installedList">
               {view.applications.map(entry => (
                 <Application
@@ -284,23 +276,15 @@ function InstalledList(props: {
                 />
               ))}
             </ul>
-          </section>
+          </Group>
         )}
         {view.libraries.length + view.unneeded.length > 0 && (
-          <section
-            className="jp-SpackPanel-installedGroup"
-            data-group="libraries"
-            aria-label={trans.__('Libraries and dependencies')}
+          <Group
+            kind="libraries"
+            title={trans.__('Libraries and dependencies')}
+            tip={trans.__('Installed because an application needs them')}
+            count={view.libraries.length + view.unneeded.length}
           >
-            <div
-              className="jp-SpackPanel-groupTitle"
-              title={trans.__('Installed because an application needs them')}
-            >
-              {trans.__('Libraries and dependencies')}{' '}
-              <span className="jp-SpackPanel-count">
-                {view.libraries.length + view.unneeded.length}
-              </span>
-            </div>
             <ul className="jp-SpackPanel-libraryList">
               {view.libraries.map(({ record, neededBy }) => (
                 <li key={record.hash} data-package={record.name}>
@@ -330,7 +314,7 @@ function InstalledList(props: {
                 ))}
               </div>
             )}
-          </section>
+          </Group>
         )}
       </div>
       {props.records.length > 0 && (
@@ -350,5 +334,25 @@ function InstalledList(props: {
         </div>
       )}
     </div>
+  );
+}
+
+/** One kind of installed package under its heading and count. */
+function Group(props: {
+  kind: string;
+  title: string;
+  tip: string;
+  count: number;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <section
+      className="jp-SpackPanel-installedGroup"
+      data-group={props.kind}
+      aria-label={props.title}
+    >
+      <GroupTitle title={props.title} tip={props.tip} count={props.count} />
+      {props.children}
+    </section>
   );
 }

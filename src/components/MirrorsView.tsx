@@ -3,14 +3,20 @@
  * policy (a refusal shows its reason); a key is trusted only after its
  * fingerprint and user IDs have been shown and ticked.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Button, InputGroup } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IErrorInfo, IKey, IMirror, IMirrorKeys } from '../api';
 import { IRemote } from '../model/spack';
-import { ActionButton, ErrorLine, Muted, useRevealOn } from './common';
+import {
+  ActionButton,
+  ErrorLine,
+  Muted,
+  confirmUnsigned,
+  confirmWarn,
+  useRevealOn
+} from './common';
 import { mirrorBadge } from '../model/builds';
 
 /** A fingerprint in groups of four, as GnuPG prints it. */
@@ -125,20 +131,17 @@ export function MirrorsView(props: {
 }): JSX.Element {
   const { mirrors, keys, trans } = props;
   const untrust = async (k: IKey): Promise<void> => {
-    const answer = await showDialog({
-      title: trans.__('Stop trusting this key?'),
-      body: trans.__(
+    const accepted = await confirmWarn(
+      trans.__('Stop trusting this key?'),
+      trans.__(
         '%1 (%2): packages it signed will no longer verify, so they cannot be installed until you trust it again.',
         groupFingerprint(k.fingerprint),
         k.uids.join('; ') || '—'
       ),
-      defaultButton: 0,
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.warnButton({ label: trans.__('Untrust') })
-      ]
-    });
-    if (answer.button.accept) {
+      trans.__('Untrust'),
+      trans
+    );
+    if (accepted) {
       props.onUntrust?.(k.fingerprint);
     }
   };
@@ -154,18 +157,7 @@ export function MirrorsView(props: {
     e.preventDefault();
     if (unsigned) {
       // nothing from an unsigned mirror is verified: say so before, not after
-      const answer = await showDialog({
-        title: trans.__('Add %1 without signature checks?', name.trim()),
-        body: trans.__(
-          'Packages from an unsigned mirror are not verified: anyone who can change the mirror, or the network on the way, can change what you install and run.'
-        ),
-        defaultButton: 0,
-        buttons: [
-          Dialog.cancelButton({ label: trans.__('Cancel') }),
-          Dialog.warnButton({ label: trans.__('Add unsigned') })
-        ]
-      });
-      if (!answer.button.accept) {
+      if (!(await confirmUnsigned(name.trim(), trans))) {
         return;
       }
     }

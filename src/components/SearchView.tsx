@@ -15,7 +15,7 @@ import {
   groupDescription,
   splitByRole
 } from '../model/search';
-import { ActionButton, ErrorLine, Muted } from './common';
+import { ActionButton, ErrorLine, GroupTitle, Muted } from './common';
 
 /** What the results need to know of an installed build. */
 type IInstalledLike = {
@@ -302,9 +302,7 @@ function ResultLists(props: {
     <>
       {groups.map(([key, title, tip, items]) => (
         <div key={key} className="jp-SpackPanel-resultGroup" data-group={key}>
-          <div className="jp-SpackPanel-groupTitle" title={tip}>
-            {title} <span className="jp-SpackPanel-count">{items.length}</span>
-          </div>
+          <GroupTitle title={title} tip={tip} count={items.length} />
           <ul className="jp-SpackPanel-results" aria-label={title}>
             {items.map(props.renderResult)}
           </ul>

@@ -3,7 +3,6 @@
  * them to the model. Confirmations (uninstall, gc, removing a mirror) use
  * JupyterLab's dialogs; everything else is inline.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import {
   ReactWidget,
@@ -20,11 +19,11 @@ import { dependents } from '../model/installed';
 import { isActive } from '../model/progress';
 import { ISpackState, SpackModel } from '../model/spack';
 import { IPanelActions, IWorkbench, PanelActions, Workbench } from './actions';
-import { ErrorLine, Section } from './common';
+import { ErrorLine, Section, confirmUnsigned, confirmWarn } from './common';
 import { HostView } from './HostView';
 import { InstallView } from './InstallView';
 import { InstalledView } from './InstalledView';
-import { FirstRunCard, confirmUnsignedPreset } from './FirstRunCard';
+import { FirstRunCard } from './FirstRunCard';
 import { MirrorsView } from './MirrorsView';
 import { PackageView } from './PackageView';
 import { PlanView } from './PlanView';
@@ -32,25 +31,6 @@ import { SearchView } from './SearchView';
 
 /** DOM id of the panel; also the sidebar tab's `data-id`. */
 export const PANEL_ID = 'jupyter-spackcache-panel';
-
-async function confirm(
-  title: string,
-  body: string | React.ReactElement,
-  accept: string,
-  trans: TranslationBundle
-): Promise<boolean> {
-  const result = await showDialog({
-    title,
-    body,
-    // the safe choice has the focus: Enter does not delete anything
-    defaultButton: 0,
-    buttons: [
-      Dialog.cancelButton({ label: trans.__('Cancel') }),
-      Dialog.warnButton({ label: accept })
-    ]
-  });
-  return result.button.accept;
-}
 
 /** The packages and kernels a removal takes with it, as a dialog body. */
 function RemovalBody(props: {
@@ -126,7 +106,7 @@ async function confirmUninstall(
         needing.map(r => shortSpec(r.name, r.version, r.hash)).join(', ')
       )
     : trans.__('These files are deleted:');
-  const ok = await confirm(
+  const ok = await confirmWarn(
     withDependents
       ? trans.__('Uninstall %1 and its dependents?', spec)
       : trans.__('Uninstall %1?', spec),
@@ -169,7 +149,7 @@ async function confirmGc(
       />
     );
   if (
-    await confirm(
+    await confirmWarn(
       trans.__('Clean up unneeded packages?'),
       body,
       trans.__('Clean up'),
@@ -186,7 +166,7 @@ async function addPreset(
   preset: IMirrorPreset,
   trans: TranslationBundle
 ): Promise<void> {
-  if (!(await confirmUnsignedPreset(preset, trans))) {
+  if (!preset.signed && !(await confirmUnsigned(preset.title, trans))) {
     return;
   }
   if (await model.firstRun.addPreset(preset)) {
@@ -392,7 +372,7 @@ function PanelBody(props: {
             addError={state.mirrorError}
             onAdd={(n, u, unsigned) => model.addMirror(n, u, unsigned)}
             onRemove={(m: IMirror) =>
-              void confirm(
+              void confirmWarn(
                 trans.__('Remove mirror %1?', m.name),
                 trans.__(
                   'Installed packages stay; nothing more is installed from %1.',

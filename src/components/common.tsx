@@ -1,6 +1,8 @@
 /**
  * Small building blocks shared by the panel's views: sections, bars, error lines.
  */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IErrorInfo } from '../api';
@@ -198,4 +200,54 @@ export function useRevealOn(
       el.focus({ preventScroll: true });
     }
   }, [when]);
+}
+
+/**
+ * Ask before something that cannot be undone from here (remove, untrust, add
+ * unsigned). The safe choice has the focus: Enter changes nothing.
+ */
+export async function confirmWarn(
+  title: string,
+  body: string | React.ReactElement,
+  accept: string,
+  trans: TranslationBundle
+): Promise<boolean> {
+  const result = await showDialog({
+    title,
+    body,
+    defaultButton: 0,
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.warnButton({ label: accept })
+    ]
+  });
+  return result.button.accept;
+}
+
+/** Ask before adding a mirror without signature checks: say so before, not after. */
+export function confirmUnsigned(
+  name: string,
+  trans: TranslationBundle
+): Promise<boolean> {
+  return confirmWarn(
+    trans.__('Add %1 without signature checks?', name),
+    trans.__(
+      'Packages from an unsigned mirror are not verified: anyone who can change the mirror, or the network on the way, can change what you install and run.'
+    ),
+    trans.__('Add unsigned'),
+    trans
+  );
+}
+
+/** A group's heading with its count (installed applications, search results by kind). */
+export function GroupTitle(props: {
+  title: string;
+  tip: string;
+  count: number;
+}): JSX.Element {
+  return (
+    <div className="jp-SpackPanel-groupTitle" title={props.tip}>
+      {props.title} <span className="jp-SpackPanel-count">{props.count}</span>
+    </div>
+  );
 }
