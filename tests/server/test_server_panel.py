@@ -80,6 +80,23 @@ async def changed_events(fetch: Fetch, seconds: float) -> list[dict[str, Any]]:
     return [data for kind, data in parse_sse(b"".join(chunks)) if kind == "changed"]
 
 
+async def changes_while(fetch: Fetch, *cli: str) -> list[dict[str, Any]]:
+    """The "changed" events sent while ``spackcache CLI...`` runs in another process."""
+    listener = asyncio.ensure_future(changed_events(fetch, 8.0))
+    await asyncio.sleep(1.2)  # the stream is open before the change
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "jupyter_spackcache.cli",
+        *cli,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return await listener
+
+
 @pytest.mark.slow
 async def test_badges_follow_the_keyring_and_changes_are_pushed(
     jp_fetch: Fetch,  # noqa: F811
@@ -177,39 +194,11 @@ async def test_an_install_elsewhere_is_pushed(
         method="POST",
         payload={"mirror": "demo", "fingerprints": [demo.fingerprint]},
     )
-    listener = asyncio.ensure_future(changed_events(jp_fetch, 8.0))
-    await asyncio.sleep(1.2)
     # as `%spack install` in a notebook or a terminal does: another process
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "jupyter_spackcache.cli",
-        "install",
-        "libdemo-base",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    events = await listener
+    events = await changes_while(jp_fetch, "install", "libdemo-base")
     assert any("installed" in e["what"] for e in events), events
-
     # a kernel made from a terminal (as `%spack kernel` does): JupyterLab must refresh its list
-    listener = asyncio.ensure_future(changed_events(jp_fetch, 6.0))
-    await asyncio.sleep(1.2)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "jupyter_spackcache.cli",
-        "kernel",
-        "add",
-        "libdemo-base",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    events = await listener
+    events = await changes_while(jp_fetch, "kernel", "add", "libdemo-base")
     assert any("kernels" in e["what"] for e in events), events
 
 
