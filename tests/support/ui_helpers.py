@@ -8,6 +8,7 @@ demo mirror is built by ``spackcache demo`` and then served over HTTP by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -16,12 +17,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.support.servers import StaticServer, free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -189,3 +194,46 @@ class LabServer:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+#: how long a browser test waits for anything to appear
+TIMEOUT_MS = 30_000
+
+
+def dismiss_toasts(page: Page) -> None:
+    """Close any notification toast (news, updates) so it covers nothing."""
+    for button in page.locator(".Toastify__toast .jp-Button, .Toastify__close-button").all():
+        if button.is_visible():
+            button.click()
+
+
+@contextlib.contextmanager
+def lab_in_browser(
+    root: Path,
+    env: Mapping[str, str],
+    *,
+    height: int = 720,
+    path: str = "lab",
+    timeout_ms: int = TIMEOUT_MS,
+) -> Iterator[tuple[LabServer, Page]]:
+    """JupyterLab for ``env`` and a headless Chromium page on ``path`` (``lab`` or
+    ``lab/tree/NOTEBOOK``), loaded past its splash; both are stopped afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    lab = LabServer(root, env)
+    try:
+        lab.wait_ready()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": height})
+                page.set_default_timeout(timeout_ms)
+                page.goto(f"{lab.url}/{path}?token={lab.token}")
+                page.wait_for_selector("#jupyterlab-splash", state="detached")
+                page.wait_for_selector(".jp-LabShell")
+                dismiss_toasts(page)
+                yield lab, page
+            finally:
+                browser.close()
+    finally:
+        lab.stop()

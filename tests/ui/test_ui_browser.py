@@ -24,11 +24,11 @@ import pytest
 from jupyter_spackcache.demo.broken import blob_path, tamper_tarball
 from tests.support.servers import StaticServer
 from tests.support.ui_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    TIMEOUT_MS,
     LabServer,
     demo_mirror_over_http,
     isolated_env,
+    lab_in_browser,
     remove_tree,
     skip_reason,
 )
@@ -40,7 +40,6 @@ _SKIP = skip_reason()
 pytestmark = pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")
 
 PANEL = "#jupyter-spackcache-panel"
-TIMEOUT_MS = 30_000
 
 
 class Env:
@@ -74,39 +73,17 @@ def jp_server_cleanup() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    from playwright.sync_api import sync_playwright
-
     root = Path(tempfile.mkdtemp(prefix="ui", dir="/tmp"))  # short: GnuPG socket paths
     shots = Path(os.environ.get("UI_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screens"))
     shots.mkdir(parents=True, exist_ok=True)
     env = isolated_env(root)
     server, mirror = demo_mirror_over_http(root, env)
-    lab = LabServer(root, env)
     try:
-        lab.wait_ready()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(lab.lab_url)
-            page.wait_for_selector("#jupyterlab-splash", state="detached")
-            page.wait_for_selector(".jp-LabShell")
-            dismiss_toasts(page)
-            try:
-                yield Env(lab, server, mirror, page, shots)
-            finally:
-                browser.close()
+        with lab_in_browser(root, env, height=900) as (lab, page):
+            yield Env(lab, server, mirror, page, shots)
     finally:
-        lab.stop()
         server.stop()
         remove_tree(root)
-
-
-def dismiss_toasts(page: Page) -> None:
-    """Close any notification toast (news, updates) so it covers nothing."""
-    for button in page.locator(".Toastify__toast .jp-Button, .Toastify__close-button").all():
-        if button.is_visible():
-            button.click()
 
 
 def open_panel(page: Page) -> None:

@@ -24,19 +24,15 @@ import pytest
 from jupyter_spackcache.demo.build import DemoMirror
 from tests.support.servers import StaticServer
 from tests.support.ui_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SITE_CONFIG,
-    LabServer,
     isolated_env,
+    lab_in_browser,
     remove_tree,
     skip_reason,
 )
 from tests.ui.test_ui_browser import (
     PANEL,
-    TIMEOUT_MS,
     Env,
-    dismiss_toasts,
     jp_asyncio_loop,  # noqa: F401 (autouse override)
     jp_server_cleanup,  # noqa: F401 (autouse override)
     open_panel,
@@ -61,36 +57,21 @@ class FirstRunEnv(Env):
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory, signed_demo: DemoMirror) -> Iterator[FirstRunEnv]:
     """A Lab whose user has no mirror; the site's preset mirror is served over HTTP."""
-    from playwright.sync_api import sync_playwright
-
     root = Path(tempfile.mkdtemp(prefix="ui", dir="/tmp"))  # short: GnuPG socket paths
     shots = Path(os.environ.get("UI_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screens"))
     shots.mkdir(parents=True, exist_ok=True)
     env = isolated_env(root)
     server = StaticServer(signed_demo.path)
-    lab = LabServer(root, env)
     try:
-        lab.wait_ready()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(lab.lab_url)
-            page.wait_for_selector("#jupyterlab-splash", state="detached")
-            page.wait_for_selector(".jp-LabShell")
-            dismiss_toasts(page)
+        with lab_in_browser(root, env) as (lab, page):
             page.locator(".jp-LauncherCard").first.wait_for()
             page.wait_for_timeout(1000)
             open_panel(page)
             out = FirstRunEnv(lab, server, signed_demo.path, page, shots)
             out.site = Path(env["SPACKCACHE_SITE_CONFIG"])
             out.preset_url = server.url
-            try:
-                yield out
-            finally:
-                browser.close()
+            yield out
     finally:
-        lab.stop()
         server.stop()
         remove_tree(root)
 
