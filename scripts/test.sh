@@ -51,5 +51,7 @@ export SPACKCACHE_ENVMODULES="${SPACKCACHE_ENVMODULES:-$HOME/.cache/jupyter-spac
 bash scripts/fetch-environment-modules.sh "$SPACKCACHE_ENVMODULES" \
     || echo "test.sh: no environment-modules; the Tcl module tests will be skipped" >&2
 
-# 7. Python tests (servers on 127.0.0.1, real gpg, gcc, docker-registry, moto).
+# 7. Python tests, all of tests/ (servers on 127.0.0.1, real gpg, gcc, docker-registry, moto),
+#    the browser tests in tests/ui/ included: JupyterLab with the extension built in step 4,
+#    driven by headless Chromium. `bash scripts/test.sh -m "not slow"` is the fast run.
 python -m pytest -q -p no:cacheprovider "$@"
